@@ -1,0 +1,90 @@
+//! The command line: global options and the verb set.
+//!
+//! Each verb's own arguments live beside its code in `commands/<verb>.rs`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// Persistent GraphRAG memory for AI coding agents, in one SQLite file.
+///
+/// Every command prints one JSON document on stdout (export prints JSON
+/// lines); logs go to stderr. On failure stdout gets
+/// {"error":{"kind":…,"message":…}} and the exit code of that kind.
+#[derive(Debug, Parser)]
+#[command(name = "sqlite-graphrag", version)]
+pub struct Cli {
+    /// Options accepted anywhere on the line.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every verb accepts, before or after the verb.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Database file [env: SQLITE_GRAPHRAG_DB] [default: per-user data folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Namespace to work in [env: SQLITE_GRAPHRAG_NAMESPACE] [default: global]
+    #[arg(long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Less log output on stderr (-q errors only, -qq nothing)
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+}
+
+/// Every verb.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database, or migrate it to this version's schema.
+    Init(commands::init::InitArgs),
+    /// Store a new memory (or, with --update, a new version of one).
+    Remember(commands::remember::RememberArgs),
+    /// Print one memory.
+    Read(commands::read::ReadArgs),
+    /// List memories of the namespace, most recently updated first.
+    List(commands::list::ListArgs),
+    /// Change fields of a memory (a new version).
+    Edit(commands::edit::EditArgs),
+    /// Give a memory a new name (a new version).
+    Rename(commands::rename::RenameArgs),
+    /// Print every version of a memory.
+    History(commands::history::HistoryArgs),
+    /// Bring back an earlier version, or a forgotten memory.
+    Restore(commands::restore::RestoreArgs),
+    /// Forget a memory (soft delete; restorable).
+    Forget(commands::forget::ForgetArgs),
+    /// Delete forgotten memories and their history for good.
+    Purge(commands::purge::PurgeArgs),
+    /// Load memories from JSON lines.
+    Import(commands::import::ImportArgs),
+    /// Write live memories as JSON lines (the import format).
+    Export(commands::export::ExportArgs),
+    /// Search memories by words (FTS5, BM25).
+    Search(commands::search::SearchArgs),
+    /// Counts per namespace and size on disk.
+    Stats(commands::stats::StatsArgs),
+    /// Check database integrity and FTS index consistency.
+    Health(commands::health::HealthArgs),
+    /// List namespaces with their counts.
+    Namespaces(commands::namespaces::NamespacesArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

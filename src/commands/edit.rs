@@ -1,0 +1,46 @@
+//! `edit`: change some fields of a memory.
+
+use clap::Args;
+
+use super::{BodyArgs, open_existing};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::memory::Metadata;
+use crate::output;
+use crate::store::ContentPatch;
+
+/// Arguments of `edit`.
+#[derive(Debug, Clone, Args)]
+pub struct EditArgs {
+    /// The memory's name
+    pub name: String,
+    /// New body
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// New type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// New one-line summary
+    #[arg(long)]
+    pub description: Option<String>,
+    /// New metadata, a JSON object (replaces the old one)
+    #[arg(long, value_name = "JSON")]
+    pub metadata: Option<String>,
+}
+
+/// Writes a new version with the given fields changed.
+pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<()> {
+    let patch = ContentPatch {
+        kind: args.kind.clone(),
+        description: args.description.clone(),
+        body: args.body.read()?,
+        metadata: args.metadata.as_deref().map(Metadata::parse).transpose()?,
+    };
+    if patch.kind.is_none() && patch.description.is_none() && patch.body.is_none() && patch.metadata.is_none() {
+        return Err(Error::usage(
+            "nothing to change: pass --body/--body-file/--body-stdin, --type, --description or --metadata",
+        ));
+    }
+    let mut store = open_existing(config)?;
+    output::emit(&store.edit(&config.namespace, &args.name, &patch)?)
+}

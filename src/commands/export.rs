@@ -1,0 +1,25 @@
+//! `export`: write live memories as JSON lines.
+
+use clap::Args;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::Result;
+use crate::output;
+
+/// Arguments of `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Export every namespace, not only the current one
+    #[arg(long)]
+    pub all_namespaces: bool,
+}
+
+/// Writes one JSON line per live memory, in the format `import` reads.
+pub fn cmd_export(config: &Config, args: &ExportArgs) -> Result<()> {
+    let store = open_existing(config)?;
+    let namespace = (!args.all_namespaces).then_some(config.namespace.as_str());
+    let count = store.export(namespace, output::emit)?;
+    tracing::info!("exported {count} memories");
+    Ok(())
+}

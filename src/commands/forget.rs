@@ -1,0 +1,21 @@
+//! `forget`: soft-delete a memory.
+
+use clap::Args;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::Result;
+use crate::output;
+
+/// Arguments of `forget`.
+#[derive(Debug, Clone, Args)]
+pub struct ForgetArgs {
+    /// The memory's name
+    pub name: String,
+}
+
+/// Forgets the memory; `restore` brings it back until it is purged.
+pub fn cmd_forget(config: &Config, args: &ForgetArgs) -> Result<()> {
+    let mut store = open_existing(config)?;
+    output::emit(&store.forget(&config.namespace, &args.name)?)
+}

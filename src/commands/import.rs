@@ -1,0 +1,38 @@
+//! `import`: load memories from JSON lines.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::open_or_create;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output;
+
+/// Arguments of `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// JSONL file to read, or - for standard input
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Lines written per transaction
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+}
+
+/// Imports the file and prints the report.
+pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
+    let batch_size = args.batch_size as usize;
+    let report = if args.file.as_os_str() == "-" {
+        let mut store = open_or_create(config)?;
+        store.import(io::stdin().lock(), &config.namespace, batch_size)?
+    } else {
+        let file = File::open(&args.file)
+            .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
+        let mut store = open_or_create(config)?;
+        store.import(BufReader::with_capacity(1 << 16, file), &config.namespace, batch_size)?
+    };
+    output::emit(&report)
+}

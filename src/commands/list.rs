@@ -1,0 +1,40 @@
+//! `list`: memories of the namespace, without bodies.
+
+use clap::Args;
+use serde_json::json;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::Result;
+use crate::output;
+use crate::store::ListFilter;
+
+/// Arguments of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Only memories of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// At most this many
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Skip this many first
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+    /// Include forgotten memories
+    #[arg(long)]
+    pub include_deleted: bool,
+}
+
+/// Prints `{"items":[…]}`, most recently updated first.
+pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<()> {
+    let store = open_existing(config)?;
+    let filter = ListFilter {
+        kind: args.kind.clone(),
+        limit: args.limit,
+        offset: args.offset,
+        include_deleted: args.include_deleted,
+    };
+    let items = store.list(&config.namespace, &filter)?;
+    output::emit(&json!({ "items": items }))
+}

@@ -1,0 +1,32 @@
+//! `purge`: delete forgotten memories for good.
+
+use clap::Args;
+use serde_json::json;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::time::parse_duration;
+
+/// Arguments of `purge`.
+#[derive(Debug, Clone, Args)]
+pub struct PurgeArgs {
+    /// Only memories forgotten at least this long ago (e.g. 30d, 12h)
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// Confirm; nothing is deleted without it
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Deletes the namespace's forgotten memories and their versions.
+pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<()> {
+    let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
+    if !args.yes {
+        return Err(Error::usage("purge deletes forgotten memories for good; pass --yes to confirm"));
+    }
+    let mut store = open_existing(config)?;
+    let purged = store.purge(&config.namespace, older_than)?;
+    output::emit(&json!({ "namespace": config.namespace, "purged": purged }))
+}

@@ -1,0 +1,21 @@
+//! `read`: print one memory.
+
+use clap::Args;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::Result;
+use crate::output;
+
+/// Arguments of `read`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// The memory's name
+    pub name: String,
+}
+
+/// Prints the live memory with its body.
+pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<()> {
+    let store = open_existing(config)?;
+    output::emit(&store.read(&config.namespace, &args.name)?)
+}

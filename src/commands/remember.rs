@@ -1,0 +1,45 @@
+//! `remember`: store a memory.
+
+use clap::Args;
+
+use super::{BodyArgs, open_or_create};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::memory::{Content, Metadata};
+use crate::output;
+
+/// Arguments of `remember`.
+#[derive(Debug, Clone, Args)]
+pub struct RememberArgs {
+    /// Name, unique in the namespace
+    #[arg(long)]
+    pub name: String,
+    /// Body (exactly one of --body, --body-file, --body-stdin)
+    #[command(flatten)]
+    pub body: BodyArgs,
+    /// Type [default: note]
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// One-line summary
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Metadata, a JSON object
+    #[arg(long, value_name = "JSON")]
+    pub metadata: Option<String>,
+    /// If the name exists, write a new version instead of failing
+    #[arg(long)]
+    pub update: bool,
+}
+
+/// Stores the memory and prints what was done.
+pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<()> {
+    let body = args.body.read()?.ok_or_else(|| {
+        Error::usage("a body is required: pass --body, --body-file or --body-stdin")
+    })?;
+    let metadata = args.metadata.as_deref().map(Metadata::parse).transpose()?;
+    let content = Content::new(args.kind.clone(), args.description.clone(), body, metadata)?;
+    crate::memory::validate_name(&args.name)?;
+    let mut store = open_or_create(config)?;
+    let outcome = store.remember(&config.namespace, &args.name, &content, args.update)?;
+    output::emit(&outcome)
+}

@@ -1,0 +1,24 @@
+//! `restore`: bring back an earlier version or a forgotten memory.
+
+use clap::Args;
+
+use super::open_existing;
+use crate::config::Config;
+use crate::error::Result;
+use crate::output;
+
+/// Arguments of `restore`.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The memory's name
+    pub name: String,
+    /// The version whose content to bring back [default: un-forget as it was]
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub version: Option<i64>,
+}
+
+/// Writes a new live version with the restored content.
+pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<()> {
+    let mut store = open_existing(config)?;
+    output::emit(&store.restore(&config.namespace, &args.name, args.version)?)
+}

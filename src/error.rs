@@ -1,0 +1,221 @@
+//! The one error type: a stable kind, a message for people, an optional hint.
+//!
+//! Every failure of every command ends up here. The kind decides the exit code
+//! and the `kind` string of the JSON error envelope; both are part of the
+//! public contract (see the README's exit-code table), so they never change.
+
+use std::fmt;
+use std::io;
+
+/// The stable category of a failure; it fixes the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The command line could not be parsed or a required flag is missing.
+    Usage,
+    /// The named memory, version, namespace or database does not exist.
+    NotFound,
+    /// A memory with that name already exists.
+    AlreadyExists,
+    /// The input is malformed: bad name, invalid UTF-8, malformed JSON, …
+    InvalidInput,
+    /// The input exceeds a documented size limit.
+    TooLarge,
+    /// The database stayed locked by other writers for longer than the busy timeout.
+    Busy,
+    /// Reading or writing a file failed.
+    Io,
+    /// SQLite reported an error other than busy.
+    Database,
+    /// The database was written by a newer version of this program.
+    SchemaTooNew,
+    /// `health` found a problem in the database.
+    Unhealthy,
+    /// A broken invariant inside this program.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Returns the `kind` string used in the JSON error envelope.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Io => "io",
+            ErrorKind::Database => "database",
+            ErrorKind::SchemaTooNew => "schema_too_new",
+            ErrorKind::Unhealthy => "unhealthy",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// Returns the process exit code for this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Usage => 2,
+            ErrorKind::NotFound => 3,
+            ErrorKind::AlreadyExists => 4,
+            ErrorKind::InvalidInput => 5,
+            ErrorKind::TooLarge => 6,
+            ErrorKind::Busy => 7,
+            ErrorKind::Io => 8,
+            ErrorKind::Database => 9,
+            ErrorKind::SchemaTooNew => 10,
+            ErrorKind::Unhealthy => 11,
+            ErrorKind::Internal => 70,
+        }
+    }
+}
+
+/// A failure with its kind, a message, and an optional hint on what to do next.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+}
+
+/// The result type used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Creates an error of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Creates a [`ErrorKind::Usage`] error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    /// Creates a [`ErrorKind::NotFound`] error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// Creates an [`ErrorKind::AlreadyExists`] error.
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AlreadyExists, message)
+    }
+
+    /// Creates an [`ErrorKind::InvalidInput`] error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Creates a [`ErrorKind::TooLarge`] error.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::TooLarge, message)
+    }
+
+    /// Creates an [`ErrorKind::Internal`] error.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    /// Wraps an I/O error with what was being done when it happened.
+    pub fn io(context: impl fmt::Display, source: io::Error) -> Self {
+        Self::new(ErrorKind::Io, format!("{context}: {source}"))
+    }
+
+    /// Attaches a hint telling the user what to do next.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Returns the error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Returns the message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Returns the hint, if any.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match err.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => {
+                Error::new(ErrorKind::Busy, format!("database is busy: {err}"))
+                    .with_hint("other processes held the write lock for the whole busy timeout; retry")
+            }
+            _ => Error::new(ErrorKind::Database, format!("database error: {err}")),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        if err.is_io() {
+            Error::new(ErrorKind::Io, format!("writing output: {err}"))
+        } else {
+            Error::invalid(format!("invalid JSON: {err}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [ErrorKind; 11] = [
+        ErrorKind::Usage,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::InvalidInput,
+        ErrorKind::TooLarge,
+        ErrorKind::Busy,
+        ErrorKind::Io,
+        ErrorKind::Database,
+        ErrorKind::SchemaTooNew,
+        ErrorKind::Unhealthy,
+        ErrorKind::Internal,
+    ];
+
+    #[test]
+    fn exit_codes_and_kinds_are_distinct() {
+        let mut codes: Vec<u8> = ALL.iter().map(|k| k.exit_code()).collect();
+        let mut names: Vec<&str> = ALL.iter().map(|k| k.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(codes.len(), ALL.len());
+        assert_eq!(names.len(), ALL.len());
+        assert!(!codes.contains(&0) && !codes.contains(&1));
+    }
+
+    #[test]
+    fn sqlite_busy_maps_to_busy() {
+        let err = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert_eq!(Error::from(err).kind(), ErrorKind::Busy);
+    }
+}

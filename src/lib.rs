@@ -1,0 +1,17 @@
+//! sqlite-graphrag: persistent GraphRAG memory for AI coding agents in one
+//! SQLite file.
+//!
+//! The binary is a thin shell over this library: [`cli`] parses, [`config`]
+//! resolves, [`commands`] runs one verb against the [`store`].
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod memory;
+pub mod output;
+pub mod store;
+pub mod time;

@@ -1,0 +1,23 @@
+//! The `sqlite-graphrag` binary: parse, run one command, turn the result into an exit status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sqlite_graphrag::cli::Cli;
+use sqlite_graphrag::config::{Config, Env};
+use sqlite_graphrag::{commands, logging, output};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return commands::parse_failure(err),
+    };
+    let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
+        logging::init(config.log_level);
+        commands::run(cli.command, &config)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => output::report_error(&err),
+    }
+}

@@ -1,0 +1,269 @@
+//! What a memory is: its identifiers, its content, and the rules its fields obey.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// Largest accepted body, in bytes of UTF-8.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest accepted description, in bytes of UTF-8.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+/// Largest accepted metadata object, in bytes of compact JSON.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+/// Longest accepted memory name, in bytes.
+pub const MAX_NAME_BYTES: usize = 128;
+/// Longest accepted namespace, in bytes.
+pub const MAX_NAMESPACE_BYTES: usize = 64;
+/// Longest accepted type, in bytes.
+pub const MAX_TYPE_BYTES: usize = 64;
+/// The type given to a memory when none is specified.
+pub const DEFAULT_TYPE: &str = "note";
+/// The namespace used when none is specified.
+pub const DEFAULT_NAMESPACE: &str = "global";
+
+/// The row id of a memory; distinct from every other id in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct MemoryId(pub i64);
+
+/// The editable content of a memory: everything a version records but its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// The memory's type, e.g. `note`, `decision`, `user`.
+    pub kind: String,
+    /// A one-line summary.
+    pub description: String,
+    /// The text of the memory.
+    pub body: String,
+    /// A JSON object stored in canonical form (sorted keys, compact).
+    pub metadata: Metadata,
+}
+
+impl Content {
+    /// Validates and assembles content, applying the documented defaults.
+    ///
+    /// # Failure
+    /// Returns invalid-input or too-large errors naming the offending field.
+    pub fn new(
+        kind: Option<String>,
+        description: Option<String>,
+        body: String,
+        metadata: Option<Metadata>,
+    ) -> Result<Self> {
+        let kind = kind.unwrap_or_else(|| DEFAULT_TYPE.to_owned());
+        validate_type(&kind)?;
+        let description = description.unwrap_or_default();
+        validate_description(&description)?;
+        validate_body(&body)?;
+        Ok(Content {
+            kind,
+            description,
+            body,
+            metadata: metadata.unwrap_or_default(),
+        })
+    }
+}
+
+/// A memory's metadata: a JSON object kept as canonical compact text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata(String);
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata("{}".to_owned())
+    }
+}
+
+impl Metadata {
+    /// Parses metadata from JSON text.
+    ///
+    /// # Failure
+    /// Returns invalid input unless the text is a JSON object, too-large past
+    /// [`MAX_METADATA_BYTES`].
+    pub fn parse(text: &str) -> Result<Self> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
+        Self::from_value(value)
+    }
+
+    /// Builds metadata from a parsed JSON value, which must be an object.
+    ///
+    /// # Failure
+    /// Returns invalid input for a non-object, too-large past [`MAX_METADATA_BYTES`].
+    pub fn from_value(value: Value) -> Result<Self> {
+        let Value::Object(map) = value else {
+            return Err(Error::invalid("metadata must be a JSON object"));
+        };
+        let text = serde_json::to_string(&Value::Object(map))?;
+        if text.len() > MAX_METADATA_BYTES {
+            return Err(Error::too_large(format!(
+                "metadata is {} bytes; the limit is {MAX_METADATA_BYTES}",
+                text.len()
+            )));
+        }
+        Ok(Metadata(text))
+    }
+
+    /// Wraps text read back from the database, where it was stored canonical.
+    pub fn from_stored(text: String) -> Self {
+        Metadata(text)
+    }
+
+    /// Returns the canonical JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Returns the metadata as a JSON value for output.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|_| Value::Object(Map::new()))
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
+/// A memory as stored: its identity, current content and timestamps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Memory {
+    /// The memory's row id.
+    pub memory_id: MemoryId,
+    /// The namespace it lives in.
+    pub namespace: String,
+    /// Its name, unique within the namespace.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its one-line summary.
+    pub description: String,
+    /// Its text; left out of listings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Its metadata object.
+    pub metadata: Metadata,
+    /// The number of its latest version, starting at 1.
+    pub version: i64,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When its latest version was written.
+    pub updated_at: Timestamp,
+    /// When it was forgotten, if it is.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// Checks a memory name against the documented rules.
+///
+/// # Failure
+/// Returns invalid input describing the rule that was broken.
+pub fn validate_name(name: &str) -> Result<()> {
+    validate_identifier("memory name", name, MAX_NAME_BYTES, "-_.:/@")
+}
+
+/// Checks a namespace against the documented rules.
+///
+/// # Failure
+/// Returns invalid input describing the rule that was broken.
+pub fn validate_namespace(namespace: &str) -> Result<()> {
+    validate_identifier("namespace", namespace, MAX_NAMESPACE_BYTES, "-_.")
+}
+
+/// Checks a memory type against the documented rules.
+///
+/// # Failure
+/// Returns invalid input describing the rule that was broken.
+pub fn validate_type(kind: &str) -> Result<()> {
+    validate_identifier("type", kind, MAX_TYPE_BYTES, "-_.")
+}
+
+fn validate_identifier(what: &str, value: &str, max_bytes: usize, punctuation: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{what} must not be empty")));
+    }
+    if value.len() > max_bytes {
+        return Err(Error::invalid(format!(
+            "{what} is {} bytes; the limit is {max_bytes}",
+            value.len()
+        )));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(format!(
+            "{what} {value:?} must start with an ASCII letter or digit"
+        )));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !c.is_ascii_alphanumeric() && !punctuation.contains(*c))
+    {
+        return Err(Error::invalid(format!(
+            "{what} {value:?} contains {bad:?}; allowed are ASCII letters, digits and {punctuation:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a body against the size limit.
+///
+/// # Failure
+/// Returns too-large past [`MAX_BODY_BYTES`].
+pub fn validate_body(body: &str) -> Result<()> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::too_large(format!(
+            "body is {} bytes; the limit is {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a description against the size limit.
+///
+/// # Failure
+/// Returns too-large past [`MAX_DESCRIPTION_BYTES`].
+pub fn validate_description(description: &str) -> Result<()> {
+    if description.len() > MAX_DESCRIPTION_BYTES {
+        return Err(Error::too_large(format!(
+            "description is {} bytes; the limit is {MAX_DESCRIPTION_BYTES}",
+            description.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn names_follow_the_rules() {
+        for good in ["a", "D1-3", "project/auth:decision", "x.y_z@2", &"n".repeat(128)] {
+            validate_name(good).unwrap();
+        }
+        for bad in ["", "-a", " a", "a b", "a\u{0}", "é", "a\nb", &"n".repeat(129)] {
+            assert_eq!(validate_name(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert!(validate_namespace("team/a").is_err());
+    }
+
+    #[test]
+    fn metadata_is_canonical_and_must_be_an_object() {
+        let m = Metadata::parse(r#"{ "b": 1, "a": [true] }"#).unwrap();
+        assert_eq!(m.as_str(), r#"{"a":[true],"b":1}"#);
+        for bad in ["[]", "1", "\"x\"", "{", "null"] {
+            assert_eq!(Metadata::parse(bad).unwrap_err().kind(), ErrorKind::InvalidInput);
+        }
+    }
+
+    #[test]
+    fn oversized_fields_are_too_large() {
+        let body = "x".repeat(MAX_BODY_BYTES + 1);
+        let err = Content::new(None, None, body, None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge);
+    }
+}

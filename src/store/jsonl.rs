@@ -1,0 +1,307 @@
+//! The JSONL exchange format: `import` in large transactions, and `export`.
+//!
+//! On import, each line is validated on its own; bad lines are reported by number and
+//! skipped. Good lines are written in batches, one `BEGIN IMMEDIATE`
+//! transaction per batch, so a crash leaves each batch either whole or absent.
+
+use std::io::{self, BufRead};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Store;
+use super::memories::{Action, MEMORY_COLUMNS, Upsert, memory_from_row, require_namespace, upsert};
+use crate::error::{Error, Result};
+use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
+use crate::time::Timestamp;
+
+/// Longest accepted line: room for a body at its limit, escaped, and its fields.
+const MAX_LINE_BYTES: usize = 4 * MAX_BODY_BYTES;
+/// Most per-line errors listed in a report; `failed` still counts them all.
+const MAX_REPORTED_ERRORS: usize = 100;
+
+/// One line of the JSONL format that `import` reads and `export` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLine {
+    /// The memory's name (required).
+    pub name: String,
+    /// The namespace; when present it wins over `--namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The type.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The body (required).
+    pub body: String,
+    /// A JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    /// RFC 3339 creation time, used when the memory is new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// RFC 3339 time of the latest change; defaults to `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// A line that could not be imported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportError {
+    /// Its 1-based line number.
+    pub line: u64,
+    /// Why it was rejected.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Memories created.
+    pub imported: u64,
+    /// Existing memories given a new version.
+    pub updated: u64,
+    /// Lines whose content was already stored.
+    pub unchanged: u64,
+    /// Lines rejected.
+    pub failed: u64,
+    /// The first rejected lines, with reasons.
+    pub errors: Vec<ImportError>,
+}
+
+impl ImportReport {
+    fn reject(&mut self, line: u64, error: &Error) {
+        self.failed += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(ImportError {
+                line,
+                message: error.message().to_owned(),
+            });
+        }
+    }
+}
+
+/// A validated line, ready to write.
+struct Record {
+    namespace: String,
+    name: String,
+    content: Content,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result<Record> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
+    let line: ImportLine = serde_json::from_str(text)?;
+    let namespace = line.namespace.unwrap_or_else(|| default_namespace.to_owned());
+    validate_namespace(&namespace)?;
+    validate_name(&line.name)?;
+    let metadata = line.metadata.map(Metadata::from_value).transpose()?;
+    let content = Content::new(line.kind, line.description, line.body, metadata)?;
+    let created_at = line.created_at.as_deref().map(Timestamp::parse).transpose()?;
+    let updated_at = line.updated_at.as_deref().map(Timestamp::parse).transpose()?;
+    Ok(Record {
+        namespace,
+        name: line.name,
+        content,
+        created_at: created_at.unwrap_or(now),
+        updated_at: updated_at.or(created_at).unwrap_or(now),
+    })
+}
+
+/// What reading one line produced.
+enum LineRead {
+    Line,
+    TooLong,
+    End,
+}
+
+/// Reads one line into `buf` (without its newline), never holding more than
+/// `MAX_LINE_BYTES`: the rest of a longer line is skipped.
+fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<LineRead> {
+    buf.clear();
+    let mut too_long = false;
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        read_any = true;
+        let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], true),
+            None => (available, false),
+        };
+        if !too_long && buf.len() + chunk.len() <= MAX_LINE_BYTES {
+            buf.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        let used = chunk.len() + usize::from(found_newline);
+        reader.consume(used);
+        if found_newline {
+            break;
+        }
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(match (read_any, too_long) {
+        (false, _) => LineRead::End,
+        (true, true) => LineRead::TooLong,
+        (true, false) => LineRead::Line,
+    })
+}
+
+impl Store {
+    /// Imports JSONL from `reader`: each valid line creates or updates a
+    /// memory (an existing name gets a new version only if its content
+    /// differs), `batch_size` lines to a transaction. Bad lines are counted
+    /// and reported by number; they never stop the import.
+    ///
+    /// # Failure
+    /// I/O errors reading the input and database errors abort the import;
+    /// batches committed before stay.
+    pub fn import(
+        &mut self,
+        mut reader: impl BufRead,
+        default_namespace: &str,
+        batch_size: usize,
+    ) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        let now = Timestamp::now();
+        loop {
+            let read = read_line_capped(&mut reader, &mut buf)
+                .map_err(|e| Error::io(format!("reading import line {}", line_no + 1), e))?;
+            match read {
+                LineRead::End => break,
+                LineRead::TooLong => {
+                    line_no += 1;
+                    let err = Error::too_large(format!("line is longer than {MAX_LINE_BYTES} bytes"));
+                    report.reject(line_no, &err);
+                }
+                LineRead::Line => {
+                    line_no += 1;
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    match parse_record(&buf, default_namespace, now) {
+                        Ok(record) => batch.push(record),
+                        Err(err) => report.reject(line_no, &err),
+                    }
+                }
+            }
+            if batch.len() >= batch_size {
+                self.write_batch(&batch, &mut report)?;
+                batch.clear();
+            }
+        }
+        self.write_batch(&batch, &mut report)?;
+        Ok(report)
+    }
+
+    fn write_batch(&mut self, batch: &[Record], report: &mut ImportReport) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let actions = self.write(|tx| {
+            batch
+                .iter()
+                .map(|r| {
+                    let outcome = upsert(
+                        tx,
+                        &r.namespace,
+                        &r.name,
+                        &r.content,
+                        Upsert::CreateOrUpdate,
+                        r.created_at,
+                        r.updated_at,
+                    )?;
+                    Ok(outcome.action)
+                })
+                .collect::<Result<Vec<Action>>>()
+        })?;
+        for action in actions {
+            match action {
+                Action::Created => report.imported += 1,
+                Action::Unchanged => report.unchanged += 1,
+                _ => report.updated += 1,
+            }
+        }
+        tracing::info!(
+            "import: {} lines stored so far",
+            report.imported + report.updated + report.unchanged
+        );
+        Ok(())
+    }
+
+    /// Calls `emit` with every live memory as an export line, ordered by
+    /// namespace and name; only `namespace` if one is given.
+    pub fn export(
+        &self,
+        namespace: Option<&str>,
+        mut emit: impl FnMut(&ImportLine) -> Result<()>,
+    ) -> Result<u64> {
+        if let Some(namespace) = namespace {
+            require_namespace(self.conn(), namespace)?;
+        }
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories
+             WHERE deleted_at IS NULL AND (?1 IS NULL OR namespace = ?1)
+             ORDER BY namespace, name"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut rows = stmt.query([namespace])?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            let memory = memory_from_row(row, true)?;
+            emit(&ImportLine {
+                name: memory.name,
+                namespace: Some(memory.namespace),
+                kind: Some(memory.kind),
+                description: Some(memory.description),
+                body: memory.body.unwrap_or_default(),
+                metadata: Some(memory.metadata.to_value()),
+                created_at: Some(memory.created_at.to_string()),
+                updated_at: Some(memory.updated_at.to_string()),
+            })?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_skipped_not_buffered() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
+        input.extend_from_slice(b"\nnext\r\n");
+        let mut reader = io::BufReader::with_capacity(1024, &input[..]);
+        let mut buf = Vec::new();
+        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::TooLong));
+        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::Line));
+        assert_eq!(buf, b"next");
+        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::End));
+    }
+
+    #[test]
+    fn bad_lines_are_reported_and_good_ones_kept() {
+        let mut store = Store::open_in_memory().unwrap();
+        let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n";
+        let report = store.import(&input[..], "global", 2).unwrap();
+        assert_eq!((report.imported, report.updated, report.failed), (1, 1, 3));
+        let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 4, 6]);
+    }
+}

@@ -1,0 +1,58 @@
+//! Listing memories of a namespace, and purging forgotten ones for good.
+
+use std::time::Duration;
+
+use rusqlite::params;
+
+use super::Store;
+use super::memories::{MEMORY_COLUMNS, memory_from_row, require_namespace};
+use crate::error::Result;
+use crate::memory::Memory;
+use crate::time::Timestamp;
+
+/// Which memories `list` returns.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// Only memories of this type.
+    pub kind: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+    /// Skip this many first.
+    pub offset: u32,
+    /// Include forgotten memories.
+    pub include_deleted: bool,
+}
+
+impl Store {
+    /// Returns memories of a namespace without their bodies, most recently
+    /// updated first.
+    pub fn list(&self, namespace: &str, filter: &ListFilter) -> Result<Vec<Memory>> {
+        require_namespace(self.conn(), namespace)?;
+        let sql = format!(
+            "SELECT {MEMORY_COLUMNS} FROM memories
+             WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
+             ORDER BY updated_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(
+            params![namespace, filter.kind, filter.include_deleted, filter.limit, filter.offset],
+            |row| memory_from_row(row, false),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Deletes forgotten memories of a namespace, and their versions, for
+    /// good; with `older_than`, only those forgotten at least that long ago.
+    /// Returns how many were deleted.
+    pub fn purge(&mut self, namespace: &str, older_than: Option<Duration>) -> Result<usize> {
+        let cutoff = Timestamp::now().minus(older_than.unwrap_or(Duration::ZERO));
+        self.write(|tx| {
+            require_namespace(tx, namespace)?;
+            Ok(tx.execute(
+                "DELETE FROM memories
+                 WHERE namespace = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2",
+                params![namespace, cutoff.0],
+            )?)
+        })
+    }
+}

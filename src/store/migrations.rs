@@ -1,0 +1,160 @@
+//! Schema migrations: ordered SQL steps keyed on `PRAGMA user_version`.
+//!
+//! Steps are only ever appended. Each runs in its own `BEGIN IMMEDIATE`
+//! transaction that re-reads the version first (so concurrent openers apply
+//! a step once), then checks `PRAGMA foreign_key_check` before committing:
+//! a step that would orphan a row fails and changes nothing.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One schema step: the version it produces and the SQL that gets there.
+struct Migration {
+    version: u32,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/0001_memories.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/0002_fts.sql"),
+    },
+];
+
+/// The schema version this program writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// Reads the schema version of an open database.
+pub fn schema_version(conn: &Connection) -> Result<u32> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Brings the database up to [`LATEST_VERSION`].
+///
+/// # Failure
+/// Schema-too-new if the database is ahead of this program; a database error
+/// (with nothing of that step applied) if a step fails or breaks a foreign key.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, LATEST_VERSION)
+}
+
+/// Applies the steps up to and including `target`.
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
+    let current = schema_version(conn)?;
+    if current > LATEST_VERSION {
+        return Err(Error::new(
+            ErrorKind::SchemaTooNew,
+            format!(
+                "database schema version {current} is newer than this program's {LATEST_VERSION}"
+            ),
+        )
+        .with_hint("upgrade sqlite-graphrag"));
+    }
+    for step in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= target) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if schema_version(&tx)? >= step.version {
+            continue;
+        }
+        tx.execute_batch(step.sql)?;
+        let orphans: i64 = tx.query_row(
+            "SELECT count(*) FROM pragma_foreign_key_check",
+            [],
+            |row| row.get(0),
+        )?;
+        if orphans > 0 {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!(
+                    "migration to schema version {} would leave {orphans} rows with broken references; nothing was changed",
+                    step.version
+                ),
+            ));
+        }
+        tx.pragma_update(None, "user_version", step.version)?;
+        tx.commit()?;
+        tracing::info!("migrated database to schema version {}", step.version);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes rows with the SQL of schema `version` and returns how many
+    /// namespaces, memories and versions every later schema must still hold.
+    fn seed(conn: &Connection, version: u32) -> [i64; 3] {
+        if version == 0 {
+            return [1, 0, 0];
+        }
+        conn.execute_batch(
+            "INSERT INTO namespaces (name, created_at) VALUES ('team', 1);
+             INSERT INTO memories (namespace, name, type, description, body, metadata, version, created_at, updated_at, deleted_at)
+             VALUES ('global', 'alpha', 'note', 'first', 'the quick brown fox', '{}', 2, 1, 2, NULL),
+                    ('team', 'beta', 'decision', '', 'use sqlite for storage', '{\"k\":1}', 1, 1, 1, NULL),
+                    ('team', 'gamma', 'note', '', 'forgotten fox tale', '{}', 2, 1, 3, 3);
+             INSERT INTO memory_versions (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
+             SELECT id, 1, 'created', name, type, description, body, metadata, 0, 1 FROM memories;
+             INSERT INTO memory_versions (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
+             SELECT id, 2, 'updated', name, type, description, body, metadata, deleted_at IS NOT NULL, 2
+             FROM memories WHERE version = 2;",
+        )
+        .unwrap();
+        [2, 3, 5]
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |row| row.get(0)).unwrap()
+    }
+
+    #[test]
+    fn every_earlier_version_migrates_without_losing_rows() {
+        for from in 0..LATEST_VERSION {
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.pragma_update(None, "foreign_keys", true).unwrap();
+            migrate_to(&mut conn, from).unwrap();
+            assert_eq!(schema_version(&conn).unwrap(), from);
+            let expected = seed(&conn, from);
+            migrate(&mut conn).unwrap();
+            assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);
+            let kept = [
+                count(&conn, "SELECT count(*) FROM namespaces"),
+                count(&conn, "SELECT count(*) FROM memories"),
+                count(&conn, "SELECT count(*) FROM memory_versions"),
+            ];
+            assert_eq!(kept, expected, "rows lost migrating from version {from}");
+            let live = count(&conn, "SELECT count(*) FROM memories WHERE deleted_at IS NULL");
+            let indexed = count(
+                &conn,
+                "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'fox OR sqlite'",
+            );
+            assert_eq!(indexed, live, "live rows not indexed after migrating from {from}");
+            conn.execute(
+                "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::SchemaTooNew);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);
+    }
+}

@@ -1,0 +1,134 @@
+//! Reports about the whole database: per-namespace counts, size, health.
+
+use serde::Serialize;
+
+use super::Store;
+use super::migrations::{LATEST_VERSION, schema_version};
+use crate::error::Result;
+
+/// Counts for one namespace.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceStats {
+    /// The namespace.
+    pub namespace: String,
+    /// Live memories.
+    pub memories: i64,
+    /// Forgotten (restorable) memories.
+    pub forgotten: i64,
+    /// Version rows of all its memories.
+    pub versions: i64,
+}
+
+/// Counts and sizes for the whole database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// The database file.
+    pub db: String,
+    /// Bytes on disk: the database file plus its write-ahead log.
+    pub db_size_bytes: u64,
+    /// The schema version.
+    pub schema_version: u32,
+    /// Live memories in all namespaces.
+    pub memories: i64,
+    /// Forgotten memories in all namespaces.
+    pub forgotten: i64,
+    /// Version rows in all namespaces.
+    pub versions: i64,
+    /// Per-namespace counts, by name.
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// The result of `health`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    /// True when every check passed.
+    pub ok: bool,
+    /// `PRAGMA quick_check` output: `["ok"]` when sound.
+    pub integrity: Vec<String>,
+    /// True when the FTS index holds exactly the live memories.
+    pub fts_consistent: bool,
+    /// Rows in the FTS index.
+    pub fts_rows: i64,
+    /// Live memories.
+    pub live_memories: i64,
+    /// True when the schema is at this program's version.
+    pub schema_current: bool,
+}
+
+impl Store {
+    /// Returns live, forgotten and version counts per namespace, including
+    /// namespaces that are now empty.
+    pub fn namespaces(&self) -> Result<Vec<NamespaceStats>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT n.name,
+                    (SELECT count(*) FROM memories m WHERE m.namespace = n.name AND m.deleted_at IS NULL),
+                    (SELECT count(*) FROM memories m WHERE m.namespace = n.name AND m.deleted_at IS NOT NULL),
+                    (SELECT count(*) FROM memory_versions v JOIN memories m ON m.id = v.memory_id
+                     WHERE m.namespace = n.name)
+             FROM namespaces n ORDER BY n.name",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(NamespaceStats {
+                namespace: row.get(0)?,
+                memories: row.get(1)?,
+                forgotten: row.get(2)?,
+                versions: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Returns counts per namespace and totals, with the size on disk.
+    pub fn stats(&self) -> Result<Stats> {
+        let namespaces = self.namespaces()?;
+        let (db, db_size_bytes) = match self.path() {
+            Some(path) => {
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                (path.display().to_string(), size(path) + size(wal.as_ref()))
+            }
+            None => (":memory:".to_owned(), 0),
+        };
+        Ok(Stats {
+            db,
+            db_size_bytes,
+            schema_version: schema_version(self.conn())?,
+            memories: namespaces.iter().map(|n| n.memories).sum(),
+            forgotten: namespaces.iter().map(|n| n.forgotten).sum(),
+            versions: namespaces.iter().map(|n| n.versions).sum(),
+            namespaces,
+        })
+    }
+
+    /// Runs SQLite's quick check and FTS5's integrity check against the live
+    /// memories, and compares the index's row count with theirs.
+    pub fn health(&self) -> Result<Health> {
+        let conn = self.conn();
+        let integrity = conn
+            .prepare("PRAGMA quick_check")?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let index_matches_content = match conn.execute(
+            "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        ) {
+            Ok(_) => true,
+            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => false,
+            Err(err) => return Err(err.into()),
+        };
+        let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0));
+        let fts_rows = count("SELECT count(*) FROM memories_fts_docsize")?;
+        let live_memories = count("SELECT count(*) FROM memories WHERE deleted_at IS NULL")?;
+        let fts_consistent = index_matches_content && fts_rows == live_memories;
+        let schema_current = schema_version(conn)? == LATEST_VERSION;
+        Ok(Health {
+            ok: integrity == ["ok"] && fts_consistent && schema_current,
+            integrity,
+            fts_consistent,
+            fts_rows,
+            live_memories,
+            schema_current,
+        })
+    }
+}
