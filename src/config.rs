@@ -98,15 +98,17 @@ fn default_db_path(env: &Env) -> Result<PathBuf> {
     let base = if cfg!(windows) {
         env.appdata.as_ref().map(PathBuf::from)
     } else {
-        env.xdg_data_home
-            .as_ref()
-            .map(PathBuf::from)
-            .or_else(|| env.home.as_ref().map(|h| PathBuf::from(h).join(".local/share")))
+        env.xdg_data_home.as_ref().map(PathBuf::from).or_else(|| {
+            env.home
+                .as_ref()
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })
     };
-    base.map(|b| b.join(APP_DIR).join(DB_FILE_NAME)).ok_or_else(|| {
-        Error::usage("cannot find a per-user data folder for the default database")
-            .with_hint(format!("pass --db PATH or set {ENV_DB}"))
-    })
+    base.map(|b| b.join(APP_DIR).join(DB_FILE_NAME))
+        .ok_or_else(|| {
+            Error::usage("cannot find a per-user data folder for the default database")
+                .with_hint(format!("pass --db PATH or set {ENV_DB}"))
+        })
 }
 
 fn log_level(verbose: u8, quiet: u8) -> LevelFilter {
@@ -138,15 +140,31 @@ mod tests {
         };
         let mut f = flags();
         let c = Config::resolve(&f, &env).unwrap();
-        assert_eq!((c.db_path.to_str(), c.namespace.as_str()), (Some("/env.db"), "envns"));
+        assert_eq!(
+            (c.db_path.to_str(), c.namespace.as_str()),
+            (Some("/env.db"), "envns")
+        );
         f.db = Some("/flag.db".into());
         f.namespace = Some("flagns".into());
         let c = Config::resolve(&f, &env).unwrap();
-        assert_eq!((c.db_path.to_str(), c.namespace.as_str()), (Some("/flag.db"), "flagns"));
-        let c = Config::resolve(&flags(), &Env { home: Some("/home/u".into()), ..Env::default() }).unwrap();
+        assert_eq!(
+            (c.db_path.to_str(), c.namespace.as_str()),
+            (Some("/flag.db"), "flagns")
+        );
+        let c = Config::resolve(
+            &flags(),
+            &Env {
+                home: Some("/home/u".into()),
+                ..Env::default()
+            },
+        )
+        .unwrap();
         assert_eq!(c.namespace, "global");
         if !cfg!(windows) {
-            assert_eq!(c.db_path, PathBuf::from("/home/u/.local/share/sqlite-graphrag/graphrag.sqlite"));
+            assert_eq!(
+                c.db_path,
+                PathBuf::from("/home/u/.local/share/sqlite-graphrag/graphrag.sqlite")
+            );
         }
     }
 

@@ -161,8 +161,9 @@ impl From<rusqlite::Error> for Error {
         use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
         match err.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked) => {
-                Error::new(ErrorKind::Busy, format!("database is busy: {err}"))
-                    .with_hint("other processes held the write lock for the whole busy timeout; retry")
+                Error::new(ErrorKind::Busy, format!("database is busy: {err}")).with_hint(
+                    "other processes held the write lock for the whole busy timeout; retry",
+                )
             }
             _ => Error::new(ErrorKind::Database, format!("database error: {err}")),
         }

@@ -242,11 +242,30 @@ mod tests {
 
     #[test]
     fn names_follow_the_rules() {
-        for good in ["a", "D1-3", "project/auth:decision", "x.y_z@2", &"n".repeat(128)] {
+        for good in [
+            "a",
+            "D1-3",
+            "project/auth:decision",
+            "x.y_z@2",
+            &"n".repeat(128),
+        ] {
             validate_name(good).unwrap();
         }
-        for bad in ["", "-a", " a", "a b", "a\u{0}", "é", "a\nb", &"n".repeat(129)] {
-            assert_eq!(validate_name(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
+        for bad in [
+            "",
+            "-a",
+            " a",
+            "a b",
+            "a\u{0}",
+            "é",
+            "a\nb",
+            &"n".repeat(129),
+        ] {
+            assert_eq!(
+                validate_name(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
         }
         assert!(validate_namespace("team/a").is_err());
     }
@@ -256,7 +275,10 @@ mod tests {
         let m = Metadata::parse(r#"{ "b": 1, "a": [true] }"#).unwrap();
         assert_eq!(m.as_str(), r#"{"a":[true],"b":1}"#);
         for bad in ["[]", "1", "\"x\"", "{", "null"] {
-            assert_eq!(Metadata::parse(bad).unwrap_err().kind(), ErrorKind::InvalidInput);
+            assert_eq!(
+                Metadata::parse(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput
+            );
         }
     }
 

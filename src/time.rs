@@ -124,7 +124,11 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         if digits == 0 {
             return None;
         }
-        let padded: String = fraction[..digits].chars().chain("000".chars()).take(3).collect();
+        let padded: String = fraction[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
         millis = padded.parse().ok()?;
         rest = &fraction[digits..];
     }
@@ -144,7 +148,8 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         }
         _ => return None,
     };
-    let ms = days * MS_PER_DAY + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
+    let ms =
+        days * MS_PER_DAY + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
     Some(Timestamp(ms))
 }
 
@@ -200,7 +205,14 @@ mod tests {
 
     #[test]
     fn formats_and_parses_round_trip() {
-        for ms in [0, 1, 951_782_400_000, 1_683_554_160_250, -86_400_001, 4_102_444_800_000] {
+        for ms in [
+            0,
+            1,
+            951_782_400_000,
+            1_683_554_160_250,
+            -86_400_001,
+            4_102_444_800_000,
+        ] {
             let text = Timestamp(ms).to_string();
             assert_eq!(Timestamp::parse(&text).unwrap(), Timestamp(ms), "{text}");
         }
@@ -211,20 +223,37 @@ mod tests {
     fn parses_offsets_and_dates() {
         let utc = Timestamp::parse("2023-05-08T13:56:00Z").unwrap();
         assert_eq!(Timestamp::parse("2023-05-08T15:56:00+02:00").unwrap(), utc);
-        assert_eq!(Timestamp::parse("2023-05-08T13:56:00.5Z").unwrap().0, utc.0 + 500);
-        assert_eq!(Timestamp::parse("2023-05-08").unwrap().0, utc.0 - (13 * 60 + 56) * 60_000);
+        assert_eq!(
+            Timestamp::parse("2023-05-08T13:56:00.5Z").unwrap().0,
+            utc.0 + 500
+        );
+        assert_eq!(
+            Timestamp::parse("2023-05-08").unwrap().0,
+            utc.0 - (13 * 60 + 56) * 60_000
+        );
     }
 
     #[test]
     fn rejects_malformed_timestamps() {
-        for bad in ["", "2023", "2023-02-30", "2023-13-01", "2023-05-08T25:00:00Z", "2023-05-08T13:56:00", "２０２３-05-08"] {
+        for bad in [
+            "",
+            "2023",
+            "2023-02-30",
+            "2023-13-01",
+            "2023-05-08T25:00:00Z",
+            "2023-05-08T13:56:00",
+            "２０２３-05-08",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn parses_durations() {
-        assert_eq!(parse_duration("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         for bad in ["", "d", "10", "10y", "-1d", "99999999999999999999w"] {
             assert!(parse_duration(bad).is_err(), "{bad}");

@@ -36,7 +36,11 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<()> {
         body: args.body.read()?,
         metadata: args.metadata.as_deref().map(Metadata::parse).transpose()?,
     };
-    if patch.kind.is_none() && patch.description.is_none() && patch.body.is_none() && patch.metadata.is_none() {
+    if patch.kind.is_none()
+        && patch.description.is_none()
+        && patch.body.is_none()
+        && patch.metadata.is_none()
+    {
         return Err(Error::usage(
             "nothing to change: pass --body/--body-file/--body-stdin, --type, --description or --metadata",
         ));

@@ -32,7 +32,11 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
         let file = File::open(&args.file)
             .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
         let mut store = open_or_create(config)?;
-        store.import(BufReader::with_capacity(1 << 16, file), &config.namespace, batch_size)?
+        store.import(
+            BufReader::with_capacity(1 << 16, file),
+            &config.namespace,
+            batch_size,
+        )?
     };
     output::emit(&report)
 }

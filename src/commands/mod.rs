@@ -118,9 +118,13 @@ impl BodyArgs {
         let (what, bytes) = if let Some(path) = &self.body_file {
             let context = || format!("reading {}", path.display());
             let file = File::open(path).map_err(|e| Error::io(context(), e))?;
-            (context(), read_capped(file).map_err(|e| Error::io(context(), e))?)
+            (
+                context(),
+                read_capped(file).map_err(|e| Error::io(context(), e))?,
+            )
         } else if self.body_stdin {
-            let bytes = read_capped(io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
+            let bytes =
+                read_capped(io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
             ("stdin".to_owned(), bytes)
         } else {
             return Ok(None);
@@ -130,9 +134,12 @@ impl BodyArgs {
                 "body is over the limit of {MAX_BODY_BYTES} bytes"
             )));
         }
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| Error::invalid(format!("{what}: body is not valid UTF-8: {}", e.utf8_error())))
+        String::from_utf8(bytes).map(Some).map_err(|e| {
+            Error::invalid(format!(
+                "{what}: body is not valid UTF-8: {}",
+                e.utf8_error()
+            ))
+        })
     }
 }
 
@@ -140,6 +147,8 @@ impl BodyArgs {
 /// without reading an unbounded input into memory.
 fn read_capped(reader: impl Read) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    reader
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }

@@ -24,7 +24,9 @@ pub struct PurgeArgs {
 pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<()> {
     let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
     if !args.yes {
-        return Err(Error::usage("purge deletes forgotten memories for good; pass --yes to confirm"));
+        return Err(Error::usage(
+            "purge deletes forgotten memories for good; pass --yes to confirm",
+        ));
     }
     let mut store = open_existing(config)?;
     let purged = store.purge(&config.namespace, older_than)?;

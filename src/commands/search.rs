@@ -12,6 +12,7 @@ use crate::output;
 #[derive(Debug, Clone, Args)]
 pub struct SearchArgs {
     /// Any text; its words are searched, FTS5 syntax has no effect
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
     /// Number of results
     #[arg(short = 'k', long = "k", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]

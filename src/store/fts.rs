@@ -36,7 +36,10 @@ pub struct SearchHit {
 /// OR-ed. Returns `None` when the text holds no word at all.
 pub fn match_query(text: &str) -> Option<String> {
     let mut terms: Vec<String> = Vec::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let word = word.to_lowercase();
         if !terms.contains(&word) {
             terms.push(word);
@@ -92,20 +95,40 @@ mod tests {
 
     #[test]
     fn user_text_becomes_quoted_terms() {
-        assert_eq!(match_query("Hello, world!").unwrap(), "\"hello\" OR \"world\"");
-        assert_eq!(match_query("a AND (b OR \"c").unwrap(), "\"a\" OR \"and\" OR \"b\" OR \"or\" OR \"c\"");
+        assert_eq!(
+            match_query("Hello, world!").unwrap(),
+            "\"hello\" OR \"world\""
+        );
+        assert_eq!(
+            match_query("a AND (b OR \"c").unwrap(),
+            "\"a\" OR \"and\" OR \"b\" OR \"or\" OR \"c\""
+        );
         assert_eq!(match_query("* ^ -- ()\""), None);
-        assert_eq!(match_query("NEAR(x y, 2)").unwrap(), "\"near\" OR \"x\" OR \"y\" OR \"2\"");
+        assert_eq!(
+            match_query("NEAR(x y, 2)").unwrap(),
+            "\"near\" OR \"x\" OR \"y\" OR \"2\""
+        );
     }
 
     #[test]
     fn hostile_queries_never_fail() {
         let mut store = Store::open_in_memory().unwrap();
-        let content = crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
+        let content =
+            crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
         store.remember("global", "m", &content, false).unwrap();
         let no_words = store.search("global", "\"*()", 10).unwrap_err();
         assert_eq!(no_words.kind(), crate::error::ErrorKind::InvalidInput);
-        for query in ["a\"b", "NEAR(a b)", "x*", "^start", "col:term", "((( x", "AND", "été 東京 🙂", "'; DROP TABLE memories; --"] {
+        for query in [
+            "a\"b",
+            "NEAR(a b)",
+            "x*",
+            "^start",
+            "col:term",
+            "((( x",
+            "AND",
+            "été 東京 🙂",
+            "'; DROP TABLE memories; --",
+        ] {
             store.search("global", query, 10).unwrap();
         }
     }

@@ -97,13 +97,23 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
     let line: ImportLine = serde_json::from_str(text)?;
-    let namespace = line.namespace.unwrap_or_else(|| default_namespace.to_owned());
+    let namespace = line
+        .namespace
+        .unwrap_or_else(|| default_namespace.to_owned());
     validate_namespace(&namespace)?;
     validate_name(&line.name)?;
     let metadata = line.metadata.map(Metadata::from_value).transpose()?;
     let content = Content::new(line.kind, line.description, line.body, metadata)?;
-    let created_at = line.created_at.as_deref().map(Timestamp::parse).transpose()?;
-    let updated_at = line.updated_at.as_deref().map(Timestamp::parse).transpose()?;
+    let created_at = line
+        .created_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()?;
+    let updated_at = line
+        .updated_at
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()?;
     Ok(Record {
         namespace,
         name: line.name,
@@ -185,7 +195,8 @@ impl Store {
                 LineRead::End => break,
                 LineRead::TooLong => {
                     line_no += 1;
-                    let err = Error::too_large(format!("line is longer than {MAX_LINE_BYTES} bytes"));
+                    let err =
+                        Error::too_large(format!("line is longer than {MAX_LINE_BYTES} bytes"));
                     report.reject(line_no, &err);
                 }
                 LineRead::Line => {
@@ -289,10 +300,19 @@ mod tests {
         input.extend_from_slice(b"\nnext\r\n");
         let mut reader = io::BufReader::with_capacity(1024, &input[..]);
         let mut buf = Vec::new();
-        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::TooLong));
-        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::Line));
+        assert!(matches!(
+            read_line_capped(&mut reader, &mut buf).unwrap(),
+            LineRead::TooLong
+        ));
+        assert!(matches!(
+            read_line_capped(&mut reader, &mut buf).unwrap(),
+            LineRead::Line
+        ));
         assert_eq!(buf, b"next");
-        assert!(matches!(read_line_capped(&mut reader, &mut buf).unwrap(), LineRead::End));
+        assert!(matches!(
+            read_line_capped(&mut reader, &mut buf).unwrap(),
+            LineRead::End
+        ));
     }
 
     #[test]

@@ -35,7 +35,13 @@ impl Store {
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(
-            params![namespace, filter.kind, filter.include_deleted, filter.limit, filter.offset],
+            params![
+                namespace,
+                filter.kind,
+                filter.include_deleted,
+                filter.limit,
+                filter.offset
+            ],
             |row| memory_from_row(row, false),
         )?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

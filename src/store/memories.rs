@@ -144,7 +144,9 @@ fn find(conn: &Connection, namespace: &str, name: &str) -> Result<Option<Memory>
 }
 
 fn missing(namespace: &str, name: &str) -> Error {
-    Error::not_found(format!("no memory named {name:?} in namespace {namespace:?}"))
+    Error::not_found(format!(
+        "no memory named {name:?} in namespace {namespace:?}"
+    ))
 }
 
 /// Returns the live memory, or not-found (with a hint if it was forgotten).
@@ -155,7 +157,9 @@ fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
         Some(_) => Err(Error::not_found(format!(
             "memory {name:?} in namespace {namespace:?} is forgotten"
         ))
-        .with_hint(format!("bring it back with `sqlite-graphrag restore {name}`"))),
+        .with_hint(format!(
+            "bring it back with `sqlite-graphrag restore {name}`"
+        ))),
         None => Err(missing(namespace, name)),
     }
 }
@@ -264,7 +268,9 @@ pub(crate) fn upsert(
         }
         Some(existing) if mode == Upsert::CreateOnly => {
             let hint = if existing.deleted_at.is_some() {
-                format!("it is forgotten: `restore {name}` brings it back, `remember --update` replaces it")
+                format!(
+                    "it is forgotten: `restore {name}` brings it back, `remember --update` replaces it"
+                )
             } else {
                 "pass --update to write a new version".to_owned()
             };
@@ -273,9 +279,9 @@ pub(crate) fn upsert(
             ))
             .with_hint(hint))
         }
-        Some(existing) if existing.deleted_at.is_none() && content_of(&existing) == *content => {
-            Ok(outcome(&existing, name, existing.version, Action::Unchanged))
-        }
+        Some(existing) if existing.deleted_at.is_none() && content_of(&existing) == *content => Ok(
+            outcome(&existing, name, existing.version, Action::Unchanged),
+        ),
         Some(existing) => write_next_version(tx, &existing, content, Action::Updated, updated_at),
     }
 }
@@ -319,7 +325,12 @@ impl Store {
             let current = content_of(&memory);
             let next = Content::new(
                 Some(patch.kind.clone().unwrap_or(current.kind.clone())),
-                Some(patch.description.clone().unwrap_or(current.description.clone())),
+                Some(
+                    patch
+                        .description
+                        .clone()
+                        .unwrap_or(current.description.clone()),
+                ),
                 patch.body.clone().unwrap_or(current.body.clone()),
                 Some(patch.metadata.clone().unwrap_or(current.metadata.clone())),
             )?;
@@ -380,7 +391,12 @@ impl Store {
     /// # Failure
     /// Not-found for an unknown version; invalid input when no version is
     /// given and the memory is not forgotten.
-    pub fn restore(&mut self, namespace: &str, name: &str, version: Option<i64>) -> Result<Outcome> {
+    pub fn restore(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Outcome> {
         self.write(|tx| {
             require_namespace(tx, namespace)?;
             let memory = find(tx, namespace, name)?.ok_or_else(|| missing(namespace, name))?;
@@ -461,11 +477,29 @@ mod tests {
     fn every_change_writes_a_version() {
         let mut store = Store::open_in_memory().unwrap();
         let ns = "global";
-        assert_eq!(store.remember(ns, "a", &content("one"), false).unwrap().action, Action::Created);
+        assert_eq!(
+            store
+                .remember(ns, "a", &content("one"), false)
+                .unwrap()
+                .action,
+            Action::Created
+        );
         let err = store.remember(ns, "a", &content("two"), false).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists);
-        assert_eq!(store.remember(ns, "a", &content("one"), true).unwrap().action, Action::Unchanged);
-        assert_eq!(store.remember(ns, "a", &content("two"), true).unwrap().version, 2);
+        assert_eq!(
+            store
+                .remember(ns, "a", &content("one"), true)
+                .unwrap()
+                .action,
+            Action::Unchanged
+        );
+        assert_eq!(
+            store
+                .remember(ns, "a", &content("two"), true)
+                .unwrap()
+                .version,
+            2
+        );
         assert_eq!(store.rename(ns, "a", "b").unwrap().version, 3);
         assert_eq!(store.forget(ns, "b").unwrap().action, Action::Forgotten);
         assert_eq!(store.read(ns, "b").unwrap_err().kind(), ErrorKind::NotFound);
@@ -474,7 +508,10 @@ mod tests {
         assert_eq!(store.read(ns, "b").unwrap().body.as_deref(), Some("one"));
         let (_, versions) = store.history(ns, "b").unwrap();
         let actions: Vec<&str> = versions.iter().map(|v| v.action.as_str()).collect();
-        assert_eq!(actions, ["created", "updated", "renamed", "forgotten", "restored"]);
+        assert_eq!(
+            actions,
+            ["created", "updated", "renamed", "forgotten", "restored"]
+        );
         assert_eq!(versions[2].name, "b");
         assert!(versions[3].deleted);
     }
@@ -482,14 +519,25 @@ mod tests {
     #[test]
     fn edit_changes_only_given_fields() {
         let mut store = Store::open_in_memory().unwrap();
-        store.remember("global", "a", &content("body"), false).unwrap();
+        store
+            .remember("global", "a", &content("body"), false)
+            .unwrap();
         let patch = ContentPatch {
             description: Some("desc".into()),
             ..ContentPatch::default()
         };
-        assert_eq!(store.edit("global", "a", &patch).unwrap().action, Action::Updated);
-        assert_eq!(store.edit("global", "a", &patch).unwrap().action, Action::Unchanged);
+        assert_eq!(
+            store.edit("global", "a", &patch).unwrap().action,
+            Action::Updated
+        );
+        assert_eq!(
+            store.edit("global", "a", &patch).unwrap().action,
+            Action::Unchanged
+        );
         let memory = store.read("global", "a").unwrap();
-        assert_eq!((memory.body.as_deref(), memory.description.as_str()), (Some("body"), "desc"));
+        assert_eq!(
+            (memory.body.as_deref(), memory.description.as_str()),
+            (Some("body"), "desc")
+        );
     }
 }

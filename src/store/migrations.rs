@@ -55,17 +55,19 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
         )
         .with_hint("upgrade sqlite-graphrag"));
     }
-    for step in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= target) {
+    for step in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= target)
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if schema_version(&tx)? >= step.version {
             continue;
         }
         tx.execute_batch(step.sql)?;
-        let orphans: i64 = tx.query_row(
-            "SELECT count(*) FROM pragma_foreign_key_check",
-            [],
-            |row| row.get(0),
-        )?;
+        let orphans: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
         if orphans > 0 {
             return Err(Error::new(
                 ErrorKind::Database,
@@ -128,12 +130,18 @@ mod tests {
                 count(&conn, "SELECT count(*) FROM memory_versions"),
             ];
             assert_eq!(kept, expected, "rows lost migrating from version {from}");
-            let live = count(&conn, "SELECT count(*) FROM memories WHERE deleted_at IS NULL");
+            let live = count(
+                &conn,
+                "SELECT count(*) FROM memories WHERE deleted_at IS NULL",
+            );
             let indexed = count(
                 &conn,
                 "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'fox OR sqlite'",
             );
-            assert_eq!(indexed, live, "live rows not indexed after migrating from {from}");
+            assert_eq!(
+                indexed, live,
+                "live rows not indexed after migrating from {from}"
+            );
             conn.execute(
                 "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
                 [],
@@ -145,7 +153,8 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::SchemaTooNew);
     }

@@ -53,17 +53,17 @@ impl Store {
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
         let exists = path.exists();
         if !exists && mode == OpenMode::Existing {
-            return Err(Error::not_found(format!(
-                "no database at {}",
-                path.display()
-            ))
-            .with_hint("create it with `sqlite-graphrag init`, or pass the right --db"));
+            return Err(
+                Error::not_found(format!("no database at {}", path.display()))
+                    .with_hint("create it with `sqlite-graphrag init`, or pass the right --db"),
+            );
         }
-        if !exists {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-            }
+        if let Some(parent) = path
+            .parent()
+            .filter(|p| !exists && !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
         }
         let flags = match mode {
             OpenMode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -97,7 +97,9 @@ impl Store {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
             self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))?;
+                .query_row("PRAGMA journal_mode = WAL", [], |row| {
+                    row.get::<_, String>(0)
+                })?;
         }
         migrations::migrate(&mut self.conn)?;
         Ok(())

@@ -114,7 +114,9 @@ impl Store {
             [],
         ) {
             Ok(_) => true,
-            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => false,
+            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                false
+            }
             Err(err) => return Err(err.into()),
         };
         let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0));

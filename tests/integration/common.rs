@@ -1,0 +1,137 @@
+//! A test environment: a private folder, a database path, and a way to run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The binary under test: `SQLITE_GRAPHRAG_TEST_BIN` if set (to test a
+/// release or cross-compiled build), else the one cargo just built.
+pub fn binary() -> PathBuf {
+    std::env::var_os("SQLITE_GRAPHRAG_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sqlite-graphrag")))
+}
+
+/// A private folder with a database path inside it.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub db: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("memory.sqlite");
+        TestEnv { dir, db }
+    }
+
+    /// A command for the binary, with the environment stripped of this
+    /// program's variables and pointed at this test's folder.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as [`TestEnv::cmd`], as a std command that can be spawned.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = bare_cmd(self.dir.path());
+        cmd.arg("--db").arg(&self.db);
+        cmd
+    }
+
+    /// Runs the binary with `args` and returns its JSON output, asserting success.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let output = self.cmd().args(args).output().unwrap();
+        parse_success(args, &output)
+    }
+
+    /// Runs with `stdin` fed in and returns the JSON output, asserting success.
+    pub fn ok_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Value {
+        let output = self.cmd().args(args).write_stdin(stdin).output().unwrap();
+        parse_success(args, &output)
+    }
+
+    /// Runs the binary expecting failure with `code`; returns the error object.
+    pub fn fails(&self, args: &[&str], code: i32) -> Value {
+        let output = self.cmd().args(args).output().unwrap();
+        parse_failure(args, &output, code)
+    }
+
+    /// Like [`TestEnv::fails`], with `stdin` fed in.
+    pub fn fails_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>, code: i32) -> Value {
+        let output = self.cmd().args(args).write_stdin(stdin).output().unwrap();
+        parse_failure(args, &output, code)
+    }
+
+    /// Stores a memory with the given body.
+    pub fn remember(&self, name: &str, body: &str) -> Value {
+        self.ok(&["remember", "--name", name, "--body", body])
+    }
+
+    /// Returns the names `search` finds for `query`, sorted.
+    pub fn search_names(&self, query: &str) -> Vec<String> {
+        let out = self.ok(&["search", query, "-k", "1000"]);
+        let mut names: Vec<String> = out["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// A command for the binary without `--db`, with this program's variables
+/// removed and HOME and the data folder pointed at `dir`.
+pub fn bare_cmd(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(binary());
+    for var in [
+        "SQLITE_GRAPHRAG_DB",
+        "SQLITE_GRAPHRAG_NAMESPACE",
+        "XDG_DATA_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", dir).env("APPDATA", dir);
+    cmd
+}
+
+fn stdout_json(args: &[&str], output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn parse_success(args: &[&str], output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout_json(args, output)
+}
+
+fn parse_failure(args: &[&str], output: &Output, code: i32) -> Value {
+    let json = stdout_json(args, output);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{args:?}: wrong exit code; stdout {json}; stderr {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let error = json["error"].clone();
+    assert!(
+        error["kind"].is_string() && error["message"].is_string(),
+        "{json}"
+    );
+    error
+}

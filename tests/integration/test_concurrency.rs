@@ -1,0 +1,161 @@
+//! Many real processes on one database: no lost write, no error, and a
+//! killed import leaves whole batches or none.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::common::TestEnv;
+
+const WRITERS: usize = 16;
+const MEMORIES_PER_WRITER: usize = 50;
+const READERS: usize = 4;
+
+#[test]
+fn sixteen_writers_and_four_readers_lose_nothing() {
+    let env = Arc::new(TestEnv::new());
+    env.ok(&["init"]);
+    let writing = Arc::new(AtomicBool::new(true));
+
+    let readers: Vec<_> = (0..READERS)
+        .map(|r| {
+            let (env, writing) = (Arc::clone(&env), Arc::clone(&writing));
+            thread::spawn(move || {
+                let mut reads = 0;
+                while writing.load(Ordering::Relaxed) || reads == 0 {
+                    let args: &[&str] = match (r + reads) % 3 {
+                        0 => &["list", "--limit", "5"],
+                        1 => &["search", "worker memory"],
+                        _ => &["stats"],
+                    };
+                    env.ok(args);
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let env = Arc::clone(&env);
+            thread::spawn(move || {
+                for i in 0..MEMORIES_PER_WRITER {
+                    let name = format!("w{w}-m{i}");
+                    let body = format!("worker {w} memory {i}: something worth keeping");
+                    let out = env.ok(&["remember", "--name", &name, "--body", &body]);
+                    assert_eq!(out["action"], "created");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("a writer failed");
+    }
+    writing.store(false, Ordering::Relaxed);
+    let reads: usize = readers
+        .into_iter()
+        .map(|r| r.join().expect("a reader failed"))
+        .sum();
+    assert!(reads >= READERS);
+
+    let stats = env.ok(&["stats"]);
+    assert_eq!(stats["memories"], WRITERS * MEMORIES_PER_WRITER);
+    assert_eq!(stats["versions"], WRITERS * MEMORIES_PER_WRITER);
+    let listed = env.ok(&["list", "--limit", "10000"]);
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        WRITERS * MEMORIES_PER_WRITER
+    );
+    assert_eq!(env.ok(&["health"])["ok"], true);
+}
+
+const IMPORT_LINES: usize = 100_000;
+const IMPORT_BATCH: usize = 2_000;
+
+fn live_count(db: &std::path::Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.query_row("SELECT count(*) FROM memories", [], |row| row.get(0))
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_killed_import_leaves_whole_batches() {
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let file = env.dir.path().join("big.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    for i in 0..IMPORT_LINES {
+        writeln!(
+            out,
+            "{{\"name\":\"line-{i:06}\",\"body\":\"memory number {i} with a few more words to index and store\"}}"
+        )
+        .unwrap();
+    }
+    out.into_inner().unwrap().sync_all().unwrap();
+
+    let mut child = env
+        .std_cmd()
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--batch-size",
+            &IMPORT_BATCH.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while live_count(&env.db) < IMPORT_BATCH as i64 * 2 {
+        assert!(Instant::now() < deadline, "import made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "import ended before it could be killed"
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM memories", [], |row| row.get(0))
+        .unwrap();
+    assert!(
+        count > 0 && (count as usize) < IMPORT_LINES,
+        "kill did not land mid-import: {count}"
+    );
+    assert_eq!(
+        count as usize % IMPORT_BATCH,
+        0,
+        "a partial batch survived: {count} rows"
+    );
+    let (min, max): (String, String) = conn
+        .query_row("SELECT min(name), max(name) FROM memories", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(min, "line-000000");
+    assert_eq!(
+        max,
+        format!("line-{:06}", count - 1),
+        "batches are whole and in order"
+    );
+    let versions: i64 = conn
+        .query_row("SELECT count(*) FROM memory_versions", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(versions, count);
+    drop(conn);
+    assert_eq!(env.ok(&["health"])["fts_rows"], count);
+}

@@ -1,0 +1,216 @@
+//! The error contract: a JSON envelope on stdout, a stable exit code, nothing changed.
+
+use crate::common::TestEnv;
+
+/// Everything a failed command must leave as it was.
+fn snapshot(env: &TestEnv) -> (String, serde_json::Value) {
+    let export = env
+        .cmd()
+        .args(["export", "--all-namespaces"])
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let mut stats = env.ok(&["stats"]);
+    stats["db_size_bytes"] = serde_json::Value::Null;
+    (String::from_utf8(export.stdout).unwrap(), stats)
+}
+
+#[test]
+fn bad_input_fails_cleanly_and_changes_nothing() {
+    let env = TestEnv::new();
+    env.remember("keep", "original body");
+    let before = snapshot(&env);
+
+    let big = env.dir.path().join("big.txt");
+    std::fs::write(&big, vec![b'a'; 1024 * 1024 + 1]).unwrap();
+    let latin1 = env.dir.path().join("latin1.txt");
+    std::fs::write(&latin1, b"caf\xe9").unwrap();
+    let big = big.to_str().unwrap();
+    let latin1 = latin1.to_str().unwrap();
+    let huge_description = "d".repeat(5000);
+
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["remember", "--name", "keep", "--body", "new"],
+            4,
+            "already_exists",
+        ),
+        (
+            &["remember", "--name", "bad name", "--body", "x"],
+            5,
+            "invalid_input",
+        ),
+        (&["remember", "--name", "-x", "--body", "x"], 2, "usage"),
+        (
+            &["remember", "--name", "ok", "--body-file", big],
+            6,
+            "too_large",
+        ),
+        (
+            &["remember", "--name", "ok", "--body-file", latin1],
+            5,
+            "invalid_input",
+        ),
+        (
+            &["remember", "--name", "ok", "--body-file", "/no/such/file"],
+            8,
+            "io",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--metadata",
+                "{oops",
+            ],
+            5,
+            "invalid_input",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--metadata",
+                "[1]",
+            ],
+            5,
+            "invalid_input",
+        ),
+        (
+            &["remember", "--name", "ok", "--body", "x", "--type", "a b"],
+            5,
+            "invalid_input",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--description",
+                &huge_description,
+            ],
+            6,
+            "too_large",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--namespace",
+                "bad/ns",
+            ],
+            5,
+            "invalid_input",
+        ),
+        (&["edit", "keep", "--body-file", big], 6, "too_large"),
+        (&["edit", "keep"], 2, "usage"),
+        (&["edit", "missing", "--body", "x"], 3, "not_found"),
+        (&["rename", "keep", "bad name"], 5, "invalid_input"),
+        (&["rename", "missing", "other"], 3, "not_found"),
+        (&["read", "missing"], 3, "not_found"),
+        (&["read", "keep", "--namespace", "nowhere"], 3, "not_found"),
+        (&["list", "--namespace", "nowhere"], 3, "not_found"),
+        (&["search", "x", "--namespace", "nowhere"], 3, "not_found"),
+        (&["restore", "keep", "--version", "0"], 2, "usage"),
+        (
+            &["purge", "--older-than", "soon", "--yes"],
+            5,
+            "invalid_input",
+        ),
+        (&["import", "/no/such/file.jsonl"], 8, "io"),
+        (&["no-such-verb"], 2, "usage"),
+        (&["list", "--limit", "many"], 2, "usage"),
+    ];
+    for (args, code, kind) in cases {
+        let err = env.fails(args, *code);
+        assert_eq!(err["kind"], *kind, "{args:?}: {err}");
+        assert_eq!(snapshot(&env), before, "{args:?} changed the database");
+    }
+
+    let err = env.fails_stdin(
+        &["remember", "--name", "ok", "--body-stdin"],
+        vec![b'x'; 1024 * 1024 + 1],
+        6,
+    );
+    assert_eq!(err["kind"], "too_large");
+    let err = env.fails_stdin(
+        &["remember", "--name", "ok", "--body-stdin"],
+        b"\xff\xfe".to_vec(),
+        5,
+    );
+    assert_eq!(err["kind"], "invalid_input");
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn a_missing_database_is_not_created_by_readers() {
+    let env = TestEnv::new();
+    for verb in [
+        &["read", "x"][..],
+        &["list"],
+        &["search", "x"],
+        &["stats"],
+        &["health"],
+        &["export"],
+    ] {
+        let err = env.fails(verb, 3);
+        assert!(err["hint"].as_str().unwrap().contains("init"), "{err}");
+    }
+    assert!(!env.db.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_arguments_are_invalid_input() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let out = env
+        .cmd()
+        .args(["remember", "--name", "x", "--body"])
+        .arg(OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "invalid_input");
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    assert_eq!(env.fails(&["list"], 10)["kind"], "schema_too_new");
+}
+
+#[test]
+fn health_reports_a_drifted_index() {
+    let env = TestEnv::new();
+    env.remember("a", "alpha words");
+    env.remember("b", "beta words");
+    assert_eq!(env.ok(&["health"])["ok"], true);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER memories_fts_update; UPDATE memories SET deleted_at = 1 WHERE name = 'a';",
+    )
+    .unwrap();
+    drop(conn);
+    let err = env.fails(&["health"], 11);
+    assert_eq!(err["kind"], "unhealthy");
+    assert!(err["message"].as_str().unwrap().contains("FTS"), "{err}");
+}
