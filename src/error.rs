@@ -30,8 +30,6 @@ pub enum ErrorKind {
     SchemaTooNew,
     /// `health` found a problem in the database.
     Unhealthy,
-    /// A broken invariant inside this program.
-    Internal,
 }
 
 impl ErrorKind {
@@ -48,7 +46,6 @@ impl ErrorKind {
             ErrorKind::Database => "database",
             ErrorKind::SchemaTooNew => "schema_too_new",
             ErrorKind::Unhealthy => "unhealthy",
-            ErrorKind::Internal => "internal",
         }
     }
 
@@ -65,7 +62,6 @@ impl ErrorKind {
             ErrorKind::Database => 9,
             ErrorKind::SchemaTooNew => 10,
             ErrorKind::Unhealthy => 11,
-            ErrorKind::Internal => 70,
         }
     }
 }
@@ -114,11 +110,6 @@ impl Error {
     /// Creates a [`ErrorKind::TooLarge`] error.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::TooLarge, message)
-    }
-
-    /// Creates an [`ErrorKind::Internal`] error.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Internal, message)
     }
 
     /// Wraps an I/O error with what was being done when it happened.
@@ -184,7 +175,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 11] = [
+    const ALL: [ErrorKind; 10] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -195,7 +186,6 @@ mod tests {
         ErrorKind::Database,
         ErrorKind::SchemaTooNew,
         ErrorKind::Unhealthy,
-        ErrorKind::Internal,
     ];
 
     #[test]
