@@ -33,6 +33,16 @@ pub struct GlobalArgs {
     /// Namespace to work in [env: SQLITE_GRAPHRAG_NAMESPACE] [default: global]
     #[arg(long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
+    /// Folder for the slot pools shared by every process on the host
+    /// [env: SQLITE_GRAPHRAG_RUNTIME_DIR] [default: $XDG_RUNTIME_DIR/sqlite-graphrag]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runtime_dir: Option<PathBuf>,
+    /// Configuration file [env: SQLITE_GRAPHRAG_CONFIG] [default: per-user config folder]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
     /// More log output on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
@@ -76,6 +86,8 @@ pub enum Command {
     Health(commands::health::HealthArgs),
     /// List namespaces with their counts.
     Namespaces(commands::namespaces::NamespacesArgs),
+    /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
+    Slots(commands::slots::SlotsArgs),
 }
 
 #[cfg(test)]

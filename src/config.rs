@@ -1,11 +1,14 @@
-//! The one resolved configuration: flags > environment > defaults, decided once.
+//! The one resolved configuration, decided once before a command runs.
 //!
-//! The environment is read in exactly one place, [`Env::from_process`]; the
-//! rest of the program only sees the typed [`Config`].
+//! Each setting comes from the first of: a flag, an environment variable
+//! `SQLITE_GRAPHRAG_*`, the configuration file, the built-in default. The
+//! environment is read in exactly one place, [`Env::from_process`]; the rest
+//! of the program only sees the typed [`Config`].
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
 use crate::cli::GlobalArgs;
@@ -16,11 +19,34 @@ use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
 pub const ENV_DB: &str = "SQLITE_GRAPHRAG_DB";
 /// Environment variable naming the namespace.
 pub const ENV_NAMESPACE: &str = "SQLITE_GRAPHRAG_NAMESPACE";
+/// Environment variable naming the runtime folder of the slot pools.
+pub const ENV_RUNTIME_DIR: &str = "SQLITE_GRAPHRAG_RUNTIME_DIR";
+/// Environment variable giving the number of slots of a new pool.
+pub const ENV_MAX_SLOTS: &str = "SQLITE_GRAPHRAG_MAX_SLOTS";
+/// Environment variable naming the configuration file.
+pub const ENV_CONFIG: &str = "SQLITE_GRAPHRAG_CONFIG";
 
+/// The folder created inside the platform's data, config and runtime folders.
+const APP_DIR: &str = "sqlite-graphrag";
 /// The file name of the database inside the data folder.
 const DB_FILE_NAME: &str = "graphrag.sqlite";
-/// The folder created inside the platform's data folder.
-const APP_DIR: &str = "sqlite-graphrag";
+/// The file name of the configuration inside the config folder.
+const CONFIG_FILE_NAME: &str = "config.json";
+/// The largest accepted slot count.
+pub const MAX_SLOTS_LIMIT: u32 = 1024;
+
+/// Where a setting's value came from, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// Built into the program.
+    Default,
+    /// The configuration file.
+    File,
+    /// An environment variable.
+    Env,
+    /// A command-line flag.
+    Flag,
+}
 
 /// The environment variables this program reads, captured once.
 #[derive(Debug, Clone, Default)]
@@ -29,12 +55,24 @@ pub struct Env {
     pub db: Option<OsString>,
     /// `SQLITE_GRAPHRAG_NAMESPACE`.
     pub namespace: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_RUNTIME_DIR`.
+    pub runtime_dir: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_MAX_SLOTS`.
+    pub max_slots: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CONFIG`.
+    pub config: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
+    /// `XDG_CONFIG_HOME`.
+    pub xdg_config_home: Option<OsString>,
+    /// `XDG_RUNTIME_DIR`.
+    pub xdg_runtime_dir: Option<OsString>,
     /// `HOME`.
     pub home: Option<OsString>,
     /// `APPDATA` (Windows).
     pub appdata: Option<OsString>,
+    /// `LOCALAPPDATA` (Windows).
+    pub local_appdata: Option<OsString>,
 }
 
 impl Env {
@@ -44,9 +82,75 @@ impl Env {
         Env {
             db: var(ENV_DB),
             namespace: var(ENV_NAMESPACE),
+            runtime_dir: var(ENV_RUNTIME_DIR),
+            max_slots: var(ENV_MAX_SLOTS),
+            config: var(ENV_CONFIG),
             xdg_data_home: var("XDG_DATA_HOME"),
+            xdg_config_home: var("XDG_CONFIG_HOME"),
+            xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
             home: var("HOME"),
             appdata: var("APPDATA"),
+            local_appdata: var("LOCALAPPDATA"),
+        }
+    }
+}
+
+/// The configuration file: a JSON object with any of these keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Database file.
+    pub db: Option<PathBuf>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Runtime folder of the slot pools.
+    pub runtime_dir: Option<PathBuf>,
+    /// Number of slots of a new pool.
+    pub max_slots: Option<u32>,
+}
+
+impl ConfigFile {
+    /// Reads the file at `path`.
+    ///
+    /// # Failure
+    /// Not-found or I/O if it cannot be read, invalid input if it is not a
+    /// JSON object of the known keys.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::not_found(format!("no configuration file at {}", path.display()))
+            } else {
+                Error::io(format!("reading {}", path.display()), e)
+            }
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::invalid(format!("configuration file {}: {e}", path.display()))
+                .with_hint("keys: db, namespace, runtime_dir, max_slots")
+        })
+    }
+}
+
+/// How many slots a pool has, and how sure the user was about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotCount {
+    /// The number of slots.
+    pub value: u32,
+    /// Where it came from; a default yields to the count a pool already has.
+    pub source: Source,
+}
+
+impl SlotCount {
+    /// Returns this count, or `flag` when the command line gave one.
+    ///
+    /// # Failure
+    /// Invalid input when `flag` is 0 or above [`MAX_SLOTS_LIMIT`].
+    pub fn with_flag(self, flag: Option<u32>) -> Result<Self> {
+        match flag {
+            Some(value) => Ok(SlotCount {
+                value: check_slot_count(value, "--max")?,
+                source: Source::Flag,
+            }),
+            None => Ok(self),
         }
     }
 }
@@ -58,57 +162,164 @@ pub struct Config {
     pub db_path: PathBuf,
     /// The namespace memories are read from and written to.
     pub namespace: String,
+    /// The folder holding the slot pools.
+    pub runtime_dir: PathBuf,
+    /// The slot count of a new pool.
+    pub max_slots: SlotCount,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
 }
 
 impl Config {
-    /// Resolves the configuration from the global flags and the environment.
+    /// Resolves the configuration from the global flags, the environment and
+    /// the configuration file.
     ///
     /// # Failure
-    /// Invalid input for a malformed namespace or a non-UTF-8 namespace variable;
-    /// usage when no database path can be derived.
+    /// Invalid input for malformed values; not-found for a configuration file
+    /// that was named but is missing; usage when no database path can be derived.
     pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Self> {
-        let db_path = match (&flags.db, &env.db) {
-            (Some(path), _) => path.clone(),
-            (None, Some(path)) => PathBuf::from(path),
-            (None, None) => default_db_path(env)?,
+        let file = load_file(flags, env)?;
+        let db_path = match (&flags.db, &env.db, &file.db) {
+            (Some(path), _, _) => path.clone(),
+            (None, Some(path), _) => PathBuf::from(path),
+            (None, None, Some(path)) => path.clone(),
+            (None, None, None) => default_db_path(env)?,
         };
-        let namespace = match (&flags.namespace, &env.namespace) {
-            (Some(ns), _) => ns.clone(),
-            (None, Some(ns)) => ns
-                .to_str()
-                .ok_or_else(|| Error::invalid(format!("{ENV_NAMESPACE} is not valid UTF-8")))?
-                .to_owned(),
-            (None, None) => DEFAULT_NAMESPACE.to_owned(),
+        let namespace = match (&flags.namespace, &env.namespace, &file.namespace) {
+            (Some(ns), _, _) => ns.clone(),
+            (None, Some(ns), _) => utf8(ns, ENV_NAMESPACE)?.to_owned(),
+            (None, None, Some(ns)) => ns.clone(),
+            (None, None, None) => DEFAULT_NAMESPACE.to_owned(),
         };
         validate_namespace(&namespace)?;
+        let runtime_dir = match (&flags.runtime_dir, &env.runtime_dir, &file.runtime_dir) {
+            (Some(dir), _, _) => dir.clone(),
+            (None, Some(dir), _) => PathBuf::from(dir),
+            (None, None, Some(dir)) => dir.clone(),
+            (None, None, None) => default_runtime_dir(env),
+        };
+        let max_slots = match (&env.max_slots, file.max_slots) {
+            (Some(text), _) => {
+                let text = utf8(text, ENV_MAX_SLOTS)?;
+                let value = text.trim().parse().map_err(|_| {
+                    Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number"))
+                })?;
+                SlotCount {
+                    value: check_slot_count(value, ENV_MAX_SLOTS)?,
+                    source: Source::Env,
+                }
+            }
+            (None, Some(value)) => SlotCount {
+                value: check_slot_count(value, "max_slots in the configuration file")?,
+                source: Source::File,
+            },
+            (None, None) => SlotCount {
+                value: default_slot_count(),
+                source: Source::Default,
+            },
+        };
         Ok(Config {
             db_path,
             namespace,
+            runtime_dir,
+            max_slots,
             log_level: log_level(flags.verbose, flags.quiet),
         })
     }
 }
 
-/// The per-user default: `%APPDATA%\sqlite-graphrag\graphrag.sqlite` on
-/// Windows, else `$XDG_DATA_HOME/sqlite-graphrag/graphrag.sqlite`, falling
-/// back to `$HOME/.local/share/sqlite-graphrag/graphrag.sqlite`.
-fn default_db_path(env: &Env) -> Result<PathBuf> {
+fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {
+    value
+        .to_str()
+        .ok_or_else(|| Error::invalid(format!("{name} is not valid UTF-8")))
+}
+
+fn check_slot_count(value: u32, what: &str) -> Result<u32> {
+    if (1..=MAX_SLOTS_LIMIT).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid(format!(
+            "{what} must be between 1 and {MAX_SLOTS_LIMIT}, not {value}"
+        )))
+    }
+}
+
+/// The default slot count: the number of CPUs this process may use.
+fn default_slot_count() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(MAX_SLOTS_LIMIT))
+        .unwrap_or(1)
+        .clamp(1, MAX_SLOTS_LIMIT)
+}
+
+/// Reads the configuration file: the one named by flag or environment (which
+/// must exist), else the per-user one if it exists.
+fn load_file(flags: &GlobalArgs, env: &Env) -> Result<ConfigFile> {
+    if flags.no_config {
+        return Ok(ConfigFile::default());
+    }
+    if let Some(path) = flags
+        .config
+        .clone()
+        .or_else(|| env.config.as_ref().map(PathBuf::from))
+    {
+        return ConfigFile::read(&path);
+    }
+    match user_dir(env, Folder::Config).map(|dir| dir.join(CONFIG_FILE_NAME)) {
+        Some(path) if path.is_file() => ConfigFile::read(&path),
+        _ => Ok(ConfigFile::default()),
+    }
+}
+
+/// A kind of per-user folder.
+#[derive(Clone, Copy)]
+enum Folder {
+    Data,
+    Config,
+}
+
+/// The per-user folder of this program: on Windows under `%APPDATA%`; else
+/// under `$XDG_DATA_HOME` / `$XDG_CONFIG_HOME`, falling back to
+/// `$HOME/.local/share` / `$HOME/.config`.
+fn user_dir(env: &Env, folder: Folder) -> Option<PathBuf> {
     let base = if cfg!(windows) {
         env.appdata.as_ref().map(PathBuf::from)
     } else {
-        env.xdg_data_home.as_ref().map(PathBuf::from).or_else(|| {
-            env.home
-                .as_ref()
-                .map(|h| PathBuf::from(h).join(".local/share"))
-        })
+        let (xdg, fallback) = match folder {
+            Folder::Data => (&env.xdg_data_home, ".local/share"),
+            Folder::Config => (&env.xdg_config_home, ".config"),
+        };
+        xdg.as_ref()
+            .map(PathBuf::from)
+            .or_else(|| env.home.as_ref().map(|h| PathBuf::from(h).join(fallback)))
     };
-    base.map(|b| b.join(APP_DIR).join(DB_FILE_NAME))
+    base.map(|b| b.join(APP_DIR))
+}
+
+fn default_db_path(env: &Env) -> Result<PathBuf> {
+    user_dir(env, Folder::Data)
+        .map(|dir| dir.join(DB_FILE_NAME))
         .ok_or_else(|| {
             Error::usage("cannot find a per-user data folder for the default database")
                 .with_hint(format!("pass --db PATH or set {ENV_DB}"))
         })
+}
+
+/// `$XDG_RUNTIME_DIR/sqlite-graphrag`; else, on Windows,
+/// `%LOCALAPPDATA%\sqlite-graphrag\run`; else `sqlite-graphrag-<uid>` in the
+/// system's temporary folder.
+fn default_runtime_dir(env: &Env) -> PathBuf {
+    if let Some(dir) = &env.xdg_runtime_dir {
+        return PathBuf::from(dir).join(APP_DIR);
+    }
+    if let Some(dir) = env.local_appdata.as_ref().filter(|_| cfg!(windows)) {
+        return PathBuf::from(dir).join(APP_DIR).join("run");
+    }
+    #[cfg(unix)]
+    let name = format!("{APP_DIR}-{}", rustix::process::getuid().as_raw());
+    #[cfg(not(unix))]
+    let name = APP_DIR.to_owned();
+    std::env::temp_dir().join(name)
 }
 
 fn log_level(verbose: u8, quiet: u8) -> LevelFilter {
@@ -126,8 +337,11 @@ fn log_level(verbose: u8, quiet: u8) -> LevelFilter {
 mod tests {
     use super::*;
 
-    fn flags() -> GlobalArgs {
-        GlobalArgs::default()
+    fn no_file() -> GlobalArgs {
+        GlobalArgs {
+            no_config: true,
+            ..GlobalArgs::default()
+        }
     }
 
     #[test]
@@ -138,7 +352,7 @@ mod tests {
             home: Some("/home/u".into()),
             ..Env::default()
         };
-        let mut f = flags();
+        let mut f = no_file();
         let c = Config::resolve(&f, &env).unwrap();
         assert_eq!(
             (c.db_path.to_str(), c.namespace.as_str()),
@@ -151,15 +365,13 @@ mod tests {
             (c.db_path.to_str(), c.namespace.as_str()),
             (Some("/flag.db"), "flagns")
         );
-        let c = Config::resolve(
-            &flags(),
-            &Env {
-                home: Some("/home/u".into()),
-                ..Env::default()
-            },
-        )
-        .unwrap();
+        let home_only = Env {
+            home: Some("/home/u".into()),
+            ..Env::default()
+        };
+        let c = Config::resolve(&no_file(), &home_only).unwrap();
         assert_eq!(c.namespace, "global");
+        assert_eq!(c.max_slots.source, Source::Default);
         if !cfg!(windows) {
             assert_eq!(
                 c.db_path,
@@ -169,10 +381,54 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_namespace_is_rejected() {
-        let mut f = flags();
+    fn the_file_sits_between_environment_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(
+            &path,
+            r#"{"namespace":"filens","max_slots":3,"runtime_dir":"/run/x"}"#,
+        )
+        .unwrap();
+        let flags = GlobalArgs {
+            config: Some(path.clone()),
+            db: Some("x.db".into()),
+            ..GlobalArgs::default()
+        };
+        let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.namespace, "filens");
+        assert_eq!(
+            c.max_slots,
+            SlotCount {
+                value: 3,
+                source: Source::File
+            }
+        );
+        assert_eq!(c.runtime_dir, PathBuf::from("/run/x"));
+        let env = Env {
+            max_slots: Some("5".into()),
+            namespace: Some("envns".into()),
+            ..Env::default()
+        };
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!((c.namespace.as_str(), c.max_slots.value), ("envns", 5));
+        assert_eq!(c.max_slots.with_flag(Some(7)).unwrap().source, Source::Flag);
+        std::fs::write(&path, r#"{"colour":"red"}"#).unwrap();
+        assert!(Config::resolve(&flags, &Env::default()).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let mut f = no_file();
         f.db = Some("x.db".into());
         f.namespace = Some("no spaces".into());
         assert!(Config::resolve(&f, &Env::default()).is_err());
+        f.namespace = None;
+        for bad in ["0", "many", "5000"] {
+            let env = Env {
+                max_slots: Some(bad.into()),
+                ..Env::default()
+            };
+            assert!(Config::resolve(&f, &env).is_err(), "{bad}");
+        }
     }
 }

@@ -30,6 +30,14 @@ pub enum ErrorKind {
     SchemaTooNew,
     /// `health` found a problem in the database.
     Unhealthy,
+    /// No slot of the pool became free within the wait.
+    NoSlot,
+    /// The guarded command ran past its `--timeout` and was killed.
+    Timeout,
+    /// The guarded command could not be executed (permissions, format).
+    CommandNotExecutable,
+    /// The guarded command was not found.
+    CommandNotFound,
 }
 
 impl ErrorKind {
@@ -46,6 +54,10 @@ impl ErrorKind {
             ErrorKind::Database => "database",
             ErrorKind::SchemaTooNew => "schema_too_new",
             ErrorKind::Unhealthy => "unhealthy",
+            ErrorKind::NoSlot => "no_slot",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::CommandNotExecutable => "command_not_executable",
+            ErrorKind::CommandNotFound => "command_not_found",
         }
     }
 
@@ -62,6 +74,10 @@ impl ErrorKind {
             ErrorKind::Database => 9,
             ErrorKind::SchemaTooNew => 10,
             ErrorKind::Unhealthy => 11,
+            ErrorKind::NoSlot => 75,
+            ErrorKind::Timeout => 124,
+            ErrorKind::CommandNotExecutable => 126,
+            ErrorKind::CommandNotFound => 127,
         }
     }
 }
@@ -175,7 +191,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 10] = [
+    const ALL: [ErrorKind; 14] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -186,6 +202,10 @@ mod tests {
         ErrorKind::Database,
         ErrorKind::SchemaTooNew,
         ErrorKind::Unhealthy,
+        ErrorKind::NoSlot,
+        ErrorKind::Timeout,
+        ErrorKind::CommandNotExecutable,
+        ErrorKind::CommandNotFound,
     ];
 
     #[test]
@@ -199,6 +219,7 @@ mod tests {
         assert_eq!(codes.len(), ALL.len());
         assert_eq!(names.len(), ALL.len());
         assert!(!codes.contains(&0) && !codes.contains(&1));
+        assert_eq!(ErrorKind::NoSlot.exit_code(), 75, "EX_TEMPFAIL");
     }
 
     #[test]

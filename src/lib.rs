@@ -13,5 +13,6 @@ pub mod error;
 pub mod logging;
 pub mod memory;
 pub mod output;
+pub mod slots;
 pub mod store;
 pub mod time;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         commands::run(cli.command, &config)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => output::report_error(&err),
     }
 }

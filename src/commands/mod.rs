@@ -16,6 +16,7 @@ pub mod remember;
 pub mod rename;
 pub mod restore;
 pub mod search;
+pub mod slots;
 pub mod stats;
 
 use std::fs::File;
@@ -33,9 +34,10 @@ use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
 use crate::store::{OpenMode, Store};
 
-/// Runs one verb with the resolved configuration.
-pub fn run(command: Command, config: &Config) -> Result<()> {
-    match command {
+/// Runs one verb with the resolved configuration and returns the exit status.
+pub fn run(command: Command, config: &Config) -> Result<ExitCode> {
+    let done = match command {
+        Command::Slots(args) => return slots::cmd_slots(config, &args),
         Command::Init(args) => init::cmd_init(config, &args),
         Command::Remember(args) => remember::cmd_remember(config, &args),
         Command::Read(args) => read::cmd_read(config, &args),
@@ -52,7 +54,8 @@ pub fn run(command: Command, config: &Config) -> Result<()> {
         Command::Stats(args) => stats::cmd_stats(config, &args),
         Command::Health(args) => health::cmd_health(config, &args),
         Command::Namespaces(args) => namespaces::cmd_namespaces(config, &args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// Handles a command line clap rejected: help and version are printed as

@@ -1,0 +1,60 @@
+//! `slots exec`: run any command under a slot.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{PoolArgs, parse_seconds};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::slots::{ChildEnd, KILL_GRACE, run_guarded};
+
+/// Arguments of `slots exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// The pool and its size.
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    /// Seconds to wait for a free slot; 0 fails at once. Exit 75 when it runs out
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_seconds)]
+    pub wait: Duration,
+    /// Seconds the command may run; then its process group is sent SIGTERM,
+    /// SIGKILL 2 s later, and the exit code is 124
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Takes a slot, runs the command under it, and returns the command's exit code.
+pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
+    let pool = args.pool.open(config)?;
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::usage("no command given"))?;
+    let shown: Vec<String> = args
+        .command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let guard = pool.acquire(args.wait, shown)?;
+    tracing::info!("holding slot {} of pool {}", guard.slot(), pool.name());
+    let end = run_guarded(&guard, program, rest, args.timeout)?;
+    drop(guard);
+    match end {
+        ChildEnd::TimedOut => Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{} ran longer than {:.1} s; its process group was stopped (SIGKILL after {} s)",
+                program.to_string_lossy(),
+                args.timeout.unwrap_or_default().as_secs_f64(),
+                KILL_GRACE.as_secs()
+            ),
+        )),
+        end => Ok(ExitCode::from((end.exit_code() & 0xff) as u8)),
+    }
+}

@@ -1,0 +1,77 @@
+//! `slots`: the cross-process semaphore that caps concurrent subprocesses.
+
+pub mod exec;
+pub mod resize;
+pub mod status;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::slots::{DEFAULT_POOL, Pool};
+
+/// Arguments of `slots`.
+#[derive(Debug, Clone, Args)]
+pub struct SlotsArgs {
+    /// What to do with the pool.
+    #[command(subcommand)]
+    pub command: SlotsCommand,
+}
+
+/// The `slots` verbs.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SlotsCommand {
+    /// Run a command while holding a slot (stdio and exit code pass through).
+    Exec(exec::ExecArgs),
+    /// Show which slots are held, by whom, and for how long.
+    Status(status::StatusArgs),
+    /// Change a pool's slot count for every process that uses it.
+    Resize(resize::ResizeArgs),
+}
+
+/// Options naming a pool and, for a new pool, its size.
+#[derive(Debug, Clone, Args)]
+pub struct PoolArgs {
+    /// Pool name (a folder under the runtime dir)
+    #[arg(long, default_value = DEFAULT_POOL)]
+    pub pool: String,
+    /// Slots of a new pool [env: SQLITE_GRAPHRAG_MAX_SLOTS] [default: CPU count];
+    /// an existing pool keeps its own count
+    #[arg(long, value_name = "N")]
+    pub max: Option<u32>,
+}
+
+impl PoolArgs {
+    /// Opens the pool with the configured slot count.
+    fn open(&self, config: &Config) -> Result<Pool> {
+        Pool::open(
+            &config.runtime_dir,
+            &self.pool,
+            config.max_slots.with_flag(self.max)?,
+        )
+    }
+}
+
+/// Runs one `slots` verb.
+pub fn cmd_slots(config: &Config, args: &SlotsArgs) -> Result<ExitCode> {
+    match &args.command {
+        SlotsCommand::Exec(args) => exec::cmd_slots_exec(config, args),
+        SlotsCommand::Status(args) => {
+            status::cmd_slots_status(config, args).map(|()| ExitCode::SUCCESS)
+        }
+        SlotsCommand::Resize(args) => {
+            resize::cmd_slots_resize(config, args).map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Parses a number of seconds (fractions allowed) for `--wait` and `--timeout`.
+fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} must be zero or more seconds"))
+}

@@ -1,0 +1,30 @@
+//! `slots resize`: change a pool's slot count on purpose.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::config::{Config, MAX_SLOTS_LIMIT};
+use crate::error::Result;
+use crate::output;
+use crate::slots::{DEFAULT_POOL, Pool};
+
+/// Arguments of `slots resize`.
+#[derive(Debug, Clone, Args)]
+pub struct ResizeArgs {
+    /// Pool name
+    #[arg(long, default_value = DEFAULT_POOL)]
+    pub pool: String,
+    /// The new slot count
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SLOTS_LIMIT)))]
+    pub max: u32,
+}
+
+/// Records the new count; prints `{"pool","dir","max"}`.
+pub fn cmd_slots_resize(config: &Config, args: &ResizeArgs) -> Result<()> {
+    let pool = Pool::resize(&config.runtime_dir, &args.pool, args.max)?;
+    output::emit(&json!({
+        "pool": pool.name(),
+        "dir": pool.dir().display().to_string(),
+        "max": pool.max(),
+    }))
+}

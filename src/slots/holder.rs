@@ -1,0 +1,151 @@
+//! Who holds a slot: metadata the holder writes into its locked file.
+//!
+//! This is for display only. Admission never reads it: a slot is held
+//! exactly when its file is locked, which the kernel decides.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Timestamp;
+
+/// What a holder records about itself in its slot file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderInfo {
+    /// Process id of the holder (the `sqlite-graphrag` process).
+    pub pid: u32,
+    /// The holder's start time in clock ticks after boot (Linux), to tell a
+    /// live holder from a later process that reused its pid.
+    pub start_time: Option<u64>,
+    /// The holder's pid namespace (Linux), so that a pid recorded in another
+    /// container is not checked against this one's processes.
+    pub pid_namespace: Option<String>,
+    /// The guarded command line.
+    pub command: Vec<String>,
+    /// When the slot was taken, Unix milliseconds.
+    pub acquired_at_ms: i64,
+}
+
+impl HolderInfo {
+    /// Describes the current process as the holder of a slot for `command`.
+    pub fn current(command: Vec<String>) -> Self {
+        let pid = std::process::id();
+        HolderInfo {
+            pid,
+            start_time: process_start_time(pid),
+            pid_namespace: own_pid_namespace(),
+            command,
+            acquired_at_ms: Timestamp::now().0,
+        }
+    }
+
+    /// Overwrites `file` (whose lock the caller holds) with this record.
+    pub fn write_to(&self, mut file: &File) -> std::io::Result<()> {
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut line = serde_json::to_vec(self)?;
+        line.push(b'\n');
+        file.write_all(&line)
+    }
+
+    /// Reads the record from a slot file; `None` if it is empty or not a record.
+    pub fn read_from(mut file: &File) -> Option<Self> {
+        let mut text = String::new();
+        file.seek(SeekFrom::Start(0)).ok()?;
+        file.take(64 * 1024).read_to_string(&mut text).ok()?;
+        serde_json::from_str(text.trim()).ok()
+    }
+
+    /// Tells whether the recorded holder is still the same live process:
+    /// `Some(false)` if it is gone, a zombie, or its pid now belongs to a
+    /// process started at another time; `None` where this cannot be known
+    /// (another pid namespace, or a platform without `/proc`).
+    pub fn is_alive(&self) -> Option<bool> {
+        if self.pid_namespace.is_none() || self.pid_namespace != own_pid_namespace() {
+            return None;
+        }
+        liveness(self.pid, self.start_time)
+    }
+}
+
+#[cfg(unix)]
+fn liveness(pid: u32, start_time: Option<u64>) -> Option<bool> {
+    let raw = i32::try_from(pid).ok()?;
+    let pid_handle = rustix::process::Pid::from_raw(raw)?;
+    match rustix::process::test_kill_process(pid_handle) {
+        Err(rustix::io::Errno::SRCH) => return Some(false),
+        Ok(()) | Err(rustix::io::Errno::PERM) => {}
+        Err(_) => return None,
+    }
+    match proc_stat(pid) {
+        Some((state, started)) => Some(state != 'Z' && start_time.is_none_or(|t| t == started)),
+        None => Some(false),
+    }
+}
+
+#[cfg(not(unix))]
+fn liveness(_pid: u32, _start_time: Option<u64>) -> Option<bool> {
+    None
+}
+
+/// Returns a process's state letter and start time from `/proc/<pid>/stat`.
+fn proc_stat(pid: u32) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses; the fields
+    // after its closing parenthesis start with field 3 (state).
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let start_time = fields.get(19)?.parse().ok()?;
+    Some((state, start_time))
+}
+
+fn process_start_time(pid: u32) -> Option<u64> {
+    proc_stat(pid).map(|(_, started)| started)
+}
+
+fn own_pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_round_trips_through_a_file() {
+        let file = tempfile::tempfile().unwrap();
+        let info = HolderInfo::current(vec!["echo".into(), "hi".into()]);
+        info.write_to(&file).unwrap();
+        HolderInfo::current(vec!["x".into()])
+            .write_to(&file)
+            .unwrap();
+        info.write_to(&file).unwrap();
+        assert_eq!(HolderInfo::read_from(&file), Some(info));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn liveness_tells_live_dead_and_reused_pids() {
+        let me = HolderInfo::current(vec![]);
+        assert_eq!(me.is_alive(), Some(true));
+        let reused = HolderInfo {
+            start_time: me.start_time.map(|t| t + 1),
+            ..me.clone()
+        };
+        assert_eq!(reused.is_alive(), Some(false));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let gone = HolderInfo { pid, ..me.clone() };
+        assert_eq!(gone.is_alive(), Some(false));
+        let elsewhere = HolderInfo {
+            pid_namespace: Some("pid:[1]".into()),
+            ..me
+        };
+        assert_eq!(elsewhere.is_alive(), None);
+    }
+}

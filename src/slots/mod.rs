@@ -1,0 +1,547 @@
+//! The cross-process slot semaphore: at most N holders per pool, host-wide.
+//!
+//! A pool is a folder of N permanent files `slot-0.lock` … `slot-{N-1}.lock`.
+//! A slot is held by holding an exclusive advisory lock on its file (flock on
+//! Unix, LockFileEx on Windows) for as long as the holder lives. The files are
+//! never deleted, so there is nothing to clean up: when a holder dies, the
+//! kernel drops its lock and the slot is free at once. Nothing about
+//! admission depends on pids; the pid, start time and command that a holder
+//! writes into its file are for `slots status` only.
+//!
+//! The pool's N is recorded in `pool.json` when the pool is created, and
+//! every process follows it (see [`Pool::open`]).
+
+mod child;
+mod holder;
+
+use std::cell::Cell;
+use std::fs::{File, OpenOptions};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{SlotCount, Source};
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::validate_namespace;
+use crate::time::Timestamp;
+
+pub use child::{ChildEnd, KILL_GRACE, run_guarded};
+pub use holder::HolderInfo;
+
+/// The pool used when none is named.
+pub const DEFAULT_POOL: &str = "llm";
+/// Environment variable through which a guarded child learns which slot
+/// file descriptor it inherited (Unix): `<fd>:<path>`.
+pub const ENV_INHERITED_SLOT: &str = "SQLITE_GRAPHRAG_SLOT";
+/// Test hook: when set to `skip-slot-lock`, acquisition takes no lock at
+/// all. It exists so that the tests can show they catch a broken semaphore.
+pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
+
+/// First pause between polls of a full pool.
+const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+/// Longest pause between polls of a full pool (before jitter).
+const MAX_BACKOFF: Duration = Duration::from_millis(8);
+
+thread_local! {
+    /// Set while this thread holds a slot: a thread never waits for a second
+    /// slot while it holds one, which is how a single call can deadlock
+    /// itself. (Guards cannot move between threads, so this stays exact.)
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The record of a pool's size, `pool.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct PoolRecord {
+    max: u32,
+}
+
+/// An open pool: its folder and its slot count.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    name: String,
+    dir: PathBuf,
+    max: u32,
+}
+
+/// A held slot. Dropping it closes this process's descriptor of the slot
+/// file; the lock is released when no process holds a descriptor of it any
+/// more (a guarded child inherits one on Unix).
+#[derive(Debug)]
+pub struct SlotGuard {
+    slot: u32,
+    path: PathBuf,
+    file: Option<File>,
+    not_send: PhantomData<*const ()>,
+}
+
+/// One slot as `slots status` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotState {
+    /// The slot number.
+    pub slot: u32,
+    /// Whether its lock is held.
+    pub held: bool,
+    /// The recorded holder's pid (held slots only).
+    pub pid: Option<u32>,
+    /// The recorded guarded command (held slots only).
+    pub command: Option<Vec<String>>,
+    /// How long it has been held, in milliseconds (held slots only).
+    pub held_for_ms: Option<i64>,
+    /// Whether the recorded holder is still the same live process; `false`
+    /// for a held slot means the holder died and its child tree still runs.
+    /// `null` when unknown (free slot, another pid namespace, no /proc).
+    pub alive: Option<bool>,
+}
+
+/// A whole pool as `slots status` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolStatus {
+    /// The pool name.
+    pub pool: String,
+    /// The pool folder.
+    pub dir: String,
+    /// Its slot count.
+    pub max: u32,
+    /// Slots held now.
+    pub held: u32,
+    /// Slots free now.
+    pub free: u32,
+    /// Each slot.
+    pub slots: Vec<SlotState>,
+}
+
+impl Pool {
+    /// Opens the pool `name` under `runtime_dir`, creating it with
+    /// `count.value` slots if it does not exist.
+    ///
+    /// An existing pool keeps the slot count it was created with, so every
+    /// process on the host enforces the same cap. A default count yields to
+    /// it silently; a count the user asked for (flag, environment, config
+    /// file) that differs is an error, since obeying it would change the cap
+    /// for everyone else. `slots resize` changes it on purpose.
+    ///
+    /// # Failure
+    /// Invalid input for a bad pool name or a conflicting count; I/O errors.
+    pub fn open(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
+        validate_namespace(name)
+            .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
+        let dir = runtime_dir.join(name);
+        let recorded = match read_record(&dir)? {
+            Some(max) => max,
+            None => with_pool_lock(&dir, || match read_record(&dir)? {
+                Some(max) => Ok(max),
+                None => {
+                    write_record(&dir, count.value)?;
+                    Ok(count.value)
+                }
+            })?,
+        };
+        if count.source != Source::Default && count.value != recorded {
+            return Err(Error::invalid(format!(
+                "pool {name:?} has {recorded} slots, but {} slots were asked for",
+                count.value
+            ))
+            .with_hint(format!(
+                "every process must share one cap: use {recorded}, or change it for everyone with `sqlite-graphrag slots resize --pool {name} --max {}`",
+                count.value
+            )));
+        }
+        Ok(Pool {
+            name: name.to_owned(),
+            dir,
+            max: recorded,
+        })
+    }
+
+    /// Sets the slot count of pool `name` (creating it if needed). Holders of
+    /// slots at or above a smaller count keep them until they finish; no new
+    /// holder is admitted there.
+    ///
+    /// # Failure
+    /// Invalid input for a bad pool name; I/O errors.
+    pub fn resize(runtime_dir: &Path, name: &str, max: u32) -> Result<Self> {
+        validate_namespace(name)
+            .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
+        let dir = runtime_dir.join(name);
+        with_pool_lock(&dir, || write_record(&dir, max))?;
+        Ok(Pool {
+            name: name.to_owned(),
+            dir,
+            max,
+        })
+    }
+
+    /// Returns the pool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Returns the pool's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Returns the number of slots.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    fn slot_path(&self, slot: u32) -> PathBuf {
+        self.dir.join(format!("slot-{slot}.lock"))
+    }
+
+    fn open_slot(&self, slot: u32) -> Result<File> {
+        let path = self.slot_path(slot);
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+    }
+
+    /// Takes a free slot, waiting up to `wait` for one; `command` is recorded
+    /// for `slots status`.
+    ///
+    /// A process that runs inside a slot of this pool (it inherited the
+    /// slot's descriptor from a guarded parent) is already covered by that
+    /// slot and gets a guard for it without taking a second one.
+    ///
+    /// Waiting polls every slot, then sleeps with jittered exponential
+    /// backoff (1 ms doubling to 8 ms, ±50 %), so a freed slot is taken
+    /// within a few milliseconds and waiters do not move in lockstep.
+    ///
+    /// # Failure
+    /// No-slot (exit 75) when the wait ends with every slot held; invalid
+    /// input if this process already holds a slot; I/O errors.
+    pub fn acquire(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
+        if let Some(guard) = self.inherited_slot() {
+            tracing::info!(
+                "running inside inherited slot {} of pool {}",
+                guard.slot,
+                self.name
+            );
+            return Ok(guard);
+        }
+        if HOLDING.get() {
+            return Err(Error::invalid(
+                "this thread already holds a slot; it must not wait for a second one",
+            ));
+        }
+        let guard = self.acquire_fresh(wait, command)?;
+        HOLDING.set(true);
+        Ok(guard)
+    }
+
+    fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
+        let skip_lock = std::env::var_os(ENV_FAULT).is_some_and(|v| v == "skip-slot-lock");
+        if skip_lock {
+            tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
+        }
+        let files = (0..self.max)
+            .map(|slot| self.open_slot(slot))
+            .collect::<Result<Vec<File>>>()?;
+        let mut rng = Jitter::seeded();
+        let deadline = Instant::now() + wait;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let start = rng.below(self.max);
+            for k in 0..self.max {
+                let slot = (start + k) % self.max;
+                let file = &files[slot as usize];
+                let locked = skip_lock
+                    || try_lock(file).map_err(|e| {
+                        Error::io(format!("locking {}", self.slot_path(slot).display()), e)
+                    })?;
+                if locked {
+                    let file = files
+                        .into_iter()
+                        .nth(slot as usize)
+                        .expect("slot index is in range");
+                    if let Err(e) = HolderInfo::current(command).write_to(&file) {
+                        tracing::warn!("could not record the holder of slot {slot}: {e}");
+                    }
+                    return Ok(SlotGuard {
+                        slot,
+                        path: self.slot_path(slot),
+                        file: Some(file),
+                        not_send: PhantomData,
+                    });
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    ErrorKind::NoSlot,
+                    format!(
+                        "all {} slots of pool {:?} stayed held for {:.1} s",
+                        self.max,
+                        self.name,
+                        wait.as_secs_f64()
+                    ),
+                )
+                .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`"));
+            }
+            let pause = rng.jitter(backoff).min(deadline - now);
+            thread::sleep(pause);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Returns the slot this process inherited from a guarded parent, if
+    /// the inherited descriptor really is open on this pool's slot file.
+    #[cfg(unix)]
+    fn inherited_slot(&self) -> Option<SlotGuard> {
+        use std::os::fd::BorrowedFd;
+        let value = std::env::var(ENV_INHERITED_SLOT).ok()?;
+        let (fd, path) = value.split_once(':')?;
+        let fd: i32 = fd.parse().ok()?;
+        let path = PathBuf::from(path);
+        let slot = (0..self.max).find(|&s| self.slot_path(s) == path)?;
+        // SAFETY: fstat only reads the descriptor's metadata; if `fd` is not
+        // open the call fails with EBADF and nothing else happens.
+        let by_fd = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok()?;
+        let by_path = rustix::fs::stat(&path).ok()?;
+        (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino).then_some(SlotGuard {
+            slot,
+            path,
+            file: None,
+            not_send: PhantomData,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn inherited_slot(&self) -> Option<SlotGuard> {
+        None
+    }
+
+    /// Reports every slot as free or held by trying its lock (and releasing
+    /// it at once), with the recorded holder of each held slot.
+    pub fn status(&self) -> Result<PoolStatus> {
+        let now = Timestamp::now();
+        let mut slots = Vec::with_capacity(self.max as usize);
+        for slot in 0..self.max {
+            let file = self.open_slot(slot)?;
+            let free = try_lock(&file)
+                .map_err(|e| Error::io(format!("locking {}", self.slot_path(slot).display()), e))?;
+            let holder = if free {
+                None
+            } else {
+                HolderInfo::read_from(&file)
+            };
+            drop(file);
+            slots.push(SlotState {
+                slot,
+                held: !free,
+                pid: holder.as_ref().map(|h| h.pid),
+                command: holder.as_ref().map(|h| h.command.clone()),
+                held_for_ms: holder.as_ref().map(|h| now.0 - h.acquired_at_ms),
+                alive: holder.as_ref().and_then(HolderInfo::is_alive),
+            });
+        }
+        let held = slots.iter().filter(|s| s.held).count() as u32;
+        Ok(PoolStatus {
+            pool: self.name.clone(),
+            dir: self.dir.display().to_string(),
+            max: self.max,
+            held,
+            free: self.max - held,
+            slots,
+        })
+    }
+}
+
+impl SlotGuard {
+    /// Returns the slot number.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// Returns the slot file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Returns the locked file, or `None` for a slot inherited from a parent.
+    pub fn file(&self) -> Option<&File> {
+        self.file.as_ref()
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        // Closing the descriptor is the release. An explicit unlock would
+        // also release the lock for a child that inherited the descriptor
+        // and still runs, since flock locks belong to the shared open file.
+        if self.file.take().is_some() {
+            HOLDING.set(false);
+        }
+    }
+}
+
+/// Tries the exclusive lock: `Ok(true)` if taken, `Ok(false)` if held elsewhere.
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    // fs4's trait method, named explicitly: on Rust 1.89 and later the
+    // method syntax would pick std's inherent `File::try_lock` instead.
+    match fs4::FileExt::try_lock(file) {
+        Ok(()) => Ok(true),
+        Err(fs4::TryLockError::WouldBlock) => Ok(false),
+        Err(fs4::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+fn read_record(dir: &Path) -> Result<Option<u32>> {
+    let path = dir.join("pool.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let record: PoolRecord = serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(format!("{} is damaged: {e}", path.display()))
+                    .with_hint("fix it with `sqlite-graphrag slots resize --max N`")
+            })?;
+            Ok(Some(record.max))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+}
+
+/// Records the count (atomically, by rename) and creates the slot files.
+fn write_record(dir: &Path, max: u32) -> Result<()> {
+    let io = |what: &Path, e| Error::io(format!("writing {}", what.display()), e);
+    for slot in 0..max {
+        let path = dir.join(format!("slot-{slot}.lock"));
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+    }
+    let temp = dir.join(format!("pool.json.{}.tmp", std::process::id()));
+    let record = serde_json::to_vec(&PoolRecord { max })?;
+    std::fs::write(&temp, record).map_err(|e| io(&temp, e))?;
+    let path = dir.join("pool.json");
+    std::fs::rename(&temp, &path).map_err(|e| io(&path, e))
+}
+
+/// Runs `work` while holding the pool folder's `pool.lock` (blocking), so
+/// that concurrent creators and resizers agree on one record.
+fn with_pool_lock<T>(dir: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join("pool.lock");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    fs4::FileExt::lock(&file).map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+    work()
+}
+
+/// A small xorshift generator for jitter and for the slot probed first.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Jitter((nanos ^ (u64::from(std::process::id()) << 32)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        (self.next() % u64::from(n.max(1))) as u32
+    }
+
+    /// Returns `base` scaled by a random factor in [0.5, 1.5).
+    fn jitter(&mut self, base: Duration) -> Duration {
+        base.mul_f64(0.5 + (self.next() % 1000) as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(value: u32, source: Source) -> SlotCount {
+        SlotCount { value, source }
+    }
+
+    /// Holds a slot on another thread until the returned sender is dropped.
+    fn hold(pool: &Pool, name: &str) -> (u32, std::sync::mpsc::Sender<()>) {
+        let (pool, name) = (pool.clone(), name.to_owned());
+        let (slot_tx, slot_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        thread::spawn(move || {
+            let guard = pool.acquire(Duration::ZERO, vec![name]).unwrap();
+            slot_tx.send(guard.slot()).unwrap();
+            let _ = release_rx.recv();
+        });
+        (slot_rx.recv().unwrap(), release_tx)
+    }
+
+    #[test]
+    fn a_pool_admits_at_most_max_and_frees_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(dir.path(), "p", count(2, Source::Flag)).unwrap();
+        let (a, release_a) = hold(&pool, "a");
+        let (b, _release_b) = hold(&pool, "b");
+        assert_ne!(a, b);
+        let err = pool.acquire(Duration::from_millis(20), vec![]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NoSlot);
+        let status = pool.status().unwrap();
+        assert_eq!((status.held, status.free), (2, 0));
+        assert_eq!(status.slots[a as usize].command, Some(vec!["a".to_owned()]));
+        drop(release_a);
+        let freed = pool.acquire(Duration::from_secs(5), vec![]).unwrap();
+        assert_eq!(freed.slot(), a);
+    }
+
+    #[test]
+    fn a_thread_never_waits_for_a_second_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(dir.path(), "p", count(4, Source::Flag)).unwrap();
+        let first = pool.acquire(Duration::ZERO, vec![]).unwrap();
+        let err = pool.acquire(Duration::ZERO, vec![]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        drop(first);
+        pool.acquire(Duration::ZERO, vec![]).unwrap();
+    }
+
+    #[test]
+    fn the_recorded_count_wins_over_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        Pool::open(dir.path(), "p", count(3, Source::Env)).unwrap();
+        assert_eq!(
+            Pool::open(dir.path(), "p", count(8, Source::Default))
+                .unwrap()
+                .max(),
+            3
+        );
+        let err = Pool::open(dir.path(), "p", count(8, Source::Flag)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        Pool::resize(dir.path(), "p", 8).unwrap();
+        assert_eq!(
+            Pool::open(dir.path(), "p", count(8, Source::Flag))
+                .unwrap()
+                .max(),
+            8
+        );
+        assert!(Pool::open(dir.path(), "../x", count(1, Source::Flag)).is_err());
+    }
+}
