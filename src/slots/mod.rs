@@ -126,9 +126,7 @@ impl Pool {
     /// # Failure
     /// Invalid input for a bad pool name or a conflicting count; I/O errors.
     pub fn open(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
-        validate_namespace(name)
-            .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
-        let dir = runtime_dir.join(name);
+        let dir = pool_dir(runtime_dir, name)?;
         let recorded = match read_record(&dir)? {
             Some(max) => max,
             None => with_pool_lock(&dir, || match read_record(&dir)? {
@@ -139,6 +137,21 @@ impl Pool {
                 }
             })?,
         };
+        Self::agree(name, dir, recorded, count)
+    }
+
+    /// Like [`Pool::open`], but never creates anything: a pool that does not
+    /// exist yet is described with the count it would be created with.
+    ///
+    /// # Failure
+    /// As [`Pool::open`].
+    pub fn find(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
+        let dir = pool_dir(runtime_dir, name)?;
+        let recorded = read_record(&dir)?.unwrap_or(count.value);
+        Self::agree(name, dir, recorded, count)
+    }
+
+    fn agree(name: &str, dir: PathBuf, recorded: u32, count: SlotCount) -> Result<Self> {
         if count.source != Source::Default && count.value != recorded {
             return Err(Error::invalid(format!(
                 "pool {name:?} has {recorded} slots, but {} slots were asked for",
@@ -320,19 +333,27 @@ impl Pool {
     }
 
     /// Reports every slot as free or held by trying its lock (and releasing
-    /// it at once), with the recorded holder of each held slot.
+    /// it at once), with the recorded holder of each held slot. Creates
+    /// nothing: a missing slot file is a free slot.
     pub fn status(&self) -> Result<PoolStatus> {
         let now = Timestamp::now();
         let mut slots = Vec::with_capacity(self.max as usize);
         for slot in 0..self.max {
-            let file = self.open_slot(slot)?;
-            let free = try_lock(&file)
-                .map_err(|e| Error::io(format!("locking {}", self.slot_path(slot).display()), e))?;
-            let holder = if free {
-                None
-            } else {
-                HolderInfo::read_from(&file)
+            let path = self.slot_path(slot);
+            let file = match OpenOptions::new().read(true).write(true).open(&path) {
+                Ok(file) => Some(file),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
             };
+            let free = match &file {
+                Some(file) => try_lock(file)
+                    .map_err(|e| Error::io(format!("locking {}", path.display()), e))?,
+                None => true,
+            };
+            let holder = file
+                .as_ref()
+                .filter(|_| !free)
+                .and_then(HolderInfo::read_from);
             drop(file);
             slots.push(SlotState {
                 slot,
@@ -392,6 +413,13 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
         Err(fs4::TryLockError::WouldBlock) => Ok(false),
         Err(fs4::TryLockError::Error(e)) => Err(e),
     }
+}
+
+/// Checks the pool name and returns its folder.
+fn pool_dir(runtime_dir: &Path, name: &str) -> Result<PathBuf> {
+    validate_namespace(name)
+        .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
+    Ok(runtime_dir.join(name))
 }
 
 fn read_record(dir: &Path) -> Result<Option<u32>> {

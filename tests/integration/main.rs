@@ -1,8 +1,10 @@
 //! Integration tests: each runs the real binary against its own SQLite file.
 
 mod common;
+mod slot_storm;
 mod test_concurrency;
 mod test_errors;
 mod test_fts_sync;
 mod test_import_export;
 mod test_memory_commands;
+mod test_slots;

@@ -45,13 +45,16 @@ pub struct PoolArgs {
 }
 
 impl PoolArgs {
-    /// Opens the pool with the configured slot count.
+    /// Opens (creating if needed) the pool with the configured slot count.
     fn open(&self, config: &Config) -> Result<Pool> {
-        Pool::open(
-            &config.runtime_dir,
-            &self.pool,
-            config.max_slots.with_flag(self.max)?,
-        )
+        let count = config.max_slots.with_flag(self.max)?;
+        Pool::open(&config.runtime_dir, &self.pool, count)
+    }
+
+    /// Finds the pool without creating it.
+    fn find(&self, config: &Config) -> Result<Pool> {
+        let count = config.max_slots.with_flag(self.max)?;
+        Pool::find(&config.runtime_dir, &self.pool, count)
     }
 }
 

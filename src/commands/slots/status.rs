@@ -17,5 +17,5 @@ pub struct StatusArgs {
 
 /// Prints `{"pool","dir","max","held","free","slots":[…]}`.
 pub fn cmd_slots_status(config: &Config, args: &StatusArgs) -> Result<()> {
-    output::emit(&args.pool.open(config)?.status()?)
+    output::emit(&args.pool.find(config)?.status()?)
 }

@@ -1,0 +1,392 @@
+//! The slot semaphore, proven with many real processes.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::bare_cmd;
+use crate::slot_storm::{Event, Storm, helper_command, read_log, spawn_guarded};
+
+fn slots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    bare_cmd(dir)
+        .arg("--runtime-dir")
+        .arg(dir.join("runtime"))
+        .arg("slots")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn status(dir: &std::path::Path) -> Value {
+    let out = slots(dir, &["status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_storm_never_exceeds_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Storm {
+        processes: 64,
+        max: 4,
+        kill_parents: 0,
+        kill_children: 0,
+        fault: false,
+    }
+    .run(dir.path());
+    assert!(
+        report.max_overlap <= 4,
+        "overlap {} > 4",
+        report.max_overlap
+    );
+    assert!(
+        report.max_overlap >= 2,
+        "the storm never overlapped: {report:?}"
+    );
+    assert!(
+        report.exit_codes.iter().all(|c| *c == Some(0)),
+        "{:?}",
+        report.exit_codes
+    );
+    assert_eq!(read_log(&dir.path().join("storm.log")).len(), 128);
+    assert_eq!(status(dir.path())["held"], 0);
+}
+
+#[test]
+fn the_storm_catches_a_semaphore_that_does_not_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Storm {
+        processes: 64,
+        max: 4,
+        kill_parents: 0,
+        kill_children: 0,
+        fault: true,
+    }
+    .run(dir.path());
+    assert!(
+        report.max_overlap > 4,
+        "the broken variant went unnoticed: overlap {}",
+        report.max_overlap
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn killing_holders_keeps_the_cap_and_frees_their_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Storm {
+        processes: 64,
+        max: 4,
+        kill_parents: 4,
+        kill_children: 4,
+        fault: false,
+    }
+    .run(dir.path());
+    assert_eq!(report.kills, 8);
+    assert!(
+        report.max_overlap <= 4,
+        "overlap {} > 4",
+        report.max_overlap
+    );
+    let killed_parents = report.exit_codes.iter().filter(|c| c.is_none()).count();
+    let killed_children = report
+        .exit_codes
+        .iter()
+        .filter(|c| **c == Some(137))
+        .count();
+    let completed = report.exit_codes.iter().filter(|c| **c == Some(0)).count();
+    assert_eq!(
+        (killed_parents, killed_children, completed),
+        (4, 4, 56),
+        "{:?}",
+        report.exit_codes
+    );
+    assert_eq!(
+        report.reuse_delays_ms.len(),
+        8,
+        "every freed slot was taken again"
+    );
+    assert_eq!(status(dir.path())["held"], 0, "no slot leaked");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("grandchild-done");
+    let script = format!("sleep 1.5 && touch '{}' & wait", marker.display());
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(dir.path())["held"] != 1 {
+        assert!(Instant::now() < deadline, "holder never took the slot");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    let probe = slots(dir.path(), &["exec", "--wait", "0", "--", "true"]);
+    assert_eq!(
+        probe.status.code(),
+        Some(75),
+        "admitted while the holder's child tree still ran"
+    );
+    let report = status(dir.path());
+    assert_eq!(report["slots"][0]["held"], true);
+    assert_eq!(
+        report["slots"][0]["alive"], false,
+        "a held slot whose holder died is flagged: {report}"
+    );
+
+    let admitted = slots(dir.path(), &["exec", "--wait", "10", "--", "true"]);
+    assert_eq!(admitted.status.code(), Some(0));
+    assert!(
+        marker.exists(),
+        "admitted before the holder's child tree was gone"
+    );
+}
+
+#[test]
+fn waiting_runs_out_with_exit_75_and_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let mut holder = spawn_guarded(&runtime, &log, &["--max", "1"], "hold", (3000, 3000), false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while read_log(&log).is_empty() {
+        assert!(Instant::now() < deadline, "holder never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    let out = slots(dir.path(), &["exec", "--wait", "1", "--", "true"]);
+    let waited = started.elapsed();
+    assert_eq!(out.status.code(), Some(75));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "no_slot");
+    assert!(
+        waited >= Duration::from_millis(950) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    holder.wait().unwrap();
+}
+
+#[test]
+fn exit_code_and_standard_streams_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let helper = helper_command();
+    let out = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args(["slots", "exec", "--max", "2", "--"])
+        .args(&helper)
+        .arg("--no-such-flag-for-libtest")
+        .env("GRAPHRAG_TEST_HELPER", "hold")
+        .env("GRAPHRAG_TEST_LOG", &log)
+        .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(101),
+        "the test binary rejects the flag with 101"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-flag-for-libtest"));
+    let ok = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args(["slots", "exec", "--"])
+        .args(&helper)
+        .env("GRAPHRAG_TEST_HELPER", "hold")
+        .env("GRAPHRAG_TEST_LOG", &log)
+        .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains("running 1 test"),
+        "the child's stdout reaches ours"
+    );
+    assert!(matches!(read_log(&log)[0], Event::Enter { .. }));
+}
+
+#[test]
+fn a_missing_command_is_127() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = slots(dir.path(), &["exec", "--", "no-such-command-anywhere"]);
+    assert_eq!(out.status.code(), Some(127));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "command_not_found");
+    assert_eq!(status(dir.path())["held"], 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_timeout_kills_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("survived");
+    let script = format!("(sleep 3 && touch '{}') & sleep 30", marker.display());
+    let started = Instant::now();
+    let out = slots(
+        dir.path(),
+        &["exec", "--timeout", "0.5", "--", "sh", "-c", &script],
+    );
+    assert_eq!(out.status.code(), Some(124));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "timeout");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        status(dir.path())["held"],
+        0,
+        "a survivor of the group would still hold the slot"
+    );
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(
+        !marker.exists(),
+        "a process of the group survived the timeout"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args([
+            "slots",
+            "exec",
+            "--max",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "sleep 30 & sleep 30",
+        ])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(dir.path())["held"] != 1 {
+        assert!(Instant::now() < deadline, "holder never took the slot");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = rustix::process::Pid::from_raw(holder.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let code = holder.wait().unwrap().code();
+    assert_eq!(code, Some(143));
+    assert_eq!(status(dir.path())["held"], 0);
+}
+
+#[test]
+fn a_nested_exec_runs_inside_its_parents_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let inner = vec![
+        crate::common::binary().to_string_lossy().into_owned(),
+        "--runtime-dir".into(),
+        runtime.to_string_lossy().into_owned(),
+        "slots".into(),
+        "exec".into(),
+        "--wait".into(),
+        "0".into(),
+        "--".into(),
+    ];
+    let mut args = vec!["exec", "--max", "1", "--wait", "0", "--"];
+    args.extend(inner.iter().map(String::as_str));
+    let helper = helper_command();
+    args.extend(helper.iter().map(String::as_str));
+    let out = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .arg("slots")
+        .args(&args)
+        .env("GRAPHRAG_TEST_HELPER", "hold")
+        .env("GRAPHRAG_TEST_LOG", dir.path().join("log"))
+        .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
+        .output()
+        .unwrap();
+    if cfg!(unix) {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a nested exec deadlocked or failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    } else {
+        assert_eq!(
+            out.status.code(),
+            Some(75),
+            "without descriptor inheritance the inner exec finds the pool full"
+        );
+    }
+}
+
+#[test]
+fn status_reports_holders_and_pools_keep_their_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let mut holder = spawn_guarded(&runtime, &log, &["--max", "3"], "hold", (1500, 1500), false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while read_log(&log).is_empty() {
+        assert!(Instant::now() < deadline, "holder never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let report = status(dir.path());
+    assert_eq!(
+        (
+            report["max"].clone(),
+            report["held"].clone(),
+            report["free"].clone()
+        ),
+        (3.into(), 1.into(), 2.into())
+    );
+    let held: Vec<&Value> = report["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["held"] == true)
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["pid"], holder.id());
+    assert!(held[0]["held_for_ms"].as_i64().unwrap() >= 0);
+    assert!(
+        held[0]["command"][0]
+            .as_str()
+            .unwrap()
+            .contains("integration")
+    );
+    if cfg!(target_os = "linux") {
+        assert_eq!(held[0]["alive"], true);
+    }
+    holder.wait().unwrap();
+
+    let conflict = slots(dir.path(), &["status", "--max", "5"]);
+    assert_eq!(
+        conflict.status.code(),
+        Some(5),
+        "an explicit different size is refused"
+    );
+    let via_env = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "status"])
+        .env("SQLITE_GRAPHRAG_MAX_SLOTS", "5")
+        .output()
+        .unwrap();
+    assert_eq!(via_env.status.code(), Some(5));
+    let resized = slots(dir.path(), &["resize", "--max", "5"]);
+    assert!(resized.status.success());
+    assert_eq!(status(dir.path())["max"], 5);
+}
