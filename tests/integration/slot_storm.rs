@@ -37,7 +37,7 @@ pub fn append_locked(log: &Path, line: &str) {
         .unwrap();
     fs4::FileExt::lock(&file).unwrap();
     (&file).write_all(format!("{line}\n").as_bytes()).unwrap();
-    (&file).sync_data().unwrap();
+    file.sync_data().unwrap();
     fs4::FileExt::unlock(&file).unwrap();
 }
 

@@ -292,7 +292,7 @@ fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
 fn a_nested_exec_runs_inside_its_parents_slot() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
-    let inner = vec![
+    let inner = [
         crate::common::binary().to_string_lossy().into_owned(),
         "--runtime-dir".into(),
         runtime.to_string_lossy().into_owned(),
