@@ -13,6 +13,7 @@
 
 mod child;
 mod holder;
+mod queue;
 
 use std::cell::Cell;
 use std::fs::{File, OpenOptions};
@@ -30,6 +31,7 @@ use crate::time::Timestamp;
 
 pub use child::{ChildEnd, KILL_GRACE, run_guarded};
 pub use holder::HolderInfo;
+use queue::Ticket;
 
 /// The pool used when none is named.
 pub const DEFAULT_POOL: &str = "llm";
@@ -224,9 +226,11 @@ impl Pool {
     /// slot's descriptor from a guarded parent) is already covered by that
     /// slot and gets a guard for it without taking a second one.
     ///
-    /// Waiting polls every slot, then sleeps with jittered exponential
+    /// A process that finds every slot held takes a ticket in the pool's
+    /// waiting line (see `queue`), and only the `max` oldest waiters try the
+    /// slots, so nobody starves. Waiters poll with jittered exponential
     /// backoff (1 ms doubling to 8 ms, ±50 %), so a freed slot is taken
-    /// within a few milliseconds and waiters do not move in lockstep.
+    /// within milliseconds and waiters do not move in lockstep.
     ///
     /// # Failure
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
@@ -259,32 +263,21 @@ impl Pool {
             .map(|slot| self.open_slot(slot))
             .collect::<Result<Vec<File>>>()?;
         let mut rng = Jitter::seeded();
+        let queue_dir = self.dir.join("queue");
+        if queue::is_empty(&queue_dir)?
+            && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
+        {
+            return Ok(self.hold(files, slot, command));
+        }
+        let ticket = Ticket::take(&queue_dir)?;
         let deadline = Instant::now() + wait;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let start = rng.below(self.max);
-            for k in 0..self.max {
-                let slot = (start + k) % self.max;
-                let file = &files[slot as usize];
-                let locked = skip_lock
-                    || try_lock(file).map_err(|e| {
-                        Error::io(format!("locking {}", self.slot_path(slot).display()), e)
-                    })?;
-                if locked {
-                    let file = files
-                        .into_iter()
-                        .nth(slot as usize)
-                        .expect("slot index is in range");
-                    if let Err(e) = HolderInfo::current(command).write_to(&file) {
-                        tracing::warn!("could not record the holder of slot {slot}: {e}");
-                    }
-                    return Ok(SlotGuard {
-                        slot,
-                        path: self.slot_path(slot),
-                        file: Some(file),
-                        not_send: PhantomData,
-                    });
-                }
+            if ticket.live_ahead(self.max)? < self.max
+                && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
+            {
+                drop(ticket);
+                return Ok(self.hold(files, slot, command));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -299,9 +292,41 @@ impl Pool {
                 )
                 .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`"));
             }
-            let pause = rng.jitter(backoff).min(deadline - now);
-            thread::sleep(pause);
+            thread::sleep(rng.jitter(backoff).min(deadline - now));
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Tries every slot once, starting at a random one; returns the one locked.
+    fn try_slots(&self, files: &[File], rng: &mut Jitter, skip_lock: bool) -> Result<Option<u32>> {
+        let start = rng.below(self.max);
+        for k in 0..self.max {
+            let slot = (start + k) % self.max;
+            let locked = skip_lock
+                || try_lock(&files[slot as usize]).map_err(|e| {
+                    Error::io(format!("locking {}", self.slot_path(slot).display()), e)
+                })?;
+            if locked {
+                return Ok(Some(slot));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps the locked file of `slot` (closing the others) and records the holder.
+    fn hold(&self, files: Vec<File>, slot: u32, command: Vec<String>) -> SlotGuard {
+        let file = files
+            .into_iter()
+            .nth(slot as usize)
+            .expect("slot index is in range");
+        if let Err(e) = HolderInfo::current(command).write_to(&file) {
+            tracing::warn!("could not record the holder of slot {slot}: {e}");
+        }
+        SlotGuard {
+            slot,
+            path: self.slot_path(slot),
+            file: Some(file),
+            not_send: PhantomData,
         }
     }
 

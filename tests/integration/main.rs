@@ -1,5 +1,6 @@
 //! Integration tests: each runs the real binary against its own SQLite file.
 
+mod bench_slots;
 mod common;
 mod slot_storm;
 mod test_concurrency;
