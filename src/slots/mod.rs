@@ -45,7 +45,7 @@ pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 /// First pause between polls of a full pool.
 const FIRST_BACKOFF: Duration = Duration::from_millis(1);
 /// Longest pause between polls of a full pool (before jitter).
-const MAX_BACKOFF: Duration = Duration::from_millis(8);
+const MAX_BACKOFF: Duration = Duration::from_millis(4);
 
 thread_local! {
     /// Set while this thread holds a slot: a thread never waits for a second
@@ -229,7 +229,7 @@ impl Pool {
     /// A process that finds every slot held takes a ticket in the pool's
     /// waiting line (see `queue`), and only the `max` oldest waiters try the
     /// slots, so nobody starves. Waiters poll with jittered exponential
-    /// backoff (1 ms doubling to 8 ms, ±50 %), so a freed slot is taken
+    /// backoff (1 ms doubling to 4 ms, ±50 %), so a freed slot is taken
     /// within milliseconds and waiters do not move in lockstep.
     ///
     /// # Failure
