@@ -8,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release --locked --test integration -- --ignored --nocapture --test-threads=1 bench_slots 2>/dev/null \
-  | grep '^{"bench"'
+  | grep -o '{.*"bench".*}'
