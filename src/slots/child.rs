@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ENV_INHERITED_SLOT, SlotGuard};
+use super::SlotGuard;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long a signalled process group gets to exit before SIGKILL.
@@ -143,7 +143,7 @@ fn prepare(command: &mut Command, guard: &SlotGuard) {
     };
     let fd = file.as_raw_fd();
     command.env(
-        ENV_INHERITED_SLOT,
+        super::ENV_INHERITED_SLOT,
         format!("{fd}:{}", guard.path().display()),
     );
     let parent = rustix::process::getpid();

@@ -6,6 +6,9 @@
 //! file's lock, so the log's order is the true order of those events and
 //! the overlap can be counted exactly, without comparing clocks.
 
+// Killing holders mid-storm needs /proc, so that half runs on Linux only.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -217,7 +220,7 @@ pub fn reuse_delays_ms(events: &[Event]) -> Vec<f64> {
 /// guarding parent), waits until the helper is dead and records the kill,
 /// so no helper can log an `enter` the kill made room for before the
 /// `killed` record. Returns false if no helper was inside.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub fn kill_one(log: &Path, kill_parent: bool) -> bool {
     use rustix::process::{Pid, Signal, kill_process};
     with_log_locked(log, |file| {
@@ -243,7 +246,7 @@ pub fn kill_one(log: &Path, kill_parent: bool) -> bool {
 }
 
 /// True while the process exists and is not a zombie.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub fn process_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
@@ -308,7 +311,7 @@ impl Storm {
         }
     }
 
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     fn kill_some(&self, log: &Path) -> usize {
         let mut plan: Vec<bool> = std::iter::repeat_n(true, self.kill_parents)
             .chain(std::iter::repeat_n(false, self.kill_children))
@@ -327,7 +330,7 @@ impl Storm {
         kills
     }
 
-    #[cfg(not(unix))]
+    #[cfg(not(target_os = "linux"))]
     fn kill_some(&self, _log: &Path) -> usize {
         0
     }
