@@ -119,7 +119,12 @@ fn killing_holders_keeps_the_cap_and_frees_their_slots() {
 fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("grandchild-done");
-    let script = format!("sleep 1.5 && touch '{}' & wait", marker.display());
+    let started = dir.path().join("grandchild-started");
+    let script = format!(
+        "sleep 2.5 && touch '{}' & touch '{}'; wait",
+        marker.display(),
+        started.display()
+    );
     let mut holder = bare_cmd(dir.path())
         .arg("--runtime-dir")
         .arg(dir.path().join("runtime"))
@@ -127,8 +132,8 @@ fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status(dir.path())["held"] != 1 {
-        assert!(Instant::now() < deadline, "holder never took the slot");
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the guarded tree never started");
         std::thread::sleep(Duration::from_millis(10));
     }
     holder.kill().unwrap();
@@ -261,24 +266,20 @@ fn a_timeout_kills_the_whole_process_group() {
 #[test]
 fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
     let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let script = format!("touch '{}'; sleep 30 & sleep 30", started.display());
     let mut holder = bare_cmd(dir.path())
         .arg("--runtime-dir")
         .arg(dir.path().join("runtime"))
-        .args([
-            "slots",
-            "exec",
-            "--max",
-            "1",
-            "--",
-            "sh",
-            "-c",
-            "sleep 30 & sleep 30",
-        ])
+        .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while status(dir.path())["held"] != 1 {
-        assert!(Instant::now() < deadline, "holder never took the slot");
+    while !started.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the guarded command never started"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let pid = rustix::process::Pid::from_raw(holder.id() as i32).unwrap();
