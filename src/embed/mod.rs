@@ -1,0 +1,36 @@
+//! Embeddings: turning text into vectors that are close when meanings are.
+//!
+//! Every vector is tagged with its [`EmbeddingSpace`]; a database holds
+//! vectors of one space only. The built-in model needs no network and no
+//! download: its tables are part of the binary.
+
+mod builtin;
+mod tables;
+mod tokenizer;
+
+use serde::Serialize;
+
+use crate::error::Result;
+
+pub use builtin::{BUILTIN_MODEL_ID, MAX_TOKENS, StaticModel};
+
+/// A model and its dimension: vectors are comparable only within one space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmbeddingSpace {
+    /// The model identifier, e.g. `builtin:minilm-l6-v2-m2v-int8`.
+    pub model: String,
+    /// The number of dimensions.
+    pub dim: u32,
+}
+
+/// Something that turns texts into unit-length vectors of one space.
+pub trait Embedder {
+    /// Returns the space of the vectors this embedder makes.
+    fn space(&self) -> &EmbeddingSpace;
+
+    /// Embeds each text; a text without any known token gets a zero vector.
+    ///
+    /// # Failure
+    /// Implementations that call out (HTTP) fail with their transport errors.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+}
