@@ -80,6 +80,12 @@ pub enum Command {
     Export(commands::export::ExportArgs),
     /// Search memories by words (FTS5, BM25).
     Search(commands::search::SearchArgs),
+    /// Search memories by meaning (built-in embeddings, cosine similarity).
+    Recall(commands::recall::RecallArgs),
+    /// Search memories by meaning and by words, fused into one ranking.
+    HybridSearch(commands::hybrid_search::HybridSearchArgs),
+    /// Re-embed every memory with the configured embedding model.
+    Reindex(commands::reindex::ReindexArgs),
     /// Counts per namespace and size on disk.
     Stats(commands::stats::StatsArgs),
     /// Check database integrity and FTS index consistency.

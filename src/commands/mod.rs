@@ -6,12 +6,15 @@ pub mod export;
 pub mod forget;
 pub mod health;
 pub mod history;
+pub mod hybrid_search;
 pub mod import;
 pub mod init;
 pub mod list;
 pub mod namespaces;
 pub mod purge;
 pub mod read;
+pub mod recall;
+pub mod reindex;
 pub mod remember;
 pub mod rename;
 pub mod restore;
@@ -32,7 +35,8 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
-use crate::store::{OpenMode, Store};
+use crate::store::{OpenMode, Scope, Store};
+use crate::time::Timestamp;
 
 /// Runs one verb with the resolved configuration and returns the exit status.
 pub fn run(command: Command, config: &Config) -> Result<ExitCode> {
@@ -51,6 +55,9 @@ pub fn run(command: Command, config: &Config) -> Result<ExitCode> {
         Command::Import(args) => import::cmd_import(config, &args),
         Command::Export(args) => export::cmd_export(config, &args),
         Command::Search(args) => search::cmd_search(config, &args),
+        Command::Recall(args) => recall::cmd_recall(config, &args),
+        Command::HybridSearch(args) => hybrid_search::cmd_hybrid_search(config, &args),
+        Command::Reindex(args) => reindex::cmd_reindex(config, &args),
         Command::Stats(args) => stats::cmd_stats(config, &args),
         Command::Health(args) => health::cmd_health(config, &args),
         Command::Namespaces(args) => namespaces::cmd_namespaces(config, &args),
@@ -90,6 +97,44 @@ fn open_existing(config: &Config) -> Result<Store> {
 /// Opens the configured database, creating it if missing.
 fn open_or_create(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, OpenMode::Create)
+}
+
+/// The query and filters shared by `recall` and `hybrid-search`.
+#[derive(Debug, Clone, Args)]
+pub struct RetrievalArgs {
+    /// Any text
+    #[arg(allow_hyphen_values = true)]
+    pub query: String,
+    /// Number of results
+    #[arg(short = 'k', long = "k", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub k: u32,
+    /// Only memories of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Only memories created at or after this time (RFC 3339 or YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only memories created at or before this time (RFC 3339 or YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Search every namespace, not only the current one
+    #[arg(long)]
+    pub all_namespaces: bool,
+}
+
+impl RetrievalArgs {
+    /// Returns the scope these filters describe.
+    ///
+    /// # Failure
+    /// Invalid input for a malformed time.
+    pub fn scope(&self, config: &Config) -> Result<Scope> {
+        Ok(Scope {
+            namespace: (!self.all_namespaces).then(|| config.namespace.clone()),
+            kind: self.kind.clone(),
+            since: self.since.as_deref().map(Timestamp::parse).transpose()?,
+            until: self.until.as_deref().map(Timestamp::parse).transpose()?,
+        })
+    }
 }
 
 /// The three ways to pass a body; at most one may be given.

@@ -7,6 +7,7 @@ use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
 use crate::output;
+use crate::store::Scope;
 
 /// Arguments of `search`.
 #[derive(Debug, Clone, Args)]
@@ -22,6 +23,6 @@ pub struct SearchArgs {
 /// Prints `{"results":[…]}`, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<()> {
     let store = open_existing(config)?;
-    let results = store.search(&config.namespace, &args.query, args.k)?;
+    let results = store.search(&Scope::namespace(&config.namespace), &args.query, args.k)?;
     output::emit(&json!({ "results": results }))
 }

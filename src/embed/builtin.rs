@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use super::tables::Reader;
 use super::tokenizer::Tokenizer;
-use super::{EmbeddingSpace, Embedder};
+use super::{Embedder, EmbeddingSpace};
 use crate::error::Result;
 
 static EMBEDDINGS_BIN: &[u8] = include_bytes!("../../data/model/embeddings.bin");
@@ -143,7 +143,11 @@ mod tests {
                 .zip(&golden.vector)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0f32, f32::max);
-            assert!(worst < 1e-4, "vector of {:?} differs by {worst}", golden.text);
+            assert!(
+                worst < 1e-4,
+                "vector of {:?} differs by {worst}",
+                golden.text
+            );
             checked += 1;
         }
         assert!(checked > 200);
@@ -158,7 +162,10 @@ mod tests {
         };
         let v = model.embed_text("a cat sits on the mat");
         assert!((v.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-4);
-        assert!(cos("the cat is sleeping", "a kitten naps") > cos("the cat is sleeping", "quarterly tax filing"));
+        assert!(
+            cos("the cat is sleeping", "a kitten naps")
+                > cos("the cat is sleeping", "quarterly tax filing")
+        );
         assert!(model.embed_text("").iter().all(|&x| x == 0.0));
     }
 }

@@ -34,3 +34,8 @@ pub trait Embedder {
     /// Implementations that call out (HTTP) fail with their transport errors.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
 }
+
+/// Returns the embedder new vectors are made with: the built-in model.
+pub fn default_embedder() -> &'static dyn Embedder {
+    StaticModel::get()
+}

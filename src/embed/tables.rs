@@ -46,7 +46,9 @@ impl Tables {
     /// Returns the tables, parsing them on first use.
     pub fn get() -> &'static Tables {
         static TABLES: OnceLock<Tables> = OnceLock::new();
-        TABLES.get_or_init(|| parse(NORMALIZER_BIN).expect("the embedded normalizer tables are valid"))
+        TABLES.get_or_init(|| {
+            parse(NORMALIZER_BIN).expect("the embedded normalizer tables are valid")
+        })
     }
 
     /// Returns what normalisation does to `c`.
@@ -132,7 +134,9 @@ fn parse(bytes: &'static [u8]) -> Option<Tables> {
     }
     let mut ranges = || -> Option<Vec<(u32, u32, u8)>> {
         let n = r.u32()? as usize;
-        (0..n).map(|_| Some((r.u32()?, r.u32()?, r.u8()?))).collect()
+        (0..n)
+            .map(|_| Some((r.u32()?, r.u32()?, r.u8()?)))
+            .collect()
     };
     let norm_ranges = ranges()?;
     let split_ranges = ranges()?;

@@ -4,9 +4,10 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Store;
-use super::memories::require_namespace;
+use super::scope::Scope;
 use crate::error::{Error, Result};
 use crate::memory::MemoryId;
+use crate::time::Timestamp;
 
 /// Most distinct words taken from one query.
 const MAX_QUERY_TERMS: usize = 64;
@@ -25,6 +26,8 @@ pub struct SearchHit {
     pub kind: String,
     /// Its description.
     pub description: String,
+    /// When it was created.
+    pub created_at: Timestamp,
     /// BM25 relevance, higher is better (SQLite's `bm25()` negated).
     pub score: f64,
     /// A short excerpt around the matched words.
@@ -56,33 +59,44 @@ pub fn match_query(text: &str) -> Option<String> {
 }
 
 impl Store {
-    /// Returns the `limit` live memories of a namespace that best match the
+    /// Returns the `limit` live memories in `scope` that best match the
     /// words of `query` by BM25.
     ///
     /// # Failure
-    /// Invalid input when the query holds no word.
-    pub fn search(&self, namespace: &str, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        require_namespace(self.conn(), namespace)?;
+    /// Invalid input when the query holds no word; not-found for an unknown namespace.
+    pub fn search(&self, scope: &Scope, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+        scope.check(self.conn())?;
         let fts_query = match_query(query).ok_or_else(|| {
             Error::invalid("the query holds no word to search for (letters or digits)")
         })?;
         let mut stmt = self.conn().prepare_cached(
-            "SELECT m.id, m.name, m.namespace, m.type, m.description,
+            "SELECT m.id, m.name, m.namespace, m.type, m.description, m.created_at,
                     -bm25(memories_fts) AS score,
                     snippet(memories_fts, -1, '', '', '…', 16)
              FROM memories_fts JOIN memories AS m ON m.id = memories_fts.rowid
-             WHERE memories_fts MATCH ?1 AND m.namespace = ?2
-             ORDER BY bm25(memories_fts) LIMIT ?3",
+             WHERE memories_fts MATCH ?1
+               AND (?2 IS NULL OR m.namespace = ?2) AND (?3 IS NULL OR m.type = ?3)
+               AND (?4 IS NULL OR m.created_at >= ?4) AND (?5 IS NULL OR m.created_at <= ?5)
+             ORDER BY bm25(memories_fts) LIMIT ?6",
         )?;
-        let hits = stmt.query_map(params![fts_query, namespace, limit], |row| {
+        let args = params![
+            fts_query,
+            scope.namespace,
+            scope.kind,
+            scope.since.map(|t| t.0),
+            scope.until.map(|t| t.0),
+            limit
+        ];
+        let hits = stmt.query_map(args, |row| {
             Ok(SearchHit {
                 memory_id: MemoryId(row.get(0)?),
                 name: row.get(1)?,
                 namespace: row.get(2)?,
                 kind: row.get(3)?,
                 description: row.get(4)?,
-                score: row.get(5)?,
-                snippet: row.get(6)?,
+                created_at: Timestamp(row.get(5)?),
+                score: row.get(6)?,
+                snippet: row.get(7)?,
             })
         })?;
         Ok(hits.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -116,7 +130,9 @@ mod tests {
         let content =
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
         store.remember("global", "m", &content, false).unwrap();
-        let no_words = store.search("global", "\"*()", 10).unwrap_err();
+        let no_words = store
+            .search(&Scope::namespace("global"), "\"*()", 10)
+            .unwrap_err();
         assert_eq!(no_words.kind(), crate::error::ErrorKind::InvalidInput);
         for query in [
             "a\"b",
@@ -129,7 +145,9 @@ mod tests {
             "été 東京 🙂",
             "'; DROP TABLE memories; --",
         ] {
-            store.search("global", query, 10).unwrap();
+            store
+                .search(&Scope::namespace("global"), query, 10)
+                .unwrap();
         }
     }
 }

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Store;
+use super::chunks::write_chunks;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
 use crate::time::Timestamp;
@@ -206,6 +207,18 @@ fn write_next_version(
         content.metadata.as_str(),
         at.0
     ])?;
+    let text_unchanged = memory.deleted_at.is_none()
+        && memory.description == content.description
+        && memory.body.as_deref() == Some(content.body.as_str());
+    if !text_unchanged {
+        write_chunks(
+            tx,
+            memory.memory_id,
+            &memory.namespace,
+            &content.description,
+            &content.body,
+        )?;
+    }
     record_version(tx, memory.memory_id, action, at)?;
     Ok(outcome(memory, &memory.name, memory.version + 1, action))
 }
@@ -257,6 +270,7 @@ pub(crate) fn upsert(
                 updated_at.0
             ])?;
             let id = MemoryId(tx.last_insert_rowid());
+            write_chunks(tx, id, namespace, &content.description, &content.body)?;
             record_version(tx, id, Action::Created, updated_at)?;
             Ok(Outcome {
                 memory_id: id,
@@ -287,6 +301,16 @@ pub(crate) fn upsert(
 }
 
 impl Store {
+    /// Returns the memory with this id (live or forgotten), with its body.
+    pub fn memory(&self, id: MemoryId) -> Result<Option<Memory>> {
+        let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE id = ?1");
+        Ok(self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_row([id.0], |row| memory_from_row(row, true))
+            .optional()?)
+    }
+
     /// Returns the live memory `name`.
     ///
     /// # Failure

@@ -5,24 +5,33 @@
 //! a step once), then checks `PRAGMA foreign_key_check` before committing:
 //! a step that would orphan a row fails and changes nothing.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// One schema step: the version it produces and the SQL that gets there.
+/// One schema step: the version it produces, the SQL that gets there, and
+/// work the SQL cannot do (filling new tables from Rust), in the same transaction.
 struct Migration {
     version: u32,
     sql: &'static str,
+    backfill: Option<fn(&Transaction<'_>) -> Result<()>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: include_str!("migrations/0001_memories.sql"),
+        backfill: None,
     },
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_fts.sql"),
+        backfill: None,
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/0003_vectors.sql"),
+        backfill: Some(|tx| super::chunks::embed_missing(tx).map(|_| ())),
     },
 ];
 
@@ -64,6 +73,9 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
             continue;
         }
         tx.execute_batch(step.sql)?;
+        if let Some(backfill) = step.backfill {
+            backfill(&tx)?;
+        }
         let orphans: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
                 row.get(0)

@@ -4,12 +4,14 @@
 //! files: `memories` (the lifecycle of one memory), `listing`, `import`,
 //! `fts` (word search), `report` (stats and health).
 
+mod chunks;
 mod fts;
 mod jsonl;
 mod listing;
 mod memories;
 pub mod migrations;
 mod report;
+mod scope;
 
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -19,11 +21,13 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
 pub use fts::SearchHit;
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
 pub use report::{Health, NamespaceStats, Stats};
+pub use scope::Scope;
 
 /// How long a statement waits for another process's lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Retrieval quality on the development split of the LoCoMo benchmark.
+
+Imports ../shared/bench/locomo-dev/memories.jsonl into a new database with
+the release binary (each dialog turn is a memory; its session goes into
+metadata), runs every query of queries.jsonl except category 5 (adversarial)
+in its own namespace through `search` (words only), `recall` (vectors only)
+and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each.
+
+usage: bench-retrieval.py [--bin PATH] [--data DIR] [--modes search,recall,hybrid-search]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KS = (1, 5, 10, 20)
+
+
+def run(binary, db, args, stdin=None):
+    out = subprocess.run([binary, "--db", db, *args], input=stdin, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{args}: exit {out.returncode}: {out.stdout} {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "sqlite-graphrag"))
+    parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "bench", "locomo-dev"))
+    parser.add_argument("--modes", default="search,recall,hybrid-search")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.bin)
+    memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
+    queries = [json.loads(line) for line in open(os.path.join(args.data, "queries.jsonl"))]
+    queries = [q for q in queries if q.get("category") != 5]
+    lines = []
+    for m in memories:
+        line = {"name": m["name"], "namespace": m["namespace"], "body": m["body"]}
+        if "created_at" in m:
+            line["created_at"] = m["created_at"]
+        extra = {k: v for k, v in m.items() if k not in ("name", "namespace", "body", "created_at")}
+        if extra:
+            line["metadata"] = extra
+        lines.append(json.dumps(line))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "bench.sqlite")
+        report = run(binary, db, ["import", "-"], stdin="\n".join(lines) + "\n")
+        assert report["failed"] == 0, report
+        print(f"{len(memories)} memories, {len(queries)} queries (category 5 left out)")
+        for mode in args.modes.split(","):
+            recall = {k: 0.0 for k in KS}
+            hit = {k: 0.0 for k in KS}
+            mrr = 0.0
+            start = time.time()
+            for q in queries:
+                try:
+                    out = run(binary, db, ["--namespace", q["namespace"], mode, q["query"], "-k", "20"])
+                    names = [r["name"] for r in out["results"]]
+                except SystemExit:
+                    names = []
+                relevant = set(q["relevant"])
+                for k in KS:
+                    found = len(relevant & set(names[:k]))
+                    recall[k] += found / len(relevant)
+                    hit[k] += 1.0 if found else 0.0
+                rank = next((i + 1 for i, n in enumerate(names) if n in relevant), None)
+                mrr += 1.0 / rank if rank else 0.0
+            n = len(queries)
+            row = "  ".join(f"R@{k} {recall[k] / n:.3f}" for k in KS)
+            hits = "  ".join(f"Hit@{k} {hit[k] / n:.3f}" for k in KS)
+            print(f"{mode:<14} {row}  {hits}  MRR@20 {mrr / n:.3f}  ({time.time() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+//! Vectors of the live memories: chunking, embedding within the write
+//! transaction, the one-space rule, and the vector scan.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::Store;
+use crate::embed::{Embedder, EmbeddingSpace, default_embedder};
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::MemoryId;
+
+/// Bodies longer than this many bytes are split into chunks of about this size.
+pub const CHUNK_BYTES: usize = 1200;
+/// Consecutive chunks share about this many bytes.
+pub const CHUNK_OVERLAP: usize = 200;
+
+/// The best-matching chunk of one memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VectorHit {
+    /// The memory.
+    pub memory_id: MemoryId,
+    /// Cosine similarity of its best chunk with the query.
+    pub score: f32,
+    /// The byte range of that chunk in the body.
+    pub range: (usize, usize),
+}
+
+/// What `reindex` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReindexReport {
+    /// The space vectors were in before, if any.
+    pub previous_space: Option<EmbeddingSpace>,
+    /// The space they are in now.
+    pub space: EmbeddingSpace,
+    /// Memories embedded.
+    pub memories: u64,
+    /// Chunks written.
+    pub chunks: u64,
+}
+
+/// Splits a body into byte ranges of at most about [`CHUNK_BYTES`], cut at
+/// whitespace where possible, each starting about [`CHUNK_OVERLAP`] bytes
+/// before the previous one ended. An empty body is one empty chunk.
+pub fn chunk_ranges(body: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    loop {
+        let hard_end = floor_boundary(body, (start + CHUNK_BYTES).min(body.len()));
+        let low = ceil_boundary(body, start + CHUNK_BYTES / 2);
+        let end = if hard_end == body.len() || low >= hard_end {
+            hard_end
+        } else {
+            body[low..hard_end]
+                .rfind(char::is_whitespace)
+                .map_or(hard_end, |at| low + at)
+        };
+        let end = end.max(ceil_boundary(body, start + 1)).min(body.len());
+        ranges.push((start, end));
+        if end >= body.len() {
+            return ranges;
+        }
+        let back = floor_boundary(body, end.saturating_sub(CHUNK_OVERLAP).max(start + 1));
+        start = match body[back..end].find(char::is_whitespace) {
+            Some(at) => ceil_boundary(body, back + at + 1),
+            None => back,
+        };
+        if start <= ranges.last().map_or(0, |r| r.0) {
+            start = end;
+        }
+    }
+}
+
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The text embedded for one chunk: the description, then the chunk.
+fn chunk_text(description: &str, chunk: &str) -> String {
+    if description.is_empty() {
+        chunk.to_owned()
+    } else {
+        format!("{description}\n{chunk}")
+    }
+}
+
+/// Quantises a unit vector to int8 with one scale: `v ≈ q * scale`.
+pub fn quantize(vector: &[f32]) -> (f32, Vec<u8>) {
+    let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (0.0, vec![0; vector.len()]);
+    }
+    let scale = max / 127.0;
+    let bytes = vector
+        .iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8)
+        .collect();
+    (scale, bytes)
+}
+
+/// Dot product of an int8 vector with a float query, in 16 independent
+/// lanes so that the compiler can keep it in SIMD registers.
+pub fn dot_i8(stored: &[u8], query: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0f32; LANES];
+    let (s_chunks, q_chunks) = (stored.chunks_exact(LANES), query.chunks_exact(LANES));
+    let (s_rest, q_rest) = (s_chunks.remainder(), q_chunks.remainder());
+    for (s, q) in s_chunks.zip(q_chunks) {
+        for i in 0..LANES {
+            acc[i] += f32::from(s[i] as i8) * q[i];
+        }
+    }
+    let tail: f32 = s_rest
+        .iter()
+        .zip(q_rest)
+        .map(|(&s, &q)| f32::from(s as i8) * q)
+        .sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Returns the database's embedding space, if it has one.
+pub(crate) fn stored_space(conn: &Connection) -> Result<Option<EmbeddingSpace>> {
+    Ok(conn
+        .prepare_cached("SELECT model, dim FROM embedding_space WHERE id = 1")?
+        .query_row([], |row| {
+            Ok(EmbeddingSpace {
+                model: row.get(0)?,
+                dim: row.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+fn space_mismatch(stored: &EmbeddingSpace, wanted: &EmbeddingSpace) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "the database holds vectors of {} ({} dimensions), not of {} ({} dimensions)",
+            stored.model, stored.dim, wanted.model, wanted.dim
+        ),
+    )
+    .with_hint("re-embed everything with `sqlite-graphrag reindex`")
+}
+
+/// Records `space` as the database's space if it has none.
+///
+/// # Failure
+/// Invalid input if the database already holds another space.
+fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
+    match stored_space(tx)? {
+        Some(stored) if stored == *space => Ok(()),
+        Some(stored) => Err(space_mismatch(&stored, space)),
+        None => {
+            tx.execute(
+                "INSERT INTO embedding_space (id, model, dim) VALUES (1, ?1, ?2)",
+                params![space.model, space.dim],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Replaces the chunks of one live memory with freshly embedded ones.
+pub(crate) fn write_chunks(
+    tx: &Transaction<'_>,
+    memory_id: MemoryId,
+    namespace: &str,
+    description: &str,
+    body: &str,
+) -> Result<usize> {
+    let embedder = default_embedder();
+    ensure_space(tx, embedder.space())?;
+    tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
+        .execute([memory_id.0])?;
+    let ranges = chunk_ranges(body);
+    let texts: Vec<String> = ranges
+        .iter()
+        .map(|&(s, e)| chunk_text(description, &body[s..e]))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = embedder.embed(&refs)?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (seq, (&(start, end), vector)) in ranges.iter().zip(&vectors).enumerate() {
+        let (scale, bytes) = quantize(vector);
+        insert.execute(params![
+            namespace,
+            memory_id.0,
+            seq as i64,
+            start as i64,
+            end as i64,
+            f64::from(scale),
+            bytes
+        ])?;
+    }
+    Ok(ranges.len())
+}
+
+/// Embeds every live memory that has no chunks yet, inside `tx`.
+pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
+    let todo: Vec<(i64, String, String, String)> = tx
+        .prepare(
+            "SELECT id, namespace, description, body FROM memories m
+             WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
+             ORDER BY id",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let total = todo.len();
+    let mut chunks = 0;
+    for (done, (id, namespace, description, body)) in todo.into_iter().enumerate() {
+        chunks += write_chunks(tx, MemoryId(id), &namespace, &description, &body)? as u64;
+        if (done + 1) % 10_000 == 0 {
+            tracing::info!("embedded {} of {total} memories", done + 1);
+        }
+    }
+    Ok((total as u64, chunks))
+}
+
+impl Store {
+    /// Returns the database's embedding space, if it holds vectors.
+    pub fn embedding_space(&self) -> Result<Option<EmbeddingSpace>> {
+        stored_space(self.conn())
+    }
+
+    /// Fails unless vectors made with `embedder` can be compared with the database's.
+    pub fn check_space(&self, embedder: &dyn Embedder) -> Result<()> {
+        match self.embedding_space()? {
+            Some(stored) if stored != *embedder.space() => {
+                Err(space_mismatch(&stored, embedder.space()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Scores every chunk of the live memories in `namespace` (all if `None`)
+    /// against `query` and returns each memory's best chunk, best first.
+    pub fn vector_scan(&self, namespace: Option<&str>, query: &[f32]) -> Result<Vec<VectorHit>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT memory_id, start, end, scale, vector FROM chunks
+             WHERE ?1 IS NULL OR namespace = ?1",
+        )?;
+        let mut rows = stmt.query([namespace])?;
+        let mut hits: Vec<VectorHit> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let memory_id = MemoryId(row.get(0)?);
+            let scale: f64 = row.get(3)?;
+            let vector = row.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?;
+            if vector.len() != query.len() {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    format!(
+                        "a stored vector has {} dimensions, the query {}",
+                        vector.len(),
+                        query.len()
+                    ),
+                ));
+            }
+            let score = scale as f32 * dot_i8(vector, query);
+            let range = (
+                row.get::<_, i64>(1)? as usize,
+                row.get::<_, i64>(2)? as usize,
+            );
+            match hits.last_mut() {
+                Some(last) if last.memory_id == memory_id => {
+                    if score > last.score {
+                        *last = VectorHit {
+                            memory_id,
+                            score,
+                            range,
+                        };
+                    }
+                }
+                _ => hits.push(VectorHit {
+                    memory_id,
+                    score,
+                    range,
+                }),
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.memory_id.cmp(&b.memory_id))
+        });
+        Ok(hits)
+    }
+
+    /// Re-embeds every live memory with the built-in embedder, replacing
+    /// the database's space, in one transaction.
+    pub fn reindex(&mut self) -> Result<ReindexReport> {
+        let space = default_embedder().space().clone();
+        self.write(|tx| {
+            let previous_space = stored_space(tx)?;
+            tx.execute_batch("DELETE FROM chunks; DELETE FROM embedding_space;")?;
+            ensure_space(tx, &space)?;
+            let (memories, chunks) = embed_missing(tx)?;
+            Ok(ReindexReport {
+                previous_space: previous_space.clone(),
+                space: space.clone(),
+                memories,
+                chunks,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_body_with_overlap() {
+        let short = "a short body";
+        assert_eq!(chunk_ranges(short), vec![(0, short.len())]);
+        assert_eq!(chunk_ranges(""), vec![(0, 0)]);
+        let words: String = (0..800).map(|i| format!("wörd{i} ")).collect();
+        let ranges = chunk_ranges(&words);
+        assert!(ranges.len() > 3);
+        assert_eq!(ranges[0].0, 0);
+        assert_eq!(ranges.last().unwrap().1, words.len());
+        for pair in ranges.windows(2) {
+            assert!(pair[1].0 < pair[0].1, "chunks overlap: {pair:?}");
+            assert!(pair[1].0 > pair[0].0);
+            assert!(pair[0].1 - pair[0].0 <= CHUNK_BYTES);
+        }
+        let unbroken = "é".repeat(2000);
+        let ranges = chunk_ranges(&unbroken);
+        assert_eq!(ranges.last().unwrap().1, unbroken.len());
+        for &(s, e) in &ranges {
+            assert!(unbroken.is_char_boundary(s) && unbroken.is_char_boundary(e));
+        }
+    }
+
+    #[test]
+    fn quantized_dot_products_match_floats() {
+        let a: Vec<f32> = (0..384)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 300.0)
+            .collect();
+        let b: Vec<f32> = (0..384)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 280.0)
+            .collect();
+        let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        let (scale, q) = quantize(&a);
+        assert!((scale * dot_i8(&q, &b) - exact).abs() < 0.01 * exact.abs().max(1.0));
+    }
+}
