@@ -23,6 +23,10 @@ pub struct SearchArgs {
 /// Prints `{"results":[…]}`, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<()> {
     let store = open_existing(config)?;
-    let results = store.search(&Scope::namespace(&config.namespace), &args.query, args.k)?;
+    let results = store.search(
+        &Scope::namespace(&config.namespace),
+        &args.query,
+        args.k as usize,
+    )?;
     output::emit(&json!({ "results": results }))
 }

@@ -6,8 +6,8 @@ mod fusion;
 use serde::Serialize;
 
 use crate::embed::default_embedder;
-use crate::error::{Error, Result};
-use crate::memory::{Memory, MemoryId};
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::MemoryId;
 use crate::store::{Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
@@ -64,41 +64,77 @@ fn embed_query(store: &Store, query: &str) -> Result<Vec<f32>> {
     Ok(vectors.pop().unwrap_or_default())
 }
 
-/// Returns the vector hits in `scope`, best first, at most `limit`, with
-/// their memories.
+/// Returns the vector hits in `scope`, best first, at most `limit`.
+/// Memory rows are read only when the scope filters by type or time.
 fn vector_candidates(
     store: &Store,
     scope: &Scope,
     query: &[f32],
     limit: usize,
-) -> Result<Vec<(VectorHit, Memory)>> {
+) -> Result<Vec<VectorHit>> {
     if query.iter().all(|&x| x == 0.0) {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    for hit in store.vector_scan(scope.namespace.as_deref(), query)? {
-        if out.len() == limit {
-            break;
+    let filtered = scope.kind.is_some() || scope.since.is_some() || scope.until.is_some();
+    let presorted = if filtered {
+        limit.saturating_mul(4)
+    } else {
+        limit
+    };
+    let mut hits = store.vector_scan(scope.namespace.as_deref(), query, presorted)?;
+    if !filtered {
+        hits.truncate(limit);
+        return Ok(hits);
+    }
+    let mut kept = Vec::with_capacity(limit);
+    let mut sorted_upto = presorted.min(hits.len());
+    let mut i = 0;
+    while kept.len() < limit && i < hits.len() {
+        if i == sorted_upto {
+            // The filters rejected many; order the rest as well.
+            hits[i..].sort_unstable_by(VectorHit::best_first);
+            sorted_upto = hits.len();
         }
-        if let Some(memory) = store.memory(hit.memory_id)?.filter(|m| scope.admits(m)) {
-            out.push((hit, memory));
+        let hit = hits[i];
+        i += 1;
+        if store
+            .memory(hit.memory_id)?
+            .is_some_and(|m| scope.admits(&m))
+        {
+            kept.push(hit);
         }
     }
-    Ok(out)
+    Ok(kept)
 }
 
-fn snippet_of(memory: &Memory, range: (usize, usize)) -> String {
-    let body = memory.body.as_deref().unwrap_or_default();
-    let text = body.get(range.0..range.1).unwrap_or(body).trim();
-    let mut chars = text.char_indices();
-    match chars.nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+/// How to make a result's snippet.
+enum SnippetSource<'a> {
+    /// Around the words of this query (FTS5 `snippet()`).
+    Words(&'a str),
+    /// The start of this chunk of the body.
+    Chunk(u32),
 }
 
-fn result_from(memory: Memory, score: f64, snippet: String, matched: MatchInfo) -> SearchResult {
-    SearchResult {
+/// Reads a memory and turns it into a result.
+fn result_for(
+    store: &Store,
+    id: MemoryId,
+    score: f64,
+    source: SnippetSource<'_>,
+    matched: MatchInfo,
+) -> Result<Option<SearchResult>> {
+    let Some(memory) = store.memory(id)? else {
+        return Ok(None);
+    };
+    let snippet = match source {
+        SnippetSource::Words(query) => store.fts_snippet(query, id)?,
+        SnippetSource::Chunk(seq) => {
+            let body = memory.body.as_deref().unwrap_or_default();
+            let range = store.chunk_range(id, seq)?.unwrap_or((0, body.len()));
+            excerpt(body.get(range.0..range.1).unwrap_or(body))
+        }
+    };
+    Ok(Some(SearchResult {
         memory_id: memory.memory_id,
         name: memory.name,
         namespace: memory.namespace,
@@ -108,6 +144,15 @@ fn result_from(memory: Memory, score: f64, snippet: String, matched: MatchInfo) 
         score,
         snippet,
         matched,
+    }))
+}
+
+/// The first [`SNIPPET_CHARS`] characters of `text`, trimmed.
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(SNIPPET_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -120,20 +165,26 @@ fn result_from(memory: Memory, score: f64, snippet: String, matched: MatchInfo) 
 pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
     let vector = embed_query(store, query)?;
-    let hits = vector_candidates(store, scope, &vector, k)?;
-    Ok(hits
+    let mut results = Vec::with_capacity(k);
+    for (i, hit) in vector_candidates(store, scope, &vector, k)?
         .into_iter()
         .enumerate()
-        .map(|(i, (hit, memory))| {
-            let snippet = snippet_of(&memory, hit.range);
-            let matched = MatchInfo {
-                vector_rank: Some(i + 1),
-                vector_score: Some(hit.score),
-                ..MatchInfo::default()
-            };
-            result_from(memory, f64::from(hit.score), snippet, matched)
-        })
-        .collect())
+    {
+        let matched = MatchInfo {
+            vector_rank: Some(i + 1),
+            vector_score: Some(hit.score),
+            ..MatchInfo::default()
+        };
+        let source = SnippetSource::Chunk(hit.seq);
+        results.extend(result_for(
+            store,
+            hit.memory_id,
+            f64::from(hit.score),
+            source,
+            matched,
+        )?);
+    }
+    Ok(results)
 }
 
 /// Returns the `k` memories in `scope` that rank best when the BM25 word
@@ -149,51 +200,43 @@ pub fn hybrid_search(
     scope: &Scope,
 ) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
-    let fts = match store.search(scope, query, CANDIDATES as u32) {
+    let fts = match store.fts_candidates(scope, query, CANDIDATES) {
         Ok(hits) => hits,
-        Err(e) if e.kind() == crate::error::ErrorKind::InvalidInput => Vec::new(),
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Vec::new(),
         Err(e) => return Err(e),
     };
     let vector = embed_query(store, query)?;
-    let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
     if fts.is_empty() && vector.iter().all(|&x| x == 0.0) {
         return Err(Error::invalid(
             "the query holds no word to search for and nothing the embedding model knows",
         ));
     }
-    let fused = fuse(
-        &fts.iter()
-            .map(|h| (h.memory_id, h.score))
-            .collect::<Vec<_>>(),
-        &vectors
-            .iter()
-            .map(|(h, _)| (h.memory_id, f64::from(h.score)))
-            .collect::<Vec<_>>(),
-    );
+    let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
+    let vector_scores: Vec<(MemoryId, f64)> = vectors
+        .iter()
+        .map(|h| (h.memory_id, f64::from(h.score)))
+        .collect();
     let mut results = Vec::with_capacity(k);
-    for fused_hit in fused.into_iter().take(k) {
-        let fts_hit = fts.iter().position(|h| h.memory_id == fused_hit.memory_id);
-        let vector_hit = vectors
-            .iter()
-            .position(|(h, _)| h.memory_id == fused_hit.memory_id);
-        let memory = match vector_hit {
-            Some(i) => vectors[i].1.clone(),
-            None => store
-                .memory(fused_hit.memory_id)?
-                .ok_or_else(|| Error::not_found("a matched memory vanished"))?,
-        };
-        let snippet = match (fts_hit, vector_hit) {
-            (Some(i), _) => fts[i].snippet.clone(),
-            (None, Some(i)) => snippet_of(&memory, vectors[i].0.range),
-            (None, None) => String::new(),
-        };
+    for fused in fuse(&fts, &vector_scores).into_iter().take(k) {
+        let fts_hit = fts.iter().position(|h| h.0 == fused.memory_id);
+        let vector_hit = vectors.iter().position(|h| h.memory_id == fused.memory_id);
         let matched = MatchInfo {
             fts_rank: fts_hit.map(|i| i + 1),
-            fts_score: fts_hit.map(|i| fts[i].score),
+            fts_score: fts_hit.map(|i| fts[i].1),
             vector_rank: vector_hit.map(|i| i + 1),
-            vector_score: vector_hit.map(|i| vectors[i].0.score),
+            vector_score: vector_hit.map(|i| vectors[i].score),
         };
-        results.push(result_from(memory, fused_hit.score, snippet, matched));
+        let source = match (fts_hit, vector_hit) {
+            (None, Some(i)) => SnippetSource::Chunk(vectors[i].seq),
+            _ => SnippetSource::Words(query),
+        };
+        results.extend(result_for(
+            store,
+            fused.memory_id,
+            fused.score,
+            source,
+            matched,
+        )?);
     }
     Ok(results)
 }

@@ -1,6 +1,6 @@
 //! Word search over the FTS5 index, with user text turned into a safe query.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::memory::MemoryId;
 use crate::time::Timestamp;
 
+/// Most matches a word query ranks; past it, its most frequent terms are
+/// left out (see `prune_frequent`).
+pub const MAX_POSTINGS: i64 = 10_000;
 /// Most distinct words taken from one query.
 const MAX_QUERY_TERMS: usize = 64;
 
@@ -235,6 +238,20 @@ fn is_stop_word(word: &str) -> bool {
 /// OR-ed. English stop words are left out, unless the text holds nothing
 /// else. Returns `None` when the text holds no word at all.
 pub fn match_query(text: &str) -> Option<String> {
+    or_query(&query_terms(text))
+}
+
+/// Joins terms into an FTS5 OR query of quoted terms; `None` for no terms.
+fn or_query(terms: &[String]) -> Option<String> {
+    if terms.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    Some(quoted.join(" OR "))
+}
+
+/// Returns the distinct lower-case words of `text` that [`match_query`] searches.
+fn query_terms(text: &str) -> Vec<String> {
     let lowered = text.to_lowercase();
     let is_apostrophe = |c: char| c == '\'' || c == '’';
     let words: Vec<&str> = lowered
@@ -261,55 +278,140 @@ pub fn match_query(text: &str) -> Option<String> {
             break;
         }
     }
-    if terms.is_empty() {
-        return None;
-    }
-    let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-    Some(quoted.join(" OR "))
+    terms
+}
+
+/// The FTS5 token that marks the rows of one namespace (see migration 2).
+fn namespace_token(namespace: &str) -> String {
+    let hex: String = namespace.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("ns{hex}")
 }
 
 impl Store {
-    /// Returns the `limit` live memories in `scope` that best match the
-    /// words of `query` by BM25.
+    /// Returns up to `limit` live memories in `scope` that best match the
+    /// words of `query`, as (memory, BM25 score) pairs, best first.
+    ///
+    /// The ranking runs inside the FTS index alone; memory rows are read
+    /// only to apply type and time filters, for as many candidates as needed.
     ///
     /// # Failure
     /// Invalid input when the query holds no word; not-found for an unknown namespace.
-    pub fn search(&self, scope: &Scope, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
+    pub fn fts_candidates(
+        &self,
+        scope: &Scope,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<(MemoryId, f64)>> {
         scope.check(self.conn())?;
-        let fts_query = match_query(query).ok_or_else(|| {
+        let within = |terms: &str| match &scope.namespace {
+            Some(namespace) => format!("ns : \"{}\" AND ({terms})", namespace_token(namespace)),
+            None => terms.to_owned(),
+        };
+        let terms = self.prune_frequent(query_terms(query))?;
+        let fts_query = within(&or_query(&terms).ok_or_else(|| {
             Error::invalid("the query holds no word to search for (letters or digits)")
-        })?;
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT m.id, m.name, m.namespace, m.type, m.description, m.created_at,
-                    -bm25(memories_fts) AS score,
-                    snippet(memories_fts, -1, '', '', '…', 16)
-             FROM memories_fts JOIN memories AS m ON m.id = memories_fts.rowid
-             WHERE memories_fts MATCH ?1
-               AND (?2 IS NULL OR m.namespace = ?2) AND (?3 IS NULL OR m.type = ?3)
-               AND (?4 IS NULL OR m.created_at >= ?4) AND (?5 IS NULL OR m.created_at <= ?5)
-             ORDER BY bm25(memories_fts) LIMIT ?6",
+        })?);
+        let filtered = scope.kind.is_some() || scope.since.is_some() || scope.until.is_some();
+        let mut ranked = self.conn().prepare_cached(
+            "SELECT rowid, -rank FROM memories_fts WHERE memories_fts MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
-        let args = params![
-            fts_query,
-            scope.namespace,
-            scope.kind,
-            scope.since.map(|t| t.0),
-            scope.until.map(|t| t.0),
+        let mut wanted = if filtered {
+            limit.saturating_mul(8)
+        } else {
             limit
-        ];
-        let hits = stmt.query_map(args, |row| {
-            Ok(SearchHit {
-                memory_id: MemoryId(row.get(0)?),
-                name: row.get(1)?,
-                namespace: row.get(2)?,
-                kind: row.get(3)?,
-                description: row.get(4)?,
-                created_at: Timestamp(row.get(5)?),
-                score: row.get(6)?,
-                snippet: row.get(7)?,
-            })
-        })?;
-        Ok(hits.collect::<rusqlite::Result<Vec<_>>>()?)
+        };
+        loop {
+            let hits: Vec<(MemoryId, f64)> = ranked
+                .query_map(params![fts_query, wanted as i64], |row| {
+                    Ok((MemoryId(row.get(0)?), row.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let exhausted = hits.len() < wanted;
+            if !filtered {
+                return Ok(hits);
+            }
+            let mut kept = Vec::with_capacity(limit);
+            for hit in hits {
+                if self.memory(hit.0)?.is_some_and(|m| scope.admits(&m)) {
+                    kept.push(hit);
+                    if kept.len() == limit {
+                        break;
+                    }
+                }
+            }
+            if kept.len() == limit || exhausted {
+                return Ok(kept);
+            }
+            wanted = wanted.saturating_mul(8);
+        }
+    }
+
+    /// Leaves out the most frequent terms while the query would rank more
+    /// than [`MAX_POSTINGS`] matches, keeping at least the rarest term.
+    /// BM25 gives such terms little weight, but scoring every memory that
+    /// holds them costs time in proportion to their number. Frequencies are
+    /// counted over all namespaces, which is cheaper and close enough.
+    fn prune_frequent(&self, terms: Vec<String>) -> Result<Vec<String>> {
+        if terms.len() < 2 {
+            return Ok(terms);
+        }
+        let mut count = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?1")?;
+        let mut counted: Vec<(i64, String)> = Vec::with_capacity(terms.len());
+        for term in terms {
+            let matches: i64 = count.query_row([format!("\"{term}\"")], |row| row.get(0))?;
+            counted.push((matches, term));
+        }
+        let mut total: i64 = counted.iter().map(|(n, _)| n).sum();
+        counted.sort_by_key(|&(n, _)| n);
+        while total > MAX_POSTINGS && counted.len() > 1 {
+            let (n, term) = counted.pop().expect("more than one term");
+            tracing::debug!("leaving out {term:?}: it matches {n} memories");
+            total -= n;
+        }
+        Ok(counted.into_iter().map(|(_, t)| t).collect())
+    }
+
+    /// Returns an excerpt of memory `id` around the words of `query`.
+    pub fn fts_snippet(&self, query: &str, id: MemoryId) -> Result<String> {
+        let Some(terms) = match_query(query) else {
+            return Ok(String::new());
+        };
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT snippet(memories_fts, -1, '', '', '…', 16) FROM memories_fts
+                 WHERE memories_fts MATCH ?1 AND rowid = ?2",
+            )?
+            .query_row(params![terms, id.0], |row| row.get(0))
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Returns the `limit` live memories in `scope` that best match the
+    /// words of `query` by BM25, with their details and an excerpt.
+    ///
+    /// # Failure
+    /// As [`Store::fts_candidates`].
+    pub fn search(&self, scope: &Scope, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let mut hits = Vec::new();
+        for (id, score) in self.fts_candidates(scope, query, limit)? {
+            let Some(memory) = self.memory(id)? else {
+                continue;
+            };
+            hits.push(SearchHit {
+                memory_id: id,
+                name: memory.name,
+                namespace: memory.namespace,
+                kind: memory.kind,
+                description: memory.description,
+                created_at: memory.created_at,
+                score,
+                snippet: self.fts_snippet(query, id)?,
+            });
+        }
+        Ok(hits)
     }
 }
 

