@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::embed::default_embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
-use crate::store::{Scope, Store, VectorHit};
+use crate::store::{OpenMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
 pub use fusion::{FTS_WEIGHT, VECTOR_WEIGHT, fuse};
@@ -111,8 +111,9 @@ fn vector_candidates(
 enum SnippetSource<'a> {
     /// Around the words of this query (FTS5 `snippet()`).
     Words(&'a str),
-    /// The start of this chunk of the body.
-    Chunk(u32),
+    /// Around the words of this query if the memory holds any, else the
+    /// start of this chunk of the body.
+    WordsOrChunk(&'a str, u32),
 }
 
 /// Reads a memory and turns it into a result.
@@ -128,10 +129,15 @@ fn result_for(
     };
     let snippet = match source {
         SnippetSource::Words(query) => store.fts_snippet(query, id)?,
-        SnippetSource::Chunk(seq) => {
-            let body = memory.body.as_deref().unwrap_or_default();
-            let range = store.chunk_range(id, seq)?.unwrap_or((0, body.len()));
-            excerpt(body.get(range.0..range.1).unwrap_or(body))
+        SnippetSource::WordsOrChunk(query, seq) => {
+            let around_words = store.fts_snippet(query, id)?;
+            if around_words.is_empty() {
+                let body = memory.body.as_deref().unwrap_or_default();
+                let range = store.chunk_range(id, seq)?.unwrap_or((0, body.len()));
+                excerpt(body.get(range.0..range.1).unwrap_or(body))
+            } else {
+                around_words
+            }
         }
     };
     Ok(Some(SearchResult {
@@ -175,7 +181,7 @@ pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec
             vector_score: Some(hit.score),
             ..MatchInfo::default()
         };
-        let source = SnippetSource::Chunk(hit.seq);
+        let source = SnippetSource::WordsOrChunk(query, hit.seq);
         results.extend(result_for(
             store,
             hit.memory_id,
@@ -185,6 +191,14 @@ pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec
         )?);
     }
     Ok(results)
+}
+
+/// Returns the BM25 candidates, or none for a query without words.
+fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(MemoryId, f64)>> {
+    match store.fts_candidates(scope, query, CANDIDATES) {
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Ok(Vec::new()),
+        result => result,
+    }
 }
 
 /// Returns the `k` memories in `scope` that rank best when the BM25 word
@@ -200,18 +214,29 @@ pub fn hybrid_search(
     scope: &Scope,
 ) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
-    let fts = match store.fts_candidates(scope, query, CANDIDATES) {
-        Ok(hits) => hits,
-        Err(e) if e.kind() == ErrorKind::InvalidInput => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let vector = embed_query(store, query)?;
-    if fts.is_empty() && vector.iter().all(|&x| x == 0.0) {
-        return Err(Error::invalid(
-            "the query holds no word to search for and nothing the embedding model knows",
-        ));
-    }
-    let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
+    // The word ranking runs on a second connection in a second thread while
+    // this one scans the vectors: the two take about as long each.
+    let (fts, vectors) = std::thread::scope(|threads| -> Result<_> {
+        let words = store.path().map(|path| {
+            threads.spawn(move || {
+                word_candidates(&Store::open(path, OpenMode::Existing)?, scope, query)
+            })
+        });
+        let vector = embed_query(store, query)?;
+        let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
+        let fts = match words {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| Error::new(ErrorKind::Database, "the word search panicked"))??,
+            None => word_candidates(store, scope, query)?,
+        };
+        if fts.is_empty() && vector.iter().all(|&x| x == 0.0) {
+            return Err(Error::invalid(
+                "the query holds no word to search for and nothing the embedding model knows",
+            ));
+        }
+        Ok((fts, vectors))
+    })?;
     let vector_scores: Vec<(MemoryId, f64)> = vectors
         .iter()
         .map(|h| (h.memory_id, f64::from(h.score)))
@@ -227,7 +252,7 @@ pub fn hybrid_search(
             vector_score: vector_hit.map(|i| vectors[i].score),
         };
         let source = match (fts_hit, vector_hit) {
-            (None, Some(i)) => SnippetSource::Chunk(vectors[i].seq),
+            (None, Some(i)) => SnippetSource::WordsOrChunk(query, vectors[i].seq),
             _ => SnippetSource::Words(query),
         };
         results.extend(result_for(

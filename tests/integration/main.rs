@@ -1,5 +1,6 @@
 //! Integration tests: each runs the real binary against its own SQLite file.
 
+mod bench_embed;
 mod bench_slots;
 mod common;
 mod slot_storm;
@@ -8,4 +9,5 @@ mod test_errors;
 mod test_fts_sync;
 mod test_import_export;
 mod test_memory_commands;
+mod test_retrieval;
 mod test_slots;

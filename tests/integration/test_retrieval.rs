@@ -1,0 +1,187 @@
+//! `recall`, `hybrid-search` and `reindex`: meaning, filters, chunks, one space.
+
+use serde_json::{Value, json};
+
+use crate::common::TestEnv;
+
+fn names(out: &Value) -> Vec<String> {
+    out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn seeded() -> TestEnv {
+    let env = TestEnv::new();
+    let lines = [
+        json!({"name": "cat", "type": "fact", "body": "Our cat Miso sleeps all afternoon on the warm windowsill.", "created_at": "2024-01-10T09:00:00Z"}),
+        json!({"name": "taxes", "type": "todo", "body": "File the quarterly VAT return before the end of April.", "created_at": "2024-03-01T09:00:00Z"}),
+        json!({"name": "db", "type": "decision", "body": "We store agent memories in SQLite with WAL journaling.", "created_at": "2024-05-20T09:00:00Z"}),
+        json!({"name": "deploy", "type": "fact", "body": "Deploys go out every Tuesday after the staging checks pass.", "created_at": "2024-07-04T09:00:00Z"}),
+    ];
+    let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    env.ok_stdin(&["import", "-"], jsonl);
+    env
+}
+
+#[test]
+fn recall_finds_by_meaning_without_shared_words() {
+    let env = seeded();
+    let out = env.ok(&["recall", "a kitten napping in the sun", "-k", "2"]);
+    assert_eq!(names(&out)[0], "cat", "{out}");
+    let first = &out["results"][0];
+    assert_eq!(first["match"]["vector_rank"], 1);
+    assert!(first["score"].as_f64().unwrap() > 0.0);
+    assert!(first["snippet"].as_str().unwrap().contains("Miso"));
+    assert_eq!(
+        names(&env.ok(&["recall", "paying tax to the government"]))[0],
+        "taxes"
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "which database engine do we use"]))[0],
+        "db"
+    );
+}
+
+#[test]
+fn hybrid_search_fuses_words_and_meaning() {
+    let env = seeded();
+    let out = env.ok(&[
+        "hybrid-search",
+        "when do we deploy to production",
+        "-k",
+        "3",
+    ]);
+    assert_eq!(names(&out)[0], "deploy", "{out}");
+    let matched = &out["results"][0]["match"];
+    assert_eq!(matched["fts_rank"], 1);
+    assert!(matched["vector_rank"].as_u64().is_some());
+    assert!(matched["fts_score"].as_f64().is_some() && matched["vector_score"].as_f64().is_some());
+    let meaning_only = env.ok(&["hybrid-search", "kitten"]);
+    assert_eq!(names(&meaning_only)[0], "cat");
+    assert_eq!(meaning_only["results"][0]["match"]["fts_rank"], Value::Null);
+    assert_eq!(
+        env.fails(&["hybrid-search", "   "], 5)["kind"],
+        "invalid_input"
+    );
+}
+
+#[test]
+fn filters_narrow_both_searches() {
+    let env = seeded();
+    for verb in ["recall", "hybrid-search"] {
+        let facts = env.ok(&[verb, "sleeping pets and deploys", "--type", "fact"]);
+        let mut got = names(&facts);
+        got.sort();
+        assert_eq!(got, ["cat", "deploy"], "{verb}");
+        let spring = env.ok(&[
+            verb,
+            "memories",
+            "--since",
+            "2024-02-01",
+            "--until",
+            "2024-06-01",
+        ]);
+        let mut got = names(&spring);
+        got.sort();
+        assert_eq!(got, ["db", "taxes"], "{verb}");
+        env.fails(&[verb, "x", "--since", "last week"], 5);
+    }
+    env.ok(&[
+        "--namespace",
+        "other",
+        "remember",
+        "--name",
+        "dog",
+        "--body",
+        "The dog barks at the mail carrier.",
+    ]);
+    assert!(!names(&env.ok(&["recall", "a barking puppy"])).contains(&"dog".to_owned()));
+    assert_eq!(
+        names(&env.ok(&["recall", "a barking puppy", "--all-namespaces"]))[0],
+        "dog"
+    );
+    env.fails(&["recall", "x", "--namespace", "nowhere"], 3);
+}
+
+#[test]
+fn vectors_follow_edits_forgets_and_restores() {
+    let env = seeded();
+    env.ok(&[
+        "edit",
+        "taxes",
+        "--body",
+        "Buy a scratching post for the cat.",
+    ]);
+    assert_eq!(
+        names(&env.ok(&["recall", "quarterly VAT return", "-k", "1"]))[0] != "taxes",
+        true
+    );
+    env.ok(&["forget", "cat"]);
+    assert!(!names(&env.ok(&["recall", "kitten", "-k", "10"])).contains(&"cat".to_owned()));
+    env.ok(&["restore", "cat"]);
+    assert_eq!(
+        names(&env.ok(&["recall", "a kitten napping", "-k", "1"]))[0],
+        "cat"
+    );
+    env.ok(&["edit", "cat", "--metadata", r#"{"k":1}"#]);
+    assert_eq!(
+        names(&env.ok(&["recall", "a kitten napping", "-k", "1"]))[0],
+        "cat"
+    );
+}
+
+#[test]
+fn long_bodies_are_found_by_their_best_chunk() {
+    let env = TestEnv::new();
+    let filler: String = (0..400)
+        .map(|i| format!("Item {i} of the warehouse inventory list. "))
+        .collect();
+    let body =
+        format!("{filler}Finally, the submarine surfaced near the arctic ice shelf at dawn.");
+    env.ok(&["remember", "--name", "long", "--body", &body]);
+    env.remember("short", "A note about groceries: milk, bread and eggs.");
+    let out = env.ok(&[
+        "recall",
+        "a submarine coming up through polar ice",
+        "-k",
+        "1",
+    ]);
+    assert_eq!(names(&out), ["long"]);
+    assert!(
+        out["results"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("submarine"),
+        "{out}"
+    );
+}
+
+#[test]
+fn one_embedding_space_per_database() {
+    let env = seeded();
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute(
+        "UPDATE embedding_space SET model = 'other-model', dim = 3",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let err = env.fails(&["recall", "kitten"], 5);
+    assert!(
+        err["message"].as_str().unwrap().contains("other-model"),
+        "{err}"
+    );
+    assert!(err["hint"].as_str().unwrap().contains("reindex"));
+    env.fails(&["remember", "--name", "new", "--body", "x"], 5);
+    let report = env.ok(&["reindex"]);
+    assert_eq!(report["previous_space"]["model"], "other-model");
+    assert_eq!(report["space"]["dim"], 384);
+    assert_eq!(report["memories"], 4);
+    assert_eq!(
+        names(&env.ok(&["recall", "a kitten napping", "-k", "1"]))[0],
+        "cat"
+    );
+}
