@@ -116,8 +116,14 @@ fn vectors_follow_edits_forgets_and_restores() {
         "Buy a scratching post for the cat.",
     ]);
     let after_edit = env.ok(&["hybrid-search", "quarterly VAT return", "-k", "4"]);
-    assert!(!names(&after_edit).starts_with(&["taxes".to_owned()]), "{after_edit}");
-    assert_eq!(names(&env.ok(&["recall", "a scratching post", "-k", "1"]))[0], "taxes");
+    assert!(
+        !names(&after_edit).starts_with(&["taxes".to_owned()]),
+        "{after_edit}"
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "a scratching post", "-k", "1"]))[0],
+        "taxes"
+    );
     env.ok(&["forget", "cat"]);
     assert!(!names(&env.ok(&["recall", "kitten", "-k", "10"])).contains(&"cat".to_owned()));
     env.ok(&["restore", "cat"]);
