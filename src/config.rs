@@ -367,6 +367,7 @@ mod tests {
         );
         let home_only = Env {
             home: Some("/home/u".into()),
+            appdata: Some("C:\\Users\\u\\AppData\\Roaming".into()),
             ..Env::default()
         };
         let c = Config::resolve(&no_file(), &home_only).unwrap();

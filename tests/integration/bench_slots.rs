@@ -40,6 +40,7 @@ fn bench_slots_storm_rounds() {
         let storm = Storm {
             processes: 64,
             max: 4,
+            hold_ms: (5, 50),
             kill_parents: kills,
             kill_children: kills,
             fault: false,

@@ -8,11 +8,21 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// The binary under test: `SQLITE_GRAPHRAG_TEST_BIN` if set (to test a
-/// release or cross-compiled build), else the one cargo just built.
+/// release or cross-compiled build), else the one cargo just built. When the
+/// path cargo compiled in cannot be seen (a cross-compiled test run under
+/// wine sees the file system through drive letters), it is found beside
+/// this test binary instead: target/<profile>/deps/.. holds it.
 pub fn binary() -> PathBuf {
-    std::env::var_os("SQLITE_GRAPHRAG_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sqlite-graphrag")))
+    if let Some(path) = std::env::var_os("SQLITE_GRAPHRAG_TEST_BIN") {
+        return PathBuf::from(path);
+    }
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_sqlite-graphrag"));
+    if built.exists() {
+        return built;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    profile_dir.join(built.file_name().unwrap())
 }
 
 /// A private folder with a database path inside it.

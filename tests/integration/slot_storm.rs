@@ -273,6 +273,8 @@ pub struct StormReport {
 pub struct Storm {
     pub processes: usize,
     pub max: u32,
+    /// How long each guarded command holds its slot, in ms (least, most).
+    pub hold_ms: (u64, u64),
     pub kill_parents: usize,
     pub kill_children: usize,
     pub fault: bool,
@@ -292,7 +294,7 @@ impl Storm {
                     &log,
                     &["--max", &max, "--wait", "120"],
                     "storm",
-                    (5, 50),
+                    self.hold_ms,
                     self.fault,
                 )
             })

@@ -34,6 +34,7 @@ fn a_storm_never_exceeds_the_cap() {
     let report = Storm {
         processes: 64,
         max: 4,
+        hold_ms: (5, 50),
         kill_parents: 0,
         kill_children: 0,
         fault: false,
@@ -63,6 +64,8 @@ fn the_storm_catches_a_semaphore_that_does_not_lock() {
     let report = Storm {
         processes: 64,
         max: 4,
+        // Long holds, so that even slow process start-up (wine) overlaps them.
+        hold_ms: (300, 600),
         kill_parents: 0,
         kill_children: 0,
         fault: true,
@@ -82,6 +85,7 @@ fn killing_holders_keeps_the_cap_and_frees_their_slots() {
     let report = Storm {
         processes: 64,
         max: 4,
+        hold_ms: (5, 50),
         kill_parents: 4,
         kill_children: 4,
         fault: false,
