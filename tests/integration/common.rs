@@ -1,5 +1,18 @@
 //! A test environment: a private folder, a database path, and a way to run the binary.
 
+/// Declares an ignored test that says why it cannot run on this platform;
+/// put `#[cfg(...)]` on the invocation for the platforms that lack what the
+/// real test of the same name needs.
+// Each platform skips a different set of tests, and Linux skips none.
+#[allow(unused_macros)]
+macro_rules! skipped_here {
+    ($name:ident, $reason:literal) => {
+        #[test]
+        #[ignore = $reason]
+        fn $name() {}
+    };
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

@@ -2,6 +2,7 @@
 
 mod bench_embed;
 mod bench_slots;
+#[macro_use]
 mod common;
 mod slot_storm;
 mod test_concurrency;

@@ -170,6 +170,12 @@ fn a_missing_database_is_not_created_by_readers() {
     assert!(!env.db.exists());
 }
 
+#[cfg(not(unix))]
+skipped_here!(
+    non_utf8_arguments_are_invalid_input,
+    "Windows arguments are UTF-16: there is no invalid UTF-8 argument to pass"
+);
+
 #[cfg(unix)]
 #[test]
 fn non_utf8_arguments_are_invalid_input() {

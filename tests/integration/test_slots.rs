@@ -78,6 +78,12 @@ fn the_storm_catches_a_semaphore_that_does_not_lock() {
     );
 }
 
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    killing_holders_keeps_the_cap_and_frees_their_slots,
+    "kills holders by pid and watches them die through /proc, which only Linux has"
+);
+
 #[cfg(target_os = "linux")]
 #[test]
 fn killing_holders_keeps_the_cap_and_frees_their_slots() {
@@ -117,6 +123,12 @@ fn killing_holders_keeps_the_cap_and_frees_their_slots() {
     );
     assert_eq!(status(dir.path())["held"], 0, "no slot leaked");
 }
+
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    a_killed_holders_surviving_child_tree_keeps_the_slot,
+    "needs the parent-death signal and an inherited lock descriptor (Linux); on Windows the lock belongs to the guarding process"
+);
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -239,6 +251,12 @@ fn a_missing_command_is_127() {
     assert_eq!(status(dir.path())["held"], 0);
 }
 
+#[cfg(not(unix))]
+skipped_here!(
+    a_timeout_kills_the_whole_process_group,
+    "needs sh and Unix process groups; on Windows a timeout kills the direct child only"
+);
+
 #[cfg(unix)]
 #[test]
 fn a_timeout_kills_the_whole_process_group() {
@@ -265,6 +283,12 @@ fn a_timeout_kills_the_whole_process_group() {
         "a process of the group survived the timeout"
     );
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    sigterm_to_the_holder_stops_the_group_and_frees_the_slot,
+    "sends SIGTERM, which Windows does not have"
+);
 
 #[cfg(unix)]
 #[test]
