@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlite_graphrag::config::{SlotCount, Source};
 use sqlite_graphrag::slots::Pool;
 
-use crate::slot_storm::Storm;
+use crate::slot_storm::{HOLD_MS, Storm};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -40,7 +40,7 @@ fn bench_slots_storm_rounds() {
         let storm = Storm {
             processes: 64,
             max: 4,
-            hold_ms: (5, 50),
+            hold_ms: HOLD_MS,
             kill_parents: kills,
             kill_children: kills,
             fault: false,

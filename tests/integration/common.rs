@@ -66,25 +66,25 @@ impl TestEnv {
 
     /// Runs the binary with `args` and returns its JSON output, asserting success.
     pub fn ok(&self, args: &[&str]) -> Value {
-        let output = self.cmd().args(args).output().unwrap();
+        let output = self.cmd().args(args).output_retrying();
         parse_success(args, &output)
     }
 
     /// Runs with `stdin` fed in and returns the JSON output, asserting success.
     pub fn ok_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Value {
-        let output = self.cmd().args(args).write_stdin(stdin).output().unwrap();
+        let output = self.cmd().args(args).write_stdin(stdin).output_retrying();
         parse_success(args, &output)
     }
 
     /// Runs the binary expecting failure with `code`; returns the error object.
     pub fn fails(&self, args: &[&str], code: i32) -> Value {
-        let output = self.cmd().args(args).output().unwrap();
+        let output = self.cmd().args(args).output_retrying();
         parse_failure(args, &output, code)
     }
 
     /// Like [`TestEnv::fails`], with `stdin` fed in.
     pub fn fails_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>, code: i32) -> Value {
-        let output = self.cmd().args(args).write_stdin(stdin).output().unwrap();
+        let output = self.cmd().args(args).write_stdin(stdin).output_retrying();
         parse_failure(args, &output, code)
     }
 
@@ -104,6 +104,53 @@ impl TestEnv {
             .collect();
         names.sort();
         names
+    }
+}
+
+/// How often starting a process is tried. Under wine, process creation
+/// sometimes fails for a moment when many start at once (error 1359); that
+/// is the emulator, not the program under test.
+const SPAWN_ATTEMPTS: u64 = 5;
+
+/// Tries `start` up to [`SPAWN_ATTEMPTS`] times, pausing between attempts.
+fn retrying<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
+    for attempt in 1..SPAWN_ATTEMPTS {
+        match start() {
+            Ok(value) => return value,
+            Err(e) => eprintln!("starting a process failed ({e}); retrying"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100 * attempt));
+    }
+    start().expect("cannot start a process")
+}
+
+/// Starting processes, retrying only when the process cannot be started.
+pub trait StartRetrying {
+    /// Runs to completion and returns the output.
+    fn output_retrying(&mut self) -> Output;
+}
+
+/// Starting a process in the background, retrying only when it cannot be started.
+pub trait SpawnRetrying {
+    /// Starts the process.
+    fn spawn_retrying(&mut self) -> std::process::Child;
+}
+
+impl SpawnRetrying for std::process::Command {
+    fn spawn_retrying(&mut self) -> std::process::Child {
+        retrying(|| self.spawn())
+    }
+}
+
+impl StartRetrying for Command {
+    fn output_retrying(&mut self) -> Output {
+        retrying(|| self.output())
+    }
+}
+
+impl StartRetrying for std::process::Command {
+    fn output_retrying(&mut self) -> Output {
+        retrying(|| self.output())
     }
 }
 

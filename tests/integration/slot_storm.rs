@@ -15,7 +15,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::bare_cmd;
+use crate::common::{SpawnRetrying, bare_cmd};
+
+/// How long storm commands hold their slot, in ms. Processes start slowly
+/// and one after another under wine, so holds there are longer, or they
+/// would hardly ever overlap.
+pub const HOLD_MS: (u64, u64) = if cfg!(windows) { (150, 400) } else { (5, 50) };
+/// Holds for the negative control: long enough that without the lock many
+/// commands surely overlap.
+pub const LONG_HOLD_MS: (u64, u64) = if cfg!(windows) {
+    (1500, 2500)
+} else {
+    (300, 600)
+};
 
 /// What the helper should do, and where it writes.
 const ENV_MODE: &str = "GRAPHRAG_TEST_HELPER";
@@ -122,7 +134,7 @@ pub fn spawn_guarded(
     if fault {
         cmd.env("SQLITE_GRAPHRAG_FAULT", "skip-slot-lock");
     }
-    cmd.spawn().unwrap()
+    cmd.spawn_retrying()
 }
 
 /// One parsed log record.

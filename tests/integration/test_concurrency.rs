@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::TestEnv;
+use crate::common::{SpawnRetrying, TestEnv};
 
 const WRITERS: usize = 16;
 const MEMORIES_PER_WRITER: usize = 50;
@@ -110,8 +110,7 @@ fn a_killed_import_leaves_whole_batches() {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn_retrying();
     let deadline = Instant::now() + Duration::from_secs(120);
     while live_count(&env.db) < IMPORT_BATCH as i64 * 2 {
         assert!(Instant::now() < deadline, "import made no progress");

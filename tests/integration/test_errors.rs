@@ -1,14 +1,13 @@
 //! The error contract: a JSON envelope on stdout, a stable exit code, nothing changed.
 
-use crate::common::TestEnv;
+use crate::common::{StartRetrying, TestEnv};
 
 /// Everything a failed command must leave as it was.
 fn snapshot(env: &TestEnv) -> (String, serde_json::Value) {
     let export = env
         .cmd()
         .args(["export", "--all-namespaces"])
-        .output()
-        .unwrap();
+        .output_retrying();
     assert!(export.status.success());
     let mut stats = env.ok(&["stats"]);
     stats["db_size_bytes"] = serde_json::Value::Null;
@@ -187,8 +186,7 @@ fn non_utf8_arguments_are_invalid_input() {
         .cmd()
         .args(["remember", "--name", "x", "--body"])
         .arg(OsStr::from_bytes(b"caf\xe9"))
-        .output()
-        .unwrap();
+        .output_retrying();
     assert_eq!(out.status.code(), Some(5));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["error"]["kind"], "invalid_input");

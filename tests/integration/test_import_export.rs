@@ -2,10 +2,10 @@
 
 use serde_json::json;
 
-use crate::common::TestEnv;
+use crate::common::{StartRetrying, TestEnv};
 
 fn export(env: &TestEnv, args: &[&str]) -> String {
-    let out = env.cmd().arg("export").args(args).output().unwrap();
+    let out = env.cmd().arg("export").args(args).output_retrying();
     assert!(
         out.status.success(),
         "{}",

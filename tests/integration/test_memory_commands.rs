@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{TestEnv, bare_cmd};
+use crate::common::{StartRetrying, TestEnv, bare_cmd};
 
 #[test]
 fn init_creates_then_reports_the_schema() {
@@ -231,8 +231,7 @@ fn namespaces_are_separate() {
         .cmd()
         .env("SQLITE_GRAPHRAG_NAMESPACE", "team-a")
         .args(["read", "same"])
-        .output()
-        .unwrap();
+        .output_retrying();
     assert!(String::from_utf8_lossy(&via_env.stdout).contains("in team a"));
 }
 
@@ -259,8 +258,7 @@ fn default_database_lives_in_the_user_data_folder() {
     let out = bare_cmd(env.dir.path())
         .env("XDG_DATA_HOME", env.dir.path().join("data"))
         .arg("init")
-        .output()
-        .unwrap();
+        .output_retrying();
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let expected = if cfg!(windows) {
@@ -324,8 +322,8 @@ fn search_finds_by_words_and_survives_fts_syntax() {
 #[test]
 fn help_and_version_are_plain_text_with_exit_zero() {
     let env = TestEnv::new();
-    let out = env.cmd().arg("--version").output().unwrap();
+    let out = env.cmd().arg("--version").output_retrying();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sqlite-graphrag "));
-    assert!(env.cmd().arg("--help").output().unwrap().status.success());
+    assert!(env.cmd().arg("--help").output_retrying().status.success());
 }

@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::bare_cmd;
-use crate::slot_storm::{Event, Storm, helper_command, read_log, spawn_guarded};
+use crate::common::{StartRetrying, bare_cmd};
+use crate::slot_storm::{
+    Event, HOLD_MS, LONG_HOLD_MS, Storm, helper_command, read_log, spawn_guarded,
+};
 
 fn slots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     bare_cmd(dir)
@@ -14,8 +16,7 @@ fn slots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .arg(dir.join("runtime"))
         .arg("slots")
         .args(args)
-        .output()
-        .unwrap()
+        .output_retrying()
 }
 
 fn status(dir: &std::path::Path) -> Value {
@@ -34,7 +35,7 @@ fn a_storm_never_exceeds_the_cap() {
     let report = Storm {
         processes: 64,
         max: 4,
-        hold_ms: (5, 50),
+        hold_ms: HOLD_MS,
         kill_parents: 0,
         kill_children: 0,
         fault: false,
@@ -65,7 +66,7 @@ fn the_storm_catches_a_semaphore_that_does_not_lock() {
         processes: 64,
         max: 4,
         // Long holds, so that even slow process start-up (wine) overlaps them.
-        hold_ms: (300, 600),
+        hold_ms: LONG_HOLD_MS,
         kill_parents: 0,
         kill_children: 0,
         fault: true,
@@ -91,7 +92,7 @@ fn killing_holders_keeps_the_cap_and_frees_their_slots() {
     let report = Storm {
         processes: 64,
         max: 4,
-        hold_ms: (5, 50),
+        hold_ms: HOLD_MS,
         kill_parents: 4,
         kill_children: 4,
         fault: false,
@@ -133,6 +134,7 @@ skipped_here!(
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
+    use crate::common::SpawnRetrying;
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("grandchild-done");
     let started = dir.path().join("grandchild-started");
@@ -145,8 +147,7 @@ fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
         .arg("--runtime-dir")
         .arg(dir.path().join("runtime"))
         .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
-        .spawn()
-        .unwrap();
+        .spawn_retrying();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !started.exists() {
         assert!(Instant::now() < deadline, "the guarded tree never started");
@@ -215,8 +216,7 @@ fn exit_code_and_standard_streams_pass_through() {
         .env("GRAPHRAG_TEST_LOG", &log)
         .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
         .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .output_retrying();
     assert_eq!(
         out.status.code(),
         Some(101),
@@ -231,8 +231,7 @@ fn exit_code_and_standard_streams_pass_through() {
         .env("GRAPHRAG_TEST_HELPER", "hold")
         .env("GRAPHRAG_TEST_LOG", &log)
         .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
-        .output()
-        .unwrap();
+        .output_retrying();
     assert_eq!(ok.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&ok.stdout).contains("running 1 test"),
@@ -293,6 +292,7 @@ skipped_here!(
 #[cfg(unix)]
 #[test]
 fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
+    use crate::common::SpawnRetrying;
     let dir = tempfile::tempdir().unwrap();
     let started = dir.path().join("started");
     let script = format!("touch '{}'; sleep 30 & sleep 30", started.display());
@@ -300,8 +300,7 @@ fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
         .arg("--runtime-dir")
         .arg(dir.path().join("runtime"))
         .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
-        .spawn()
-        .unwrap();
+        .spawn_retrying();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !started.exists() {
         assert!(
@@ -343,8 +342,7 @@ fn a_nested_exec_runs_inside_its_parents_slot() {
         .env("GRAPHRAG_TEST_HELPER", "hold")
         .env("GRAPHRAG_TEST_LOG", dir.path().join("log"))
         .env("GRAPHRAG_TEST_HOLD_MS", "0,0")
-        .output()
-        .unwrap();
+        .output_retrying();
     if cfg!(unix) {
         assert_eq!(
             out.status.code(),
@@ -412,8 +410,7 @@ fn status_reports_holders_and_pools_keep_their_size() {
         .arg(&runtime)
         .args(["slots", "status"])
         .env("SQLITE_GRAPHRAG_MAX_SLOTS", "5")
-        .output()
-        .unwrap();
+        .output_retrying();
     assert_eq!(via_env.status.code(), Some(5));
     let resized = slots(dir.path(), &["resize", "--max", "5"]);
     assert!(resized.status.success());
