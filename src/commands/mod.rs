@@ -99,7 +99,7 @@ fn open_or_create(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, OpenMode::Create)
 }
 
-/// The query and filters shared by `recall` and `hybrid-search`.
+/// The query and filters shared by `search`, `recall` and `hybrid-search`.
 #[derive(Debug, Clone, Args)]
 pub struct RetrievalArgs {
     /// Any text

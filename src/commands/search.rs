@@ -3,30 +3,29 @@
 use clap::Args;
 use serde_json::json;
 
-use super::open_existing;
+use super::{RetrievalArgs, open_existing};
 use crate::config::Config;
 use crate::error::Result;
 use crate::output;
-use crate::store::Scope;
+use crate::search::word_search;
 
 /// Arguments of `search`.
 #[derive(Debug, Clone, Args)]
 pub struct SearchArgs {
-    /// Any text; its words are searched, FTS5 syntax has no effect
-    #[arg(allow_hyphen_values = true)]
-    pub query: String,
-    /// Number of results
-    #[arg(short = 'k', long = "k", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub k: u32,
+    /// The query and its filters; FTS5 syntax in the query has no effect.
+    #[command(flatten)]
+    pub retrieval: RetrievalArgs,
 }
 
 /// Prints `{"results":[…]}`, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<()> {
+    let scope = args.retrieval.scope(config)?;
     let store = open_existing(config)?;
-    let results = store.search(
-        &Scope::namespace(&config.namespace),
-        &args.query,
-        args.k as usize,
+    let results = word_search(
+        &store,
+        &args.retrieval.query,
+        args.retrieval.k as usize,
+        &scope,
     )?;
     output::emit(&json!({ "results": results }))
 }

@@ -1,5 +1,5 @@
-//! Retrieval: by meaning (`recall`), and by meaning and words fused
-//! (`hybrid_search`).
+//! Retrieval: by words (`word_search`), by meaning (`recall`), and by
+//! both fused (`hybrid_search`). All three return the same result shape.
 
 mod fusion;
 
@@ -187,6 +187,39 @@ pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec
             hit.memory_id,
             f64::from(hit.score),
             source,
+            matched,
+        )?);
+    }
+    Ok(results)
+}
+
+/// Returns the `k` live memories in `scope` that best match the words of
+/// `query` by BM25, with an excerpt around the matched words.
+///
+/// # Failure
+/// Invalid input when the query holds no word; not-found for an unknown namespace.
+pub fn word_search(
+    store: &Store,
+    query: &str,
+    k: usize,
+    scope: &Scope,
+) -> Result<Vec<SearchResult>> {
+    let mut results = Vec::with_capacity(k);
+    for (i, (id, score)) in store
+        .fts_candidates(scope, query, k)?
+        .into_iter()
+        .enumerate()
+    {
+        let matched = MatchInfo {
+            fts_rank: Some(i + 1),
+            fts_score: Some(score),
+            ..MatchInfo::default()
+        };
+        results.extend(result_for(
+            store,
+            id,
+            score,
+            SnippetSource::Words(query),
             matched,
         )?);
     }

@@ -200,18 +200,26 @@ fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
     }
 }
 
-/// Replaces the chunks of one live memory with freshly embedded ones.
-pub(crate) fn write_chunks(
-    tx: &Transaction<'_>,
-    memory_id: MemoryId,
-    namespace: &str,
-    description: &str,
-    body: &str,
-) -> Result<usize> {
+/// A memory's text cut into chunks and embedded, ready to be written.
+///
+/// Embedding happens before the write transaction starts, so that the
+/// database's write lock is held only for the writing itself.
+pub(crate) struct EmbeddedText {
+    space: &'static EmbeddingSpace,
+    chunks: Vec<EmbeddedChunk>,
+}
+
+/// One chunk: its byte range in the body and its quantised vector.
+struct EmbeddedChunk {
+    start: usize,
+    end: usize,
+    scale: f32,
+    vector: Vec<u8>,
+}
+
+/// Cuts `body` into chunks and embeds each, with `description` in front.
+pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> {
     let embedder = default_embedder();
-    ensure_space(tx, embedder.space())?;
-    tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
-        .execute([memory_id.0])?;
     let ranges = chunk_ranges(body);
     let texts: Vec<String> = ranges
         .iter()
@@ -219,23 +227,51 @@ pub(crate) fn write_chunks(
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
+    let chunks = ranges
+        .iter()
+        .zip(&vectors)
+        .map(|(&(start, end), vector)| {
+            let (scale, vector) = quantize(vector);
+            EmbeddedChunk {
+                start,
+                end,
+                scale,
+                vector,
+            }
+        })
+        .collect();
+    Ok(EmbeddedText {
+        space: embedder.space(),
+        chunks,
+    })
+}
+
+/// Replaces the chunks of one live memory with `embedded`.
+pub(crate) fn write_chunks(
+    tx: &Transaction<'_>,
+    memory_id: MemoryId,
+    namespace: &str,
+    embedded: &EmbeddedText,
+) -> Result<usize> {
+    ensure_space(tx, embedded.space)?;
+    tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
+        .execute([memory_id.0])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for (seq, (&(start, end), vector)) in ranges.iter().zip(&vectors).enumerate() {
-        let (scale, bytes) = quantize(vector);
+    for (seq, chunk) in embedded.chunks.iter().enumerate() {
         insert.execute(params![
             namespace,
             memory_id.0,
             seq as i64,
-            start as i64,
-            end as i64,
-            f64::from(scale),
-            bytes
+            chunk.start as i64,
+            chunk.end as i64,
+            f64::from(chunk.scale),
+            chunk.vector
         ])?;
     }
-    Ok(ranges.len())
+    Ok(embedded.chunks.len())
 }
 
 /// Embeds every live memory that has no chunks yet, inside `tx`.
@@ -251,7 +287,8 @@ pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
     let total = todo.len();
     let mut chunks = 0;
     for (done, (id, namespace, description, body)) in todo.into_iter().enumerate() {
-        chunks += write_chunks(tx, MemoryId(id), &namespace, &description, &body)? as u64;
+        let embedded = embed_text(&description, &body)?;
+        chunks += write_chunks(tx, MemoryId(id), &namespace, &embedded)? as u64;
         if (done + 1) % 10_000 == 0 {
             tracing::info!("embedded {} of {total} memories", done + 1);
         }

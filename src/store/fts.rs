@@ -1,41 +1,17 @@
 //! Word search over the FTS5 index, with user text turned into a safe query.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::Store;
 use super::scope::Scope;
 use crate::error::{Error, Result};
 use crate::memory::MemoryId;
-use crate::time::Timestamp;
 
 /// Most matches a word query ranks; past it, its most frequent terms are
 /// left out (see `prune_frequent`).
 pub const MAX_POSTINGS: i64 = 10_000;
 /// Most distinct words taken from one query.
 const MAX_QUERY_TERMS: usize = 64;
-
-/// One word-search result.
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchHit {
-    /// The memory's row id.
-    pub memory_id: MemoryId,
-    /// Its name.
-    pub name: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Its description.
-    pub description: String,
-    /// When it was created.
-    pub created_at: Timestamp,
-    /// BM25 relevance, higher is better (SQLite's `bm25()` negated).
-    pub score: f64,
-    /// A short excerpt around the matched words.
-    pub snippet: String,
-}
 
 /// English function words left out of word queries: they match most
 /// memories and only add noise to BM25 (on the development split, leaving
@@ -388,31 +364,6 @@ impl Store {
             .optional()?
             .unwrap_or_default())
     }
-
-    /// Returns the `limit` live memories in `scope` that best match the
-    /// words of `query` by BM25, with their details and an excerpt.
-    ///
-    /// # Failure
-    /// As [`Store::fts_candidates`].
-    pub fn search(&self, scope: &Scope, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let mut hits = Vec::new();
-        for (id, score) in self.fts_candidates(scope, query, limit)? {
-            let Some(memory) = self.memory(id)? else {
-                continue;
-            };
-            hits.push(SearchHit {
-                memory_id: id,
-                name: memory.name,
-                namespace: memory.namespace,
-                kind: memory.kind,
-                description: memory.description,
-                created_at: memory.created_at,
-                score,
-                snippet: self.fts_snippet(query, id)?,
-            });
-        }
-        Ok(hits)
-    }
 }
 
 #[cfg(test)]
@@ -444,9 +395,8 @@ mod tests {
         let content =
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
         store.remember("global", "m", &content, false).unwrap();
-        let no_words = store
-            .search(&Scope::namespace("global"), "\"*()", 10)
-            .unwrap_err();
+        let scope = Scope::namespace("global");
+        let no_words = store.fts_candidates(&scope, "\"*()", 10).unwrap_err();
         assert_eq!(no_words.kind(), crate::error::ErrorKind::InvalidInput);
         for query in [
             "a\"b",
@@ -459,8 +409,9 @@ mod tests {
             "été 東京 🙂",
             "'; DROP TABLE memories; --",
         ] {
+            store.fts_candidates(&scope, query, 10).unwrap();
             store
-                .search(&Scope::namespace("global"), query, 10)
+                .fts_snippet(query, crate::memory::MemoryId(1))
                 .unwrap();
         }
     }

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Store;
-use super::memories::{Action, MEMORY_COLUMNS, Upsert, memory_from_row, require_namespace, upsert};
+use super::chunks::{EmbeddedText, embed_text};
+use super::memories::{
+    Action, MEMORY_COLUMNS, NewVersion, Upsert, memory_from_row, require_namespace, upsert,
+};
 use crate::error::{Error, Result};
 use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
 use crate::time::Timestamp;
@@ -89,6 +92,7 @@ struct Record {
     namespace: String,
     name: String,
     content: Content,
+    embedded: EmbeddedText,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -114,10 +118,12 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
         .as_deref()
         .map(Timestamp::parse)
         .transpose()?;
+    let embedded = embed_text(&content.description, &content.body)?;
     Ok(Record {
         namespace,
         name: line.name,
         content,
+        embedded,
         created_at: created_at.unwrap_or(now),
         updated_at: updated_at.or(created_at).unwrap_or(now),
     })
@@ -227,15 +233,15 @@ impl Store {
             batch
                 .iter()
                 .map(|r| {
-                    let outcome = upsert(
-                        tx,
-                        &r.namespace,
-                        &r.name,
-                        &r.content,
-                        Upsert::CreateOrUpdate,
-                        r.created_at,
-                        r.updated_at,
-                    )?;
+                    let new = NewVersion {
+                        namespace: &r.namespace,
+                        name: &r.name,
+                        content: &r.content,
+                        embedded: &r.embedded,
+                        created_at: r.created_at,
+                        updated_at: r.updated_at,
+                    };
+                    let outcome = upsert(tx, &new, Upsert::CreateOrUpdate)?;
                     Ok(outcome.action)
                 })
                 .collect::<Result<Vec<Action>>>()

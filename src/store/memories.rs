@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Store;
-use super::chunks::write_chunks;
+use super::chunks::{EmbeddedText, embed_text, write_chunks};
 use crate::error::{Error, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
 use crate::time::Timestamp;
@@ -187,12 +187,15 @@ fn record_version(tx: &Transaction<'_>, id: MemoryId, action: Action, at: Timest
 }
 
 /// Writes `content` as the memory's next version, live, and records it.
+/// `embedded` is `content`'s text already embedded, if the caller has it;
+/// otherwise it is embedded here when the text changed.
 fn write_next_version(
     tx: &Transaction<'_>,
     memory: &Memory,
     content: &Content,
     action: Action,
     at: Timestamp,
+    embedded: Option<&EmbeddedText>,
 ) -> Result<Outcome> {
     tx.prepare_cached(
         "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
@@ -211,13 +214,15 @@ fn write_next_version(
         && memory.description == content.description
         && memory.body.as_deref() == Some(content.body.as_str());
     if !text_unchanged {
-        write_chunks(
-            tx,
-            memory.memory_id,
-            &memory.namespace,
-            &content.description,
-            &content.body,
-        )?;
+        let embedded_here;
+        let embedded = match embedded {
+            Some(embedded) => embedded,
+            None => {
+                embedded_here = embed_text(&content.description, &content.body)?;
+                &embedded_here
+            }
+        };
+        write_chunks(tx, memory.memory_id, &memory.namespace, embedded)?;
     }
     record_version(tx, memory.memory_id, action, at)?;
     Ok(outcome(memory, &memory.name, memory.version + 1, action))
@@ -240,17 +245,29 @@ pub(crate) fn ensure_namespace(tx: &Transaction<'_>, namespace: &str, at: Timest
     Ok(())
 }
 
-/// Stores `content` under `name`: a new memory, or (if `mode` allows) a new
-/// version of an existing one. `created_at` applies only to a new memory.
-pub(crate) fn upsert(
-    tx: &Transaction<'_>,
-    namespace: &str,
-    name: &str,
-    content: &Content,
-    mode: Upsert,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-) -> Result<Outcome> {
+/// A memory to store: where, under what name, its content (with its text
+/// embedded beforehand) and its times.
+pub(crate) struct NewVersion<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub content: &'a Content,
+    pub embedded: &'a EmbeddedText,
+    /// Applies only when the memory is new.
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Stores a memory: a new one, or (if `mode` allows) a new version of an
+/// existing one.
+pub(crate) fn upsert(tx: &Transaction<'_>, new: &NewVersion<'_>, mode: Upsert) -> Result<Outcome> {
+    let NewVersion {
+        namespace,
+        name,
+        content,
+        embedded,
+        created_at,
+        updated_at,
+    } = *new;
     ensure_namespace(tx, namespace, updated_at)?;
     match find(tx, namespace, name)? {
         None => {
@@ -270,7 +287,7 @@ pub(crate) fn upsert(
                 updated_at.0
             ])?;
             let id = MemoryId(tx.last_insert_rowid());
-            write_chunks(tx, id, namespace, &content.description, &content.body)?;
+            write_chunks(tx, id, namespace, embedded)?;
             record_version(tx, id, Action::Created, updated_at)?;
             Ok(Outcome {
                 memory_id: id,
@@ -296,7 +313,14 @@ pub(crate) fn upsert(
         Some(existing) if existing.deleted_at.is_none() && content_of(&existing) == *content => Ok(
             outcome(&existing, name, existing.version, Action::Unchanged),
         ),
-        Some(existing) => write_next_version(tx, &existing, content, Action::Updated, updated_at),
+        Some(existing) => write_next_version(
+            tx,
+            &existing,
+            content,
+            Action::Updated,
+            updated_at,
+            Some(embedded),
+        ),
     }
 }
 
@@ -336,9 +360,18 @@ impl Store {
         } else {
             Upsert::CreateOnly
         };
+        let embedded = embed_text(&content.description, &content.body)?;
         self.write(|tx| {
             let now = Timestamp::now();
-            upsert(tx, namespace, name, content, mode, now, now)
+            let new = NewVersion {
+                namespace,
+                name,
+                content,
+                embedded: &embedded,
+                created_at: now,
+                updated_at: now,
+            };
+            upsert(tx, &new, mode)
         })
     }
 
@@ -361,7 +394,7 @@ impl Store {
             if next == current {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &next, Action::Updated, Timestamp::now())
+            write_next_version(tx, &memory, &next, Action::Updated, Timestamp::now(), None)
         })
     }
 
@@ -440,7 +473,7 @@ impl Store {
             if memory.deleted_at.is_none() && content == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &content, Action::Restored, Timestamp::now())
+            write_next_version(tx, &memory, &content, Action::Restored, Timestamp::now(), None)
         })
     }
 

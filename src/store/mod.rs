@@ -22,7 +22,6 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{Error, ErrorKind, Result};
 
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
-pub use fts::SearchHit;
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
@@ -30,7 +29,7 @@ pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 
 /// How long a statement waits for another process's lock before giving up.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Page size of a new database file, in bytes.
 pub const PAGE_SIZE: u32 = 16 * 1024;
