@@ -9,10 +9,12 @@ root=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 registry=${CARGO_HOME:-$HOME/.cargo}/registry
+commit=$(git rev-parse HEAD)
 
 build() {
   local dir=$1
   git clone --quiet "$root" "$dir/checkout-$2"
+  git -C "$dir/checkout-$2" checkout --quiet --detach "$commit"
   mkdir -p "$dir/cargo-$2"
   # Reuse downloaded crates when there are some; the path still differs.
   if [ -d "$registry" ]; then
@@ -24,6 +26,7 @@ build() {
 
 build "$work/first" alpha
 build "$work/second/nested" beta
+echo "commit $commit"
 echo "first build:"
 cat "$work/first/dist/SHA256SUMS"
 echo "second build:"
