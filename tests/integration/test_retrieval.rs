@@ -89,6 +89,21 @@ fn filters_narrow_both_searches() {
         assert_eq!(got, ["db", "taxes"], "{verb}");
         env.fails(&[verb, "x", "--since", "last week"], 5);
     }
+    let mut words = names(&env.ok(&["search", "sleeping deploys", "--type", "fact"]));
+    words.sort();
+    assert_eq!(words, ["cat", "deploy"]);
+    let spring = env.ok(&[
+        "search",
+        "memories VAT",
+        "--since",
+        "2024-02-01",
+        "--until",
+        "2024-06-01",
+    ]);
+    let mut words = names(&spring);
+    words.sort();
+    assert_eq!(words, ["db", "taxes"]);
+    assert_eq!(spring["results"][0]["match"]["fts_rank"], 1);
     env.ok(&[
         "--namespace",
         "other",
