@@ -15,6 +15,9 @@ cargo_home=${CARGO_HOME:-$HOME/.cargo}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 dist=${DIST_DIR:-$root/dist}
+# A target folder of its own: artifacts that other builds left in target/
+# (with other flags) must not end up in a release.
+target_dir=${RELEASE_TARGET_DIR:-$root/target/release-build}
 musl=x86_64-unknown-linux-musl
 windows=x86_64-pc-windows-gnu
 
@@ -40,11 +43,11 @@ cmap="-ffile-prefix-map=$root=/build/sqlite-graphrag -ffile-prefix-map=$cargo_ho
 # static-pie: a static executable that is still position independent.
 RUSTFLAGS="$remap -C target-feature=+crt-static -C relocation-model=pie" \
   CFLAGS_x86_64_unknown_linux_musl="$cmap" \
-  cargo build --release --locked --target $musl
+  cargo build --release --locked --target $musl --target-dir "$target_dir"
 # --no-insert-timestamp keeps the link time out of the PE header.
 RUSTFLAGS="$remap -C link-arg=-Wl,--no-insert-timestamp" \
   CFLAGS_x86_64_pc_windows_gnu="$cmap" \
-  cargo build --release --locked --target $windows
+  cargo build --release --locked --target $windows --target-dir "$target_dir"
 
 rm -rf "$dist"
 mkdir -p "$dist"
@@ -53,14 +56,14 @@ trap 'rm -rf "$stage"' EXIT
 
 musl_name=sqlite-graphrag-$version-$musl
 mkdir -p "$stage/$musl_name"
-install -m 0755 "target/$musl/release/sqlite-graphrag" "$stage/$musl_name/sqlite-graphrag"
+install -m 0755 "$target_dir/$musl/release/sqlite-graphrag" "$stage/$musl_name/sqlite-graphrag"
 install -m 0644 README.md LICENSE "$stage/$musl_name/"
 tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
   --format=gnu -C "$stage" -cf - "$musl_name" | gzip -9 -n > "$dist/$musl_name.tar.gz"
 
 windows_name=sqlite-graphrag-$version-$windows
 mkdir -p "$stage/$windows_name"
-install -m 0755 "target/$windows/release/sqlite-graphrag.exe" "$stage/$windows_name/sqlite-graphrag.exe"
+install -m 0755 "$target_dir/$windows/release/sqlite-graphrag.exe" "$stage/$windows_name/sqlite-graphrag.exe"
 install -m 0644 README.md LICENSE "$stage/$windows_name/"
 python3 - "$stage" "$windows_name" "$dist/$windows_name.zip" <<'PY'
 import os, sys, time, zipfile
@@ -75,7 +78,7 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive
             archive.writestr(info, data.read())
 PY
 
-cp "target/$musl/release/sqlite-graphrag" "$dist/sqlite-graphrag-$version-$musl"
-cp "target/$windows/release/sqlite-graphrag.exe" "$dist/sqlite-graphrag-$version-$windows.exe"
+cp "$target_dir/$musl/release/sqlite-graphrag" "$dist/sqlite-graphrag-$version-$musl"
+cp "$target_dir/$windows/release/sqlite-graphrag.exe" "$dist/sqlite-graphrag-$version-$windows.exe"
 (cd "$dist" && sha256sum -- * > SHA256SUMS)
 cat "$dist/SHA256SUMS"
