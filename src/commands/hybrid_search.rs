@@ -1,13 +1,11 @@
 //! `hybrid-search`: search by meaning and by words, fused.
 
 use clap::Args;
-use serde_json::json;
 
-use super::{RetrievalArgs, open_existing};
+use super::RetrievalArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
-use crate::search::hybrid_search;
+use crate::search;
 
 /// Arguments of `hybrid-search`.
 #[derive(Debug, Clone, Args)]
@@ -19,13 +17,5 @@ pub struct HybridSearchArgs {
 
 /// Prints `{"results":[…]}`, best first.
 pub fn cmd_hybrid_search(config: &Config, args: &HybridSearchArgs) -> Result<()> {
-    let scope = args.retrieval.scope(config)?;
-    let store = open_existing(config)?;
-    let results = hybrid_search(
-        &store,
-        &args.retrieval.query,
-        args.retrieval.k as usize,
-        &scope,
-    )?;
-    output::emit(&json!({ "results": results }))
+    args.retrieval.run(config, search::hybrid_search)
 }

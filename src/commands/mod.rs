@@ -35,6 +35,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
+use crate::search::Searcher;
 use crate::store::{OpenMode, Scope, Store};
 use crate::time::Timestamp;
 
@@ -123,6 +124,15 @@ pub struct RetrievalArgs {
 }
 
 impl RetrievalArgs {
+    /// Runs one of the three searches with these arguments and prints
+    /// `{"results":[…]}`, best first.
+    fn run(&self, config: &Config, search: Searcher) -> Result<()> {
+        let scope = self.scope(config)?;
+        let store = open_existing(config)?;
+        let results = search(&store, &self.query, self.k as usize, &scope)?;
+        output::emit(&serde_json::json!({ "results": results }))
+    }
+
     /// Returns the scope these filters describe.
     ///
     /// # Failure

@@ -1,13 +1,11 @@
 //! `recall`: search by meaning.
 
 use clap::Args;
-use serde_json::json;
 
-use super::{RetrievalArgs, open_existing};
+use super::RetrievalArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
-use crate::search::recall;
+use crate::search;
 
 /// Arguments of `recall`.
 #[derive(Debug, Clone, Args)]
@@ -17,15 +15,7 @@ pub struct RecallArgs {
     pub retrieval: RetrievalArgs,
 }
 
-/// Prints `{"results":[…]}`, most similar first.
+/// Prints `{"results":[…]}`, best first.
 pub fn cmd_recall(config: &Config, args: &RecallArgs) -> Result<()> {
-    let scope = args.retrieval.scope(config)?;
-    let store = open_existing(config)?;
-    let results = recall(
-        &store,
-        &args.retrieval.query,
-        args.retrieval.k as usize,
-        &scope,
-    )?;
-    output::emit(&json!({ "results": results }))
+    args.retrieval.run(config, search::recall)
 }

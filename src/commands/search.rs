@@ -1,13 +1,11 @@
 //! `search`: word search with FTS5 and BM25.
 
 use clap::Args;
-use serde_json::json;
 
-use super::{RetrievalArgs, open_existing};
+use super::RetrievalArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
-use crate::search::word_search;
+use crate::search;
 
 /// Arguments of `search`.
 #[derive(Debug, Clone, Args)]
@@ -19,13 +17,5 @@ pub struct SearchArgs {
 
 /// Prints `{"results":[…]}`, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<()> {
-    let scope = args.retrieval.scope(config)?;
-    let store = open_existing(config)?;
-    let results = word_search(
-        &store,
-        &args.retrieval.query,
-        args.retrieval.k as usize,
-        &scope,
-    )?;
-    output::emit(&json!({ "results": results }))
+    args.retrieval.run(config, search::word_search)
 }

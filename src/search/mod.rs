@@ -13,6 +13,9 @@ use crate::time::Timestamp;
 
 pub use fusion::{FTS_WEIGHT, VECTOR_WEIGHT, fuse};
 
+/// The signature the three searches share.
+pub type Searcher = fn(&Store, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
+
 /// How many candidates each ranker contributes to the fusion.
 pub const CANDIDATES: usize = 100;
 /// Longest snippet, in characters.
