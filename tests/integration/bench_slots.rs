@@ -148,7 +148,7 @@ fn bench_slots_fairness() {
 #[test]
 #[ignore = "benchmark; run scripts/bench-slots.sh"]
 fn bench_slots_reuse_delay_after_kill() {
-    use crate::slot_storm::{Event, read_log, spawn_guarded};
+    use crate::slot_storm::{Event, read_log, spawn_guarded, start_holder};
     let rounds = env_usize("REUSE_ROUNDS", 50);
     let mut delays = Vec::new();
     for round in 0..rounds * 2 {
@@ -156,19 +156,7 @@ fn bench_slots_reuse_delay_after_kill() {
         let dir = tempfile::tempdir().unwrap();
         let runtime = dir.path().join("runtime");
         let log = dir.path().join("log");
-        let mut holder = spawn_guarded(
-            &runtime,
-            &log,
-            &["--max", "1"],
-            "hold",
-            (30_000, 30_000),
-            false,
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while read_log(&log).is_empty() {
-            assert!(Instant::now() < deadline);
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let mut holder = start_holder(&runtime, &log, &["--max", "1"], 30_000);
         let Event::Enter { pid: helper, .. } = read_log(&log)[0] else {
             panic!()
         };

@@ -88,6 +88,13 @@ impl TestEnv {
         parse_failure(args, &output, code)
     }
 
+    /// Changes the database behind the program's back (to simulate damage,
+    /// an old or a newer schema).
+    pub fn tamper(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.execute_batch(sql).unwrap();
+    }
+
     /// Stores a memory with the given body.
     pub fn remember(&self, name: &str, body: &str) -> Value {
         self.ok(&["remember", "--name", name, "--body", body])
@@ -104,6 +111,15 @@ impl TestEnv {
             .collect();
         names.sort();
         names
+    }
+}
+
+/// Polls `ready` every few milliseconds; fails with `what` after `secs` seconds.
+pub fn wait_until(secs: u64, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

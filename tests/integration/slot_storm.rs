@@ -137,6 +137,14 @@ pub fn spawn_guarded(
     cmd.spawn_retrying()
 }
 
+/// Starts a guarded helper in `mode` and returns once it holds its slot
+/// (its `enter` record is in the log).
+pub fn start_holder(runtime: &Path, log: &Path, exec_args: &[&str], hold_ms: u64) -> Child {
+    let child = spawn_guarded(runtime, log, exec_args, "hold", (hold_ms, hold_ms), false);
+    crate::common::wait_until(20, "the holder never started", || !read_log(log).is_empty());
+    child
+}
+
 /// One parsed log record.
 #[derive(Debug, Clone)]
 pub enum Event {

@@ -196,9 +196,7 @@ fn non_utf8_arguments_are_invalid_input() {
 fn a_database_from_a_newer_version_is_refused() {
     let env = TestEnv::new();
     env.ok(&["init"]);
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.pragma_update(None, "user_version", 999).unwrap();
-    drop(conn);
+    env.tamper("PRAGMA user_version = 999");
     assert_eq!(env.fails(&["list"], 10)["kind"], "schema_too_new");
 }
 
@@ -208,12 +206,9 @@ fn health_reports_a_drifted_index() {
     env.remember("a", "alpha words");
     env.remember("b", "beta words");
     assert_eq!(env.ok(&["health"])["ok"], true);
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute_batch(
+    env.tamper(
         "DROP TRIGGER memories_fts_update; UPDATE memories SET deleted_at = 1 WHERE name = 'a';",
-    )
-    .unwrap();
-    drop(conn);
+    );
     let err = env.fails(&["health"], 11);
     assert_eq!(err["kind"], "unhealthy");
     assert!(err["message"].as_str().unwrap().contains("FTS"), "{err}");

@@ -182,13 +182,7 @@ fn long_bodies_are_found_by_their_best_chunk() {
 #[test]
 fn one_embedding_space_per_database() {
     let env = seeded();
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute(
-        "UPDATE embedding_space SET model = 'other-model', dim = 3",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    env.tamper("UPDATE embedding_space SET model = 'other-model', dim = 3");
     let err = env.fails(&["recall", "kitten"], 5);
     assert!(
         err["message"].as_str().unwrap().contains("other-model"),

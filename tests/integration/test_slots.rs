@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::common::{StartRetrying, bare_cmd};
 use crate::slot_storm::{
-    Event, HOLD_MS, LONG_HOLD_MS, Storm, helper_command, read_log, spawn_guarded,
+    Event, HOLD_MS, LONG_HOLD_MS, Storm, helper_command, read_log, start_holder,
 };
 
 fn slots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -148,11 +148,7 @@ fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
         .arg(dir.path().join("runtime"))
         .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
         .spawn_retrying();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the guarded tree never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    crate::common::wait_until(10, "the guarded tree never started", || started.exists());
     holder.kill().unwrap();
     holder.wait().unwrap();
 
@@ -182,12 +178,7 @@ fn waiting_runs_out_with_exit_75_and_a_json_error() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
     let log = dir.path().join("hold.log");
-    let mut holder = spawn_guarded(&runtime, &log, &["--max", "1"], "hold", (3000, 3000), false);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while read_log(&log).is_empty() {
-        assert!(Instant::now() < deadline, "holder never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut holder = start_holder(&runtime, &log, &["--max", "1"], 3000);
     let started = Instant::now();
     let out = slots(dir.path(), &["exec", "--wait", "1", "--", "true"]);
     let waited = started.elapsed();
@@ -301,14 +292,7 @@ fn sigterm_to_the_holder_stops_the_group_and_frees_the_slot() {
         .arg(dir.path().join("runtime"))
         .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
         .spawn_retrying();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !started.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the guarded command never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    crate::common::wait_until(10, "the guarded command never started", || started.exists());
     let pid = rustix::process::Pid::from_raw(holder.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let code = holder.wait().unwrap().code();
@@ -364,12 +348,7 @@ fn status_reports_holders_and_pools_keep_their_size() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
     let log = dir.path().join("hold.log");
-    let mut holder = spawn_guarded(&runtime, &log, &["--max", "3"], "hold", (1500, 1500), false);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while read_log(&log).is_empty() {
-        assert!(Instant::now() < deadline, "holder never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut holder = start_holder(&runtime, &log, &["--max", "3"], 1500);
     let report = status(dir.path());
     assert_eq!(
         (
