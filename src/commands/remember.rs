@@ -38,6 +38,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<()> {
     })?;
     let metadata = args.metadata.as_deref().map(Metadata::parse).transpose()?;
     let content = Content::new(args.kind.clone(), args.description.clone(), body, metadata)?;
+    // Checked before opening, which may create the database: bad input changes nothing.
     crate::memory::validate_name(&args.name)?;
     let mut store = open_or_create(config)?;
     let outcome = store.remember(&config.namespace, &args.name, &content, args.update)?;

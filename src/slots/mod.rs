@@ -302,10 +302,7 @@ impl Pool {
         let start = rng.below(self.max);
         for k in 0..self.max {
             let slot = (start + k) % self.max;
-            let locked = skip_lock
-                || try_lock(&files[slot as usize]).map_err(|e| {
-                    Error::io(format!("locking {}", self.slot_path(slot).display()), e)
-                })?;
+            let locked = skip_lock || try_lock(&files[slot as usize], &self.slot_path(slot))?;
             if locked {
                 return Ok(Some(slot));
             }
@@ -371,8 +368,7 @@ impl Pool {
                 Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
             };
             let free = match &file {
-                Some(file) => try_lock(file)
-                    .map_err(|e| Error::io(format!("locking {}", path.display()), e))?,
+                Some(file) => try_lock(file, &path)?,
                 None => true,
             };
             let holder = file
@@ -429,14 +425,17 @@ impl Drop for SlotGuard {
     }
 }
 
-/// Tries the exclusive lock: `Ok(true)` if taken, `Ok(false)` if held elsewhere.
-fn try_lock(file: &File) -> std::io::Result<bool> {
+/// Tries the exclusive lock on `file` (opened from `path`): `Ok(true)` if
+/// taken, `Ok(false)` if held elsewhere.
+fn try_lock(file: &File, path: &Path) -> Result<bool> {
     // fs4's trait method, named explicitly: on Rust 1.89 and later the
     // method syntax would pick std's inherent `File::try_lock` instead.
     match fs4::FileExt::try_lock(file) {
         Ok(()) => Ok(true),
         Err(fs4::TryLockError::WouldBlock) => Ok(false),
-        Err(fs4::TryLockError::Error(e)) => Err(e),
+        Err(fs4::TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking {}", path.display()), e))
+        }
     }
 }
 

@@ -84,12 +84,10 @@ impl Ticket {
             let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
                 continue;
             };
-            match try_lock(&file) {
-                Ok(false) => live += 1,
-                Ok(true) => {
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => return Err(Error::io(format!("checking {}", path.display()), e)),
+            if try_lock(&file, &path)? {
+                let _ = std::fs::remove_file(&path);
+            } else {
+                live += 1;
             }
         }
         Ok(live)
