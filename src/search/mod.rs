@@ -78,7 +78,7 @@ fn vector_candidates(
     if query.iter().all(|&x| x == 0.0) {
         return Ok(Vec::new());
     }
-    let filtered = scope.kind.is_some() || scope.since.is_some() || scope.until.is_some();
+    let filtered = scope.filters();
     let presorted = if filtered {
         limit.saturating_mul(4)
     } else {
@@ -100,10 +100,7 @@ fn vector_candidates(
         }
         let hit = hits[i];
         i += 1;
-        if store
-            .memory(hit.memory_id)?
-            .is_some_and(|m| scope.admits(&m))
-        {
+        if store.in_scope(scope, hit.memory_id)? {
             kept.push(hit);
         }
     }

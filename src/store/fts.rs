@@ -287,7 +287,7 @@ impl Store {
         let fts_query = within(&or_query(&terms).ok_or_else(|| {
             Error::invalid("the query holds no word to search for (letters or digits)")
         })?);
-        let filtered = scope.kind.is_some() || scope.since.is_some() || scope.until.is_some();
+        let filtered = scope.filters();
         let mut ranked = self.conn().prepare_cached(
             "SELECT rowid, -rank FROM memories_fts WHERE memories_fts MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
@@ -308,7 +308,7 @@ impl Store {
             }
             let mut kept = Vec::with_capacity(limit);
             for hit in hits {
-                if self.memory(hit.0)?.is_some_and(|m| scope.admits(&m)) {
+                if scope.admits(self.conn(), hit.0)? {
                     kept.push(hit);
                     if kept.len() == limit {
                         break;

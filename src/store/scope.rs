@@ -1,11 +1,11 @@
 //! Which memories a search may return: a namespace (or all) and filters.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::Store;
 use super::memories::require_namespace;
 use crate::error::Result;
-use crate::memory::Memory;
+use crate::memory::MemoryId;
 use crate::time::Timestamp;
 
 /// The memories a search looks at.
@@ -38,14 +38,30 @@ impl Scope {
         }
     }
 
-    /// Returns true if `memory` passes every filter.
-    pub fn admits(&self, memory: &Memory) -> bool {
-        self.namespace
-            .as_ref()
-            .is_none_or(|ns| *ns == memory.namespace)
-            && self.kind.as_ref().is_none_or(|k| *k == memory.kind)
-            && self.since.is_none_or(|t| memory.created_at >= t)
-            && self.until.is_none_or(|t| memory.created_at <= t)
+    /// Returns true if the memory passes every filter, reading only the
+    /// columns the filters need (never the body).
+    pub(crate) fn admits(&self, conn: &Connection, id: MemoryId) -> Result<bool> {
+        let row = conn
+            .prepare_cached("SELECT namespace, type, created_at FROM memories WHERE id = ?1")?
+            .query_row([id.0], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    Timestamp(row.get(2)?),
+                ))
+            })
+            .optional()?;
+        Ok(row.is_some_and(|(namespace, kind, created_at)| {
+            self.namespace.as_ref().is_none_or(|ns| *ns == namespace)
+                && self.kind.as_ref().is_none_or(|k| *k == kind)
+                && self.since.is_none_or(|t| created_at >= t)
+                && self.until.is_none_or(|t| created_at <= t)
+        }))
+    }
+
+    /// Returns true if the scope filters by more than the namespace.
+    pub(crate) fn filters(&self) -> bool {
+        self.kind.is_some() || self.since.is_some() || self.until.is_some()
     }
 }
 
@@ -53,5 +69,10 @@ impl Store {
     /// Fails with not-found if `scope` names a namespace never written.
     pub fn check_scope(&self, scope: &Scope) -> Result<()> {
         scope.check(self.conn())
+    }
+
+    /// Returns true if memory `id` is in `scope` (namespace, type, time).
+    pub fn in_scope(&self, scope: &Scope, id: MemoryId) -> Result<bool> {
+        scope.admits(self.conn(), id)
     }
 }
