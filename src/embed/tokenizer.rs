@@ -37,11 +37,6 @@ impl Tokenizer {
         self.unknown
     }
 
-    /// Returns the number of tokens.
-    pub fn len(&self) -> usize {
-        self.tokens.len()
-    }
-
     /// Returns the id of `token`, if it is in the vocabulary.
     pub fn id(&self, token: &str) -> Option<u32> {
         self.sorted_ids
