@@ -14,6 +14,7 @@ pub mod error;
 pub mod logging;
 pub mod memory;
 pub mod output;
+pub mod process;
 pub mod search;
 pub mod slots;
 pub mod store;

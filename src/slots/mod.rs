@@ -11,7 +11,6 @@
 //! The pool's N is recorded in `pool.json` when the pool is created, and
 //! every process follows it (see [`Pool::open`]).
 
-mod child;
 mod holder;
 mod queue;
 
@@ -29,7 +28,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::memory::validate_namespace;
 use crate::time::Timestamp;
 
-pub use child::{ChildEnd, KILL_GRACE, run_guarded};
 pub use holder::HolderInfo;
 use queue::Ticket;
 

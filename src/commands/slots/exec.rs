@@ -9,7 +9,8 @@ use clap::Args;
 use super::{PoolArgs, parse_seconds};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::slots::{ChildEnd, KILL_GRACE, run_guarded};
+use crate::process::{End, Job, KILL_GRACE, run};
+use crate::slots::{ENV_INHERITED_SLOT, SlotGuard};
 
 /// Arguments of `slots exec`.
 #[derive(Debug, Clone, Args)]
@@ -43,10 +44,11 @@ pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
         .collect();
     let guard = pool.acquire(args.wait, shown)?;
     tracing::info!("holding slot {} of pool {}", guard.slot(), pool.name());
-    let end = run_guarded(&guard, program, rest, args.timeout)?;
+    let job = guarded(Job::new(program).args(rest).timeout(args.timeout), &guard);
+    let end = run(&job)?.end;
     drop(guard);
     match end {
-        ChildEnd::TimedOut => Err(Error::new(
+        End::TimedOut => Err(Error::new(
             ErrorKind::Timeout,
             format!(
                 "{} ran longer than {:.1} s; its process group was stopped (SIGKILL after {} s)",
@@ -55,6 +57,28 @@ pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
                 KILL_GRACE.as_secs()
             ),
         )),
-        end => Ok(ExitCode::from((end.exit_code() & 0xff) as u8)),
+        // Only captured output can overflow; this command's passes through.
+        end => Ok(ExitCode::from((end.shell_code().unwrap_or(1) & 0xff) as u8)),
     }
+}
+
+/// Lets the command inherit the slot's locked descriptor (Unix), so that the
+/// slot stays held until its whole process tree has exited, and tells it
+/// which slot it is in, so that a nested `slots exec` runs inside it.
+#[cfg(unix)]
+fn guarded(job: Job, guard: &SlotGuard) -> Job {
+    use std::os::fd::{AsFd, AsRawFd};
+    match guard.file() {
+        Some(file) => {
+            let value = format!("{}:{}", file.as_raw_fd(), guard.path().display());
+            job.inherit_descriptor(file.as_fd(), ENV_INHERITED_SLOT, value)
+        }
+        None => job,
+    }
+}
+
+/// On Windows the lock belongs to this process: nothing is inherited.
+#[cfg(not(unix))]
+fn guarded(job: Job, _guard: &SlotGuard) -> Job {
+    job
 }
