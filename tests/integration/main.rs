@@ -7,6 +7,7 @@ mod common;
 mod slot_storm;
 mod test_concurrency;
 mod test_errors;
+mod test_exec;
 mod test_fts_sync;
 mod test_import_export;
 mod test_memory_commands;

@@ -44,7 +44,11 @@ pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
         .collect();
     let guard = pool.acquire(args.wait, shown)?;
     tracing::info!("holding slot {} of pool {}", guard.slot(), pool.name());
-    let job = guarded(Job::new(program).args(rest).timeout(args.timeout), &guard);
+    let job = Job::new(program)
+        .args(rest)
+        .timeout(args.timeout)
+        .share_terminal();
+    let job = guarded(job, &guard);
     let end = run(&job)?.end;
     drop(guard);
     match end {

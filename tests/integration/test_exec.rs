@@ -1,0 +1,194 @@
+//! `slots exec` as a wrapper: the terminal, its own messages, its exit codes.
+
+#[cfg(not(unix))]
+skipped_here!(
+    a_command_reads_the_terminal_and_the_terminal_comes_back,
+    "needs a pseudo-terminal and process groups (Unix)"
+);
+
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    a_stopped_command_stops_the_wrapper_and_both_resume,
+    "watches process states through /proc, which only Linux has"
+);
+
+#[cfg(unix)]
+mod terminal {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use rustix::fs::{Mode, OFlags};
+    use rustix::process::{Pid, Signal};
+
+    use crate::common::{SpawnRetrying, binary};
+
+    /// A command started as the session leader of a new pseudo-terminal,
+    /// with everything it writes to the terminal collected.
+    struct OnPty {
+        child: Child,
+        master: std::fs::File,
+        seen: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl OnPty {
+        fn start(mut command: Command) -> Self {
+            let master = rustix::pty::openpt(
+                rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY,
+            )
+            .unwrap();
+            rustix::pty::grantpt(&master).unwrap();
+            rustix::pty::unlockpt(&master).unwrap();
+            let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
+            let slave: OwnedFd = rustix::fs::open(
+                name.as_c_str(),
+                OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap();
+            let file = || Stdio::from(slave.as_fd().try_clone_to_owned().unwrap());
+            command.stdin(file()).stdout(file()).stderr(file());
+            // SAFETY: runs in the forked child before exec; setsid and the
+            // ioctl are async-signal-safe system calls.
+            unsafe {
+                command.pre_exec(|| {
+                    rustix::process::setsid()?;
+                    rustix::process::ioctl_tiocsctty(std::io::stdin())?;
+                    Ok(())
+                });
+            }
+            let child = command.spawn_retrying();
+            drop(command);
+            drop(slave);
+            let master = std::fs::File::from(master);
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let mut reader = master.try_clone().unwrap();
+            let sink = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = reader.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+                }
+            });
+            OnPty {
+                child,
+                master,
+                seen,
+            }
+        }
+
+        fn type_in(&mut self, text: &str) {
+            self.master.write_all(text.as_bytes()).unwrap();
+        }
+
+        fn seen(&self) -> String {
+            String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+        }
+
+        /// Waits up to 30 s for `ready`; on failure kills the session.
+        fn wait_for(&mut self, what: &str, mut ready: impl FnMut(&mut Self) -> bool) {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !ready(self) {
+                if Instant::now() > deadline {
+                    self.kill();
+                    panic!("{what}; the terminal showed:\n{}", self.seen());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+
+        fn kill(&mut self) {
+            let group = Pid::from_raw(self.child.id() as i32).unwrap();
+            let _ = rustix::process::kill_process_group(group, Signal::KILL);
+            let _ = self.child.wait();
+        }
+
+        fn exit_code(&mut self) -> Option<i32> {
+            self.wait_for("the session never ended", |pty| {
+                pty.child.try_wait().unwrap().is_some()
+            });
+            self.child.wait().unwrap().code()
+        }
+    }
+
+    /// A command with only `PATH` from this environment, and `HOME` in `dir`.
+    fn hermetic(program: impl AsRef<std::ffi::OsStr>, dir: &std::path::Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir);
+        command
+    }
+
+    fn exec_line(runtime: &std::path::Path, command: &str) -> String {
+        format!(
+            "'{}' --runtime-dir '{}' slots exec -- sh -c '{command}'",
+            binary().display(),
+            runtime.display()
+        )
+    }
+
+    #[test]
+    fn a_command_reads_the_terminal_and_the_terminal_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = dir.path().join("runtime");
+        let script = format!(
+            "{}; echo exec:$?; read y; echo after:$y",
+            exec_line(&runtime, "read x; echo got:$x")
+        );
+        let mut command = hermetic("sh", dir.path());
+        command.args(["-c", &script]);
+        let mut pty = OnPty::start(command);
+        pty.type_in("one\ntwo\n");
+        pty.wait_for("the command never read the terminal", |pty| {
+            pty.seen().contains("after:")
+        });
+        let seen = pty.seen();
+        assert!(seen.contains("got:one"), "{seen}");
+        assert!(seen.contains("exec:0"), "{seen}");
+        assert!(
+            seen.contains("after:two"),
+            "the terminal was not given back: {seen}"
+        );
+        assert_eq!(pty.exit_code(), Some(0));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_stopped_command_stops_the_wrapper_and_both_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = hermetic(binary(), dir.path());
+        command
+            .arg("--runtime-dir")
+            .arg(dir.path().join("runtime"))
+            .args([
+                "slots",
+                "exec",
+                "--",
+                "sh",
+                "-c",
+                "kill -STOP $$; read x; echo got:$x",
+            ]);
+        let mut pty = OnPty::start(command);
+        let stat = format!("/proc/{}/stat", pty.child.id());
+        let stopped = |_: &mut OnPty| {
+            std::fs::read_to_string(&stat)
+                .is_ok_and(|s| s.rsplit(')').next().unwrap().trim_start().starts_with('T'))
+        };
+        pty.wait_for("the wrapper did not stop with its command", stopped);
+        pty.type_in("one\n");
+        let pid = Pid::from_raw(pty.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, Signal::CONT).unwrap();
+        pty.wait_for("the command did not resume", |pty| {
+            pty.seen().contains("got:one")
+        });
+        assert_eq!(pty.exit_code(), Some(0));
+    }
+}
