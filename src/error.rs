@@ -82,6 +82,27 @@ impl ErrorKind {
     }
 }
 
+/// The exit code of `slots exec` for a failure of its own (bad flags or
+/// pool, unreadable configuration, …), as timeout(1) does: one code, kept
+/// apart from the codes a wrapped command commonly returns.
+pub const WRAPPER_FAILURE_CODE: u8 = 125;
+
+impl ErrorKind {
+    /// Returns the exit code of this kind when `slots exec` fails: no slot
+    /// (75), timeout (124), not executable (126) and not found (127) keep
+    /// their codes; every other failure is the wrapper's own,
+    /// [`WRAPPER_FAILURE_CODE`].
+    pub fn wrapper_exit_code(self) -> u8 {
+        match self {
+            ErrorKind::NoSlot
+            | ErrorKind::Timeout
+            | ErrorKind::CommandNotExecutable
+            | ErrorKind::CommandNotFound => self.exit_code(),
+            _ => WRAPPER_FAILURE_CODE,
+        }
+    }
+}
+
 /// A failure with its kind, a message, and an optional hint on what to do next.
 #[derive(Debug)]
 pub struct Error {
@@ -220,6 +241,18 @@ mod tests {
         assert_eq!(names.len(), ALL.len());
         assert!(!codes.contains(&0) && !codes.contains(&1));
         assert_eq!(ErrorKind::NoSlot.exit_code(), 75, "EX_TEMPFAIL");
+    }
+
+    #[test]
+    fn the_wrapper_keeps_four_codes_and_uses_125_for_its_own_failures() {
+        let mut kept: Vec<u8> = ALL
+            .iter()
+            .map(|k| k.wrapper_exit_code())
+            .filter(|&c| c != WRAPPER_FAILURE_CODE)
+            .collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [75, 124, 126, 127]);
+        assert!(!ALL.iter().any(|k| k.exit_code() == WRAPPER_FAILURE_CODE));
     }
 
     #[test]

@@ -12,12 +12,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return commands::parse_failure(err),
     };
+    let wrapper = commands::slots::exec::is_exec(&cli.command);
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);
         commands::run(cli.command, &config)
     });
     match result {
         Ok(code) => code,
+        Err(err) if wrapper => output::report_wrapper_error(&err),
         Err(err) => output::report_error(&err),
     }
 }

@@ -23,11 +23,7 @@ pub fn emit<T: Serialize + ?Sized>(value: &T) -> Result<()> {
 /// Prints the error envelope on stdout and a readable message on stderr,
 /// and returns the error kind's exit code.
 pub fn report_error(err: &Error) -> ExitCode {
-    let mut body = json!({ "kind": err.kind().as_str(), "message": err.message() });
-    if let Some(hint) = err.hint() {
-        body["hint"] = json!(hint);
-    }
-    let envelope = json!({ "error": body });
+    let envelope = envelope(err);
     let mut out = io::stdout().lock();
     // Nothing more can be done if stdout itself is gone.
     let _ = writeln!(out, "{envelope}").and_then(|()| out.flush());
@@ -37,4 +33,26 @@ pub fn report_error(err: &Error) -> ExitCode {
         let _ = writeln!(err_out, "hint: {}", hint);
     }
     ExitCode::from(err.kind().exit_code())
+}
+
+/// Reports a failure of `slots exec`, whose stdout belongs to the command it
+/// wraps: stderr gets the readable message, then the error envelope as its
+/// last line. Returns the wrapper's exit code for the kind.
+pub fn report_wrapper_error(err: &Error) -> ExitCode {
+    let mut err_out = io::stderr().lock();
+    let _ = writeln!(err_out, "error: {}", err.message());
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(err_out, "hint: {}", hint);
+    }
+    let _ = writeln!(err_out, "{}", envelope(err)).and_then(|()| err_out.flush());
+    ExitCode::from(err.kind().wrapper_exit_code())
+}
+
+/// The JSON error envelope `{"error":{"kind","message","hint"?}}`.
+fn envelope(err: &Error) -> serde_json::Value {
+    let mut body = json!({ "kind": err.kind().as_str(), "message": err.message() });
+    if let Some(hint) = err.hint() {
+        body["hint"] = json!(hint);
+    }
+    json!({ "error": body })
 }

@@ -1,5 +1,103 @@
 //! `slots exec` as a wrapper: the terminal, its own messages, its exit codes.
 
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::common::{StartRetrying, bare_cmd};
+
+/// Checks a failure of `slots exec` itself: exit `code`, nothing on stdout
+/// (it belongs to the wrapped command), and the error envelope as the last
+/// line of stderr, after the readable message. Returns the error object.
+pub fn wrapper_error(out: &Output, code: i32) -> Value {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "the wrapper wrote on its command's stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    let envelope: Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("the last stderr line is not JSON ({e}): {stderr}"));
+    let error = envelope["error"].clone();
+    assert!(
+        error["kind"].is_string() && error["message"].is_string(),
+        "{envelope}"
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        stderr.starts_with(&format!("error: {message}\n")),
+        "no readable message first: {stderr}"
+    );
+    error
+}
+
+fn exec(dir: &Path, args: &[&str]) -> Output {
+    bare_cmd(dir)
+        .arg("--runtime-dir")
+        .arg(dir.join("runtime"))
+        .args(["slots", "exec"])
+        .args(args)
+        .output_retrying()
+}
+
+#[test]
+fn the_wrappers_own_failures_are_125_on_stderr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = exec(dir.path(), &["--max", "2", "--", "true"]);
+    assert_eq!(created.status.code(), Some(0));
+    let mismatch = wrapper_error(&exec(dir.path(), &["--max", "3", "--", "true"]), 125);
+    assert_eq!(mismatch["kind"], "invalid_input");
+    let zero = wrapper_error(&exec(dir.path(), &["--max", "0", "--", "true"]), 125);
+    assert_eq!(zero["kind"], "invalid_input");
+    let bad_pool = wrapper_error(&exec(dir.path(), &["--pool", "a/b", "--", "true"]), 125);
+    assert_eq!(bad_pool["kind"], "invalid_input");
+}
+
+#[test]
+fn a_configuration_error_is_the_wrappers_own_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, "{not json").unwrap();
+    let out = bare_cmd(dir.path())
+        .env("SQLITE_GRAPHRAG_CONFIG", &config)
+        .args(["slots", "exec", "--", "true"])
+        .output_retrying();
+    assert_eq!(wrapper_error(&out, 125)["kind"], "invalid_input");
+}
+
+#[test]
+fn the_command_keeps_its_stdout_and_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = exec(dir.path(), &["--", "sh", "-c", "echo hello; exit 5"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(out.stdout, b"hello\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_missing_command_is_127_on_stderr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = exec(dir.path(), &["--", "no-such-command-anywhere"]);
+    assert_eq!(wrapper_error(&out, 127)["kind"], "command_not_found");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_command_that_cannot_run_is_126_on_stderr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let out = exec(dir.path(), &["--", script.to_str().unwrap()]);
+    assert_eq!(wrapper_error(&out, 126)["kind"], "command_not_executable");
+}
+
 #[cfg(not(unix))]
 skipped_here!(
     a_command_reads_the_terminal_and_the_terminal_comes_back,

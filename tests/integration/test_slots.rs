@@ -9,6 +9,7 @@ use crate::common::{StartRetrying, bare_cmd};
 use crate::slot_storm::{
     Event, HOLD_MS, LONG_HOLD_MS, Storm, helper_command, read_log, start_holder,
 };
+use crate::test_exec::wrapper_error;
 
 fn slots(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     bare_cmd(dir)
@@ -174,7 +175,7 @@ fn a_killed_holders_surviving_child_tree_keeps_the_slot() {
 }
 
 #[test]
-fn waiting_runs_out_with_exit_75_and_a_json_error() {
+fn waiting_runs_out_with_exit_75_and_a_json_error_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
     let log = dir.path().join("hold.log");
@@ -182,9 +183,7 @@ fn waiting_runs_out_with_exit_75_and_a_json_error() {
     let started = Instant::now();
     let out = slots(dir.path(), &["exec", "--wait", "1", "--", "true"]);
     let waited = started.elapsed();
-    assert_eq!(out.status.code(), Some(75));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["error"]["kind"], "no_slot");
+    assert_eq!(wrapper_error(&out, 75)["kind"], "no_slot");
     assert!(
         waited >= Duration::from_millis(950) && waited < Duration::from_secs(10),
         "{waited:?}"
@@ -235,9 +234,7 @@ fn exit_code_and_standard_streams_pass_through() {
 fn a_missing_command_is_127() {
     let dir = tempfile::tempdir().unwrap();
     let out = slots(dir.path(), &["exec", "--", "no-such-command-anywhere"]);
-    assert_eq!(out.status.code(), Some(127));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["error"]["kind"], "command_not_found");
+    assert_eq!(wrapper_error(&out, 127)["kind"], "command_not_found");
     assert_eq!(status(dir.path())["held"], 0);
 }
 
@@ -258,9 +255,7 @@ fn a_timeout_kills_the_whole_process_group() {
         dir.path(),
         &["exec", "--timeout", "0.5", "--", "sh", "-c", &script],
     );
-    assert_eq!(out.status.code(), Some(124));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["error"]["kind"], "timeout");
+    assert_eq!(wrapper_error(&out, 124)["kind"], "timeout");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(
         status(dir.path())["held"],

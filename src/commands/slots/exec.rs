@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{PoolArgs, parse_seconds};
+use super::{PoolArgs, SlotsArgs, SlotsCommand, parse_seconds};
+use crate::cli::Command;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::{End, Job, KILL_GRACE, run};
@@ -28,6 +29,18 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+/// Returns whether `command` is `slots exec`: its stdout and stderr belong
+/// to the command it wraps, so its own failures are reported on stderr
+/// only, with [`ErrorKind::wrapper_exit_code`].
+pub fn is_exec(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Slots(SlotsArgs {
+            command: SlotsCommand::Exec(_)
+        })
+    )
 }
 
 /// Takes a slot, runs the command under it, and returns the command's exit code.
