@@ -26,7 +26,8 @@ mod run;
 mod signals;
 #[cfg(unix)]
 mod terminal;
-#[cfg(test)]
+// The tests run sh, cat, yes and friends.
+#[cfg(all(test, unix))]
 mod tests;
 
 pub use env::Environment;

@@ -11,7 +11,7 @@ use crate::cli::Command;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::{End, Job, KILL_GRACE, run};
-use crate::slots::{ENV_INHERITED_SLOT, SlotGuard};
+use crate::slots::SlotGuard;
 
 /// Arguments of `slots exec`.
 #[derive(Debug, Clone, Args)]
@@ -88,7 +88,7 @@ fn guarded(job: Job, guard: &SlotGuard) -> Job {
     match guard.file() {
         Some(file) => {
             let value = format!("{}:{}", file.as_raw_fd(), guard.path().display());
-            job.inherit_descriptor(file.as_fd(), ENV_INHERITED_SLOT, value)
+            job.inherit_descriptor(file.as_fd(), crate::slots::ENV_INHERITED_SLOT, value)
         }
         None => job,
     }
