@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use super::Output;
+use super::Captured;
 
 /// Bytes read per system call.
 const CHUNK: usize = 64 * 1024;
@@ -24,7 +24,7 @@ pub(super) fn feed(mut sink: impl Write + Send + 'static, input: Vec<u8>) {
 /// What a reader thread has read so far.
 #[derive(Debug, Default)]
 struct Shared {
-    output: Output,
+    output: Captured,
     /// Set when the runner stopped waiting: the thread keeps nothing more.
     abandoned: bool,
 }
@@ -81,7 +81,7 @@ impl Reader {
     /// Waits until the stream ends or `deadline` passes, and returns what
     /// was kept; a stream still open at the deadline (a process outside the
     /// group kept it) is marked truncated and left to its thread.
-    pub(super) fn finish(self, deadline: Instant) -> Output {
+    pub(super) fn finish(self, deadline: Instant) -> Captured {
         let wait = deadline.saturating_duration_since(Instant::now());
         let ended = !matches!(self.done.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());

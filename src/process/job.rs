@@ -13,7 +13,7 @@ pub(super) enum Io {
     #[default]
     PassThrough,
     /// stdin, stdout and stderr are pipes; see [`Capture`].
-    Captured(Capture),
+    Piped(Capture),
 }
 
 /// Captured standard streams: input written to stdin, output read back.
@@ -108,7 +108,7 @@ impl Job {
 
     /// Captures the standard streams instead of passing them through.
     pub fn capture(mut self, capture: Capture) -> Self {
-        self.io = Io::Captured(capture);
+        self.io = Io::Piped(capture);
         self
     }
 
@@ -143,10 +143,5 @@ impl Job {
         use std::os::fd::AsRawFd;
         self.inherited_fd = Some(fd.as_raw_fd());
         self.env(var, value)
-    }
-
-    /// Returns the program's name as given.
-    pub fn program(&self) -> &OsStr {
-        &self.program
     }
 }

@@ -32,5 +32,5 @@ mod tests;
 
 pub use env::Environment;
 pub use job::{Capture, Job};
-pub use outcome::{End, Finished, Output};
+pub use outcome::{Captured, End, Finished};
 pub use run::{KILL_GRACE, run};

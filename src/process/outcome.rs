@@ -31,7 +31,7 @@ impl End {
 
 /// The bytes read from one captured stream (empty when passed through).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Output {
+pub struct Captured {
     /// What was kept, from the start of the stream.
     pub bytes: Vec<u8>,
     /// Whether the stream had more than was kept.
@@ -44,7 +44,7 @@ pub struct Finished {
     /// How the command ended.
     pub end: End,
     /// Its captured stdout.
-    pub stdout: Output,
+    pub stdout: Captured,
     /// Its captured stderr.
-    pub stderr: Output,
+    pub stderr: Captured,
 }

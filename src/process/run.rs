@@ -10,7 +10,7 @@ use super::capture::{Reader, feed};
 use super::job::Io;
 use super::proc::{Event, Process, TERMINATE};
 use super::signals::SignalWatch;
-use super::{End, Finished, Job, Output};
+use super::{Captured, End, Finished, Job};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long a signalled process group gets to exit before SIGKILL; also
@@ -37,7 +37,7 @@ pub fn run(job: &Job) -> Result<Finished> {
     let mut child = command.spawn().map_err(|e| spawn_error(job, e))?;
     let overflow = Arc::new(AtomicBool::new(false));
     let mut readers = None;
-    if let Io::Captured(capture) = &job.io {
+    if let Io::Piped(capture) = &job.io {
         if let (Some(stdin), Some(input)) = (child.stdin.take(), capture.input.clone()) {
             feed(stdin, input);
         }
@@ -61,7 +61,7 @@ pub fn run(job: &Job) -> Result<Finished> {
             let deadline = Instant::now() + KILL_GRACE;
             (out.finish(deadline), err.finish(deadline))
         }
-        None => (Output::default(), Output::default()),
+        None => (Captured::default(), Captured::default()),
     };
     Ok(Finished {
         end,
@@ -151,7 +151,7 @@ fn command_for(job: &Job, terminal: Option<&Terminal>) -> Command {
         }
     }
     command.envs(job.vars.iter().map(|(k, v)| (k, v)));
-    if let Io::Captured(capture) = &job.io {
+    if let Io::Piped(capture) = &job.io {
         command
             .stdin(if capture.input.is_some() {
                 Stdio::piped()

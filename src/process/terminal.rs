@@ -33,7 +33,7 @@ impl Terminal {
     }
 
     /// Makes `command`, once started in its own group, take the terminal
-    /// before it runs.
+    /// before it runs. If that fails, it runs anyway, as a background job.
     pub(super) fn hand_over_at_start(&self, command: &mut Command) {
         let tty = self.tty.as_raw_fd();
         // SAFETY: runs in the forked child before exec; it makes only
@@ -41,7 +41,8 @@ impl Terminal {
         unsafe {
             command.pre_exec(move || {
                 let tty = BorrowedFd::borrow_raw(tty);
-                give(tty, rustix::process::getpid(), libc::sigprocmask)
+                let _ = give(tty, rustix::process::getpid(), libc::sigprocmask);
+                Ok(())
             });
         }
     }

@@ -1,4 +1,8 @@
 //! `slots exec`: run any command under a slot.
+//!
+//! It is a wrapper like timeout(1): the command's stdin, stdout, stderr,
+//! terminal and exit code are the command's own, and the wrapper's own
+//! failures go to stderr with the codes of [`ErrorKind::wrapper_exit_code`].
 
 use std::ffi::OsString;
 use std::process::ExitCode;
