@@ -1,5 +1,6 @@
 //! The `sqlite-graphrag` binary: parse, run one command, turn the result into an exit status.
 
+use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
     };
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);
-        commands::run(cli.command, &config)
+        commands::run(cli.command, &config, &mut io::stdout().lock())
     });
     match result {
         Ok(code) => code,

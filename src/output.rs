@@ -1,4 +1,5 @@
-//! Writing results: JSON on stdout, errors as a JSON envelope plus a line on stderr.
+//! Writing results: JSON documents to a writer (stdout for the binary),
+//! errors as a JSON envelope plus a line on stderr.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -8,13 +9,12 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 
-/// Writes `value` as one compact JSON line on stdout.
+/// Writes `value` to `out` as one compact JSON line and flushes it.
 ///
 /// # Failure
-/// An I/O error if stdout cannot be written.
-pub fn emit<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
+/// An I/O error if `out` cannot be written.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("writing to stdout", e))

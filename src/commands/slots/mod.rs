@@ -4,7 +4,6 @@ pub mod exec;
 pub mod resize;
 pub mod status;
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -55,19 +54,6 @@ impl PoolArgs {
     fn find(&self, config: &Config) -> Result<Pool> {
         let count = config.max_slots.with_flag(self.max)?;
         Pool::find(&config.runtime_dir, &self.pool, count)
-    }
-}
-
-/// Runs one `slots` verb.
-pub fn cmd_slots(config: &Config, args: &SlotsArgs) -> Result<ExitCode> {
-    match &args.command {
-        SlotsCommand::Exec(args) => exec::cmd_slots_exec(config, args),
-        SlotsCommand::Status(args) => {
-            status::cmd_slots_status(config, args).map(|()| ExitCode::SUCCESS)
-        }
-        SlotsCommand::Resize(args) => {
-            resize::cmd_slots_resize(config, args).map(|()| ExitCode::SUCCESS)
-        }
     }
 }
 
