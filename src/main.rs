@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        Err(err) if err.is_output_closed() => ExitCode::SUCCESS,
         Err(err) => output::report_error(&err),
     }
 }

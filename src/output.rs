@@ -17,7 +17,7 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Resu
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
         .and_then(|()| out.flush())
-        .map_err(|e| Error::io("writing to stdout", e))
+        .map_err(Error::output)
 }
 
 /// Prints the error envelope on stdout and a readable message on stderr,

@@ -1,6 +1,6 @@
 //! The error contract: a JSON envelope on stdout, a stable exit code, nothing changed.
 
-use crate::common::{StartRetrying, TestEnv};
+use crate::common::{SpawnRetrying, StartRetrying, TestEnv};
 
 /// Everything a failed command must leave as it was.
 fn snapshot(env: &TestEnv) -> (String, serde_json::Value) {
@@ -212,4 +212,46 @@ fn health_reports_a_drifted_index() {
     let err = env.fails(&["health"], 11);
     assert_eq!(err["kind"], "unhealthy");
     assert!(err["message"].as_str().unwrap().contains("FTS"), "{err}");
+}
+
+/// A reader that stops early (`export | head -1`) closes stdout under the
+/// writer: that ends the process quietly with success, so `set -o pipefail`
+/// scripts don't fail.
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    // Far more output than a pipe buffers, so the writer is still writing
+    // when the reader goes away.
+    let body = "pipe ".repeat(400);
+    let lines: String = (0..256)
+        .map(|i| format!("{{\"name\":\"m{i}\",\"body\":\"{body}\"}}\n"))
+        .collect();
+    env.ok_stdin(&["import", "-"], lines);
+
+    let mut child = env
+        .std_cmd()
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn_retrying();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"name\":\"m0\""), "{first}");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
