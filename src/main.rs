@@ -1,17 +1,20 @@
 //! The `sqlite-graphrag` binary: parse, run one command, turn the result into an exit status.
 
+use std::ffi::OsString;
 use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
 use sqlite_graphrag::cli::Cli;
+use sqlite_graphrag::commands::parse_failure::parse_failure;
 use sqlite_graphrag::config::{Config, Env};
 use sqlite_graphrag::{commands, logging, output};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) => return commands::parse_failure(err),
+        Err(err) => return parse_failure(err, args.get(1..).unwrap_or_default()),
     };
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);

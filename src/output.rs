@@ -31,10 +31,16 @@ pub fn report_error(err: &Error) -> ExitCode {
     let mut out = io::stdout().lock();
     // Nothing more can be done if stdout itself is gone.
     let _ = writeln!(out, "{envelope}").and_then(|()| out.flush());
+    write_error_to_stderr(err);
+    ExitCode::from(err.kind().exit_code())
+}
+
+/// Writes the error (and its hint) for people on stderr only.
+pub fn write_error_to_stderr(err: &Error) {
     let mut err_out = io::stderr().lock();
+    // Nothing more can be done if stderr itself is gone.
     let _ = writeln!(err_out, "error: {}", err.message());
     if let Some(hint) = err.hint() {
         let _ = writeln!(err_out, "hint: {}", hint);
     }
-    ExitCode::from(err.kind().exit_code())
 }

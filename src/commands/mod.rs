@@ -11,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod list;
 pub mod namespaces;
+pub mod parse_failure;
 pub mod purge;
 pub mod read;
 pub mod recall;
@@ -28,13 +29,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use clap::error::ErrorKind as ClapErrorKind;
 use serde::Serialize;
 
 use crate::cli::Command;
 use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
 use crate::search::{SearchResult, Searcher};
@@ -81,30 +81,6 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
 fn reply<T: Serialize>(out: &mut dyn Write, result: Result<T>) -> Result<ExitCode> {
     output::write_json(out, &result?)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Handles a command line clap rejected: help and version are printed as
-/// text with exit 0; anything else becomes a usage (or invalid-input, for
-/// non-UTF-8 arguments) error envelope.
-pub fn parse_failure(err: clap::Error) -> ExitCode {
-    match err.kind() {
-        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
-            let _ = err.print();
-            ExitCode::SUCCESS
-        }
-        kind => {
-            let rendered = err.render().to_string();
-            let first_line = rendered.lines().next().unwrap_or_default();
-            let message = first_line.strip_prefix("error: ").unwrap_or(first_line);
-            let error_kind = if kind == ClapErrorKind::InvalidUtf8 {
-                ErrorKind::InvalidInput
-            } else {
-                ErrorKind::Usage
-            };
-            let hint = "see `sqlite-graphrag --help`, or --help after the verb";
-            output::report_error(&Error::new(error_kind, message).with_hint(hint))
-        }
-    }
 }
 
 /// Opens the configured database, which must already exist.

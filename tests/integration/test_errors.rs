@@ -130,6 +130,8 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
         (&["import", "/no/such/file.jsonl"], 8, "io"),
         (&["no-such-verb"], 2, "usage"),
         (&["list", "--limit", "many"], 2, "usage"),
+        (&["slots", "status", "--max", "0"], 2, "usage"),
+        (&["slots", "resize", "--max", "0"], 2, "usage"),
     ];
     for (args, code, kind) in cases {
         let err = env.fails(args, *code);
@@ -190,6 +192,10 @@ fn non_utf8_arguments_are_invalid_input() {
     assert_eq!(out.status.code(), Some(5));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["error"]["kind"], "invalid_input");
+    assert_eq!(
+        json["error"]["message"],
+        r#"the value of --body is not valid UTF-8: "caf\\xe9""#
+    );
 }
 
 #[test]
@@ -253,5 +259,77 @@ fn a_closed_stdout_ends_quietly_with_success() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// clap's whole message reaches the envelope, without colours: the list of
+/// what is missing, "a similar argument exists", the usage line.
+#[test]
+fn command_line_errors_keep_the_whole_message() {
+    let env = TestEnv::new();
+    let err = env.fails(&["remember", "--nmae", "x", "--body", "b"], 2);
+    assert_eq!(err["kind"], "usage");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("unexpected argument '--nmae'"),
+        "{message}"
+    );
+    assert!(message.contains("'--name'"), "no suggestion: {message}");
+    assert!(
+        message.contains("Usage: sqlite-graphrag remember"),
+        "{message}"
+    );
+    assert!(!message.contains('\u{1b}'), "colour codes: {message:?}");
+
+    let err = env.fails(&["rename", "only-one"], 2);
+    assert!(
+        err["message"].as_str().unwrap().contains("<NEW_NAME>"),
+        "{err}"
+    );
+
+    let bare = crate::common::bare_cmd(env.dir.path()).output_retrying();
+    assert_eq!(bare.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&bare.stdout).unwrap();
+    let message = json["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("a verb is required"), "{message}");
+    assert!(message.contains("Usage: sqlite-graphrag"), "{message}");
+    assert!(message.contains("remember"), "{message}");
+}
+
+/// `slots exec` wraps a command like timeout(1): stdout belongs to that
+/// command, so the wrapper's own command-line errors go to stderr only,
+/// whole, with exit 125.
+#[test]
+fn slots_exec_command_line_errors_go_to_stderr_with_125() {
+    let env = TestEnv::new();
+    let cases: [(&[&str], &str); 5] = [
+        (&["slots", "exec"], "Usage: sqlite-graphrag slots exec"),
+        (
+            &["slots", "exec", "--"],
+            "Usage: sqlite-graphrag slots exec",
+        ),
+        (
+            &["slots", "exec", "--wait", "soon", "--", "true"],
+            "'--wait <SECS>'",
+        ),
+        (
+            &["slots", "exec", "--max", "0", "--", "true"],
+            "'--max <N>'",
+        ),
+        (&["slots", "exec", "--nope", "--", "true"], "'--nope'"),
+    ];
+    for (args, expected) in cases {
+        let out = env.cmd().args(args).output_retrying();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let out = env.cmd().args(["slots", "exec", "--"]).output_retrying();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("required arguments were not provided:\n  <CMD>..."),
+        "{stderr}"
     );
 }

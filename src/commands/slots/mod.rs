@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, MAX_SLOTS_LIMIT};
 use crate::error::Result;
 use crate::slots::{DEFAULT_POOL, Pool};
+
+/// The exit code of `slots exec`'s own failures, kept apart from the codes
+/// the command it runs may return (as timeout(1) and env(1) do).
+pub const EXEC_FAILURE_EXIT: u8 = 125;
 
 /// Arguments of `slots`.
 #[derive(Debug, Clone, Args)]
@@ -39,7 +43,7 @@ pub struct PoolArgs {
     pub pool: String,
     /// Slots of a new pool [env: SQLITE_GRAPHRAG_MAX_SLOTS] [default: CPU count];
     /// an existing pool keeps its own count
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SLOTS_LIMIT)))]
     pub max: Option<u32>,
 }
 
