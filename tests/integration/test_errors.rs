@@ -27,6 +27,9 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
     let big = big.to_str().unwrap();
     let latin1 = latin1.to_str().unwrap();
     let huge_description = "d".repeat(5000);
+    let long_name = "n".repeat(129);
+    let long_namespace = "s".repeat(65);
+    let long_type = "t".repeat(65);
 
     let cases: &[(&[&str], i32, &str)] = &[
         (
@@ -109,6 +112,37 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
                 "--namespace",
                 "bad/ns",
             ],
+            5,
+            "invalid_input",
+        ),
+        (
+            &["remember", "--name", &long_name, "--body", "x"],
+            6,
+            "too_large",
+        ),
+        (
+            &[
+                "remember", "--name", "ok", "--body", "x", "--type", &long_type,
+            ],
+            6,
+            "too_large",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--namespace",
+                &long_namespace,
+            ],
+            6,
+            "too_large",
+        ),
+        (&["rename", "keep", &long_name], 6, "too_large"),
+        (
+            &["edit", "keep", "--metadata", r#"{"a":1,"b":{"c":2,"c":3}}"#],
             5,
             "invalid_input",
         ),

@@ -327,3 +327,33 @@ fn help_and_version_are_plain_text_with_exit_zero() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sqlite-graphrag "));
     assert!(env.cmd().arg("--help").output_retrying().status.success());
 }
+
+/// Metadata numbers of any size come back digit for digit, in `read` and
+/// in `export`, instead of being rounded to a float.
+#[test]
+fn metadata_numbers_are_kept_exactly() {
+    let env = TestEnv::new();
+    let metadata =
+        r#"{"id":123456789012345678901234567890,"ratio":0.10,"small":-18446744073709551617}"#;
+    env.ok(&[
+        "remember",
+        "--name",
+        "n",
+        "--body",
+        "b",
+        "--metadata",
+        metadata,
+    ]);
+    let read = env.cmd().args(["read", "n"]).output_retrying();
+    let text = String::from_utf8(read.stdout).unwrap();
+    assert!(
+        text.contains(&format!(r#""metadata":{metadata}"#)),
+        "{text}"
+    );
+    let export = env.cmd().arg("export").output_retrying();
+    let text = String::from_utf8(export.stdout).unwrap();
+    assert!(
+        text.contains(&format!(r#""metadata":{metadata}"#)),
+        "{text}"
+    );
+}
