@@ -1,6 +1,6 @@
 //! The error contract: a JSON envelope on stdout, a stable exit code, nothing changed.
 
-use crate::common::{SpawnRetrying, StartRetrying, TestEnv};
+use crate::common::{ErrorEnvelope, ImportReport, SpawnRetrying, StartRetrying, TestEnv, typed};
 
 /// Everything a failed command must leave as it was.
 fn snapshot(env: &TestEnv) -> (String, serde_json::Value) {
@@ -168,8 +168,8 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
         (&["slots", "resize", "--max", "0"], 2, "usage"),
     ];
     for (args, code, kind) in cases {
-        let err = env.fails(args, *code);
-        assert_eq!(err["kind"], *kind, "{args:?}: {err}");
+        let err = env.error(args, *code);
+        assert_eq!(err.kind, *kind, "{args:?}: {err:?}");
         assert_eq!(snapshot(&env), before, "{args:?} changed the database");
     }
 
@@ -199,8 +199,8 @@ fn a_missing_database_is_not_created_by_readers() {
         &["health"],
         &["export"],
     ] {
-        let err = env.fails(verb, 3);
-        assert!(err["hint"].as_str().unwrap().contains("init"), "{err}");
+        let err = env.error(verb, 3);
+        assert!(err.hint.as_deref().unwrap().contains("init"), "{err:?}");
     }
     assert!(!env.db.exists());
 }
@@ -224,10 +224,10 @@ fn non_utf8_arguments_are_invalid_input() {
         .arg(OsStr::from_bytes(b"caf\xe9"))
         .output_retrying();
     assert_eq!(out.status.code(), Some(5));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["error"]["kind"], "invalid_input");
+    let envelope: ErrorEnvelope = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope.error.kind, "invalid_input");
     assert_eq!(
-        json["error"]["message"],
+        envelope.error.message,
         r#"the value of --body is not valid UTF-8: "caf\\xe9""#
     );
 }
@@ -237,7 +237,7 @@ fn a_database_from_a_newer_version_is_refused() {
     let env = TestEnv::new();
     env.ok(&["init"]);
     env.tamper("PRAGMA user_version = 999");
-    assert_eq!(env.fails(&["list"], 10)["kind"], "schema_too_new");
+    assert_eq!(env.error(&["list"], 10).kind, "schema_too_new");
 }
 
 #[test]
@@ -249,9 +249,9 @@ fn health_reports_a_drifted_index() {
     env.tamper(
         "DROP TRIGGER memories_fts_update; UPDATE memories SET deleted_at = 1 WHERE name = 'a';",
     );
-    let err = env.fails(&["health"], 11);
-    assert_eq!(err["kind"], "unhealthy");
-    assert!(err["message"].as_str().unwrap().contains("FTS"), "{err}");
+    let err = env.error(&["health"], 11);
+    assert_eq!(err.kind, "unhealthy");
+    assert!(err.message.contains("FTS"), "{err:?}");
 }
 
 /// A reader that stops early (`export | head -1`) closes stdout under the
@@ -269,7 +269,8 @@ fn a_closed_stdout_ends_quietly_with_success() {
     let lines: String = (0..256)
         .map(|i| format!("{{\"name\":\"m{i}\",\"body\":\"{body}\"}}\n"))
         .collect();
-    env.ok_stdin(&["import", "-"], lines);
+    let report: ImportReport = typed(&["import"], env.ok_stdin(&["import", "-"], lines));
+    assert_eq!((report.imported, report.failed), (256, 0));
 
     let mut child = env
         .std_cmd()
@@ -301,9 +302,9 @@ fn a_closed_stdout_ends_quietly_with_success() {
 #[test]
 fn command_line_errors_keep_the_whole_message() {
     let env = TestEnv::new();
-    let err = env.fails(&["remember", "--nmae", "x", "--body", "b"], 2);
-    assert_eq!(err["kind"], "usage");
-    let message = err["message"].as_str().unwrap();
+    let err = env.error(&["remember", "--nmae", "x", "--body", "b"], 2);
+    assert_eq!(err.kind, "usage");
+    let message = err.message.as_str();
     assert!(
         message.contains("unexpected argument '--nmae'"),
         "{message}"
@@ -315,16 +316,13 @@ fn command_line_errors_keep_the_whole_message() {
     );
     assert!(!message.contains('\u{1b}'), "colour codes: {message:?}");
 
-    let err = env.fails(&["rename", "only-one"], 2);
-    assert!(
-        err["message"].as_str().unwrap().contains("<NEW_NAME>"),
-        "{err}"
-    );
+    let err = env.error(&["rename", "only-one"], 2);
+    assert!(err.message.contains("<NEW_NAME>"), "{err:?}");
 
     let bare = crate::common::bare_cmd(env.dir.path()).output_retrying();
     assert_eq!(bare.status.code(), Some(2));
-    let json: serde_json::Value = serde_json::from_slice(&bare.stdout).unwrap();
-    let message = json["error"]["message"].as_str().unwrap();
+    let envelope: ErrorEnvelope = serde_json::from_slice(&bare.stdout).unwrap();
+    let message = envelope.error.message.as_str();
     assert!(message.starts_with("a verb is required"), "{message}");
     assert!(message.contains("Usage: sqlite-graphrag"), "{message}");
     assert!(message.contains("remember"), "{message}");
