@@ -137,6 +137,46 @@ pub struct ImportReport {
     pub errors: Vec<ImportError>,
 }
 
+/// What `init` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitReport {
+    pub db: String,
+    pub created: bool,
+    pub schema_version: u32,
+    pub latest_schema_version: u32,
+}
+
+/// One namespace's counts, in `namespaces` and `stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceStats {
+    pub namespace: String,
+    pub memories: u64,
+    pub forgotten: u64,
+    pub versions: u64,
+}
+
+/// What `namespaces` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceList {
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// What `stats` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    pub db: String,
+    pub db_size_bytes: u64,
+    pub schema_version: u32,
+    pub memories: u64,
+    pub forgotten: u64,
+    pub versions: u64,
+    pub namespaces: Vec<NamespaceStats>,
+}
+
 /// The error inside the envelope a failed command prints.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

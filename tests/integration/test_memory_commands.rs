@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use crate::common::{
-    History, Memory, MemoryList, Outcome, SearchResults, StartRetrying, TestEnv, bare_cmd,
+    History, InitReport, Memory, MemoryList, NamespaceList, NamespaceStats, Outcome, SearchResults,
+    StartRetrying, Stats, TestEnv, bare_cmd,
 };
 
 /// The names of `list`'s items, in order.
@@ -14,11 +15,12 @@ fn names(list: &MemoryList) -> Vec<&str> {
 #[test]
 fn init_creates_then_reports_the_schema() {
     let env = TestEnv::new();
-    let first = env.ok(&["init"]);
-    assert_eq!(first["created"], json!(true));
-    assert!(first["schema_version"].as_u64().unwrap() >= 1);
-    assert_eq!(first["schema_version"], first["latest_schema_version"]);
-    assert_eq!(env.ok(&["init"])["created"], json!(false));
+    let first: InitReport = env.ok_as(&["init"]);
+    assert!(first.created);
+    assert_eq!(first.db, env.db.display().to_string());
+    assert!(first.schema_version >= 1);
+    assert_eq!(first.schema_version, first.latest_schema_version);
+    assert!(!env.ok_as::<InitReport>(&["init"]).created);
 }
 
 #[test]
@@ -209,17 +211,21 @@ fn namespaces_are_separate() {
     );
     let in_global: Memory = env.ok_as(&["read", "same"]);
     assert_eq!(in_global.body.as_deref(), Some("in global"));
-    let namespaces = env.ok(&["namespaces"]);
+    let one_each = |namespace: &str| NamespaceStats {
+        namespace: namespace.to_owned(),
+        memories: 1,
+        forgotten: 0,
+        versions: 1,
+    };
+    let namespaces: NamespaceList = env.ok_as(&["namespaces"]);
     assert_eq!(
-        namespaces["namespaces"],
-        json!([
-            {"namespace": "global", "memories": 1, "forgotten": 0, "versions": 1},
-            {"namespace": "team-a", "memories": 1, "forgotten": 0, "versions": 1}
-        ])
+        namespaces.namespaces,
+        [one_each("global"), one_each("team-a")]
     );
-    let stats = env.ok(&["stats"]);
-    assert_eq!(stats["memories"], 2);
-    assert!(stats["db_size_bytes"].as_u64().unwrap() > 0);
+    let stats: Stats = env.ok_as(&["stats"]);
+    assert_eq!(stats.memories, 2);
+    assert_eq!(stats.namespaces, namespaces.namespaces);
+    assert!(stats.db_size_bytes > 0);
     let via_env = env
         .cmd()
         .env("SQLITE_GRAPHRAG_NAMESPACE", "team-a")
@@ -253,7 +259,7 @@ fn default_database_lives_in_the_user_data_folder() {
         .arg("init")
         .output_retrying();
     assert!(out.status.success());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: InitReport = serde_json::from_slice(&out.stdout).unwrap();
     let expected = if cfg!(windows) {
         env.dir
             .path()
@@ -266,7 +272,7 @@ fn default_database_lives_in_the_user_data_folder() {
             .join("sqlite-graphrag")
             .join("graphrag.sqlite")
     };
-    assert_eq!(json["db"], expected.display().to_string());
+    assert_eq!(report.db, expected.display().to_string());
     assert!(expected.exists());
 }
 
