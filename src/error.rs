@@ -109,6 +109,7 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
+    output_closed: bool,
 }
 
 /// The result type used throughout the crate.
@@ -121,6 +122,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            output_closed: false,
         }
     }
 
@@ -152,6 +154,22 @@ impl Error {
     /// Wraps an I/O error with what was being done when it happened.
     pub fn io(context: impl fmt::Display, source: io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{context}: {source}"))
+    }
+
+    /// Wraps an error writing the output: a broken pipe means the reader
+    /// went away (`export | head -1`), which [`Error::is_output_closed`] tells.
+    pub fn output(source: io::Error) -> Self {
+        let closed = source.kind() == io::ErrorKind::BrokenPipe;
+        let mut err = Self::io("writing output", source);
+        err.output_closed = closed;
+        err
+    }
+
+    /// Returns whether the reader of the output closed it before everything
+    /// was written. That is how `head` and friends say "enough": not a
+    /// failure, so the process ends quietly with success, as ripgrep does.
+    pub fn is_output_closed(&self) -> bool {
+        self.output_closed
     }
 
     /// Attaches a hint telling the user what to do next.
@@ -200,8 +218,8 @@ impl From<rusqlite::Error> for Error {
 
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
-        if err.is_io() {
-            Error::new(ErrorKind::Io, format!("writing output: {err}"))
+        if let Some(kind) = err.io_error_kind() {
+            Error::output(io::Error::new(kind, err))
         } else {
             Error::invalid(format!("invalid JSON: {err}"))
         }

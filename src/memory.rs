@@ -1,6 +1,10 @@
 //! What a memory is: its identifiers, its content, and the rules its fields obey.
 
+use std::collections::HashSet;
+use std::fmt;
+
 use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -77,14 +81,17 @@ impl Default for Metadata {
 }
 
 impl Metadata {
-    /// Parses metadata from JSON text.
+    /// Parses metadata from JSON text. Numbers are kept exactly as written,
+    /// however many digits they have.
     ///
     /// # Failure
-    /// Returns invalid input unless the text is a JSON object, too-large past
-    /// [`MAX_METADATA_BYTES`].
+    /// Returns invalid input unless the text is a JSON object without
+    /// duplicate keys (at any depth), too-large past [`MAX_METADATA_BYTES`].
     pub fn parse(text: &str) -> Result<Self> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
+        let invalid =
+            |e: serde_json::Error| Error::invalid(format!("metadata is not valid JSON: {e}"));
+        serde_json::from_str::<UniqueKeys>(text).map_err(invalid)?;
+        let value: Value = serde_json::from_str(text).map_err(invalid)?;
         Self::from_value(value)
     }
 
@@ -119,6 +126,67 @@ impl Metadata {
     /// Returns the metadata as a JSON value for output.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(&self.0).unwrap_or_else(|_| Value::Object(Map::new()))
+    }
+}
+
+/// A JSON document read only to check that no object in it has the same key
+/// twice (a JSON value would silently keep the last one).
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut keys = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if keys.contains(&key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value::<UniqueKeys>()?;
+            keys.insert(key);
+        }
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
     }
 }
 
@@ -160,7 +228,8 @@ pub struct Memory {
 /// Checks a memory name against the documented rules.
 ///
 /// # Failure
-/// Returns invalid input describing the rule that was broken.
+/// Returns too-large past [`MAX_NAME_BYTES`], invalid input describing any
+/// other rule that was broken.
 pub fn validate_name(name: &str) -> Result<()> {
     validate_identifier("memory name", name, MAX_NAME_BYTES, "-_.:/@")
 }
@@ -168,7 +237,8 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Checks a namespace against the documented rules.
 ///
 /// # Failure
-/// Returns invalid input describing the rule that was broken.
+/// Returns too-large past [`MAX_NAMESPACE_BYTES`], invalid input describing
+/// any other rule that was broken.
 pub fn validate_namespace(namespace: &str) -> Result<()> {
     validate_identifier("namespace", namespace, MAX_NAMESPACE_BYTES, "-_.")
 }
@@ -176,7 +246,8 @@ pub fn validate_namespace(namespace: &str) -> Result<()> {
 /// Checks a memory type against the documented rules.
 ///
 /// # Failure
-/// Returns invalid input describing the rule that was broken.
+/// Returns too-large past [`MAX_TYPE_BYTES`], invalid input describing any
+/// other rule that was broken.
 pub fn validate_type(kind: &str) -> Result<()> {
     validate_identifier("type", kind, MAX_TYPE_BYTES, "-_.")
 }
@@ -186,7 +257,7 @@ fn validate_identifier(what: &str, value: &str, max_bytes: usize, punctuation: &
         return Err(Error::invalid(format!("{what} must not be empty")));
     }
     if value.len() > max_bytes {
-        return Err(Error::invalid(format!(
+        return Err(Error::too_large(format!(
             "{what} is {} bytes; the limit is {max_bytes}",
             value.len()
         )));
@@ -251,16 +322,7 @@ mod tests {
         ] {
             validate_name(good).unwrap();
         }
-        for bad in [
-            "",
-            "-a",
-            " a",
-            "a b",
-            "a\u{0}",
-            "é",
-            "a\nb",
-            &"n".repeat(129),
-        ] {
+        for bad in ["", "-a", " a", "a b", "a\u{0}", "é", "a\nb"] {
             assert_eq!(
                 validate_name(bad).unwrap_err().kind(),
                 ErrorKind::InvalidInput,
@@ -268,6 +330,22 @@ mod tests {
             );
         }
         assert!(validate_namespace("team/a").is_err());
+    }
+
+    #[test]
+    fn a_value_over_its_length_limit_is_too_large() {
+        let too_large = |result: Result<()>| result.unwrap_err().kind() == ErrorKind::TooLarge;
+        assert!(too_large(validate_name(&"n".repeat(MAX_NAME_BYTES + 1))));
+        assert!(too_large(validate_namespace(
+            &"n".repeat(MAX_NAMESPACE_BYTES + 1)
+        )));
+        assert!(too_large(validate_type(&"t".repeat(MAX_TYPE_BYTES + 1))));
+        assert!(too_large(validate_description(
+            &"d".repeat(MAX_DESCRIPTION_BYTES + 1)
+        )));
+        assert!(too_large(validate_body(&"b".repeat(MAX_BODY_BYTES + 1))));
+        let metadata = format!(r#"{{"k":"{}"}}"#, "m".repeat(MAX_METADATA_BYTES));
+        assert!(too_large(Metadata::parse(&metadata).map(drop)));
     }
 
     #[test]
@@ -280,6 +358,23 @@ mod tests {
                 ErrorKind::InvalidInput
             );
         }
+    }
+
+    #[test]
+    fn metadata_keeps_numbers_exactly_and_refuses_duplicate_keys() {
+        let big = r#"{"big":123456789012345678901234567890,"neg":-18446744073709551617,"x":1.50}"#;
+        assert_eq!(Metadata::parse(big).unwrap().as_str(), big);
+        assert_eq!(Metadata::parse(big).unwrap().to_value().to_string(), big);
+        for duplicated in [
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":{"b":[{"c":1,"c":2}]}}"#,
+            r#"{"n":18446744073709551616,"n":1}"#,
+        ] {
+            let err = Metadata::parse(duplicated).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{duplicated}");
+            assert!(err.message().contains("duplicate key"), "{}", err.message());
+        }
+        Metadata::parse(r#"{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]}"#).unwrap();
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Writing results: JSON on stdout, errors as a JSON envelope plus a line on stderr.
+//! Writing results: JSON documents to a writer (stdout for the binary),
+//! errors as a JSON envelope plus a line on stderr.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -8,16 +9,15 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 
-/// Writes `value` as one compact JSON line on stdout.
+/// Writes `value` to `out` as one compact JSON line and flushes it.
 ///
 /// # Failure
-/// An I/O error if stdout cannot be written.
-pub fn emit<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
+/// An I/O error if `out` cannot be written.
+pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
         .and_then(|()| out.flush())
-        .map_err(|e| Error::io("writing to stdout", e))
+        .map_err(Error::output)
 }
 
 /// Prints the error envelope on stdout and a readable message on stderr,
@@ -27,23 +27,27 @@ pub fn report_error(err: &Error) -> ExitCode {
     let mut out = io::stdout().lock();
     // Nothing more can be done if stdout itself is gone.
     let _ = writeln!(out, "{envelope}").and_then(|()| out.flush());
+    write_error_to_stderr(err);
+    ExitCode::from(err.kind().exit_code())
+}
+
+/// Writes the error (and its hint) for people on stderr only.
+pub fn write_error_to_stderr(err: &Error) {
     let mut err_out = io::stderr().lock();
+    // Nothing more can be done if stderr itself is gone.
     let _ = writeln!(err_out, "error: {}", err.message());
     if let Some(hint) = err.hint() {
         let _ = writeln!(err_out, "hint: {}", hint);
     }
-    ExitCode::from(err.kind().exit_code())
 }
 
 /// Reports a failure of `slots exec`, whose stdout belongs to the command it
 /// wraps: stderr gets the readable message, then the error envelope as its
 /// last line. Returns the wrapper's exit code for the kind.
 pub fn report_wrapper_error(err: &Error) -> ExitCode {
+    write_error_to_stderr(err);
     let mut err_out = io::stderr().lock();
-    let _ = writeln!(err_out, "error: {}", err.message());
-    if let Some(hint) = err.hint() {
-        let _ = writeln!(err_out, "hint: {}", hint);
-    }
+    // Nothing more can be done if stderr itself is gone.
     let _ = writeln!(err_out, "{}", envelope(err)).and_then(|()| err_out.flush());
     ExitCode::from(err.kind().wrapper_exit_code())
 }

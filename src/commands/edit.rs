@@ -6,8 +6,7 @@ use super::{BodyArgs, open_existing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::Metadata;
-use crate::output;
-use crate::store::ContentPatch;
+use crate::store::{ContentPatch, Outcome};
 
 /// Arguments of `edit`.
 #[derive(Debug, Clone, Args)]
@@ -29,7 +28,7 @@ pub struct EditArgs {
 }
 
 /// Writes a new version with the given fields changed.
-pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<()> {
+pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
     let patch = ContentPatch {
         kind: args.kind.clone(),
         description: args.description.clone(),
@@ -46,5 +45,5 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<()> {
         ));
     }
     let mut store = open_existing(config)?;
-    output::emit(&store.edit(&config.namespace, &args.name, &patch)?)
+    store.edit(&config.namespace, &args.name, &patch)
 }

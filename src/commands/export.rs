@@ -1,5 +1,7 @@
 //! `export`: write live memories as JSON lines.
 
+use std::io::Write;
+
 use clap::Args;
 
 use super::open_existing;
@@ -15,11 +17,12 @@ pub struct ExportArgs {
     pub all_namespaces: bool,
 }
 
-/// Writes one JSON line per live memory, in the format `import` reads.
-pub fn cmd_export(config: &Config, args: &ExportArgs) -> Result<()> {
+/// Writes one JSON line per live memory to `out`, in the format `import`
+/// reads, and returns how many were written.
+pub fn cmd_export(config: &Config, args: &ExportArgs, out: &mut dyn Write) -> Result<u64> {
     let store = open_existing(config)?;
     let namespace = (!args.all_namespaces).then_some(config.namespace.as_str());
-    let count = store.export(namespace, output::emit)?;
+    let count = store.export(namespace, |line| output::write_json(out, line))?;
     tracing::info!("exported {count} memories");
-    Ok(())
+    Ok(count)
 }

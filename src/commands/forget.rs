@@ -5,7 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::Outcome;
 
 /// Arguments of `forget`.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +15,7 @@ pub struct ForgetArgs {
 }
 
 /// Forgets the memory; `restore` brings it back until it is purged.
-pub fn cmd_forget(config: &Config, args: &ForgetArgs) -> Result<()> {
+pub fn cmd_forget(config: &Config, args: &ForgetArgs) -> Result<Outcome> {
     let mut store = open_existing(config)?;
-    output::emit(&store.forget(&config.namespace, &args.name)?)
+    store.forget(&config.namespace, &args.name)
 }

@@ -5,18 +5,18 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::output;
+use crate::store::Health;
 
 /// Arguments of `health`.
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {}
 
-/// Prints the health report when every check passes; otherwise fails with
+/// Returns the health report when every check passes; otherwise fails with
 /// kind `unhealthy` naming what is wrong.
-pub fn cmd_health(config: &Config, _args: &HealthArgs) -> Result<()> {
+pub fn cmd_health(config: &Config, _args: &HealthArgs) -> Result<Health> {
     let health = open_existing(config)?.health()?;
     if health.ok {
-        return output::emit(&health);
+        return Ok(health);
     }
     let mut problems = Vec::new();
     if health.integrity != ["ok"] {

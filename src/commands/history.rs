@@ -1,12 +1,13 @@
 //! `history`: every version of a memory.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::memory::MemoryId;
+use crate::store::VersionRow;
 
 /// Arguments of `history`.
 #[derive(Debug, Clone, Args)]
@@ -15,14 +16,27 @@ pub struct HistoryArgs {
     pub name: String,
 }
 
-/// Prints `{"memory_id","name","namespace","versions":[…]}`, oldest first.
-pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<()> {
+/// A memory's identity and every version of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    /// The memory's row id.
+    pub memory_id: MemoryId,
+    /// Its current name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Every version, oldest first.
+    pub versions: Vec<VersionRow>,
+}
+
+/// Returns every version of the memory, oldest first.
+pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<History> {
     let store = open_existing(config)?;
     let (memory, versions) = store.history(&config.namespace, &args.name)?;
-    output::emit(&json!({
-        "memory_id": memory.memory_id,
-        "name": memory.name,
-        "namespace": memory.namespace,
-        "versions": versions,
-    }))
+    Ok(History {
+        memory_id: memory.memory_id,
+        name: memory.name,
+        namespace: memory.namespace,
+        versions,
+    })
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::RetrievalArgs;
+use super::{RetrievalArgs, SearchResults};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -15,7 +15,7 @@ pub struct HybridSearchArgs {
     pub retrieval: RetrievalArgs,
 }
 
-/// Prints `{"results":[…]}`, best first.
-pub fn cmd_hybrid_search(config: &Config, args: &HybridSearchArgs) -> Result<()> {
+/// Returns the results, best first.
+pub fn cmd_hybrid_search(config: &Config, args: &HybridSearchArgs) -> Result<SearchResults> {
     args.retrieval.run(config, search::hybrid_search)
 }

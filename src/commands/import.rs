@@ -9,7 +9,7 @@ use clap::Args;
 use super::open_or_create;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::store::ImportReport;
 
 /// Arguments of `import`.
 #[derive(Debug, Clone, Args)]
@@ -23,11 +23,11 @@ pub struct ImportArgs {
 }
 
 /// Imports the file and prints the report.
-pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
+pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
     let batch_size = args.batch_size as usize;
-    let report = if args.file.as_os_str() == "-" {
+    if args.file.as_os_str() == "-" {
         let mut store = open_or_create(config)?;
-        store.import(io::stdin().lock(), &config.namespace, batch_size)?
+        store.import(io::stdin().lock(), &config.namespace, batch_size)
     } else {
         let file = File::open(&args.file)
             .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
@@ -36,7 +36,6 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
             BufReader::with_capacity(1 << 16, file),
             &config.namespace,
             batch_size,
-        )?
-    };
-    output::emit(&report)
+        )
+    }
 }

@@ -1,12 +1,12 @@
 //! `list`: memories of the namespace, without bodies.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::memory::Memory;
 use crate::store::ListFilter;
 
 /// Arguments of `list`.
@@ -26,8 +26,15 @@ pub struct ListArgs {
     pub include_deleted: bool,
 }
 
-/// Prints `{"items":[…]}`, most recently updated first.
-pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<()> {
+/// What `list` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryList {
+    /// The memories without bodies, most recently updated first.
+    pub items: Vec<Memory>,
+}
+
+/// Returns the namespace's memories, most recently updated first.
+pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
     let store = open_existing(config)?;
     let filter = ListFilter {
         kind: args.kind.clone(),
@@ -36,5 +43,5 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<()> {
         include_deleted: args.include_deleted,
     };
     let items = store.list(&config.namespace, &filter)?;
-    output::emit(&json!({ "items": items }))
+    Ok(MemoryList { items })
 }

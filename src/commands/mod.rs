@@ -11,6 +11,7 @@ pub mod import;
 pub mod init;
 pub mod list;
 pub mod namespaces;
+pub mod parse_failure;
 pub mod purge;
 pub mod read;
 pub mod recall;
@@ -23,71 +24,63 @@ pub mod slots;
 pub mod stats;
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use clap::error::ErrorKind as ClapErrorKind;
+use serde::Serialize;
 
 use crate::cli::Command;
+use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
-use crate::search::Searcher;
+use crate::search::{SearchResult, Searcher};
 use crate::store::{OpenMode, Scope, Store};
 use crate::time::Timestamp;
 
-/// Runs one verb with the resolved configuration and returns the exit status.
-pub fn run(command: Command, config: &Config) -> Result<ExitCode> {
-    let done = match command {
-        Command::Slots(args) => return slots::cmd_slots(config, &args),
-        Command::Init(args) => init::cmd_init(config, &args),
-        Command::Remember(args) => remember::cmd_remember(config, &args),
-        Command::Read(args) => read::cmd_read(config, &args),
-        Command::List(args) => list::cmd_list(config, &args),
-        Command::Edit(args) => edit::cmd_edit(config, &args),
-        Command::Rename(args) => rename::cmd_rename(config, &args),
-        Command::History(args) => history::cmd_history(config, &args),
-        Command::Restore(args) => restore::cmd_restore(config, &args),
-        Command::Forget(args) => forget::cmd_forget(config, &args),
-        Command::Purge(args) => purge::cmd_purge(config, &args),
-        Command::Import(args) => import::cmd_import(config, &args),
-        Command::Export(args) => export::cmd_export(config, &args),
-        Command::Search(args) => search::cmd_search(config, &args),
-        Command::Recall(args) => recall::cmd_recall(config, &args),
-        Command::HybridSearch(args) => hybrid_search::cmd_hybrid_search(config, &args),
-        Command::Reindex(args) => reindex::cmd_reindex(config, &args),
-        Command::Stats(args) => stats::cmd_stats(config, &args),
-        Command::Health(args) => health::cmd_health(config, &args),
-        Command::Namespaces(args) => namespaces::cmd_namespaces(config, &args),
-    };
-    done.map(|()| ExitCode::SUCCESS)
+/// Runs one verb with the resolved configuration, writes what it returns
+/// to `out` (the only place a verb's result is printed), and returns the
+/// exit status.
+pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<ExitCode> {
+    match command {
+        Command::Init(args) => reply(out, init::cmd_init(config, &args)),
+        Command::Remember(args) => reply(out, remember::cmd_remember(config, &args)),
+        Command::Read(args) => reply(out, read::cmd_read(config, &args)),
+        Command::List(args) => reply(out, list::cmd_list(config, &args)),
+        Command::Edit(args) => reply(out, edit::cmd_edit(config, &args)),
+        Command::Rename(args) => reply(out, rename::cmd_rename(config, &args)),
+        Command::History(args) => reply(out, history::cmd_history(config, &args)),
+        Command::Restore(args) => reply(out, restore::cmd_restore(config, &args)),
+        Command::Forget(args) => reply(out, forget::cmd_forget(config, &args)),
+        Command::Purge(args) => reply(out, purge::cmd_purge(config, &args)),
+        Command::Import(args) => reply(out, import::cmd_import(config, &args)),
+        Command::Export(args) => export::cmd_export(config, &args, out).map(|_| ExitCode::SUCCESS),
+        Command::Search(args) => reply(out, search::cmd_search(config, &args)),
+        Command::Recall(args) => reply(out, recall::cmd_recall(config, &args)),
+        Command::HybridSearch(args) => reply(out, hybrid_search::cmd_hybrid_search(config, &args)),
+        Command::Reindex(args) => reply(out, reindex::cmd_reindex(config, &args)),
+        Command::Stats(args) => reply(out, stats::cmd_stats(config, &args)),
+        Command::Health(args) => reply(out, health::cmd_health(config, &args)),
+        Command::Namespaces(args) => reply(out, namespaces::cmd_namespaces(config, &args)),
+        Command::Slots(args) => match args.command {
+            SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
+            SlotsCommand::Status(args) => {
+                reply(out, slots::status::cmd_slots_status(config, &args))
+            }
+            SlotsCommand::Resize(args) => {
+                reply(out, slots::resize::cmd_slots_resize(config, &args))
+            }
+        },
+    }
 }
 
-/// Handles a command line clap rejected: help and version are printed as
-/// text with exit 0; anything else becomes a usage (or invalid-input, for
-/// non-UTF-8 arguments) error envelope.
-pub fn parse_failure(err: clap::Error) -> ExitCode {
-    match err.kind() {
-        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
-            let _ = err.print();
-            ExitCode::SUCCESS
-        }
-        kind => {
-            let rendered = err.render().to_string();
-            let first_line = rendered.lines().next().unwrap_or_default();
-            let message = first_line.strip_prefix("error: ").unwrap_or(first_line);
-            let error_kind = if kind == ClapErrorKind::InvalidUtf8 {
-                ErrorKind::InvalidInput
-            } else {
-                ErrorKind::Usage
-            };
-            let hint = "see `sqlite-graphrag --help`, or --help after the verb";
-            output::report_error(&Error::new(error_kind, message).with_hint(hint))
-        }
-    }
+/// Writes a verb's successful result as one JSON document.
+fn reply<T: Serialize>(out: &mut dyn Write, result: Result<T>) -> Result<ExitCode> {
+    output::write_json(out, &result?)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Opens the configured database, which must already exist.
@@ -98,6 +91,13 @@ fn open_existing(config: &Config) -> Result<Store> {
 /// Opens the configured database, creating it if missing.
 fn open_or_create(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, OpenMode::Create)
+}
+
+/// What `search`, `recall` and `hybrid-search` print: the results, best first.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// The matching memories, best first.
+    pub results: Vec<SearchResult>,
 }
 
 /// The query and filters shared by `search`, `recall` and `hybrid-search`.
@@ -124,13 +124,12 @@ pub struct RetrievalArgs {
 }
 
 impl RetrievalArgs {
-    /// Runs one of the three searches with these arguments and prints
-    /// `{"results":[…]}`, best first.
-    fn run(&self, config: &Config, search: Searcher) -> Result<()> {
+    /// Runs one of the three searches with these arguments.
+    fn run(&self, config: &Config, search: Searcher) -> Result<SearchResults> {
         let scope = self.scope(config)?;
         let store = open_existing(config)?;
         let results = search(&store, &self.query, self.k as usize, &scope)?;
-        output::emit(&serde_json::json!({ "results": results }))
+        Ok(SearchResults { results })
     }
 
     /// Returns the scope these filters describe.

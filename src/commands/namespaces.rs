@@ -1,19 +1,26 @@
 //! `namespaces`: the namespaces with their counts.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::NamespaceStats;
 
 /// Arguments of `namespaces`.
 #[derive(Debug, Clone, Args)]
 pub struct NamespacesArgs {}
 
-/// Prints `{"namespaces":[{"namespace","memories","forgotten","versions"}]}`.
-pub fn cmd_namespaces(config: &Config, _args: &NamespacesArgs) -> Result<()> {
+/// What `namespaces` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamespaceList {
+    /// Every namespace with its counts, by name.
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// Returns every namespace with its counts.
+pub fn cmd_namespaces(config: &Config, _args: &NamespacesArgs) -> Result<NamespaceList> {
     let namespaces = open_existing(config)?.namespaces()?;
-    output::emit(&json!({ "namespaces": namespaces }))
+    Ok(NamespaceList { namespaces })
 }

@@ -1,12 +1,11 @@
 //! `purge`: delete forgotten memories for good.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::open_existing;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output;
 use crate::time::parse_duration;
 
 /// Arguments of `purge`.
@@ -20,8 +19,17 @@ pub struct PurgeArgs {
     pub yes: bool,
 }
 
+/// What `purge` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PurgeReport {
+    /// The namespace purged.
+    pub namespace: String,
+    /// Memories deleted for good.
+    pub purged: usize,
+}
+
 /// Deletes the namespace's forgotten memories and their versions.
-pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<()> {
+pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
     let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
     if !args.yes {
         return Err(Error::usage(
@@ -30,5 +38,8 @@ pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<()> {
     }
     let mut store = open_existing(config)?;
     let purged = store.purge(&config.namespace, older_than)?;
-    output::emit(&json!({ "namespace": config.namespace, "purged": purged }))
+    Ok(PurgeReport {
+        namespace: config.namespace.clone(),
+        purged,
+    })
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::memory::Memory;
 
 /// Arguments of `read`.
 #[derive(Debug, Clone, Args)]
@@ -14,8 +14,8 @@ pub struct ReadArgs {
     pub name: String,
 }
 
-/// Prints the live memory with its body.
-pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<()> {
+/// Returns the live memory with its body.
+pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<Memory> {
     let store = open_existing(config)?;
-    output::emit(&store.read(&config.namespace, &args.name)?)
+    store.read(&config.namespace, &args.name)
 }

@@ -5,14 +5,14 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::ReindexReport;
 
 /// Arguments of `reindex`.
 #[derive(Debug, Clone, Args)]
 pub struct ReindexArgs {}
 
-/// Replaces every vector with one from the configured model; prints what was done.
-pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<()> {
+/// Replaces every vector with one from the configured model; returns what was done.
+pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport> {
     let mut store = open_existing(config)?;
-    output::emit(&store.reindex()?)
+    store.reindex()
 }

@@ -6,7 +6,7 @@ use super::{BodyArgs, open_or_create};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Metadata};
-use crate::output;
+use crate::store::Outcome;
 
 /// Arguments of `remember`.
 #[derive(Debug, Clone, Args)]
@@ -31,8 +31,8 @@ pub struct RememberArgs {
     pub update: bool,
 }
 
-/// Stores the memory and prints what was done.
-pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<()> {
+/// Stores the memory and returns what was done.
+pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
     let body = args.body.read()?.ok_or_else(|| {
         Error::usage("a body is required: pass --body, --body-file or --body-stdin")
     })?;
@@ -41,6 +41,5 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<()> {
     // Checked before opening, which may create the database: bad input changes nothing.
     crate::memory::validate_name(&args.name)?;
     let mut store = open_or_create(config)?;
-    let outcome = store.remember(&config.namespace, &args.name, &content, args.update)?;
-    output::emit(&outcome)
+    store.remember(&config.namespace, &args.name, &content, args.update)
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::Outcome;
 
 /// Arguments of `rename`.
 #[derive(Debug, Clone, Args)]
@@ -17,7 +17,7 @@ pub struct RenameArgs {
 }
 
 /// Renames the memory (a new version).
-pub fn cmd_rename(config: &Config, args: &RenameArgs) -> Result<()> {
+pub fn cmd_rename(config: &Config, args: &RenameArgs) -> Result<Outcome> {
     let mut store = open_existing(config)?;
-    output::emit(&store.rename(&config.namespace, &args.name, &args.new_name)?)
+    store.rename(&config.namespace, &args.name, &args.new_name)
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::Outcome;
 
 /// Arguments of `restore`.
 #[derive(Debug, Clone, Args)]
@@ -18,7 +18,7 @@ pub struct RestoreArgs {
 }
 
 /// Writes a new live version with the restored content.
-pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<()> {
+pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
     let mut store = open_existing(config)?;
-    output::emit(&store.restore(&config.namespace, &args.name, args.version)?)
+    store.restore(&config.namespace, &args.name, args.version)
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::RetrievalArgs;
+use super::{RetrievalArgs, SearchResults};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -15,7 +15,7 @@ pub struct SearchArgs {
     pub retrieval: RetrievalArgs,
 }
 
-/// Prints `{"results":[…]}`, best first.
-pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<()> {
+/// Returns the results, best first.
+pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<SearchResults> {
     args.retrieval.run(config, search::word_search)
 }

@@ -5,13 +5,13 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::store::Stats;
 
 /// Arguments of `stats`.
 #[derive(Debug, Clone, Args)]
 pub struct StatsArgs {}
 
-/// Prints the database's counts and size.
-pub fn cmd_stats(config: &Config, _args: &StatsArgs) -> Result<()> {
-    output::emit(&open_existing(config)?.stats()?)
+/// Returns the database's counts and size.
+pub fn cmd_stats(config: &Config, _args: &StatsArgs) -> Result<Stats> {
+    open_existing(config)?.stats()
 }

@@ -17,8 +17,181 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tempfile::TempDir;
+
+/// A memory as `read` prints it (and `list` without `body`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    pub memory_id: i64,
+    pub namespace: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub body: Option<String>,
+    pub metadata: Value,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+/// What `list` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryList {
+    pub items: Vec<Memory>,
+}
+
+/// What a write (`remember`, `edit`, `rename`, `forget`, `restore`) prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    pub memory_id: i64,
+    pub name: String,
+    pub namespace: String,
+    pub version: i64,
+    pub action: String,
+}
+
+/// One version in what `history` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Version {
+    pub version: i64,
+    pub action: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub body: String,
+    pub metadata: Value,
+    pub deleted: bool,
+    pub recorded_at: String,
+}
+
+/// What `history` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub memory_id: i64,
+    pub name: String,
+    pub namespace: String,
+    pub versions: Vec<Version>,
+}
+
+/// Where a search result ranked in each list it came from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchInfo {
+    pub fts_rank: Option<u64>,
+    pub fts_score: Option<f64>,
+    pub vector_rank: Option<u64>,
+    pub vector_score: Option<f64>,
+}
+
+/// One result of `search`, `recall` or `hybrid-search`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchResult {
+    pub memory_id: i64,
+    pub name: String,
+    pub namespace: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub created_at: String,
+    pub score: f64,
+    pub snippet: String,
+    #[serde(rename = "match")]
+    pub matched: MatchInfo,
+}
+
+/// What `search`, `recall` and `hybrid-search` print.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchResults {
+    pub results: Vec<SearchResult>,
+}
+
+/// A line `import` rejected.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportError {
+    pub line: u64,
+    pub message: String,
+}
+
+/// What `import` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportReport {
+    pub imported: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    pub errors: Vec<ImportError>,
+}
+
+/// What `init` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitReport {
+    pub db: String,
+    pub created: bool,
+    pub schema_version: u32,
+    pub latest_schema_version: u32,
+}
+
+/// One namespace's counts, in `namespaces` and `stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceStats {
+    pub namespace: String,
+    pub memories: u64,
+    pub forgotten: u64,
+    pub versions: u64,
+}
+
+/// What `namespaces` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceList {
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// What `stats` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    pub db: String,
+    pub db_size_bytes: u64,
+    pub schema_version: u32,
+    pub memories: u64,
+    pub forgotten: u64,
+    pub versions: u64,
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// The error inside the envelope a failed command prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub kind: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// What a failed command prints on stdout.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
 
 /// The binary under test: `SQLITE_GRAPHRAG_TEST_BIN` if set (to test a
 /// release or cross-compiled build), else the one cargo just built. When the
@@ -70,6 +243,12 @@ impl TestEnv {
         parse_success(args, &output)
     }
 
+    /// Runs the binary with `args`, asserting success, and returns its output
+    /// as `T`: every field present, no field unknown.
+    pub fn ok_as<T: DeserializeOwned>(&self, args: &[&str]) -> T {
+        typed(args, self.ok(args))
+    }
+
     /// Runs with `stdin` fed in and returns the JSON output, asserting success.
     pub fn ok_stdin(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Value {
         let output = self.cmd().args(args).write_stdin(stdin).output_retrying();
@@ -80,6 +259,11 @@ impl TestEnv {
     pub fn fails(&self, args: &[&str], code: i32) -> Value {
         let output = self.cmd().args(args).output_retrying();
         parse_failure(args, &output, code)
+    }
+
+    /// Runs the binary expecting failure with `code`; returns the error.
+    pub fn error(&self, args: &[&str], code: i32) -> ErrorBody {
+        typed(args, self.fails(args, code))
     }
 
     /// Like [`TestEnv::fails`], with `stdin` fed in.
@@ -170,18 +354,31 @@ impl StartRetrying for std::process::Command {
     }
 }
 
-/// A command for the binary without `--db`, with this program's variables
-/// removed and HOME and the data folder pointed at `dir`.
+/// Variables kept from the environment of `cargo test`: what finding
+/// programs and running them needs. Everything else is cleared, so a
+/// configuration, a database or a runtime dir of the person running the
+/// tests (`XDG_CONFIG_HOME`, `SQLITE_GRAPHRAG_*`, …) never leaks in.
+const KEPT_VARS: [&str; 3] = [
+    "PATH",
+    // Windows (and wine) cannot start processes without these.
+    "SYSTEMROOT",
+    "WINDIR",
+];
+
+/// A command for the binary without `--db`, with an empty environment but
+/// for [`KEPT_VARS`], and every per-user folder (home, data, config,
+/// temporary) pointed at `dir`.
 pub fn bare_cmd(dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(binary());
-    for var in [
-        "SQLITE_GRAPHRAG_DB",
-        "SQLITE_GRAPHRAG_NAMESPACE",
-        "XDG_DATA_HOME",
-    ] {
-        cmd.env_remove(var);
+    cmd.env_clear();
+    for var in KEPT_VARS {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
     }
-    cmd.env("HOME", dir).env("APPDATA", dir);
+    for var in ["HOME", "APPDATA", "LOCALAPPDATA", "TMPDIR", "TEMP", "TMP"] {
+        cmd.env(var, dir);
+    }
     cmd
 }
 
@@ -206,6 +403,13 @@ fn parse_success(args: &[&str], output: &Output) -> Value {
     stdout_json(args, output)
 }
 
+/// Reads `json`, the output of `args`, as `T`, failing the test on any
+/// missing or unknown field.
+pub fn typed<T: DeserializeOwned>(args: &[&str], json: Value) -> T {
+    serde_json::from_value(json.clone())
+        .unwrap_or_else(|e| panic!("{args:?}: unexpected output shape ({e}):\n{json}"))
+}
+
 fn parse_failure(args: &[&str], output: &Output, code: i32) -> Value {
     let json = stdout_json(args, output);
     assert_eq!(
@@ -214,10 +418,7 @@ fn parse_failure(args: &[&str], output: &Output, code: i32) -> Value {
         "{args:?}: wrong exit code; stdout {json}; stderr {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let error = json["error"].clone();
-    assert!(
-        error["kind"].is_string() && error["message"].is_string(),
-        "{json}"
-    );
-    error
+    let envelope: ErrorEnvelope = typed(args, json.clone());
+    assert!(!envelope.error.message.is_empty(), "{json}");
+    json["error"].clone()
 }

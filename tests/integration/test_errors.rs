@@ -1,6 +1,6 @@
 //! The error contract: a JSON envelope on stdout, a stable exit code, nothing changed.
 
-use crate::common::{StartRetrying, TestEnv};
+use crate::common::{ErrorEnvelope, ImportReport, SpawnRetrying, StartRetrying, TestEnv, typed};
 
 /// Everything a failed command must leave as it was.
 fn snapshot(env: &TestEnv) -> (String, serde_json::Value) {
@@ -27,6 +27,9 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
     let big = big.to_str().unwrap();
     let latin1 = latin1.to_str().unwrap();
     let huge_description = "d".repeat(5000);
+    let long_name = "n".repeat(129);
+    let long_namespace = "s".repeat(65);
+    let long_type = "t".repeat(65);
 
     let cases: &[(&[&str], i32, &str)] = &[
         (
@@ -112,6 +115,37 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
             5,
             "invalid_input",
         ),
+        (
+            &["remember", "--name", &long_name, "--body", "x"],
+            6,
+            "too_large",
+        ),
+        (
+            &[
+                "remember", "--name", "ok", "--body", "x", "--type", &long_type,
+            ],
+            6,
+            "too_large",
+        ),
+        (
+            &[
+                "remember",
+                "--name",
+                "ok",
+                "--body",
+                "x",
+                "--namespace",
+                &long_namespace,
+            ],
+            6,
+            "too_large",
+        ),
+        (&["rename", "keep", &long_name], 6, "too_large"),
+        (
+            &["edit", "keep", "--metadata", r#"{"a":1,"b":{"c":2,"c":3}}"#],
+            5,
+            "invalid_input",
+        ),
         (&["edit", "keep", "--body-file", big], 6, "too_large"),
         (&["edit", "keep"], 2, "usage"),
         (&["edit", "missing", "--body", "x"], 3, "not_found"),
@@ -130,10 +164,12 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
         (&["import", "/no/such/file.jsonl"], 8, "io"),
         (&["no-such-verb"], 2, "usage"),
         (&["list", "--limit", "many"], 2, "usage"),
+        (&["slots", "status", "--max", "0"], 2, "usage"),
+        (&["slots", "resize", "--max", "0"], 2, "usage"),
     ];
     for (args, code, kind) in cases {
-        let err = env.fails(args, *code);
-        assert_eq!(err["kind"], *kind, "{args:?}: {err}");
+        let err = env.error(args, *code);
+        assert_eq!(err.kind, *kind, "{args:?}: {err:?}");
         assert_eq!(snapshot(&env), before, "{args:?} changed the database");
     }
 
@@ -163,8 +199,8 @@ fn a_missing_database_is_not_created_by_readers() {
         &["health"],
         &["export"],
     ] {
-        let err = env.fails(verb, 3);
-        assert!(err["hint"].as_str().unwrap().contains("init"), "{err}");
+        let err = env.error(verb, 3);
+        assert!(err.hint.as_deref().unwrap().contains("init"), "{err:?}");
     }
     assert!(!env.db.exists());
 }
@@ -188,8 +224,12 @@ fn non_utf8_arguments_are_invalid_input() {
         .arg(OsStr::from_bytes(b"caf\xe9"))
         .output_retrying();
     assert_eq!(out.status.code(), Some(5));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["error"]["kind"], "invalid_input");
+    let envelope: ErrorEnvelope = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope.error.kind, "invalid_input");
+    assert_eq!(
+        envelope.error.message,
+        r#"the value of --body is not valid UTF-8: "caf\\xe9""#
+    );
 }
 
 #[test]
@@ -197,7 +237,7 @@ fn a_database_from_a_newer_version_is_refused() {
     let env = TestEnv::new();
     env.ok(&["init"]);
     env.tamper("PRAGMA user_version = 999");
-    assert_eq!(env.fails(&["list"], 10)["kind"], "schema_too_new");
+    assert_eq!(env.error(&["list"], 10).kind, "schema_too_new");
 }
 
 #[test]
@@ -209,7 +249,119 @@ fn health_reports_a_drifted_index() {
     env.tamper(
         "DROP TRIGGER memories_fts_update; UPDATE memories SET deleted_at = 1 WHERE name = 'a';",
     );
-    let err = env.fails(&["health"], 11);
-    assert_eq!(err["kind"], "unhealthy");
-    assert!(err["message"].as_str().unwrap().contains("FTS"), "{err}");
+    let err = env.error(&["health"], 11);
+    assert_eq!(err.kind, "unhealthy");
+    assert!(err.message.contains("FTS"), "{err:?}");
+}
+
+/// A reader that stops early (`export | head -1`) closes stdout under the
+/// writer: that ends the process quietly with success, so `set -o pipefail`
+/// scripts don't fail.
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let env = TestEnv::new();
+    // Far more output than a pipe buffers, so the writer is still writing
+    // when the reader goes away.
+    let body = "pipe ".repeat(400);
+    let lines: String = (0..256)
+        .map(|i| format!("{{\"name\":\"m{i}\",\"body\":\"{body}\"}}\n"))
+        .collect();
+    let report: ImportReport = typed(&["import"], env.ok_stdin(&["import", "-"], lines));
+    assert_eq!((report.imported, report.failed), (256, 0));
+
+    let mut child = env
+        .std_cmd()
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn_retrying();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"name\":\"m0\""), "{first}");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// clap's whole message reaches the envelope, without colours: the list of
+/// what is missing, "a similar argument exists", the usage line.
+#[test]
+fn command_line_errors_keep_the_whole_message() {
+    let env = TestEnv::new();
+    let err = env.error(&["remember", "--nmae", "x", "--body", "b"], 2);
+    assert_eq!(err.kind, "usage");
+    let message = err.message.as_str();
+    assert!(
+        message.contains("unexpected argument '--nmae'"),
+        "{message}"
+    );
+    assert!(message.contains("'--name'"), "no suggestion: {message}");
+    assert!(
+        message.contains("Usage: sqlite-graphrag remember"),
+        "{message}"
+    );
+    assert!(!message.contains('\u{1b}'), "colour codes: {message:?}");
+
+    let err = env.error(&["rename", "only-one"], 2);
+    assert!(err.message.contains("<NEW_NAME>"), "{err:?}");
+
+    let bare = crate::common::bare_cmd(env.dir.path()).output_retrying();
+    assert_eq!(bare.status.code(), Some(2));
+    let envelope: ErrorEnvelope = serde_json::from_slice(&bare.stdout).unwrap();
+    let message = envelope.error.message.as_str();
+    assert!(message.starts_with("a verb is required"), "{message}");
+    assert!(message.contains("Usage: sqlite-graphrag"), "{message}");
+    assert!(message.contains("remember"), "{message}");
+}
+
+/// `slots exec` wraps a command like timeout(1): stdout belongs to that
+/// command, so the wrapper's own command-line errors go to stderr only,
+/// whole, with exit 125.
+#[test]
+fn slots_exec_command_line_errors_go_to_stderr_with_125() {
+    let env = TestEnv::new();
+    let cases: [(&[&str], &str); 5] = [
+        (&["slots", "exec"], "Usage: sqlite-graphrag slots exec"),
+        (
+            &["slots", "exec", "--"],
+            "Usage: sqlite-graphrag slots exec",
+        ),
+        (
+            &["slots", "exec", "--wait", "soon", "--", "true"],
+            "'--wait <SECS>'",
+        ),
+        (
+            &["slots", "exec", "--max", "0", "--", "true"],
+            "'--max <N>'",
+        ),
+        (&["slots", "exec", "--nope", "--", "true"], "'--nope'"),
+    ];
+    for (args, expected) in cases {
+        let out = env.cmd().args(args).output_retrying();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let out = env.cmd().args(["slots", "exec", "--"]).output_retrying();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("required arguments were not provided:\n  <CMD>..."),
+        "{stderr}"
+    );
 }

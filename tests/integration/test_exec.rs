@@ -55,7 +55,7 @@ fn the_wrappers_own_failures_are_125_on_stderr_only() {
     let mismatch = wrapper_error(&exec(dir.path(), &["--max", "3", "--", "true"]), 125);
     assert_eq!(mismatch["kind"], "invalid_input");
     let zero = wrapper_error(&exec(dir.path(), &["--max", "0", "--", "true"]), 125);
-    assert_eq!(zero["kind"], "invalid_input");
+    assert_eq!(zero["kind"], "usage");
     let bad_pool = wrapper_error(&exec(dir.path(), &["--pool", "a/b", "--", "true"]), 125);
     assert_eq!(bad_pool["kind"], "invalid_input");
 }

@@ -2,22 +2,31 @@
 
 use serde_json::json;
 
-use crate::common::{StartRetrying, TestEnv, bare_cmd};
+use crate::common::{
+    History, InitReport, Memory, MemoryList, NamespaceList, NamespaceStats, Outcome, SearchResults,
+    StartRetrying, Stats, TestEnv, bare_cmd,
+};
+
+/// The names of `list`'s items, in order.
+fn names(list: &MemoryList) -> Vec<&str> {
+    list.items.iter().map(|m| m.name.as_str()).collect()
+}
 
 #[test]
 fn init_creates_then_reports_the_schema() {
     let env = TestEnv::new();
-    let first = env.ok(&["init"]);
-    assert_eq!(first["created"], json!(true));
-    assert!(first["schema_version"].as_u64().unwrap() >= 1);
-    assert_eq!(first["schema_version"], first["latest_schema_version"]);
-    assert_eq!(env.ok(&["init"])["created"], json!(false));
+    let first: InitReport = env.ok_as(&["init"]);
+    assert!(first.created);
+    assert_eq!(first.db, env.db.display().to_string());
+    assert!(first.schema_version >= 1);
+    assert_eq!(first.schema_version, first.latest_schema_version);
+    assert!(!env.ok_as::<InitReport>(&["init"]).created);
 }
 
 #[test]
 fn remember_read_list_and_versions() {
     let env = TestEnv::new();
-    let created = env.ok(&[
+    let created: Outcome = env.ok_as(&[
         "remember",
         "--name",
         "auth-decision",
@@ -30,21 +39,23 @@ fn remember_read_list_and_versions() {
         "--metadata",
         r#"{"source":"meeting","n":2}"#,
     ]);
-    assert_eq!(created["action"], "created");
-    assert_eq!(created["version"], 1);
-    assert_eq!(created["namespace"], "global");
-    assert_eq!(created["name"], "auth-decision");
-    assert!(created["memory_id"].as_i64().unwrap() > 0);
+    assert_eq!(created.action, "created");
+    assert_eq!(created.version, 1);
+    assert_eq!(created.namespace, "global");
+    assert_eq!(created.name, "auth-decision");
+    assert!(created.memory_id > 0);
 
-    let memory = env.ok(&["read", "auth-decision"]);
-    assert_eq!(memory["body"], "We use OAuth device flow.");
-    assert_eq!(memory["type"], "decision");
-    assert_eq!(memory["description"], "how we log in");
-    assert_eq!(memory["metadata"], json!({"n": 2, "source": "meeting"}));
-    assert_eq!(memory["deleted_at"], json!(null));
-    assert!(memory["created_at"].as_str().unwrap().ends_with('Z'));
+    let memory: Memory = env.ok_as(&["read", "auth-decision"]);
+    assert_eq!(memory.memory_id, created.memory_id);
+    assert_eq!(memory.body.as_deref(), Some("We use OAuth device flow."));
+    assert_eq!(memory.kind, "decision");
+    assert_eq!(memory.description, "how we log in");
+    assert_eq!(memory.metadata, json!({"n": 2, "source": "meeting"}));
+    assert_eq!(memory.deleted_at, None);
+    assert!(memory.created_at.ends_with('Z'));
+    assert_eq!(memory.created_at, memory.updated_at);
 
-    let unchanged = env.ok(&[
+    let unchanged: Outcome = env.ok_as(&[
         "remember",
         "--name",
         "auth-decision",
@@ -59,44 +70,27 @@ fn remember_read_list_and_versions() {
         "--update",
     ]);
     assert_eq!(
-        (unchanged["action"].clone(), unchanged["version"].clone()),
-        (json!("unchanged"), json!(1))
+        (unchanged.action.as_str(), unchanged.version),
+        ("unchanged", 1)
     );
 
-    let edited = env.ok(&["edit", "auth-decision", "--body", "We use OAuth PKCE."]);
-    assert_eq!(
-        (edited["action"].clone(), edited["version"].clone()),
-        (json!("updated"), json!(2))
-    );
-    assert_eq!(
-        env.ok(&["read", "auth-decision"])["description"],
-        "how we log in"
-    );
+    let edited: Outcome = env.ok_as(&["edit", "auth-decision", "--body", "We use OAuth PKCE."]);
+    assert_eq!((edited.action.as_str(), edited.version), ("updated", 2));
+    let memory: Memory = env.ok_as(&["read", "auth-decision"]);
+    assert_eq!(memory.description, "how we log in");
+    assert_eq!(memory.version, 2);
 
     env.remember("second", "another memory");
-    let list = env.ok(&["list"]);
-    let names: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["second", "auth-decision"]);
+    let list: MemoryList = env.ok_as(&["list"]);
+    assert_eq!(names(&list), ["second", "auth-decision"]);
     assert!(
-        list["items"][0].get("body").is_none(),
+        list.items.iter().all(|m| m.body.is_none()),
         "list leaves bodies out"
     );
-    assert_eq!(
-        env.ok(&["list", "--type", "decision"])["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        env.ok(&["list", "--limit", "1", "--offset", "1"])["items"][0]["name"],
-        "auth-decision"
-    );
+    let decisions: MemoryList = env.ok_as(&["list", "--type", "decision"]);
+    assert_eq!(names(&decisions), ["auth-decision"]);
+    let page: MemoryList = env.ok_as(&["list", "--limit", "1", "--offset", "1"]);
+    assert_eq!(names(&page), ["auth-decision"]);
 }
 
 #[test]
@@ -104,44 +98,41 @@ fn rename_forget_restore_purge() {
     let env = TestEnv::new();
     env.remember("draft", "first text");
     env.ok(&["edit", "draft", "--body", "second text"]);
-    let renamed = env.ok(&["rename", "draft", "final"]);
-    assert_eq!(
-        (renamed["action"].clone(), renamed["version"].clone()),
-        (json!("renamed"), json!(3))
-    );
-    env.fails(&["read", "draft"], 3);
+    let renamed: Outcome = env.ok_as(&["rename", "draft", "final"]);
+    assert_eq!((renamed.action.as_str(), renamed.version), ("renamed", 3));
+    env.error(&["read", "draft"], 3);
 
-    let forgotten = env.ok(&["forget", "final"]);
-    assert_eq!(forgotten["action"], "forgotten");
-    assert_eq!(env.ok(&["forget", "final"])["action"], "unchanged");
-    let err = env.fails(&["read", "final"], 3);
-    assert!(err["hint"].as_str().unwrap().contains("restore"), "{err}");
-    assert_eq!(env.ok(&["list"])["items"], json!([]));
-    assert_eq!(
-        env.ok(&["list", "--include-deleted"])["items"][0]["name"],
-        "final"
-    );
+    let forgotten: Outcome = env.ok_as(&["forget", "final"]);
+    assert_eq!(forgotten.action, "forgotten");
+    let again: Outcome = env.ok_as(&["forget", "final"]);
+    assert_eq!(again.action, "unchanged");
+    let err = env.error(&["read", "final"], 3);
+    assert!(err.hint.as_deref().unwrap().contains("restore"), "{err:?}");
+    assert_eq!(env.ok_as::<MemoryList>(&["list"]).items, []);
+    let with_deleted: MemoryList = env.ok_as(&["list", "--include-deleted"]);
+    assert_eq!(names(&with_deleted), ["final"]);
+    assert!(with_deleted.items[0].deleted_at.is_some());
 
-    let restored = env.ok(&["restore", "final", "--version", "1"]);
+    let restored: Outcome = env.ok_as(&["restore", "final", "--version", "1"]);
     assert_eq!(
-        (restored["action"].clone(), restored["version"].clone()),
-        (json!("restored"), json!(5))
+        (restored.action.as_str(), restored.version),
+        ("restored", 5)
     );
-    assert_eq!(env.ok(&["read", "final"])["body"], "first text");
+    let memory: Memory = env.ok_as(&["read", "final"]);
+    assert_eq!(memory.body.as_deref(), Some("first text"));
 
-    let history = env.ok(&["history", "final"]);
-    let actions: Vec<&str> = history["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["action"].as_str().unwrap())
-        .collect();
+    let history: History = env.ok_as(&["history", "final"]);
+    assert_eq!(
+        (history.name.as_str(), history.memory_id),
+        ("final", restored.memory_id)
+    );
+    let actions: Vec<&str> = history.versions.iter().map(|v| v.action.as_str()).collect();
     assert_eq!(
         actions,
         ["created", "updated", "renamed", "forgotten", "restored"]
     );
-    assert_eq!(history["versions"][0]["name"], "draft");
-    assert_eq!(history["versions"][3]["deleted"], json!(true));
+    assert_eq!(history.versions[0].name, "draft");
+    assert!(history.versions[3].deleted);
 
     env.fails(&["restore", "final"], 5);
     env.fails(&["restore", "final", "--version", "9"], 3);
@@ -164,11 +155,13 @@ fn remember_on_a_forgotten_name_needs_update() {
     let env = TestEnv::new();
     env.remember("m", "one");
     env.ok(&["forget", "m"]);
-    let err = env.fails(&["remember", "--name", "m", "--body", "two"], 4);
-    assert!(err["hint"].as_str().unwrap().contains("restore"));
-    let revived = env.ok(&["remember", "--name", "m", "--body", "two", "--update"]);
-    assert_eq!(revived["action"], "updated");
-    assert_eq!(env.ok(&["read", "m"])["body"], "two");
+    let err = env.error(&["remember", "--name", "m", "--body", "two"], 4);
+    assert_eq!(err.kind, "already_exists");
+    assert!(err.hint.as_deref().unwrap().contains("restore"), "{err:?}");
+    let revived: Outcome = env.ok_as(&["remember", "--name", "m", "--body", "two", "--update"]);
+    assert_eq!(revived.action, "updated");
+    let memory: Memory = env.ok_as(&["read", "m"]);
+    assert_eq!(memory.body.as_deref(), Some("two"));
 }
 
 #[test]
@@ -187,10 +180,10 @@ fn body_sources_are_equivalent() {
         &["remember", "--name", "from-stdin", "--body-stdin"],
         "naïve café — 東京 🙂\n",
     );
-    let a = env.ok(&["read", "from-file"]);
-    let b = env.ok(&["read", "from-stdin"]);
-    assert_eq!(a["body"], "naïve café — 東京 🙂\n");
-    assert_eq!(a["body"], b["body"]);
+    let a: Memory = env.ok_as(&["read", "from-file"]);
+    let b: Memory = env.ok_as(&["read", "from-stdin"]);
+    assert_eq!(a.body.as_deref(), Some("naïve café — 東京 🙂\n"));
+    assert_eq!(a.body, b.body);
     env.fails(
         &["remember", "--name", "x", "--body", "a", "--body-stdin"],
         2,
@@ -211,22 +204,28 @@ fn namespaces_are_separate() {
         "--body",
         "in team a",
     ]);
+    let in_team: Memory = env.ok_as(&["read", "same", "--namespace", "team-a"]);
     assert_eq!(
-        env.ok(&["read", "same", "--namespace", "team-a"])["body"],
-        "in team a"
+        (in_team.namespace.as_str(), in_team.body.as_deref()),
+        ("team-a", Some("in team a"))
     );
-    assert_eq!(env.ok(&["read", "same"])["body"], "in global");
-    let namespaces = env.ok(&["namespaces"]);
+    let in_global: Memory = env.ok_as(&["read", "same"]);
+    assert_eq!(in_global.body.as_deref(), Some("in global"));
+    let one_each = |namespace: &str| NamespaceStats {
+        namespace: namespace.to_owned(),
+        memories: 1,
+        forgotten: 0,
+        versions: 1,
+    };
+    let namespaces: NamespaceList = env.ok_as(&["namespaces"]);
     assert_eq!(
-        namespaces["namespaces"],
-        json!([
-            {"namespace": "global", "memories": 1, "forgotten": 0, "versions": 1},
-            {"namespace": "team-a", "memories": 1, "forgotten": 0, "versions": 1}
-        ])
+        namespaces.namespaces,
+        [one_each("global"), one_each("team-a")]
     );
-    let stats = env.ok(&["stats"]);
-    assert_eq!(stats["memories"], 2);
-    assert!(stats["db_size_bytes"].as_u64().unwrap() > 0);
+    let stats: Stats = env.ok_as(&["stats"]);
+    assert_eq!(stats.memories, 2);
+    assert_eq!(stats.namespaces, namespaces.namespaces);
+    assert!(stats.db_size_bytes > 0);
     let via_env = env
         .cmd()
         .env("SQLITE_GRAPHRAG_NAMESPACE", "team-a")
@@ -260,7 +259,7 @@ fn default_database_lives_in_the_user_data_folder() {
         .arg("init")
         .output_retrying();
     assert!(out.status.success());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: InitReport = serde_json::from_slice(&out.stdout).unwrap();
     let expected = if cfg!(windows) {
         env.dir
             .path()
@@ -273,7 +272,7 @@ fn default_database_lives_in_the_user_data_folder() {
             .join("sqlite-graphrag")
             .join("graphrag.sqlite")
     };
-    assert_eq!(json["db"], expected.display().to_string());
+    assert_eq!(report.db, expected.display().to_string());
     assert!(expected.exists());
 }
 
@@ -290,12 +289,13 @@ fn search_finds_by_words_and_survives_fts_syntax() {
         "--description",
         "about foxes",
     ]);
-    let out = env.ok(&["search", "jumping foxes"]);
-    let results = out["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
-    assert_eq!(results[0]["name"], "fox");
-    assert!(results[0]["score"].as_f64().unwrap() > 0.0);
-    assert!(results[0]["snippet"].as_str().unwrap().contains("jumps"));
+    let out: SearchResults = env.ok_as(&["search", "jumping foxes"]);
+    assert_eq!(out.results.len(), 2);
+    let best = &out.results[0];
+    assert_eq!(best.name, "fox");
+    assert!(best.score > 0.0);
+    assert!(best.snippet.contains("jumps"));
+    assert_eq!(best.matched.fts_rank, Some(1));
     for hostile in [
         "\"unbalanced",
         "fox AND",
@@ -307,16 +307,11 @@ fn search_finds_by_words_and_survives_fts_syntax() {
         "^fox",
         "'; DROP TABLE memories; --",
     ] {
-        env.ok(&["search", hostile]);
+        env.ok_as::<SearchResults>(&["search", hostile]);
     }
-    assert_eq!(env.fails(&["search", "*** ()"], 5)["kind"], "invalid_input");
-    assert_eq!(
-        env.ok(&["search", "fox", "-k", "1"])["results"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(env.error(&["search", "*** ()"], 5).kind, "invalid_input");
+    let top: SearchResults = env.ok_as(&["search", "fox", "-k", "1"]);
+    assert_eq!(top.results.len(), 1);
 }
 
 #[test]
@@ -326,4 +321,82 @@ fn help_and_version_are_plain_text_with_exit_zero() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sqlite-graphrag "));
     assert!(env.cmd().arg("--help").output_retrying().status.success());
+}
+
+/// Metadata numbers of any size come back digit for digit, in `read` and
+/// in `export`, instead of being rounded to a float.
+#[test]
+fn metadata_numbers_are_kept_exactly() {
+    let env = TestEnv::new();
+    let metadata =
+        r#"{"id":123456789012345678901234567890,"ratio":0.10,"small":-18446744073709551617}"#;
+    env.ok(&[
+        "remember",
+        "--name",
+        "n",
+        "--body",
+        "b",
+        "--metadata",
+        metadata,
+    ]);
+    let read = env.cmd().args(["read", "n"]).output_retrying();
+    let text = String::from_utf8(read.stdout).unwrap();
+    assert!(
+        text.contains(&format!(r#""metadata":{metadata}"#)),
+        "{text}"
+    );
+    let export = env.cmd().arg("export").output_retrying();
+    let text = String::from_utf8(export.stdout).unwrap();
+    assert!(
+        text.contains(&format!(r#""metadata":{metadata}"#)),
+        "{text}"
+    );
+}
+
+#[cfg(not(unix))]
+skipped_here!(
+    tests_run_the_binary_in_a_clean_environment,
+    "needs env(1) to print the environment the binary passes on"
+);
+
+/// The tests are hermetic: nothing from the environment of `cargo test`
+/// (a user's XDG_CONFIG_HOME with its config file, SQLITE_GRAPHRAG_*, …)
+/// reaches the binary. `slots exec -- env` shows what the binary got.
+#[cfg(unix)]
+#[test]
+fn tests_run_the_binary_in_a_clean_environment() {
+    let env = TestEnv::new();
+    let runtime = env.dir.path().join("run");
+    let out = env
+        .cmd()
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--max", "1", "--", "env"])
+        .output_retrying();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = String::from_utf8(out.stdout).unwrap();
+    let set_by_the_test = [
+        "PATH",
+        "HOME",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+    ];
+    let leaked: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| !set_by_the_test.contains(&name.as_str()))
+        .filter(|name| {
+            seen.lines()
+                .any(|line| line.starts_with(&format!("{name}=")))
+        })
+        .collect();
+    assert!(leaked.is_empty(), "leaked into the binary: {leaked:?}");
+    let home = format!("HOME={}", env.dir.path().display());
+    assert!(seen.lines().any(|line| line == home), "{seen}");
 }

@@ -4,12 +4,11 @@ pub mod exec;
 pub mod resize;
 pub mod status;
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, MAX_SLOTS_LIMIT};
 use crate::error::Result;
 use crate::slots::{DEFAULT_POOL, Pool};
 
@@ -40,7 +39,7 @@ pub struct PoolArgs {
     pub pool: String,
     /// Slots of a new pool [env: SQLITE_GRAPHRAG_MAX_SLOTS] [default: CPU count];
     /// an existing pool keeps its own count
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SLOTS_LIMIT)))]
     pub max: Option<u32>,
 }
 
@@ -55,19 +54,6 @@ impl PoolArgs {
     fn find(&self, config: &Config) -> Result<Pool> {
         let count = config.max_slots.with_flag(self.max)?;
         Pool::find(&config.runtime_dir, &self.pool, count)
-    }
-}
-
-/// Runs one `slots` verb.
-pub fn cmd_slots(config: &Config, args: &SlotsArgs) -> Result<ExitCode> {
-    match &args.command {
-        SlotsCommand::Exec(args) => exec::cmd_slots_exec(config, args),
-        SlotsCommand::Status(args) => {
-            status::cmd_slots_status(config, args).map(|()| ExitCode::SUCCESS)
-        }
-        SlotsCommand::Resize(args) => {
-            resize::cmd_slots_resize(config, args).map(|()| ExitCode::SUCCESS)
-        }
     }
 }
 

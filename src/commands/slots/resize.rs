@@ -1,11 +1,10 @@
 //! `slots resize`: change a pool's slot count on purpose.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::config::{Config, MAX_SLOTS_LIMIT};
 use crate::error::Result;
-use crate::output;
 use crate::slots::{DEFAULT_POOL, Pool};
 
 /// Arguments of `slots resize`.
@@ -19,12 +18,23 @@ pub struct ResizeArgs {
     pub max: u32,
 }
 
-/// Records the new count; prints `{"pool","dir","max"}`.
-pub fn cmd_slots_resize(config: &Config, args: &ResizeArgs) -> Result<()> {
+/// A pool after `slots resize`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resized {
+    /// The pool name.
+    pub pool: String,
+    /// The pool folder.
+    pub dir: String,
+    /// Its new slot count.
+    pub max: u32,
+}
+
+/// Records the new count and returns the pool as it now is.
+pub fn cmd_slots_resize(config: &Config, args: &ResizeArgs) -> Result<Resized> {
     let pool = Pool::resize(&config.runtime_dir, &args.pool, args.max)?;
-    output::emit(&json!({
-        "pool": pool.name(),
-        "dir": pool.dir().display().to_string(),
-        "max": pool.max(),
-    }))
+    Ok(Resized {
+        pool: pool.name().to_owned(),
+        dir: pool.dir().display().to_string(),
+        max: pool.max(),
+    })
 }

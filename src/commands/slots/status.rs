@@ -5,7 +5,7 @@ use clap::Args;
 use super::PoolArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::output;
+use crate::slots::PoolStatus;
 
 /// Arguments of `slots status`.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +15,7 @@ pub struct StatusArgs {
     pub pool: PoolArgs,
 }
 
-/// Prints `{"pool","dir","max","held","free","slots":[…]}`.
-pub fn cmd_slots_status(config: &Config, args: &StatusArgs) -> Result<()> {
-    output::emit(&args.pool.find(config)?.status()?)
+/// Returns the pool's slots and their holders.
+pub fn cmd_slots_status(config: &Config, args: &StatusArgs) -> Result<PoolStatus> {
+    args.pool.find(config)?.status()
 }
