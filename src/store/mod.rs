@@ -5,9 +5,11 @@
 //! `fts` (word search), `report` (stats and health).
 
 mod chunks;
+mod file;
 mod fts;
 mod jsonl;
 mod listing;
+mod marker;
 mod memories;
 pub mod migrations;
 mod report;
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
+use marker::Contents;
 
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
@@ -34,12 +37,16 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size of a new database file, in bytes.
 pub const PAGE_SIZE: u32 = 16 * 1024;
 
-/// Whether opening may create the database file.
+/// Whether opening may create the database, and what it may open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
-    /// Create the file (and its folder) if missing.
+    /// Create the file (and its folder) if missing, and the schema in a
+    /// file that is empty.
     Create,
-    /// Fail with not-found if the file is missing.
+    /// Like [`OpenMode::Create`], and also add the schema to another
+    /// application's database, beside its tables.
+    Adopt,
+    /// Fail with not-found if the file is missing or holds no database.
     Existing,
 }
 
@@ -47,40 +54,45 @@ pub enum OpenMode {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    busy_timeout: Duration,
+    created: bool,
 }
 
 impl Store {
     /// Opens the database at `path`, applies the connection pragmas and runs
-    /// any pending migrations.
+    /// any pending migrations. Nothing is written before the file is known
+    /// to be a database of ours at a schema this program can handle, or an
+    /// empty one that `mode` may create.
     ///
     /// # Failure
-    /// Not-found when `mode` is [`OpenMode::Existing`] and the file is missing;
-    /// schema-too-new when a newer program wrote it; I/O and database errors.
+    /// Invalid input for an in-memory name or a URI, and for another
+    /// application's database (unless `mode` is [`OpenMode::Adopt`]);
+    /// not-found when `mode` is [`OpenMode::Existing`] and the file is
+    /// missing or empty; schema-too-new when a newer program wrote it; I/O
+    /// and database errors.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
-        let exists = path.exists();
-        if !exists && mode == OpenMode::Existing {
-            return Err(
-                Error::not_found(format!("no database at {}", path.display()))
-                    .with_hint("create it with `sqlite-graphrag init`, or pass the right --db"),
-            );
+        file::check_path(path)?;
+        if !path.exists() {
+            if mode == OpenMode::Existing {
+                return Err(no_database(format!("no database at {}", path.display())));
+            }
+            file::create_private(path)?;
         }
-        if let Some(parent) = path
-            .parent()
-            .filter(|p| !exists && !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-        }
-        let flags = match mode {
-            OpenMode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            OpenMode::Existing => OpenFlags::SQLITE_OPEN_READ_WRITE,
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
+        let with_path = |err: Error| match err.kind() {
+            ErrorKind::Database => {
+                Error::new(err.kind(), format!("{}: {}", path.display(), err.message()))
+            }
+            _ => err,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| with_path(e.into()))?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),
+            busy_timeout: BUSY_TIMEOUT,
+            created: false,
         };
-        retry_busy(|| store.configure())?;
+        retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
         Ok(store)
     }
 
@@ -89,31 +101,68 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             path: None,
+            busy_timeout: BUSY_TIMEOUT,
+            created: false,
         };
-        store.configure()?;
+        store.configure(OpenMode::Create)?;
         Ok(store)
     }
 
-    fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+    /// Checks what the file holds, then (only if `mode` allows it) turns on
+    /// WAL and brings the schema up to date.
+    fn configure(&mut self, mode: OpenMode) -> Result<()> {
+        self.conn.busy_timeout(self.busy_timeout)?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let contents = marker::inspect(&self.conn)?;
+        let shown = || {
+            self.path
+                .as_deref()
+                .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string())
+        };
+        match (contents, mode) {
+            (Contents::Empty, OpenMode::Existing) => {
+                return Err(no_database(format!(
+                    "{} is empty: it holds no sqlite-graphrag database",
+                    shown()
+                )));
+            }
+            (Contents::Foreign, OpenMode::Create | OpenMode::Existing) => {
+                return Err(Error::invalid(format!(
+                    "{} is not a sqlite-graphrag database: it holds another application's data",
+                    shown()
+                ))
+                .with_hint(
+                    "pass the right --db; `sqlite-graphrag init --force` adds sqlite-graphrag's tables to this file",
+                ));
+            }
+            (Contents::Ours { version }, _) => migrations::check_not_newer(version)?,
+            _ => {}
+        }
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
-            // Only a new, empty database is not in WAL mode yet: give it
-            // larger pages first (they cannot change once WAL is on). The
-            // vector scan reads every page of the chunks table, and 16 KiB
-            // pages read it about a quarter faster than 4 KiB ones.
-            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            if contents == Contents::Empty {
+                // Larger pages first (they cannot change once WAL is on).
+                // The vector scan reads every page of the chunks table, and
+                // 16 KiB pages read it about a quarter faster than 4 KiB ones.
+                self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            }
             self.conn
                 .query_row("PRAGMA journal_mode = WAL", [], |row| {
                     row.get::<_, String>(0)
                 })?;
         }
         migrations::migrate(&mut self.conn)?;
+        self.created = !matches!(contents, Contents::Ours { .. });
         Ok(())
+    }
+
+    /// Returns true if opening created the schema: the file was missing,
+    /// empty, or (with [`OpenMode::Adopt`]) another application's.
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// Returns the database file's path (`None` in memory).
@@ -132,10 +181,10 @@ impl Store {
     /// upgraded (which is where readers and writers deadlock into
     /// SQLITE_BUSY). If the lock is still busy after the busy timeout, or a
     /// busy error escapes the handler, the whole transaction is retried
-    /// until [`BUSY_TIMEOUT`] has passed once more.
+    /// until the busy timeout has passed once more since that first failure.
     pub fn write<T>(&mut self, mut work: impl FnMut(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
-        retry_busy(|| {
+        retry_busy(self.busy_timeout, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = work(&tx)?;
             tx.commit()?;
@@ -144,13 +193,19 @@ impl Store {
     }
 }
 
-/// Runs `attempt` again while it fails with a busy error, for up to [`BUSY_TIMEOUT`].
-fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
+/// Runs `attempt` again while it fails with a busy error, until
+/// `busy_timeout` has passed since the first such failure (each attempt
+/// already waited up to the busy timeout in SQLite's busy handler).
+fn retry_busy<T>(busy_timeout: Duration, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut deadline = None;
     let mut pause = Duration::from_millis(2);
     loop {
         match attempt() {
-            Err(err) if err.kind() == ErrorKind::Busy && Instant::now() < deadline => {
+            Err(err) if err.kind() == ErrorKind::Busy => {
+                let deadline = *deadline.get_or_insert_with(|| Instant::now() + busy_timeout);
+                if Instant::now() >= deadline {
+                    return Err(err);
+                }
                 tracing::debug!("database busy, retrying: {err}");
                 thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
@@ -158,4 +213,10 @@ fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
             result => return result,
         }
     }
+}
+
+/// A not-found error for a path without a database, with the usual hint.
+fn no_database(message: String) -> Error {
+    Error::not_found(message)
+        .with_hint("create it with `sqlite-graphrag init`, or pass the right --db")
 }
