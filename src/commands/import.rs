@@ -3,12 +3,13 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 
 use super::open_or_create;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::output;
 
 /// Arguments of `import`.
@@ -22,8 +23,9 @@ pub struct ImportArgs {
     pub batch_size: u32,
 }
 
-/// Imports the file and prints the report.
-pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
+/// Imports the file and prints the report. Exits 0 only if every line was
+/// imported; if any was rejected, with the code of [`ErrorKind::Partial`].
+pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ExitCode> {
     let batch_size = args.batch_size as usize;
     let report = if args.file.as_os_str() == "-" {
         let mut store = open_or_create(config)?;
@@ -38,5 +40,13 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<()> {
             batch_size,
         )?
     };
-    output::emit(&report)
+    output::emit(&report)?;
+    if report.failed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing::warn!(
+        "import: {} lines rejected; the report lists the first ones",
+        report.failed
+    );
+    Ok(ExitCode::from(ErrorKind::Partial.exit_code()))
 }

@@ -53,7 +53,7 @@ pub fn run(command: Command, config: &Config) -> Result<ExitCode> {
         Command::Restore(args) => restore::cmd_restore(config, &args),
         Command::Forget(args) => forget::cmd_forget(config, &args),
         Command::Purge(args) => purge::cmd_purge(config, &args),
-        Command::Import(args) => import::cmd_import(config, &args),
+        Command::Import(args) => return import::cmd_import(config, &args),
         Command::Export(args) => export::cmd_export(config, &args),
         Command::Search(args) => search::cmd_search(config, &args),
         Command::Recall(args) => recall::cmd_recall(config, &args),

@@ -22,6 +22,8 @@ use crate::time::Timestamp;
 const MAX_LINE_BYTES: usize = 4 * MAX_BODY_BYTES;
 /// Most per-line errors listed in a report; `failed` still counts them all.
 const MAX_REPORTED_ERRORS: usize = 100;
+/// The byte order mark some editors put at the start of a UTF-8 file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One line of the JSONL format that `import` reads and `export` writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,10 +45,12 @@ pub struct ImportLine {
     /// A JSON object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
-    /// RFC 3339 creation time, used when the memory is new.
+    /// RFC 3339 creation time, used when the memory is new; defaults to
+    /// `updated_at`, else to the time of the import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    /// RFC 3339 time of the latest change; defaults to `created_at`.
+    /// RFC 3339 time of the latest change, used when the memory is new;
+    /// defaults to `created_at`, and may not be earlier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
@@ -118,14 +122,21 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
         .as_deref()
         .map(Timestamp::parse)
         .transpose()?;
+    let created_at = created_at.or(updated_at).unwrap_or(now);
+    let updated_at = updated_at.unwrap_or(created_at);
+    if updated_at < created_at {
+        return Err(Error::invalid(format!(
+            "updated_at {updated_at} is before created_at {created_at}"
+        )));
+    }
     let embedded = embed_text(&content.description, &content.body)?;
     Ok(Record {
         namespace,
         name: line.name,
         content,
         embedded,
-        created_at: created_at.unwrap_or(now),
-        updated_at: updated_at.or(created_at).unwrap_or(now),
+        created_at,
+        updated_at,
     })
 }
 
@@ -207,10 +218,14 @@ impl Store {
                 }
                 LineRead::Line => {
                     line_no += 1;
-                    if buf.iter().all(u8::is_ascii_whitespace) {
+                    let line = match buf.strip_prefix(UTF8_BOM) {
+                        Some(rest) if line_no == 1 => rest,
+                        _ => &buf[..],
+                    };
+                    if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    match parse_record(&buf, default_namespace, now) {
+                    match parse_record(line, default_namespace, now) {
                         Ok(record) => batch.push(record),
                         Err(err) => report.reject(line_no, &err),
                     }

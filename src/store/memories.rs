@@ -254,6 +254,8 @@ pub(crate) struct NewVersion<'a> {
     pub embedded: &'a EmbeddedText,
     /// Applies only when the memory is new.
     pub created_at: Timestamp,
+    /// Applies only when the memory is new; a new version of an existing
+    /// memory is stamped with the time it is written.
     pub updated_at: Timestamp,
 }
 
@@ -318,7 +320,7 @@ pub(crate) fn upsert(tx: &Transaction<'_>, new: &NewVersion<'_>, mode: Upsert) -
             &existing,
             content,
             Action::Updated,
-            updated_at,
+            Timestamp::now(),
             Some(embedded),
         ),
     }
