@@ -1,10 +1,15 @@
-//! The JSONL exchange format: `import` in large transactions, and `export`.
+//! The JSONL exchange format: `import` in short transactions, and `export`.
 //!
-//! On import, each line is validated on its own; bad lines are reported by number and
-//! skipped. Good lines are written in batches, one `BEGIN IMMEDIATE`
-//! transaction per batch, so a crash leaves each batch either whole or absent.
+//! On import, each line is validated (and embedded) on its own; bad lines
+//! are reported by number and skipped. Good lines are written in batches,
+//! each in `BEGIN IMMEDIATE` transactions of at most about
+//! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
+//! crash leaves each transaction either whole or absent.
 
 use std::io::{self, BufRead};
+use std::time::{Duration, Instant};
+
+use rusqlite::Transaction;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +27,9 @@ use crate::time::Timestamp;
 const MAX_LINE_BYTES: usize = 4 * MAX_BODY_BYTES;
 /// Most per-line errors listed in a report; `failed` still counts them all.
 const MAX_REPORTED_ERRORS: usize = 100;
+/// Longest a transaction of an import holds the write lock, about: other
+/// writers wait for it, and give up after the busy timeout.
+const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -140,6 +148,27 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
     })
 }
 
+/// Writes records from the start of `records` until all are written or
+/// `deadline` has passed (at least one), and returns what each did.
+fn write_until(tx: &Transaction<'_>, records: &[Record], deadline: Instant) -> Result<Vec<Action>> {
+    let mut actions = Vec::new();
+    for r in records {
+        if !actions.is_empty() && Instant::now() >= deadline {
+            break;
+        }
+        let new = NewVersion {
+            namespace: &r.namespace,
+            name: &r.name,
+            content: &r.content,
+            embedded: &r.embedded,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        };
+        actions.push(upsert(tx, &new, Upsert::CreateOrUpdate)?.action);
+    }
+    Ok(actions)
+}
+
 /// What reading one line produced.
 enum LineRead {
     Line,
@@ -240,38 +269,26 @@ impl Store {
         Ok(report)
     }
 
+    /// Writes `batch` in as few transactions as keep each under
+    /// [`MAX_TRANSACTION_TIME`], and counts what they did.
     fn write_batch(&mut self, batch: &[Record], report: &mut ImportReport) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let actions = self.write(|tx| {
-            batch
-                .iter()
-                .map(|r| {
-                    let new = NewVersion {
-                        namespace: &r.namespace,
-                        name: &r.name,
-                        content: &r.content,
-                        embedded: &r.embedded,
-                        created_at: r.created_at,
-                        updated_at: r.updated_at,
-                    };
-                    let outcome = upsert(tx, &new, Upsert::CreateOrUpdate)?;
-                    Ok(outcome.action)
-                })
-                .collect::<Result<Vec<Action>>>()
-        })?;
-        for action in actions {
-            match action {
-                Action::Created => report.imported += 1,
-                Action::Unchanged => report.unchanged += 1,
-                _ => report.updated += 1,
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let actions =
+                self.write(|tx| write_until(tx, rest, Instant::now() + MAX_TRANSACTION_TIME))?;
+            rest = &rest[actions.len()..];
+            for action in actions {
+                match action {
+                    Action::Created => report.imported += 1,
+                    Action::Unchanged => report.unchanged += 1,
+                    _ => report.updated += 1,
+                }
             }
+            tracing::info!(
+                "import: {} lines stored so far",
+                report.imported + report.updated + report.unchanged
+            );
         }
-        tracing::info!(
-            "import: {} lines stored so far",
-            report.imported + report.updated + report.unchanged
-        );
         Ok(())
     }
 
@@ -334,6 +351,28 @@ mod tests {
             read_line_capped(&mut reader, &mut buf).unwrap(),
             LineRead::End
         ));
+    }
+
+    #[test]
+    fn a_transaction_past_its_deadline_stops_after_one_record() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = Timestamp::now();
+        let records: Vec<Record> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let line = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
+                parse_record(line.as_bytes(), "global", now).unwrap()
+            })
+            .collect();
+        let first = store
+            .write(|tx| write_until(tx, &records, Instant::now()))
+            .unwrap();
+        assert_eq!(first, [Action::Created]);
+        let later = Instant::now() + Duration::from_secs(3600);
+        let rest = store
+            .write(|tx| write_until(tx, &records[1..], later))
+            .unwrap();
+        assert_eq!(rest.len(), 2);
     }
 
     #[test]

@@ -220,3 +220,54 @@ fn no_database(message: String) -> Error {
     Error::not_found(message)
         .with_hint("create it with `sqlite-graphrag init`, or pass the right --db")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// The busy timeout of the store under test.
+    const TEST_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+    /// Set once the first write attempt has given up.
+    static FIRST_ATTEMPT_FAILED: AtomicBool = AtomicBool::new(false);
+
+    /// A busy handler like SQLite's own for the first attempt (wait the whole
+    /// busy timeout, then give up), and one that waits as long as it takes
+    /// for every later attempt.
+    fn busy_handler(_calls: i32) -> bool {
+        if FIRST_ATTEMPT_FAILED.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+            return true;
+        }
+        thread::sleep(TEST_BUSY_TIMEOUT);
+        FIRST_ATTEMPT_FAILED.store(true, Ordering::SeqCst);
+        false
+    }
+
+    #[test]
+    fn a_write_that_stays_busy_for_a_whole_busy_timeout_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.sqlite");
+        let mut store = Store::open(&path, OpenMode::Create).unwrap();
+        store.busy_timeout = TEST_BUSY_TIMEOUT;
+        store.conn.busy_handler(Some(busy_handler)).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let writer = thread::spawn(move || {
+            store.write(|tx| {
+                Ok(tx.execute(
+                    "INSERT INTO namespaces (name, created_at) VALUES ('late', 1)",
+                    [],
+                )?)
+            })
+        });
+        while !FIRST_ATTEMPT_FAILED.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        holder.execute_batch("COMMIT").unwrap();
+        assert_eq!(writer.join().unwrap().unwrap(), 1);
+    }
+}
