@@ -9,16 +9,14 @@
 use std::io::{self, BufRead};
 use std::time::{Duration, Instant};
 
-use rusqlite::Transaction;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Store;
+use super::Tx;
 use super::chunks::{EmbeddedText, embed_text};
-use super::memories::{
-    Action, MEMORY_COLUMNS, NewVersion, Upsert, memory_from_row, require_namespace, upsert,
-};
+use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
+use super::memory_tx::{NewVersion, Upsert};
 use crate::error::{Error, Result};
 use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
 use crate::time::Timestamp;
@@ -150,7 +148,7 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
 
 /// Writes records from the start of `records` until all are written or
 /// `deadline` has passed (at least one), and returns what each did.
-fn write_until(tx: &Transaction<'_>, records: &[Record], deadline: Instant) -> Result<Vec<Action>> {
+fn write_until(tx: &Tx<'_>, records: &[Record], deadline: Instant) -> Result<Vec<Action>> {
     let mut actions = Vec::new();
     for r in records {
         if !actions.is_empty() && Instant::now() >= deadline {
@@ -164,7 +162,7 @@ fn write_until(tx: &Transaction<'_>, records: &[Record], deadline: Instant) -> R
             created_at: r.created_at,
             updated_at: r.updated_at,
         };
-        actions.push(upsert(tx, &new, Upsert::CreateOrUpdate)?.action);
+        actions.push(tx.upsert(&new, Upsert::CreateOrUpdate)?.action);
     }
     Ok(actions)
 }

@@ -1,12 +1,15 @@
 //! The lifecycle of one memory: create, update, edit, rename, forget, restore,
 //! and its version history. Every change writes a full version row.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::Store;
-use super::chunks::{EmbeddedText, embed_text, write_chunks};
-use crate::error::{Error, Result};
+use super::chunks::embed_text;
+use super::memory_tx::{NewVersion, Upsert, text_changes};
+use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
 use crate::time::Timestamp;
 
@@ -29,7 +32,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    /// The action's name as recorded in a version row.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
             Action::Updated => "updated",
@@ -93,15 +97,6 @@ pub struct VersionRow {
     pub recorded_at: Timestamp,
 }
 
-/// Whether an upsert may replace an existing memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Upsert {
-    /// Fail with already-exists if the name is taken.
-    CreateOnly,
-    /// Write a new version if the name is taken (reviving a forgotten memory).
-    CreateOrUpdate,
-}
-
 /// The columns [`memory_from_row`] expects, in order.
 pub(crate) const MEMORY_COLUMNS: &str = "id, namespace, name, type, description, body, metadata, \
      version, created_at, updated_at, deleted_at";
@@ -136,7 +131,8 @@ pub(crate) fn require_namespace(conn: &Connection, namespace: &str) -> Result<()
     }
 }
 
-fn find(conn: &Connection, namespace: &str, name: &str) -> Result<Option<Memory>> {
+/// Returns the memory `name` of `namespace`, live or forgotten.
+pub(crate) fn find(conn: &Connection, namespace: &str, name: &str) -> Result<Option<Memory>> {
     let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE namespace = ?1 AND name = ?2");
     Ok(conn
         .prepare_cached(&sql)?
@@ -165,7 +161,8 @@ fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
     }
 }
 
-fn content_of(memory: &Memory) -> Content {
+/// The editable content of a memory as read.
+pub(crate) fn content_of(memory: &Memory) -> Content {
     Content {
         kind: memory.kind.clone(),
         description: memory.description.clone(),
@@ -174,155 +171,14 @@ fn content_of(memory: &Memory) -> Content {
     }
 }
 
-/// Copies the memory's current row into `memory_versions` as `action`.
-fn record_version(tx: &Transaction<'_>, id: MemoryId, action: Action, at: Timestamp) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO memory_versions
-             (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
-         SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL, ?3
-         FROM memories WHERE id = ?1",
-    )?
-    .execute(params![id.0, action.as_str(), at.0])?;
-    Ok(())
-}
-
-/// Writes `content` as the memory's next version, live, and records it.
-/// `embedded` is `content`'s text already embedded, if the caller has it;
-/// otherwise it is embedded here when the text changed.
-fn write_next_version(
-    tx: &Transaction<'_>,
-    memory: &Memory,
-    content: &Content,
-    action: Action,
-    at: Timestamp,
-    embedded: Option<&EmbeddedText>,
-) -> Result<Outcome> {
-    tx.prepare_cached(
-        "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
-             version = version + 1, updated_at = ?6, deleted_at = NULL
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        memory.memory_id.0,
-        content.kind,
-        content.description,
-        content.body,
-        content.metadata.as_str(),
-        at.0
-    ])?;
-    let text_unchanged = memory.deleted_at.is_none()
-        && memory.description == content.description
-        && memory.body.as_deref() == Some(content.body.as_str());
-    if !text_unchanged {
-        let embedded_here;
-        let embedded = match embedded {
-            Some(embedded) => embedded,
-            None => {
-                embedded_here = embed_text(&content.description, &content.body)?;
-                &embedded_here
-            }
-        };
-        write_chunks(tx, memory.memory_id, &memory.namespace, embedded)?;
-    }
-    record_version(tx, memory.memory_id, action, at)?;
-    Ok(outcome(memory, &memory.name, memory.version + 1, action))
-}
-
-fn outcome(memory: &Memory, name: &str, version: i64, action: Action) -> Outcome {
+/// What a write did, for `memory` under `name`.
+pub(crate) fn outcome(memory: &Memory, name: &str, version: i64, action: Action) -> Outcome {
     Outcome {
         memory_id: memory.memory_id,
         name: name.to_owned(),
         namespace: memory.namespace.clone(),
         version,
         action,
-    }
-}
-
-/// Creates the namespace row if this is its first memory.
-pub(crate) fn ensure_namespace(tx: &Transaction<'_>, namespace: &str, at: Timestamp) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?1, ?2)")?
-        .execute(params![namespace, at.0])?;
-    Ok(())
-}
-
-/// A memory to store: where, under what name, its content (with its text
-/// embedded beforehand) and its times.
-pub(crate) struct NewVersion<'a> {
-    pub namespace: &'a str,
-    pub name: &'a str,
-    pub content: &'a Content,
-    pub embedded: &'a EmbeddedText,
-    /// Applies only when the memory is new.
-    pub created_at: Timestamp,
-    /// Applies only when the memory is new; a new version of an existing
-    /// memory is stamped with the time it is written.
-    pub updated_at: Timestamp,
-}
-
-/// Stores a memory: a new one, or (if `mode` allows) a new version of an
-/// existing one.
-pub(crate) fn upsert(tx: &Transaction<'_>, new: &NewVersion<'_>, mode: Upsert) -> Result<Outcome> {
-    let NewVersion {
-        namespace,
-        name,
-        content,
-        embedded,
-        created_at,
-        updated_at,
-    } = *new;
-    ensure_namespace(tx, namespace, updated_at)?;
-    match find(tx, namespace, name)? {
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO memories (namespace, name, type, description, body, metadata,
-                     version, created_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, NULL)",
-            )?
-            .execute(params![
-                namespace,
-                name,
-                content.kind,
-                content.description,
-                content.body,
-                content.metadata.as_str(),
-                created_at.0,
-                updated_at.0
-            ])?;
-            let id = MemoryId(tx.last_insert_rowid());
-            write_chunks(tx, id, namespace, embedded)?;
-            record_version(tx, id, Action::Created, updated_at)?;
-            Ok(Outcome {
-                memory_id: id,
-                name: name.to_owned(),
-                namespace: namespace.to_owned(),
-                version: 1,
-                action: Action::Created,
-            })
-        }
-        Some(existing) if mode == Upsert::CreateOnly => {
-            let hint = if existing.deleted_at.is_some() {
-                format!(
-                    "it is forgotten: `restore {name}` brings it back, `remember --update` replaces it"
-                )
-            } else {
-                "pass --update to write a new version".to_owned()
-            };
-            Err(Error::already_exists(format!(
-                "a memory named {name:?} already exists in namespace {namespace:?}"
-            ))
-            .with_hint(hint))
-        }
-        Some(existing) if existing.deleted_at.is_none() && content_of(&existing) == *content => Ok(
-            outcome(&existing, name, existing.version, Action::Unchanged),
-        ),
-        Some(existing) => write_next_version(
-            tx,
-            &existing,
-            content,
-            Action::Updated,
-            Timestamp::now(),
-            Some(embedded),
-        ),
     }
 }
 
@@ -373,31 +229,54 @@ impl Store {
                 created_at: now,
                 updated_at: now,
             };
-            upsert(tx, &new, mode)
+            tx.upsert(&new, mode)
         })
     }
 
-    /// Changes some fields of a live memory, writing a new version if anything changed.
+    /// Changes some fields of a live memory, writing a new version if
+    /// anything changed.
+    ///
+    /// The new text is embedded before the write lock is taken; if the
+    /// memory changes meanwhile, the edit is prepared again from its new
+    /// state.
+    ///
+    /// # Failure
+    /// Not-found if the memory is unknown or forgotten; busy if it kept
+    /// changing for a whole busy timeout.
     pub fn edit(&mut self, namespace: &str, name: &str, patch: &ContentPatch) -> Result<Outcome> {
-        self.write(|tx| {
-            let memory = find_live(tx, namespace, name)?;
+        let mut deadline = None;
+        loop {
+            let memory = find_live(self.conn(), namespace, name)?;
             let current = content_of(&memory);
-            let next = Content::new(
-                Some(patch.kind.clone().unwrap_or(current.kind.clone())),
-                Some(
-                    patch
-                        .description
-                        .clone()
-                        .unwrap_or(current.description.clone()),
-                ),
-                patch.body.clone().unwrap_or(current.body.clone()),
-                Some(patch.metadata.clone().unwrap_or(current.metadata.clone())),
-            )?;
+            let next = patched(&current, patch)?;
             if next == current {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &next, Action::Updated, Timestamp::now(), None)
-        })
+            let embedded = text_changes(&memory, &next)
+                .then(|| embed_text(&next.description, &next.body))
+                .transpose()?;
+            let written = self.write(|tx| {
+                tx.write_version_if_current(
+                    &memory,
+                    &next,
+                    Action::Updated,
+                    Timestamp::now(),
+                    embedded.as_ref(),
+                )
+            })?;
+            if let Some(outcome) = written {
+                return Ok(outcome);
+            }
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.busy_timeout);
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    format!("memory {name:?} kept changing while it was being edited"),
+                )
+                .with_hint("retry"));
+            }
+            tracing::debug!("memory {name:?} changed while its edit was prepared; preparing again");
+        }
     }
 
     /// Gives a live memory a new name (a new version).
@@ -416,13 +295,7 @@ impl Store {
                     "a memory named {new_name:?} already exists in namespace {namespace:?}"
                 )));
             }
-            let now = Timestamp::now();
-            tx.prepare_cached(
-                "UPDATE memories SET name = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
-            )?
-            .execute(params![memory.memory_id.0, new_name, now.0])?;
-            record_version(tx, memory.memory_id, Action::Renamed, now)?;
-            Ok(outcome(&memory, new_name, memory.version + 1, Action::Renamed))
+            tx.rename_memory(&memory, new_name)
         })
     }
 
@@ -434,13 +307,7 @@ impl Store {
             if memory.deleted_at.is_some() {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            let now = Timestamp::now();
-            tx.prepare_cached(
-                "UPDATE memories SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
-            )?
-            .execute(params![memory.memory_id.0, now.0])?;
-            record_version(tx, memory.memory_id, Action::Forgotten, now)?;
-            Ok(outcome(&memory, name, memory.version + 1, Action::Forgotten))
+            tx.forget_memory(&memory)
         })
     }
 
@@ -475,7 +342,7 @@ impl Store {
             if memory.deleted_at.is_none() && content == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &content, Action::Restored, Timestamp::now(), None)
+            tx.write_next_version(&memory, &content, Action::Restored, Timestamp::now(), None)
         })
     }
 
@@ -506,8 +373,23 @@ impl Store {
     }
 }
 
-fn version_content(tx: &Transaction<'_>, id: MemoryId, version: i64) -> Result<Option<Content>> {
-    Ok(tx
+/// Applies `patch` to `current`, validating the result.
+fn patched(current: &Content, patch: &ContentPatch) -> Result<Content> {
+    Content::new(
+        Some(patch.kind.clone().unwrap_or(current.kind.clone())),
+        Some(
+            patch
+                .description
+                .clone()
+                .unwrap_or(current.description.clone()),
+        ),
+        patch.body.clone().unwrap_or(current.body.clone()),
+        Some(patch.metadata.clone().unwrap_or(current.metadata.clone())),
+    )
+}
+
+fn version_content(conn: &Connection, id: MemoryId, version: i64) -> Result<Option<Content>> {
+    Ok(conn
         .prepare_cached(
             "SELECT type, description, body, metadata FROM memory_versions
              WHERE memory_id = ?1 AND version = ?2",
@@ -573,6 +455,32 @@ mod tests {
         );
         assert_eq!(versions[2].name, "b");
         assert!(versions[3].deleted);
+    }
+
+    #[test]
+    fn a_write_prepared_from_a_stale_read_writes_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .remember("global", "a", &content("one"), false)
+            .unwrap();
+        let stale = store.read("global", "a").unwrap();
+        store
+            .remember("global", "a", &content("two"), true)
+            .unwrap();
+        let written = store
+            .write(|tx| {
+                tx.write_version_if_current(
+                    &stale,
+                    &content("three"),
+                    Action::Updated,
+                    Timestamp::now(),
+                    None,
+                )
+            })
+            .unwrap();
+        assert!(written.is_none());
+        let memory = store.read("global", "a").unwrap();
+        assert_eq!((memory.body.as_deref(), memory.version), (Some("two"), 2));
     }
 
     #[test]

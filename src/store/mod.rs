@@ -1,8 +1,11 @@
 //! The SQLite store: one connection, configured and migrated when opened.
 //!
 //! A [`Store`] that exists is ready to use. Its methods are spread over topic
-//! files: `memories` (the lifecycle of one memory), `listing`, `import`,
-//! `fts` (word search), `report` (stats and health).
+//! files: `memories` (the lifecycle of one memory), `listing`, `jsonl`
+//! (import and export), `fts` (word search), `chunks` (vectors), `report`
+//! (stats and health). Every write goes through one [`Tx`], whose write
+//! primitives live in `memory_tx` and the other topic files. Opening checks
+//! the file first (`file`, `marker`), then migrates it (`migrations`).
 
 mod chunks;
 mod file;
@@ -11,15 +14,17 @@ mod jsonl;
 mod listing;
 mod marker;
 mod memories;
+mod memory_tx;
 pub mod migrations;
 mod report;
 mod scope;
+mod tx;
 
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 use marker::Contents;
@@ -30,6 +35,7 @@ pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
+pub use tx::Tx;
 
 /// How long a statement waits for another process's lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -182,10 +188,10 @@ impl Store {
     /// SQLITE_BUSY). If the lock is still busy after the busy timeout, or a
     /// busy error escapes the handler, the whole transaction is retried
     /// until the busy timeout has passed once more since that first failure.
-    pub fn write<T>(&mut self, mut work: impl FnMut(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub fn write<T>(&mut self, mut work: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
         retry_busy(self.busy_timeout, || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)
