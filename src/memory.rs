@@ -1,5 +1,6 @@
 //! What a memory is: its identifiers, its content, and the rules its fields obey.
 
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -23,10 +24,30 @@ pub const DEFAULT_TYPE: &str = "note";
 /// The namespace used when none is specified.
 pub const DEFAULT_NAMESPACE: &str = "global";
 
-/// The row id of a memory; distinct from every other id in the schema.
+/// The row id of a memory; a type of its own, so that it cannot be mixed
+/// up with the id of anything else. It is stored and bound as an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct MemoryId(pub i64);
+pub struct MemoryId(i64);
+
+impl MemoryId {
+    /// Wraps a row id of the `memories` table.
+    pub(crate) fn from_row_id(id: i64) -> Self {
+        MemoryId(id)
+    }
+}
+
+impl ToSql for MemoryId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl FromSql for MemoryId {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        i64::column_result(value).map(MemoryId)
+    }
+}
 
 /// The editable content of a memory: everything a version records but its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +289,18 @@ mod tests {
             );
         }
         assert!(validate_namespace("team/a").is_err());
+    }
+
+    #[test]
+    fn memory_ids_bind_read_and_print_as_integers() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let id: MemoryId = conn
+            .query_row("SELECT ?1 + 1", [MemoryId::from_row_id(41)], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(id, MemoryId::from_row_id(42));
+        assert_eq!(serde_json::to_string(&id).unwrap(), "42");
     }
 
     #[test]

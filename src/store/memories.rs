@@ -104,7 +104,7 @@ pub(crate) const MEMORY_COLUMNS: &str = "id, namespace, name, type, description,
 /// Maps a row selected with [`MEMORY_COLUMNS`] to a [`Memory`].
 pub(crate) fn memory_from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Result<Memory> {
     Ok(Memory {
-        memory_id: MemoryId(row.get(0)?),
+        memory_id: row.get(0)?,
         namespace: row.get(1)?,
         name: row.get(2)?,
         kind: row.get(3)?,
@@ -189,7 +189,7 @@ impl Store {
         Ok(self
             .conn()
             .prepare_cached(&sql)?
-            .query_row([id.0], |row| memory_from_row(row, true))
+            .query_row([id], |row| memory_from_row(row, true))
             .optional()?)
     }
 
@@ -355,7 +355,7 @@ impl Store {
              FROM memory_versions WHERE memory_id = ?1 ORDER BY version",
         )?;
         let versions = stmt
-            .query_map([memory.memory_id.0], |row| {
+            .query_map([memory.memory_id], |row| {
                 Ok(VersionRow {
                     version: row.get(0)?,
                     action: row.get(1)?,
@@ -394,7 +394,7 @@ fn version_content(conn: &Connection, id: MemoryId, version: i64) -> Result<Opti
             "SELECT type, description, body, metadata FROM memory_versions
              WHERE memory_id = ?1 AND version = ?2",
         )?
-        .query_row(params![id.0, version], |row| {
+        .query_row(params![id, version], |row| {
             Ok(Content {
                 kind: row.get(0)?,
                 description: row.get(1)?,

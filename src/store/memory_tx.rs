@@ -107,7 +107,7 @@ impl Tx<'_> {
             new.created_at.0,
             new.updated_at.0
         ])?;
-        let id = MemoryId(self.last_insert_rowid());
+        let id = MemoryId::from_row_id(self.last_insert_rowid());
         self.write_chunks(id, new.namespace, new.embedded)?;
         self.record_version(id, Action::Created, new.updated_at)?;
         Ok(Outcome {
@@ -163,7 +163,7 @@ impl Tx<'_> {
                  WHERE id = ?1 AND version = ?7",
             )?
             .execute(params![
-                memory.memory_id.0,
+                memory.memory_id,
                 content.kind,
                 content.description,
                 content.body,
@@ -200,7 +200,7 @@ impl Tx<'_> {
         self.prepare_cached(
             "UPDATE memories SET name = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
         )?
-        .execute(params![memory.memory_id.0, new_name, now.0])?;
+        .execute(params![memory.memory_id, new_name, now.0])?;
         self.record_version(memory.memory_id, Action::Renamed, now)?;
         Ok(outcome(
             memory,
@@ -216,7 +216,7 @@ impl Tx<'_> {
         self.prepare_cached(
             "UPDATE memories SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
         )?
-        .execute(params![memory.memory_id.0, now.0])?;
+        .execute(params![memory.memory_id, now.0])?;
         self.record_version(memory.memory_id, Action::Forgotten, now)?;
         Ok(outcome(
             memory,
@@ -234,7 +234,7 @@ impl Tx<'_> {
              SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL, ?3
              FROM memories WHERE id = ?1",
         )?
-        .execute(params![id.0, action.as_str(), at.0])?;
+        .execute(params![id, action.as_str(), at.0])?;
         Ok(())
     }
 }
