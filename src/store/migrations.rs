@@ -190,5 +190,9 @@ mod tests {
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);
+        let marked: i32 = conn
+            .pragma_query_value(None, "application_id", |row| row.get(0))
+            .unwrap();
+        assert_eq!(marked, APPLICATION_ID);
     }
 }

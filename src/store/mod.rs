@@ -121,34 +121,15 @@ impl Store {
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let contents = marker::inspect(&self.conn)?;
-        let shown = || {
-            self.path
-                .as_deref()
-                .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string())
-        };
-        match (contents, mode) {
-            (Contents::Empty, OpenMode::Existing) => {
-                return Err(no_database(format!(
-                    "{} is empty: it holds no sqlite-graphrag database",
-                    shown()
-                )));
-            }
-            (Contents::Foreign, OpenMode::Create | OpenMode::Existing) => {
-                return Err(Error::invalid(format!(
-                    "{} is not a sqlite-graphrag database: it holds another application's data",
-                    shown()
-                ))
-                .with_hint(
-                    "pass the right --db; `sqlite-graphrag init --force` adds sqlite-graphrag's tables to this file",
-                ));
-            }
-            (Contents::Ours { version }, _) => migrations::check_not_newer(version)?,
-            _ => {}
-        }
-        let mode: String = self
+        let shown = self
+            .path
+            .as_deref()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        admit(contents, mode, &shown)?;
+        let journal: String = self
             .conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
-        if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+        if self.path.is_some() && !journal.eq_ignore_ascii_case("wal") {
             if contents == Contents::Empty {
                 // Larger pages first (they cannot change once WAL is on).
                 // The vector scan reads every page of the chunks table, and
@@ -196,6 +177,25 @@ impl Store {
             tx.commit()?;
             Ok(value)
         })
+    }
+}
+
+/// Fails unless a file holding `contents` may be opened in `mode`: readers
+/// need a database of ours, writers may also create one in an empty file,
+/// and only adopting takes another application's; none takes a newer schema.
+fn admit(contents: Contents, mode: OpenMode, shown: &str) -> Result<()> {
+    match (contents, mode) {
+        (Contents::Empty, OpenMode::Existing) => Err(no_database(format!(
+            "{shown} is empty: it holds no sqlite-graphrag database"
+        ))),
+        (Contents::Foreign, OpenMode::Create | OpenMode::Existing) => Err(Error::invalid(format!(
+            "{shown} is not a sqlite-graphrag database: it holds another application's data"
+        ))
+        .with_hint(
+            "pass the right --db; `sqlite-graphrag init --force` adds sqlite-graphrag's tables to this file",
+        )),
+        (Contents::Ours { version }, _) => migrations::check_not_newer(version),
+        _ => Ok(()),
     }
 }
 
