@@ -10,7 +10,7 @@ use super::Store;
 use super::chunks::embed_text;
 use super::memory_tx::{NewVersion, Upsert, text_changes};
 use crate::error::{Error, ErrorKind, Result};
-use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
+use crate::memory::{Content, Memory, MemoryId, Metadata, VersionNumber, validate_name};
 use crate::time::Timestamp;
 
 /// What a write did to a memory.
@@ -55,7 +55,7 @@ pub struct Outcome {
     /// Its namespace.
     pub namespace: String,
     /// Its latest version after the write.
-    pub version: i64,
+    pub version: VersionNumber,
     /// What the write did.
     pub action: Action,
 }
@@ -77,7 +77,7 @@ pub struct ContentPatch {
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionRow {
     /// The version number, from 1.
-    pub version: i64,
+    pub version: VersionNumber,
     /// What the change was.
     pub action: String,
     /// The name at that version.
@@ -172,7 +172,12 @@ pub(crate) fn content_of(memory: &Memory) -> Content {
 }
 
 /// What a write did, for `memory` under `name`.
-pub(crate) fn outcome(memory: &Memory, name: &str, version: i64, action: Action) -> Outcome {
+pub(crate) fn outcome(
+    memory: &Memory,
+    name: &str,
+    version: VersionNumber,
+    action: Action,
+) -> Outcome {
     Outcome {
         memory_id: memory.memory_id,
         name: name.to_owned(),
@@ -333,7 +338,7 @@ impl Store {
                     )));
                 }
                 None => content_of(&memory),
-                Some(wanted) => version_content(tx, memory.memory_id, wanted)?
+                Some(wanted) => version_content(tx, memory.memory_id, VersionNumber::new(wanted))?
                     .ok_or_else(|| {
                         Error::not_found(format!("memory {name:?} has no version {wanted}"))
                             .with_hint(format!("list its versions with `sqlite-graphrag history {name}`"))
@@ -388,7 +393,11 @@ fn patched(current: &Content, patch: &ContentPatch) -> Result<Content> {
     )
 }
 
-fn version_content(conn: &Connection, id: MemoryId, version: i64) -> Result<Option<Content>> {
+fn version_content(
+    conn: &Connection,
+    id: MemoryId,
+    version: VersionNumber,
+) -> Result<Option<Content>> {
     Ok(conn
         .prepare_cached(
             "SELECT type, description, body, metadata FROM memory_versions
@@ -439,13 +448,19 @@ mod tests {
                 .remember(ns, "a", &content("two"), true)
                 .unwrap()
                 .version,
-            2
+            VersionNumber::new(2)
         );
-        assert_eq!(store.rename(ns, "a", "b").unwrap().version, 3);
+        assert_eq!(
+            store.rename(ns, "a", "b").unwrap().version,
+            VersionNumber::new(3)
+        );
         assert_eq!(store.forget(ns, "b").unwrap().action, Action::Forgotten);
         assert_eq!(store.read(ns, "b").unwrap_err().kind(), ErrorKind::NotFound);
         let restored = store.restore(ns, "b", Some(1)).unwrap();
-        assert_eq!((restored.version, restored.action), (5, Action::Restored));
+        assert_eq!(
+            (restored.version, restored.action),
+            (VersionNumber::new(5), Action::Restored)
+        );
         assert_eq!(store.read(ns, "b").unwrap().body.as_deref(), Some("one"));
         let (_, versions) = store.history(ns, "b").unwrap();
         let actions: Vec<&str> = versions.iter().map(|v| v.action.as_str()).collect();
@@ -480,7 +495,10 @@ mod tests {
             .unwrap();
         assert!(written.is_none());
         let memory = store.read("global", "a").unwrap();
-        assert_eq!((memory.body.as_deref(), memory.version), (Some("two"), 2));
+        assert_eq!(
+            (memory.body.as_deref(), memory.version),
+            (Some("two"), VersionNumber::new(2))
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::chunks::{EmbeddedText, embed_text};
 use super::memories::{Action, Outcome, content_of, find, outcome};
 use super::tx::Tx;
 use crate::error::{Error, ErrorKind, Result};
-use crate::memory::{Content, Memory, MemoryId};
+use crate::memory::{Content, Memory, MemoryId, VersionNumber};
 use crate::time::Timestamp;
 
 /// Whether an upsert may replace an existing memory.
@@ -114,7 +114,7 @@ impl Tx<'_> {
             memory_id: id,
             name: new.name.to_owned(),
             namespace: new.namespace.to_owned(),
-            version: 1,
+            version: VersionNumber::FIRST,
             action: Action::Created,
         })
     }
@@ -189,7 +189,7 @@ impl Tx<'_> {
         Ok(Some(outcome(
             memory,
             &memory.name,
-            memory.version + 1,
+            memory.version.next(),
             action,
         )))
     }
@@ -205,7 +205,7 @@ impl Tx<'_> {
         Ok(outcome(
             memory,
             new_name,
-            memory.version + 1,
+            memory.version.next(),
             Action::Renamed,
         ))
     }
@@ -221,7 +221,7 @@ impl Tx<'_> {
         Ok(outcome(
             memory,
             &memory.name,
-            memory.version + 1,
+            memory.version.next(),
             Action::Forgotten,
         ))
     }
