@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Store;
-use super::Tx;
 use super::chunks::{EmbeddedText, embed_text};
 use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
+use super::{Store, Tx};
 use crate::error::{Error, Result};
 use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
 use crate::time::Timestamp;
