@@ -7,11 +7,13 @@
 //! crash leaves each transaction either whole or absent.
 
 use std::io::{self, BufRead};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::busy::YIELD_PAUSE;
 use super::chunks::{EmbeddedText, embed_text};
 use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
@@ -267,10 +269,14 @@ impl Store {
     }
 
     /// Writes `batch` in as few transactions as keep each under
-    /// [`MAX_TRANSACTION_TIME`], and counts what they did.
+    /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
+    /// them, and counts what they did.
     fn write_batch(&mut self, batch: &[Record], report: &mut ImportReport) -> Result<()> {
         let mut rest = batch;
         while !rest.is_empty() {
+            if rest.len() < batch.len() {
+                thread::sleep(YIELD_PAUSE);
+            }
             let actions =
                 self.write(|tx| write_until(tx, rest, Instant::now() + MAX_TRANSACTION_TIME))?;
             rest = &rest[actions.len()..];

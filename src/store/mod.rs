@@ -7,6 +7,7 @@
 //! primitives live in `memory_tx` and the other topic files. Opening checks
 //! the file first (`file`, `marker`), then migrates it (`migrations`).
 
+mod busy;
 mod chunks;
 mod file;
 mod fts;
@@ -21,8 +22,7 @@ mod scope;
 mod tx;
 
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -37,7 +37,8 @@ pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 pub use tx::Tx;
 
-/// How long a statement waits for another process's lock before giving up.
+/// How long a statement waits for another process's lock before giving up
+/// (and, after that, how long a write transaction is retried).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Page size of a new database file, in bytes.
@@ -60,6 +61,7 @@ pub enum OpenMode {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// How long writes are retried after a first busy failure.
     busy_timeout: Duration,
     created: bool,
 }
@@ -98,7 +100,7 @@ impl Store {
             busy_timeout: BUSY_TIMEOUT,
             created: false,
         };
-        retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
+        busy::retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
         Ok(store)
     }
 
@@ -117,7 +119,7 @@ impl Store {
     /// Checks what the file holds, then (only if `mode` allows it) turns on
     /// WAL and brings the schema up to date.
     fn configure(&mut self, mode: OpenMode) -> Result<()> {
-        self.conn.busy_timeout(self.busy_timeout)?;
+        self.conn.busy_handler(Some(busy::wait_while_busy))?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let contents = marker::inspect(&self.conn)?;
@@ -171,7 +173,7 @@ impl Store {
     /// until the busy timeout has passed once more since that first failure.
     pub fn write<T>(&mut self, mut work: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
-        retry_busy(self.busy_timeout, || {
+        busy::retry_busy(self.busy_timeout, || {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let value = work(&tx)?;
             tx.commit()?;
@@ -199,28 +201,6 @@ fn admit(contents: Contents, mode: OpenMode, shown: &str) -> Result<()> {
     }
 }
 
-/// Runs `attempt` again while it fails with a busy error, until
-/// `busy_timeout` has passed since the first such failure (each attempt
-/// already waited up to the busy timeout in SQLite's busy handler).
-fn retry_busy<T>(busy_timeout: Duration, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
-    let mut deadline = None;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match attempt() {
-            Err(err) if err.kind() == ErrorKind::Busy => {
-                let deadline = *deadline.get_or_insert_with(|| Instant::now() + busy_timeout);
-                if Instant::now() >= deadline {
-                    return Err(err);
-                }
-                tracing::debug!("database busy, retrying: {err}");
-                thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            result => return result,
-        }
-    }
-}
-
 /// A not-found error for a path without a database, with the usual hint.
 fn no_database(message: String) -> Error {
     Error::not_found(message)
@@ -230,6 +210,7 @@ fn no_database(message: String) -> Error {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread;
 
     use super::*;
 

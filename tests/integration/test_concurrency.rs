@@ -196,3 +196,49 @@ fn racing_edits_of_one_memory_all_land() {
     assert_eq!(versions, expected);
     assert_eq!(env.ok(&["health"])["ok"], true);
 }
+
+const LONG_IMPORT_LINES: usize = 20_000;
+
+#[test]
+fn a_writer_gets_in_between_the_transactions_of_a_long_import() {
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let file = env.dir.path().join("long.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    for i in 0..LONG_IMPORT_LINES {
+        writeln!(
+            out,
+            "{{\"name\":\"line-{i:06}\",\"body\":\"memory number {i}, one of a long import of many words\"}}"
+        )
+        .unwrap();
+    }
+    out.into_inner().unwrap().sync_all().unwrap();
+
+    // One batch of every line: only the transactions it is cut into let others in.
+    let mut child = env
+        .std_cmd()
+        .args(["import", file.to_str().unwrap(), "--batch-size", "1000000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn_retrying();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while live_count(&env.db) == 0 {
+        assert!(Instant::now() < deadline, "import made no progress");
+        thread::sleep(Duration::from_millis(2));
+    }
+    env.remember("probe", "written while the import runs");
+    assert!(child.wait().unwrap().success());
+
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let (probe, last): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT id FROM memories WHERE name = 'probe'), max(id) FROM memories",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        probe < last,
+        "the writer waited for the whole import: id {probe} of {last}"
+    );
+}
