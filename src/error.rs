@@ -30,6 +30,8 @@ pub enum ErrorKind {
     SchemaTooNew,
     /// `health` found a problem in the database.
     Unhealthy,
+    /// `import` rejected some lines; its report (not an error envelope) says which.
+    Partial,
     /// No slot of the pool became free within the wait.
     NoSlot,
     /// The guarded command ran past its `--timeout` and was killed.
@@ -54,6 +56,7 @@ impl ErrorKind {
             ErrorKind::Database => "database",
             ErrorKind::SchemaTooNew => "schema_too_new",
             ErrorKind::Unhealthy => "unhealthy",
+            ErrorKind::Partial => "partial",
             ErrorKind::NoSlot => "no_slot",
             ErrorKind::Timeout => "timeout",
             ErrorKind::CommandNotExecutable => "command_not_executable",
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::Database => 9,
             ErrorKind::SchemaTooNew => 10,
             ErrorKind::Unhealthy => 11,
+            ErrorKind::Partial => 12,
             ErrorKind::NoSlot => 75,
             ErrorKind::Timeout => 124,
             ErrorKind::CommandNotExecutable => 126,
@@ -230,7 +234,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 14] = [
+    const ALL: [ErrorKind; 15] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -241,6 +245,7 @@ mod tests {
         ErrorKind::Database,
         ErrorKind::SchemaTooNew,
         ErrorKind::Unhealthy,
+        ErrorKind::Partial,
         ErrorKind::NoSlot,
         ErrorKind::Timeout,
         ErrorKind::CommandNotExecutable,

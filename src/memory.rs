@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -27,10 +28,70 @@ pub const DEFAULT_TYPE: &str = "note";
 /// The namespace used when none is specified.
 pub const DEFAULT_NAMESPACE: &str = "global";
 
-/// The row id of a memory; distinct from every other id in the schema.
+/// The row id of a memory; a type of its own, so that it cannot be mixed
+/// up with the id of anything else. It is stored and bound as an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct MemoryId(pub i64);
+pub struct MemoryId(i64);
+
+impl MemoryId {
+    /// Wraps a row id of the `memories` table.
+    pub(crate) fn from_row_id(id: i64) -> Self {
+        MemoryId(id)
+    }
+}
+
+impl ToSql for MemoryId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl FromSql for MemoryId {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        i64::column_result(value).map(MemoryId)
+    }
+}
+
+/// The number of one version of a memory, counting from 1; a type of its
+/// own, so that it cannot be mixed up with an id. It is stored and bound as
+/// an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct VersionNumber(i64);
+
+impl VersionNumber {
+    /// The version a memory is created as.
+    pub const FIRST: VersionNumber = VersionNumber(1);
+
+    /// Wraps a version number, as a user gives it.
+    pub fn new(number: i64) -> Self {
+        VersionNumber(number)
+    }
+
+    /// Returns the version that follows this one.
+    pub fn next(self) -> Self {
+        VersionNumber(self.0 + 1)
+    }
+}
+
+impl fmt::Display for VersionNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ToSql for VersionNumber {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl FromSql for VersionNumber {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        i64::column_result(value).map(VersionNumber)
+    }
+}
 
 /// The editable content of a memory: everything a version records but its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +277,7 @@ pub struct Memory {
     /// Its metadata object.
     pub metadata: Metadata,
     /// The number of its latest version, starting at 1.
-    pub version: i64,
+    pub version: VersionNumber,
     /// When it was created.
     pub created_at: Timestamp,
     /// When its latest version was written.
@@ -346,6 +407,23 @@ mod tests {
         assert!(too_large(validate_body(&"b".repeat(MAX_BODY_BYTES + 1))));
         let metadata = format!(r#"{{"k":"{}"}}"#, "m".repeat(MAX_METADATA_BYTES));
         assert!(too_large(Metadata::parse(&metadata).map(drop)));
+    }
+
+    #[test]
+    fn ids_and_version_numbers_bind_read_and_print_as_integers() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let id: MemoryId = conn
+            .query_row("SELECT ?1 + 1", [MemoryId::from_row_id(41)], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(id, MemoryId::from_row_id(42));
+        assert_eq!(serde_json::to_string(&id).unwrap(), "42");
+        let version: VersionNumber = conn
+            .query_row("SELECT ?1", [VersionNumber::FIRST.next()], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, VersionNumber::new(2));
+        assert_eq!(serde_json::to_string(&version).unwrap(), "2");
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 
 use super::open_or_create;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::ImportReport;
 
 /// Arguments of `import`.
@@ -22,7 +23,7 @@ pub struct ImportArgs {
     pub batch_size: u32,
 }
 
-/// Imports the file and prints the report.
+/// Imports the file and returns the report.
 pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
     let batch_size = args.batch_size as usize;
     if args.file.as_os_str() == "-" {
@@ -38,4 +39,18 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
             batch_size,
         )
     }
+}
+
+/// The exit status of an import: 0 only if every line was imported; if any
+/// was rejected, the code of [`ErrorKind::Partial`] (the report, printed on
+/// stdout, lists the first ones).
+pub fn exit_status(report: &ImportReport) -> ExitCode {
+    if report.failed == 0 {
+        return ExitCode::SUCCESS;
+    }
+    tracing::warn!(
+        "import: {} lines rejected; the report lists the first ones",
+        report.failed
+    );
+    ExitCode::from(ErrorKind::Partial.exit_code())
 }

@@ -3,14 +3,18 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::open_or_create;
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::migrations::{LATEST_VERSION, schema_version};
+use crate::store::{OpenMode, Store};
 
 /// Arguments of `init`.
 #[derive(Debug, Clone, Args)]
-pub struct InitArgs {}
+pub struct InitArgs {
+    /// Also add sqlite-graphrag's tables to another application's database
+    #[arg(long)]
+    pub force: bool,
+}
 
 /// What `init` did.
 #[derive(Debug, Clone, Serialize)]
@@ -26,12 +30,16 @@ pub struct InitReport {
 }
 
 /// Creates or migrates the database and reports its path and schema version.
-pub fn cmd_init(config: &Config, _args: &InitArgs) -> Result<InitReport> {
-    let existed = config.db_path.exists();
-    let store = open_or_create(config)?;
+pub fn cmd_init(config: &Config, args: &InitArgs) -> Result<InitReport> {
+    let mode = if args.force {
+        OpenMode::Adopt
+    } else {
+        OpenMode::Create
+    };
+    let store = Store::open(&config.db_path, mode)?;
     Ok(InitReport {
         db: config.db_path.display().to_string(),
-        created: !existed,
+        created: store.created(),
         schema_version: schema_version(store.conn())?,
         latest_schema_version: LATEST_VERSION,
     })

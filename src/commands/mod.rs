@@ -56,7 +56,11 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Restore(args) => reply(out, restore::cmd_restore(config, &args)),
         Command::Forget(args) => reply(out, forget::cmd_forget(config, &args)),
         Command::Purge(args) => reply(out, purge::cmd_purge(config, &args)),
-        Command::Import(args) => reply(out, import::cmd_import(config, &args)),
+        Command::Import(args) => {
+            let report = import::cmd_import(config, &args)?;
+            output::write_json(out, &report)?;
+            Ok(import::exit_status(&report))
+        }
         Command::Export(args) => export::cmd_export(config, &args, out).map(|_| ExitCode::SUCCESS),
         Command::Search(args) => reply(out, search::cmd_search(config, &args)),
         Command::Recall(args) => reply(out, recall::cmd_recall(config, &args)),

@@ -63,10 +63,11 @@ mod tests {
 
     #[test]
     fn agreement_beats_a_single_list() {
-        let fts = [(MemoryId(1), 10.0), (MemoryId(2), 5.0), (MemoryId(3), 1.0)];
-        let vec = [(MemoryId(2), 0.9), (MemoryId(4), 0.8), (MemoryId(1), 0.1)];
-        let order: Vec<i64> = fuse(&fts, &vec).iter().map(|f| f.memory_id.0).collect();
-        assert_eq!(order[0], 2);
+        let id = MemoryId::from_row_id;
+        let fts = [(id(1), 10.0), (id(2), 5.0), (id(3), 1.0)];
+        let vec = [(id(2), 0.9), (id(4), 0.8), (id(1), 0.1)];
+        let order: Vec<MemoryId> = fuse(&fts, &vec).iter().map(|f| f.memory_id).collect();
+        assert_eq!(order[0], id(2));
         assert_eq!(order.len(), 4);
         assert!(fuse(&[], &[]).is_empty());
     }

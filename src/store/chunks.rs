@@ -255,7 +255,7 @@ pub(crate) fn write_chunks(
 ) -> Result<usize> {
     ensure_space(tx, embedded.space)?;
     tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
-        .execute([memory_id.0])?;
+        .execute([memory_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -263,7 +263,7 @@ pub(crate) fn write_chunks(
     for (seq, chunk) in embedded.chunks.iter().enumerate() {
         insert.execute(params![
             namespace,
-            memory_id.0,
+            memory_id,
             seq as i64,
             chunk.start as i64,
             chunk.end as i64,
@@ -276,7 +276,7 @@ pub(crate) fn write_chunks(
 
 /// Embeds every live memory that has no chunks yet, inside `tx`.
 pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
-    let todo: Vec<(i64, String, String, String)> = tx
+    let todo: Vec<(MemoryId, String, String, String)> = tx
         .prepare(
             "SELECT id, namespace, description, body FROM memories m
              WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
@@ -288,7 +288,7 @@ pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
     let mut chunks = 0;
     for (done, (id, namespace, description, body)) in todo.into_iter().enumerate() {
         let embedded = embed_text(&description, &body)?;
-        chunks += write_chunks(tx, MemoryId(id), &namespace, &embedded)? as u64;
+        chunks += write_chunks(tx, id, &namespace, &embedded)? as u64;
         if (done + 1) % 10_000 == 0 {
             tracing::info!("embedded {} of {total} memories", done + 1);
         }
@@ -328,7 +328,7 @@ impl Store {
         let mut rows = stmt.query([namespace])?;
         let mut hits: Vec<VectorHit> = Vec::new();
         while let Some(row) = rows.next()? {
-            let memory_id = MemoryId(row.get(0)?);
+            let memory_id: MemoryId = row.get(0)?;
             let vector = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
             if vector.len() != query.dim() {
                 return Err(Error::new(
@@ -369,7 +369,7 @@ impl Store {
         Ok(self
             .conn()
             .prepare_cached("SELECT start, end FROM chunks WHERE memory_id = ?1 AND seq = ?2")?
-            .query_row(params![memory_id.0, seq], |row| {
+            .query_row(params![memory_id, seq], |row| {
                 Ok((
                     row.get::<_, i64>(0)? as usize,
                     row.get::<_, i64>(1)? as usize,

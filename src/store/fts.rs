@@ -299,7 +299,7 @@ impl Store {
         loop {
             let hits: Vec<(MemoryId, f64)> = ranked
                 .query_map(params![fts_query, wanted as i64], |row| {
-                    Ok((MemoryId(row.get(0)?), row.get(1)?))
+                    Ok((row.get(0)?, row.get(1)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let exhausted = hits.len() < wanted;
@@ -360,7 +360,7 @@ impl Store {
                 "SELECT snippet(memories_fts, -1, '', '', '…', 16) FROM memories_fts
                  WHERE memories_fts MATCH ?1 AND rowid = ?2",
             )?
-            .query_row(params![terms, id.0], |row| row.get(0))
+            .query_row(params![terms, id], |row| row.get(0))
             .optional()?
             .unwrap_or_default())
     }
@@ -411,7 +411,7 @@ mod tests {
         ] {
             store.fts_candidates(&scope, query, 10).unwrap();
             store
-                .fts_snippet(query, crate::memory::MemoryId(1))
+                .fts_snippet(query, crate::memory::MemoryId::from_row_id(1))
                 .unwrap();
         }
     }

@@ -1,19 +1,23 @@
-//! The JSONL exchange format: `import` in large transactions, and `export`.
+//! The JSONL exchange format: `import` in short transactions, and `export`.
 //!
-//! On import, each line is validated on its own; bad lines are reported by number and
-//! skipped. Good lines are written in batches, one `BEGIN IMMEDIATE`
-//! transaction per batch, so a crash leaves each batch either whole or absent.
+//! On import, each line is validated (and embedded) on its own; bad lines
+//! are reported by number and skipped. Good lines are written in batches,
+//! each in `BEGIN IMMEDIATE` transactions of at most about
+//! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
+//! crash leaves each transaction either whole or absent.
 
 use std::io::{self, BufRead};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Store;
+use super::busy::YIELD_PAUSE;
 use super::chunks::{EmbeddedText, embed_text};
-use super::memories::{
-    Action, MEMORY_COLUMNS, NewVersion, Upsert, memory_from_row, require_namespace, upsert,
-};
+use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
+use super::memory_tx::{NewVersion, Upsert};
+use super::{Store, Tx};
 use crate::error::{Error, Result};
 use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
 use crate::time::Timestamp;
@@ -22,6 +26,11 @@ use crate::time::Timestamp;
 const MAX_LINE_BYTES: usize = 4 * MAX_BODY_BYTES;
 /// Most per-line errors listed in a report; `failed` still counts them all.
 const MAX_REPORTED_ERRORS: usize = 100;
+/// Longest a transaction of an import holds the write lock, about: other
+/// writers wait for it, and give up after the busy timeout.
+const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
+/// The byte order mark some editors put at the start of a UTF-8 file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One line of the JSONL format that `import` reads and `export` writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,10 +52,12 @@ pub struct ImportLine {
     /// A JSON object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
-    /// RFC 3339 creation time, used when the memory is new.
+    /// RFC 3339 creation time, used when the memory is new; defaults to
+    /// `updated_at`, else to the time of the import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    /// RFC 3339 time of the latest change; defaults to `created_at`.
+    /// RFC 3339 time of the latest change, used when the memory is new;
+    /// defaults to `created_at`, and may not be earlier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
 }
@@ -118,15 +129,43 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
         .as_deref()
         .map(Timestamp::parse)
         .transpose()?;
+    let created_at = created_at.or(updated_at).unwrap_or(now);
+    let updated_at = updated_at.unwrap_or(created_at);
+    if updated_at < created_at {
+        return Err(Error::invalid(format!(
+            "updated_at {updated_at} is before created_at {created_at}"
+        )));
+    }
     let embedded = embed_text(&content.description, &content.body)?;
     Ok(Record {
         namespace,
         name: line.name,
         content,
         embedded,
-        created_at: created_at.unwrap_or(now),
-        updated_at: updated_at.or(created_at).unwrap_or(now),
+        created_at,
+        updated_at,
     })
+}
+
+/// Writes records from the start of `records` until all are written or
+/// `deadline` has passed (at least one), and returns what each did.
+fn write_until(tx: &Tx<'_>, records: &[Record], deadline: Instant) -> Result<Vec<Action>> {
+    let mut actions = Vec::new();
+    for r in records {
+        if !actions.is_empty() && Instant::now() >= deadline {
+            break;
+        }
+        let new = NewVersion {
+            namespace: &r.namespace,
+            name: &r.name,
+            content: &r.content,
+            embedded: &r.embedded,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        };
+        actions.push(tx.upsert(&new, Upsert::CreateOrUpdate)?.action);
+    }
+    Ok(actions)
 }
 
 /// What reading one line produced.
@@ -207,10 +246,14 @@ impl Store {
                 }
                 LineRead::Line => {
                     line_no += 1;
-                    if buf.iter().all(u8::is_ascii_whitespace) {
+                    let line = match buf.strip_prefix(UTF8_BOM) {
+                        Some(rest) if line_no == 1 => rest,
+                        _ => &buf[..],
+                    };
+                    if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    match parse_record(&buf, default_namespace, now) {
+                    match parse_record(line, default_namespace, now) {
                         Ok(record) => batch.push(record),
                         Err(err) => report.reject(line_no, &err),
                     }
@@ -225,38 +268,30 @@ impl Store {
         Ok(report)
     }
 
+    /// Writes `batch` in as few transactions as keep each under
+    /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
+    /// them, and counts what they did.
     fn write_batch(&mut self, batch: &[Record], report: &mut ImportReport) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let actions = self.write(|tx| {
-            batch
-                .iter()
-                .map(|r| {
-                    let new = NewVersion {
-                        namespace: &r.namespace,
-                        name: &r.name,
-                        content: &r.content,
-                        embedded: &r.embedded,
-                        created_at: r.created_at,
-                        updated_at: r.updated_at,
-                    };
-                    let outcome = upsert(tx, &new, Upsert::CreateOrUpdate)?;
-                    Ok(outcome.action)
-                })
-                .collect::<Result<Vec<Action>>>()
-        })?;
-        for action in actions {
-            match action {
-                Action::Created => report.imported += 1,
-                Action::Unchanged => report.unchanged += 1,
-                _ => report.updated += 1,
+        let mut rest = batch;
+        while !rest.is_empty() {
+            if rest.len() < batch.len() {
+                thread::sleep(YIELD_PAUSE);
             }
+            let actions =
+                self.write(|tx| write_until(tx, rest, Instant::now() + MAX_TRANSACTION_TIME))?;
+            rest = &rest[actions.len()..];
+            for action in actions {
+                match action {
+                    Action::Created => report.imported += 1,
+                    Action::Unchanged => report.unchanged += 1,
+                    _ => report.updated += 1,
+                }
+            }
+            tracing::info!(
+                "import: {} lines stored so far",
+                report.imported + report.updated + report.unchanged
+            );
         }
-        tracing::info!(
-            "import: {} lines stored so far",
-            report.imported + report.updated + report.unchanged
-        );
         Ok(())
     }
 
@@ -319,6 +354,28 @@ mod tests {
             read_line_capped(&mut reader, &mut buf).unwrap(),
             LineRead::End
         ));
+    }
+
+    #[test]
+    fn a_transaction_past_its_deadline_stops_after_one_record() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = Timestamp::now();
+        let records: Vec<Record> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let line = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
+                parse_record(line.as_bytes(), "global", now).unwrap()
+            })
+            .collect();
+        let first = store
+            .write(|tx| write_until(tx, &records, Instant::now()))
+            .unwrap();
+        assert_eq!(first, [Action::Created]);
+        let later = Instant::now() + Duration::from_secs(3600);
+        let rest = store
+            .write(|tx| write_until(tx, &records[1..], later))
+            .unwrap();
+        assert_eq!(rest.len(), 2);
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use rusqlite::params;
 
-use super::Store;
 use super::memories::{MEMORY_COLUMNS, memory_from_row, require_namespace};
+use super::{Store, Tx};
 use crate::error::Result;
 use crate::memory::Memory;
 use crate::time::Timestamp;
@@ -54,11 +54,19 @@ impl Store {
         let cutoff = Timestamp::now().minus(older_than.unwrap_or(Duration::ZERO));
         self.write(|tx| {
             require_namespace(tx, namespace)?;
-            Ok(tx.execute(
-                "DELETE FROM memories
-                 WHERE namespace = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2",
-                params![namespace, cutoff.0],
-            )?)
+            tx.purge_forgotten(namespace, cutoff)
         })
+    }
+}
+
+impl Tx<'_> {
+    /// Deletes the memories of `namespace` forgotten at or before `cutoff`,
+    /// with their versions and vectors; returns how many.
+    pub(crate) fn purge_forgotten(&self, namespace: &str, cutoff: Timestamp) -> Result<usize> {
+        Ok(self.execute(
+            "DELETE FROM memories
+             WHERE namespace = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2",
+            params![namespace, cutoff.0],
+        )?)
     }
 }

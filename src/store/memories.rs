@@ -1,13 +1,16 @@
 //! The lifecycle of one memory: create, update, edit, rename, forget, restore,
 //! and its version history. Every change writes a full version row.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::Store;
-use super::chunks::{EmbeddedText, embed_text, write_chunks};
-use crate::error::{Error, Result};
-use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
+use super::chunks::embed_text;
+use super::memory_tx::{NewVersion, Upsert, text_changes};
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::{Content, Memory, MemoryId, Metadata, VersionNumber, validate_name};
 use crate::time::Timestamp;
 
 /// What a write did to a memory.
@@ -29,7 +32,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    /// The action's name as recorded in a version row.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
             Action::Updated => "updated",
@@ -51,7 +55,7 @@ pub struct Outcome {
     /// Its namespace.
     pub namespace: String,
     /// Its latest version after the write.
-    pub version: i64,
+    pub version: VersionNumber,
     /// What the write did.
     pub action: Action,
 }
@@ -73,7 +77,7 @@ pub struct ContentPatch {
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionRow {
     /// The version number, from 1.
-    pub version: i64,
+    pub version: VersionNumber,
     /// What the change was.
     pub action: String,
     /// The name at that version.
@@ -93,15 +97,6 @@ pub struct VersionRow {
     pub recorded_at: Timestamp,
 }
 
-/// Whether an upsert may replace an existing memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Upsert {
-    /// Fail with already-exists if the name is taken.
-    CreateOnly,
-    /// Write a new version if the name is taken (reviving a forgotten memory).
-    CreateOrUpdate,
-}
-
 /// The columns [`memory_from_row`] expects, in order.
 pub(crate) const MEMORY_COLUMNS: &str = "id, namespace, name, type, description, body, metadata, \
      version, created_at, updated_at, deleted_at";
@@ -109,7 +104,7 @@ pub(crate) const MEMORY_COLUMNS: &str = "id, namespace, name, type, description,
 /// Maps a row selected with [`MEMORY_COLUMNS`] to a [`Memory`].
 pub(crate) fn memory_from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Result<Memory> {
     Ok(Memory {
-        memory_id: MemoryId(row.get(0)?),
+        memory_id: row.get(0)?,
         namespace: row.get(1)?,
         name: row.get(2)?,
         kind: row.get(3)?,
@@ -136,7 +131,8 @@ pub(crate) fn require_namespace(conn: &Connection, namespace: &str) -> Result<()
     }
 }
 
-fn find(conn: &Connection, namespace: &str, name: &str) -> Result<Option<Memory>> {
+/// Returns the memory `name` of `namespace`, live or forgotten.
+pub(crate) fn find(conn: &Connection, namespace: &str, name: &str) -> Result<Option<Memory>> {
     let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE namespace = ?1 AND name = ?2");
     Ok(conn
         .prepare_cached(&sql)?
@@ -165,7 +161,8 @@ fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
     }
 }
 
-fn content_of(memory: &Memory) -> Content {
+/// The editable content of a memory as read.
+pub(crate) fn content_of(memory: &Memory) -> Content {
     Content {
         kind: memory.kind.clone(),
         description: memory.description.clone(),
@@ -174,153 +171,19 @@ fn content_of(memory: &Memory) -> Content {
     }
 }
 
-/// Copies the memory's current row into `memory_versions` as `action`.
-fn record_version(tx: &Transaction<'_>, id: MemoryId, action: Action, at: Timestamp) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO memory_versions
-             (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
-         SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL, ?3
-         FROM memories WHERE id = ?1",
-    )?
-    .execute(params![id.0, action.as_str(), at.0])?;
-    Ok(())
-}
-
-/// Writes `content` as the memory's next version, live, and records it.
-/// `embedded` is `content`'s text already embedded, if the caller has it;
-/// otherwise it is embedded here when the text changed.
-fn write_next_version(
-    tx: &Transaction<'_>,
+/// What a write did, for `memory` under `name`.
+pub(crate) fn outcome(
     memory: &Memory,
-    content: &Content,
+    name: &str,
+    version: VersionNumber,
     action: Action,
-    at: Timestamp,
-    embedded: Option<&EmbeddedText>,
-) -> Result<Outcome> {
-    tx.prepare_cached(
-        "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
-             version = version + 1, updated_at = ?6, deleted_at = NULL
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        memory.memory_id.0,
-        content.kind,
-        content.description,
-        content.body,
-        content.metadata.as_str(),
-        at.0
-    ])?;
-    let text_unchanged = memory.deleted_at.is_none()
-        && memory.description == content.description
-        && memory.body.as_deref() == Some(content.body.as_str());
-    if !text_unchanged {
-        let embedded_here;
-        let embedded = match embedded {
-            Some(embedded) => embedded,
-            None => {
-                embedded_here = embed_text(&content.description, &content.body)?;
-                &embedded_here
-            }
-        };
-        write_chunks(tx, memory.memory_id, &memory.namespace, embedded)?;
-    }
-    record_version(tx, memory.memory_id, action, at)?;
-    Ok(outcome(memory, &memory.name, memory.version + 1, action))
-}
-
-fn outcome(memory: &Memory, name: &str, version: i64, action: Action) -> Outcome {
+) -> Outcome {
     Outcome {
         memory_id: memory.memory_id,
         name: name.to_owned(),
         namespace: memory.namespace.clone(),
         version,
         action,
-    }
-}
-
-/// Creates the namespace row if this is its first memory.
-pub(crate) fn ensure_namespace(tx: &Transaction<'_>, namespace: &str, at: Timestamp) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?1, ?2)")?
-        .execute(params![namespace, at.0])?;
-    Ok(())
-}
-
-/// A memory to store: where, under what name, its content (with its text
-/// embedded beforehand) and its times.
-pub(crate) struct NewVersion<'a> {
-    pub namespace: &'a str,
-    pub name: &'a str,
-    pub content: &'a Content,
-    pub embedded: &'a EmbeddedText,
-    /// Applies only when the memory is new.
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// Stores a memory: a new one, or (if `mode` allows) a new version of an
-/// existing one.
-pub(crate) fn upsert(tx: &Transaction<'_>, new: &NewVersion<'_>, mode: Upsert) -> Result<Outcome> {
-    let NewVersion {
-        namespace,
-        name,
-        content,
-        embedded,
-        created_at,
-        updated_at,
-    } = *new;
-    ensure_namespace(tx, namespace, updated_at)?;
-    match find(tx, namespace, name)? {
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO memories (namespace, name, type, description, body, metadata,
-                     version, created_at, updated_at, deleted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, NULL)",
-            )?
-            .execute(params![
-                namespace,
-                name,
-                content.kind,
-                content.description,
-                content.body,
-                content.metadata.as_str(),
-                created_at.0,
-                updated_at.0
-            ])?;
-            let id = MemoryId(tx.last_insert_rowid());
-            write_chunks(tx, id, namespace, embedded)?;
-            record_version(tx, id, Action::Created, updated_at)?;
-            Ok(Outcome {
-                memory_id: id,
-                name: name.to_owned(),
-                namespace: namespace.to_owned(),
-                version: 1,
-                action: Action::Created,
-            })
-        }
-        Some(existing) if mode == Upsert::CreateOnly => {
-            let hint = if existing.deleted_at.is_some() {
-                format!(
-                    "it is forgotten: `restore {name}` brings it back, `remember --update` replaces it"
-                )
-            } else {
-                "pass --update to write a new version".to_owned()
-            };
-            Err(Error::already_exists(format!(
-                "a memory named {name:?} already exists in namespace {namespace:?}"
-            ))
-            .with_hint(hint))
-        }
-        Some(existing) if existing.deleted_at.is_none() && content_of(&existing) == *content => Ok(
-            outcome(&existing, name, existing.version, Action::Unchanged),
-        ),
-        Some(existing) => write_next_version(
-            tx,
-            &existing,
-            content,
-            Action::Updated,
-            updated_at,
-            Some(embedded),
-        ),
     }
 }
 
@@ -331,7 +194,7 @@ impl Store {
         Ok(self
             .conn()
             .prepare_cached(&sql)?
-            .query_row([id.0], |row| memory_from_row(row, true))
+            .query_row([id], |row| memory_from_row(row, true))
             .optional()?)
     }
 
@@ -371,31 +234,54 @@ impl Store {
                 created_at: now,
                 updated_at: now,
             };
-            upsert(tx, &new, mode)
+            tx.upsert(&new, mode)
         })
     }
 
-    /// Changes some fields of a live memory, writing a new version if anything changed.
+    /// Changes some fields of a live memory, writing a new version if
+    /// anything changed.
+    ///
+    /// The new text is embedded before the write lock is taken; if the
+    /// memory changes meanwhile, the edit is prepared again from its new
+    /// state.
+    ///
+    /// # Failure
+    /// Not-found if the memory is unknown or forgotten; busy if it kept
+    /// changing for a whole busy timeout.
     pub fn edit(&mut self, namespace: &str, name: &str, patch: &ContentPatch) -> Result<Outcome> {
-        self.write(|tx| {
-            let memory = find_live(tx, namespace, name)?;
+        let mut deadline = None;
+        loop {
+            let memory = find_live(self.conn(), namespace, name)?;
             let current = content_of(&memory);
-            let next = Content::new(
-                Some(patch.kind.clone().unwrap_or(current.kind.clone())),
-                Some(
-                    patch
-                        .description
-                        .clone()
-                        .unwrap_or(current.description.clone()),
-                ),
-                patch.body.clone().unwrap_or(current.body.clone()),
-                Some(patch.metadata.clone().unwrap_or(current.metadata.clone())),
-            )?;
+            let next = patched(&current, patch)?;
             if next == current {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &next, Action::Updated, Timestamp::now(), None)
-        })
+            let embedded = text_changes(&memory, &next)
+                .then(|| embed_text(&next.description, &next.body))
+                .transpose()?;
+            let written = self.write(|tx| {
+                tx.write_version_if_current(
+                    &memory,
+                    &next,
+                    Action::Updated,
+                    Timestamp::now(),
+                    embedded.as_ref(),
+                )
+            })?;
+            if let Some(outcome) = written {
+                return Ok(outcome);
+            }
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.busy_timeout);
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    format!("memory {name:?} kept changing while it was being edited"),
+                )
+                .with_hint("retry"));
+            }
+            tracing::debug!("memory {name:?} changed while its edit was prepared; preparing again");
+        }
     }
 
     /// Gives a live memory a new name (a new version).
@@ -414,13 +300,7 @@ impl Store {
                     "a memory named {new_name:?} already exists in namespace {namespace:?}"
                 )));
             }
-            let now = Timestamp::now();
-            tx.prepare_cached(
-                "UPDATE memories SET name = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
-            )?
-            .execute(params![memory.memory_id.0, new_name, now.0])?;
-            record_version(tx, memory.memory_id, Action::Renamed, now)?;
-            Ok(outcome(&memory, new_name, memory.version + 1, Action::Renamed))
+            tx.rename_memory(&memory, new_name)
         })
     }
 
@@ -432,13 +312,7 @@ impl Store {
             if memory.deleted_at.is_some() {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            let now = Timestamp::now();
-            tx.prepare_cached(
-                "UPDATE memories SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
-            )?
-            .execute(params![memory.memory_id.0, now.0])?;
-            record_version(tx, memory.memory_id, Action::Forgotten, now)?;
-            Ok(outcome(&memory, name, memory.version + 1, Action::Forgotten))
+            tx.forget_memory(&memory)
         })
     }
 
@@ -464,7 +338,7 @@ impl Store {
                     )));
                 }
                 None => content_of(&memory),
-                Some(wanted) => version_content(tx, memory.memory_id, wanted)?
+                Some(wanted) => version_content(tx, memory.memory_id, VersionNumber::new(wanted))?
                     .ok_or_else(|| {
                         Error::not_found(format!("memory {name:?} has no version {wanted}"))
                             .with_hint(format!("list its versions with `sqlite-graphrag history {name}`"))
@@ -473,7 +347,7 @@ impl Store {
             if memory.deleted_at.is_none() && content == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &content, Action::Restored, Timestamp::now(), None)
+            tx.write_next_version(&memory, &content, Action::Restored, Timestamp::now(), None)
         })
     }
 
@@ -486,7 +360,7 @@ impl Store {
              FROM memory_versions WHERE memory_id = ?1 ORDER BY version",
         )?;
         let versions = stmt
-            .query_map([memory.memory_id.0], |row| {
+            .query_map([memory.memory_id], |row| {
                 Ok(VersionRow {
                     version: row.get(0)?,
                     action: row.get(1)?,
@@ -504,13 +378,32 @@ impl Store {
     }
 }
 
-fn version_content(tx: &Transaction<'_>, id: MemoryId, version: i64) -> Result<Option<Content>> {
-    Ok(tx
+/// Applies `patch` to `current`, validating the result.
+fn patched(current: &Content, patch: &ContentPatch) -> Result<Content> {
+    Content::new(
+        Some(patch.kind.clone().unwrap_or(current.kind.clone())),
+        Some(
+            patch
+                .description
+                .clone()
+                .unwrap_or(current.description.clone()),
+        ),
+        patch.body.clone().unwrap_or(current.body.clone()),
+        Some(patch.metadata.clone().unwrap_or(current.metadata.clone())),
+    )
+}
+
+fn version_content(
+    conn: &Connection,
+    id: MemoryId,
+    version: VersionNumber,
+) -> Result<Option<Content>> {
+    Ok(conn
         .prepare_cached(
             "SELECT type, description, body, metadata FROM memory_versions
              WHERE memory_id = ?1 AND version = ?2",
         )?
-        .query_row(params![id.0, version], |row| {
+        .query_row(params![id, version], |row| {
             Ok(Content {
                 kind: row.get(0)?,
                 description: row.get(1)?,
@@ -555,13 +448,19 @@ mod tests {
                 .remember(ns, "a", &content("two"), true)
                 .unwrap()
                 .version,
-            2
+            VersionNumber::new(2)
         );
-        assert_eq!(store.rename(ns, "a", "b").unwrap().version, 3);
+        assert_eq!(
+            store.rename(ns, "a", "b").unwrap().version,
+            VersionNumber::new(3)
+        );
         assert_eq!(store.forget(ns, "b").unwrap().action, Action::Forgotten);
         assert_eq!(store.read(ns, "b").unwrap_err().kind(), ErrorKind::NotFound);
         let restored = store.restore(ns, "b", Some(1)).unwrap();
-        assert_eq!((restored.version, restored.action), (5, Action::Restored));
+        assert_eq!(
+            (restored.version, restored.action),
+            (VersionNumber::new(5), Action::Restored)
+        );
         assert_eq!(store.read(ns, "b").unwrap().body.as_deref(), Some("one"));
         let (_, versions) = store.history(ns, "b").unwrap();
         let actions: Vec<&str> = versions.iter().map(|v| v.action.as_str()).collect();
@@ -571,6 +470,35 @@ mod tests {
         );
         assert_eq!(versions[2].name, "b");
         assert!(versions[3].deleted);
+    }
+
+    #[test]
+    fn a_write_prepared_from_a_stale_read_writes_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .remember("global", "a", &content("one"), false)
+            .unwrap();
+        let stale = store.read("global", "a").unwrap();
+        store
+            .remember("global", "a", &content("two"), true)
+            .unwrap();
+        let written = store
+            .write(|tx| {
+                tx.write_version_if_current(
+                    &stale,
+                    &content("three"),
+                    Action::Updated,
+                    Timestamp::now(),
+                    None,
+                )
+            })
+            .unwrap();
+        assert!(written.is_none());
+        let memory = store.read("global", "a").unwrap();
+        assert_eq!(
+            (memory.body.as_deref(), memory.version),
+            (Some("two"), VersionNumber::new(2))
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::marker::APPLICATION_ID;
 use crate::error::{Error, ErrorKind, Result};
 
 /// One schema step: the version it produces, the SQL that gets there, and
@@ -52,18 +53,25 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_to(conn, LATEST_VERSION)
 }
 
-/// Applies the steps up to and including `target`.
-pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
-    let current = schema_version(conn)?;
-    if current > LATEST_VERSION {
+/// Fails with schema-too-new if `version` is ahead of this program.
+pub(crate) fn check_not_newer(version: u32) -> Result<()> {
+    if version > LATEST_VERSION {
         return Err(Error::new(
             ErrorKind::SchemaTooNew,
             format!(
-                "database schema version {current} is newer than this program's {LATEST_VERSION}"
+                "database schema version {version} is newer than this program's {LATEST_VERSION}"
             ),
         )
         .with_hint("upgrade sqlite-graphrag"));
     }
+    Ok(())
+}
+
+/// Applies the steps up to and including `target`, and marks the database
+/// as ours with its application id.
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
+    let current = schema_version(conn)?;
+    check_not_newer(current)?;
     for step in MIGRATIONS
         .iter()
         .filter(|m| m.version > current && m.version <= target)
@@ -90,8 +98,13 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
             ));
         }
         tx.pragma_update(None, "user_version", step.version)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.commit()?;
         tracing::info!("migrated database to schema version {}", step.version);
+    }
+    let marked: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if marked != APPLICATION_ID {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     Ok(())
 }
@@ -177,5 +190,9 @@ mod tests {
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);
+        let marked: i32 = conn
+            .pragma_query_value(None, "application_id", |row| row.get(0))
+            .unwrap();
+        assert_eq!(marked, APPLICATION_ID);
     }
 }

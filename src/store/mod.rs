@@ -1,25 +1,33 @@
 //! The SQLite store: one connection, configured and migrated when opened.
 //!
 //! A [`Store`] that exists is ready to use. Its methods are spread over topic
-//! files: `memories` (the lifecycle of one memory), `listing`, `import`,
-//! `fts` (word search), `report` (stats and health).
+//! files: `memories` (the lifecycle of one memory), `listing`, `jsonl`
+//! (import and export), `fts` (word search), `chunks` (vectors), `report`
+//! (stats and health). Every write goes through one [`Tx`], whose write
+//! primitives live in `memory_tx` and the other topic files. Opening checks
+//! the file first (`file`, `marker`), then migrates it (`migrations`).
 
+mod busy;
 mod chunks;
+mod file;
 mod fts;
 mod jsonl;
 mod listing;
+mod marker;
 mod memories;
+mod memory_tx;
 pub mod migrations;
 mod report;
 mod scope;
+mod tx;
 
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
+use marker::Contents;
 
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
@@ -27,19 +35,25 @@ pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
+pub use tx::Tx;
 
-/// How long a statement waits for another process's lock before giving up.
+/// How long a statement waits for another process's lock before giving up
+/// (and, after that, how long a write transaction is retried).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Page size of a new database file, in bytes.
 pub const PAGE_SIZE: u32 = 16 * 1024;
 
-/// Whether opening may create the database file.
+/// Whether opening may create the database, and what it may open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
-    /// Create the file (and its folder) if missing.
+    /// Create the file (and its folder) if missing, and the schema in a
+    /// file that is empty.
     Create,
-    /// Fail with not-found if the file is missing.
+    /// Like [`OpenMode::Create`], and also add the schema to another
+    /// application's database, beside its tables.
+    Adopt,
+    /// Fail with not-found if the file is missing or holds no database.
     Existing,
 }
 
@@ -47,40 +61,46 @@ pub enum OpenMode {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// How long writes are retried after a first busy failure.
+    busy_timeout: Duration,
+    created: bool,
 }
 
 impl Store {
     /// Opens the database at `path`, applies the connection pragmas and runs
-    /// any pending migrations.
+    /// any pending migrations. Nothing is written before the file is known
+    /// to be a database of ours at a schema this program can handle, or an
+    /// empty one that `mode` may create.
     ///
     /// # Failure
-    /// Not-found when `mode` is [`OpenMode::Existing`] and the file is missing;
-    /// schema-too-new when a newer program wrote it; I/O and database errors.
+    /// Invalid input for an in-memory name or a URI, and for another
+    /// application's database (unless `mode` is [`OpenMode::Adopt`]);
+    /// not-found when `mode` is [`OpenMode::Existing`] and the file is
+    /// missing or empty; schema-too-new when a newer program wrote it; I/O
+    /// and database errors.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
-        let exists = path.exists();
-        if !exists && mode == OpenMode::Existing {
-            return Err(
-                Error::not_found(format!("no database at {}", path.display()))
-                    .with_hint("create it with `sqlite-graphrag init`, or pass the right --db"),
-            );
+        file::check_path(path)?;
+        if !path.exists() {
+            if mode == OpenMode::Existing {
+                return Err(no_database(format!("no database at {}", path.display())));
+            }
+            file::create_private(path)?;
         }
-        if let Some(parent) = path
-            .parent()
-            .filter(|p| !exists && !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-        }
-        let flags = match mode {
-            OpenMode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            OpenMode::Existing => OpenFlags::SQLITE_OPEN_READ_WRITE,
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
+        let with_path = |err: Error| match err.kind() {
+            ErrorKind::Database => {
+                Error::new(err.kind(), format!("{}: {}", path.display(), err.message()))
+            }
+            _ => err,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| with_path(e.into()))?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),
+            busy_timeout: BUSY_TIMEOUT,
+            created: false,
         };
-        retry_busy(|| store.configure())?;
+        busy::retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
         Ok(store)
     }
 
@@ -89,31 +109,49 @@ impl Store {
         let mut store = Store {
             conn: Connection::open_in_memory()?,
             path: None,
+            busy_timeout: BUSY_TIMEOUT,
+            created: false,
         };
-        store.configure()?;
+        store.configure(OpenMode::Create)?;
         Ok(store)
     }
 
-    fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+    /// Checks what the file holds, then (only if `mode` allows it) turns on
+    /// WAL and brings the schema up to date.
+    fn configure(&mut self, mode: OpenMode) -> Result<()> {
+        self.conn.busy_handler(Some(busy::wait_while_busy))?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mode: String = self
+        let contents = marker::inspect(&self.conn)?;
+        let shown = self
+            .path
+            .as_deref()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        admit(contents, mode, &shown)?;
+        let journal: String = self
             .conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
-        if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
-            // Only a new, empty database is not in WAL mode yet: give it
-            // larger pages first (they cannot change once WAL is on). The
-            // vector scan reads every page of the chunks table, and 16 KiB
-            // pages read it about a quarter faster than 4 KiB ones.
-            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        if self.path.is_some() && !journal.eq_ignore_ascii_case("wal") {
+            if contents == Contents::Empty {
+                // Larger pages first (they cannot change once WAL is on).
+                // The vector scan reads every page of the chunks table, and
+                // 16 KiB pages read it about a quarter faster than 4 KiB ones.
+                self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            }
             self.conn
                 .query_row("PRAGMA journal_mode = WAL", [], |row| {
                     row.get::<_, String>(0)
                 })?;
         }
         migrations::migrate(&mut self.conn)?;
+        self.created = !matches!(contents, Contents::Ours { .. });
         Ok(())
+    }
+
+    /// Returns true if opening created the schema: the file was missing,
+    /// empty, or (with [`OpenMode::Adopt`]) another application's.
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// Returns the database file's path (`None` in memory).
@@ -132,11 +170,11 @@ impl Store {
     /// upgraded (which is where readers and writers deadlock into
     /// SQLITE_BUSY). If the lock is still busy after the busy timeout, or a
     /// busy error escapes the handler, the whole transaction is retried
-    /// until [`BUSY_TIMEOUT`] has passed once more.
-    pub fn write<T>(&mut self, mut work: impl FnMut(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// until the busy timeout has passed once more since that first failure.
+    pub fn write<T>(&mut self, mut work: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
-        retry_busy(|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        busy::retry_busy(self.busy_timeout, || {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)
@@ -144,18 +182,79 @@ impl Store {
     }
 }
 
-/// Runs `attempt` again while it fails with a busy error, for up to [`BUSY_TIMEOUT`].
-fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match attempt() {
-            Err(err) if err.kind() == ErrorKind::Busy && Instant::now() < deadline => {
-                tracing::debug!("database busy, retrying: {err}");
-                thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            result => return result,
+/// Fails unless a file holding `contents` may be opened in `mode`: readers
+/// need a database of ours, writers may also create one in an empty file,
+/// and only adopting takes another application's; none takes a newer schema.
+fn admit(contents: Contents, mode: OpenMode, shown: &str) -> Result<()> {
+    match (contents, mode) {
+        (Contents::Empty, OpenMode::Existing) => Err(no_database(format!(
+            "{shown} is empty: it holds no sqlite-graphrag database"
+        ))),
+        (Contents::Foreign, OpenMode::Create | OpenMode::Existing) => Err(Error::invalid(format!(
+            "{shown} is not a sqlite-graphrag database: it holds another application's data"
+        ))
+        .with_hint(
+            "pass the right --db; `sqlite-graphrag init --force` adds sqlite-graphrag's tables to this file",
+        )),
+        (Contents::Ours { version }, _) => migrations::check_not_newer(version),
+        _ => Ok(()),
+    }
+}
+
+/// A not-found error for a path without a database, with the usual hint.
+fn no_database(message: String) -> Error {
+    Error::not_found(message)
+        .with_hint("create it with `sqlite-graphrag init`, or pass the right --db")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread;
+
+    use super::*;
+
+    /// The busy timeout of the store under test.
+    const TEST_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+    /// Set once the first write attempt has given up.
+    static FIRST_ATTEMPT_FAILED: AtomicBool = AtomicBool::new(false);
+
+    /// A busy handler like SQLite's own for the first attempt (wait the whole
+    /// busy timeout, then give up), and one that waits as long as it takes
+    /// for every later attempt.
+    fn busy_handler(_calls: i32) -> bool {
+        if FIRST_ATTEMPT_FAILED.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+            return true;
         }
+        thread::sleep(TEST_BUSY_TIMEOUT);
+        FIRST_ATTEMPT_FAILED.store(true, Ordering::SeqCst);
+        false
+    }
+
+    #[test]
+    fn a_write_that_stays_busy_for_a_whole_busy_timeout_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.sqlite");
+        let mut store = Store::open(&path, OpenMode::Create).unwrap();
+        store.busy_timeout = TEST_BUSY_TIMEOUT;
+        store.conn.busy_handler(Some(busy_handler)).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let writer = thread::spawn(move || {
+            store.write(|tx| {
+                Ok(tx.execute(
+                    "INSERT INTO namespaces (name, created_at) VALUES ('late', 1)",
+                    [],
+                )?)
+            })
+        });
+        while !FIRST_ATTEMPT_FAILED.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        holder.execute_batch("COMMIT").unwrap();
+        assert_eq!(writer.join().unwrap().unwrap(), 1);
     }
 }

@@ -43,7 +43,7 @@ impl Scope {
     pub(crate) fn admits(&self, conn: &Connection, id: MemoryId) -> Result<bool> {
         let row = conn
             .prepare_cached("SELECT namespace, type, created_at FROM memories WHERE id = ?1")?
-            .query_row([id.0], |row| {
+            .query_row([id], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,

@@ -6,6 +6,7 @@ mod bench_slots;
 mod common;
 mod slot_storm;
 mod test_concurrency;
+mod test_database_file;
 mod test_errors;
 mod test_exec;
 mod test_fts_sync;

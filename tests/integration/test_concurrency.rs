@@ -1,5 +1,5 @@
-//! Many real processes on one database: no lost write, no error, and a
-//! killed import leaves whole batches or none.
+//! Many real processes on one database: no lost write, no error, racing
+//! edits all land, and a killed import leaves whole transactions or none.
 
 use std::io::Write;
 use std::process::Stdio;
@@ -89,7 +89,7 @@ fn live_count(db: &std::path::Path) -> i64 {
 }
 
 #[test]
-fn a_killed_import_leaves_whole_batches() {
+fn a_killed_import_leaves_whole_transactions() {
     let env = TestEnv::new();
     env.ok(&["init"]);
     let file = env.dir.path().join("big.jsonl");
@@ -138,11 +138,6 @@ fn a_killed_import_leaves_whole_batches() {
         count > 0 && (count as usize) < IMPORT_LINES,
         "kill did not land mid-import: {count}"
     );
-    assert_eq!(
-        count as usize % IMPORT_BATCH,
-        0,
-        "a partial batch survived: {count} rows"
-    );
     let (min, max): (String, String) = conn
         .query_row("SELECT min(name), max(name) FROM memories", [], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -152,12 +147,98 @@ fn a_killed_import_leaves_whole_batches() {
     assert_eq!(
         max,
         format!("line-{:06}", count - 1),
-        "batches are whole and in order"
+        "transactions are whole and in order"
     );
+    let embedded: i64 = conn
+        .query_row("SELECT count(DISTINCT memory_id) FROM chunks", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(embedded, count, "a memory survived without its vectors");
     let versions: i64 = conn
         .query_row("SELECT count(*) FROM memory_versions", [], |row| row.get(0))
         .unwrap();
     assert_eq!(versions, count);
     drop(conn);
     assert_eq!(env.ok(&["health"])["fts_rows"], count);
+}
+
+const EDITORS: usize = 6;
+const EDITS_PER_EDITOR: usize = 8;
+
+#[test]
+fn racing_edits_of_one_memory_all_land() {
+    let env = Arc::new(TestEnv::new());
+    env.remember("shared", "version one");
+    let editors: Vec<_> = (0..EDITORS)
+        .map(|e| {
+            let env = Arc::clone(&env);
+            thread::spawn(move || {
+                for i in 0..EDITS_PER_EDITOR {
+                    let body = format!("editor {e} edit {i}");
+                    let out = env.ok(&["edit", "shared", "--body", &body]);
+                    assert_eq!(out["action"], "updated");
+                }
+            })
+        })
+        .collect();
+    for editor in editors {
+        editor.join().expect("an editor failed");
+    }
+    let history = env.ok(&["history", "shared"]);
+    let versions: Vec<u64> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (1..=(1 + EDITORS * EDITS_PER_EDITOR) as u64).collect();
+    assert_eq!(versions, expected);
+    assert_eq!(env.ok(&["health"])["ok"], true);
+}
+
+const LONG_IMPORT_LINES: usize = 20_000;
+
+#[test]
+fn a_writer_gets_in_between_the_transactions_of_a_long_import() {
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let file = env.dir.path().join("long.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    for i in 0..LONG_IMPORT_LINES {
+        writeln!(
+            out,
+            "{{\"name\":\"line-{i:06}\",\"body\":\"memory number {i}, one of a long import of many words\"}}"
+        )
+        .unwrap();
+    }
+    out.into_inner().unwrap().sync_all().unwrap();
+
+    // One batch of every line: only the transactions it is cut into let others in.
+    let mut child = env
+        .std_cmd()
+        .args(["import", file.to_str().unwrap(), "--batch-size", "1000000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn_retrying();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while live_count(&env.db) == 0 {
+        assert!(Instant::now() < deadline, "import made no progress");
+        thread::sleep(Duration::from_millis(2));
+    }
+    env.remember("probe", "written while the import runs");
+    assert!(child.wait().unwrap().success());
+
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let (probe, last): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT id FROM memories WHERE name = 'probe'), max(id) FROM memories",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        probe < last,
+        "the writer waited for the whole import: id {probe} of {last}"
+    );
 }

@@ -4,6 +4,22 @@ use serde_json::json;
 
 use crate::common::{StartRetrying, TestEnv};
 
+/// Runs `import -` with `input` and returns its report, asserting exit 0
+/// when no line fails and exit 12 (`partial`) when some do.
+fn import(env: &TestEnv, args: &[&str], input: impl Into<Vec<u8>>) -> serde_json::Value {
+    let out = env
+        .cmd()
+        .args(["import", "-"])
+        .args(args)
+        .write_stdin(input)
+        .output_retrying();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}): {out:?}"));
+    let expected = if report["failed"] == 0 { 0 } else { 12 };
+    assert_eq!(out.status.code(), Some(expected), "{report}");
+    report
+}
+
 fn export(env: &TestEnv, args: &[&str]) -> String {
     let out = env.cmd().arg("export").args(args).output_retrying();
     assert!(
@@ -30,7 +46,7 @@ fn import_reports_bad_lines_and_keeps_good_ones() {
     input.extend_from_slice(b"{\"name\":\"a\",\"body\":\"second\"}\n");
     input.extend_from_slice(b"{\"name\":\"a\",\"body\":\"second\"}\r\n");
     input.extend_from_slice(b"{\"name\":\"j\",\"body\":\"x\"");
-    let report = env.ok_stdin(&["import", "-", "--batch-size", "2"], input);
+    let report = import(&env, &["--batch-size", "2"], input);
     assert_eq!(report["imported"], 2);
     assert_eq!(report["updated"], 1);
     assert_eq!(report["unchanged"], 1);
@@ -120,5 +136,79 @@ fn export_then_import_round_trips_exactly() {
     assert_eq!(
         export(&target, &["--namespace", "second"]).lines().count(),
         1
+    );
+}
+
+#[test]
+fn import_exits_12_when_any_line_fails() {
+    let env = TestEnv::new();
+    let all_bad = "{\"name\":\"a\",\"body\":\"x\",\"colour\":1}\n".repeat(3);
+    let report = import(&env, &[], all_bad);
+    assert_eq!(
+        (report["imported"].clone(), report["failed"].clone()),
+        (json!(0), json!(3))
+    );
+    let one_bad = "{\"name\":\"a\",\"body\":\"x\"}\n{\"name\":\"b\"}\n";
+    assert_eq!(import(&env, &[], one_bad)["failed"], 1);
+    assert_eq!(
+        import(&env, &[], "{\"name\":\"c\",\"body\":\"x\"}\n")["failed"],
+        0
+    );
+}
+
+#[test]
+fn import_times_apply_only_to_new_memories() {
+    let env = TestEnv::new();
+    let first = r#"{"name":"a","body":"one","created_at":"2023-01-01T00:00:00Z","updated_at":"2023-06-01T00:00:00Z"}"#;
+    assert_eq!(import(&env, &[], first)["imported"], 1);
+    env.remember("b", "stored now");
+    let older = r#"{"name":"a","body":"two","created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-02T00:00:00Z"}"#;
+    assert_eq!(import(&env, &[], older)["updated"], 1);
+
+    let a = env.ok(&["read", "a"]);
+    assert_eq!(a["created_at"], "2023-01-01T00:00:00.000Z");
+    assert!(a["updated_at"].as_str().unwrap() > "2023-06-01", "{a}");
+    let history = env.ok(&["history", "a"]);
+    let times: Vec<&str> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["recorded_at"].as_str().unwrap())
+        .collect();
+    assert!(times[0] <= times[1], "history runs backwards: {times:?}");
+    let list = env.ok(&["list"]);
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["a", "b"], "the memory just updated comes first");
+
+    let backwards =
+        r#"{"name":"c","body":"x","created_at":"2024-02-02","updated_at":"2024-02-01"}"#;
+    let report = import(&env, &[], backwards);
+    assert_eq!(report["failed"], 1);
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("updated_at"), "{message}");
+    env.fails(&["read", "c"], 3);
+
+    let only_updated = r#"{"name":"d","body":"x","updated_at":"2024-03-01T00:00:00Z"}"#;
+    assert_eq!(import(&env, &[], only_updated)["imported"], 1);
+    let d = env.ok(&["read", "d"]);
+    assert_eq!(d["created_at"], d["updated_at"]);
+}
+
+#[test]
+fn import_accepts_a_byte_order_mark() {
+    let env = TestEnv::new();
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    input.extend_from_slice(b"{\"name\":\"a\",\"body\":\"x\"}\n");
+    input.extend_from_slice(b"\xEF\xBB\xBF{\"name\":\"b\",\"body\":\"x\"}\n");
+    let report = import(&env, &[], input);
+    assert_eq!(report["imported"], 1);
+    assert_eq!(
+        report["errors"][0]["line"], 2,
+        "only the first line may start with one"
     );
 }

@@ -1,0 +1,93 @@
+//! The database file on disk: which paths are accepted, and creating a new
+//! file and its folders so that only their owner can read them.
+//!
+//! On Unix a new database file gets mode 0600 and every folder created for
+//! it mode 0700, whatever the umask. SQLite gives the `-wal` and `-shm`
+//! files it creates beside the database the database file's own mode, so a
+//! user who wants to share a database changes that file's mode and the
+//! others follow. Existing files and folders are never changed.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Fails with invalid input for paths that SQLite would not treat as a
+/// plain file name: an empty path, `:memory:`, and `file:` URIs.
+pub(crate) fn check_path(path: &Path) -> Result<()> {
+    let text = path.to_string_lossy();
+    let refused = if text.is_empty() {
+        Some("an empty path")
+    } else if text == ":memory:" {
+        Some("an in-memory database")
+    } else if text.starts_with("file:") {
+        Some("a URI")
+    } else {
+        None
+    };
+    match refused {
+        Some(what) => Err(Error::invalid(format!(
+            "--db {text:?} is {what}, not a database file"
+        ))
+        .with_hint("pass the path of a file; write ./file:name for a file whose name starts with file:")),
+        None => Ok(()),
+    }
+}
+
+/// Creates an empty database file at `path` (and its missing folders),
+/// readable by its owner only. A file that appeared meanwhile is left as
+/// it is: another process created it.
+pub(crate) fn create_private(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dirs(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(file) => {
+            // The umask may have removed bits: set exactly owner read and write.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(fs::Permissions::from_mode(0o600))
+                    .map_err(|e| create_error(path, e))?;
+            }
+            drop(file);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(create_error(path, e)),
+    }
+}
+
+fn create_error(path: &Path, err: io::Error) -> Error {
+    Error::io(format!("creating {}", path.display()), err)
+}
+
+/// Creates `dir` and its missing ancestors, each with mode 0700 on Unix.
+fn create_private_dirs(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_file_names_are_accepted() {
+        for bad in ["", ":memory:", "file:x.db", "file:/tmp/x.db?mode=rwc"] {
+            assert!(check_path(Path::new(bad)).is_err(), "{bad:?}");
+        }
+        for good in ["x.db", "./file:x.db", "/tmp/memory"] {
+            check_path(Path::new(good)).unwrap();
+        }
+    }
+}

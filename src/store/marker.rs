@@ -1,0 +1,82 @@
+//! Telling a sqlite-graphrag database from an empty file and from another
+//! application's database, before anything is written to it.
+
+use rusqlite::Connection;
+
+/// The `PRAGMA application_id` of every sqlite-graphrag database (the bytes
+/// `SGRG`), set when the schema is created or migrated.
+pub(crate) const APPLICATION_ID: i32 = i32::from_be_bytes(*b"SGRG");
+
+/// The tables every schema version of ours has; a database made before the
+/// application id was set is recognised by them.
+const OUR_TABLES: [&str; 3] = ["namespaces", "memories", "memory_versions"];
+
+/// What an opened SQLite file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Contents {
+    /// Nothing: a 0-byte file, or a database without tables or markers.
+    Empty,
+    /// A sqlite-graphrag database at this schema version.
+    Ours {
+        /// Its `PRAGMA user_version`.
+        version: u32,
+    },
+    /// Another application's database.
+    Foreign,
+}
+
+/// Reads what the database holds, without writing anything.
+pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Contents> {
+    let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if application_id == APPLICATION_ID {
+        return Ok(Contents::Ours { version });
+    }
+    if application_id != 0 {
+        return Ok(Contents::Foreign);
+    }
+    let objects: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+    if objects == 0 && version == 0 {
+        return Ok(Contents::Empty);
+    }
+    let ours: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (?1, ?2, ?3)",
+        OUR_TABLES,
+        |row| row.get(0),
+    )?;
+    Ok(if ours == OUR_TABLES.len() as i64 && version >= 1 {
+        Contents::Ours { version }
+    } else {
+        Contents::Foreign
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn databases_are_told_apart() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(inspect(&conn).unwrap(), Contents::Empty);
+        conn.execute_batch("CREATE TABLE users (id INTEGER)")
+            .unwrap();
+        assert_eq!(inspect(&conn).unwrap(), Contents::Foreign);
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE namespaces (x); CREATE TABLE memories (x);
+             CREATE TABLE memory_versions (x); PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        assert_eq!(inspect(&conn).unwrap(), Contents::Ours { version: 3 });
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA application_id = 7").unwrap();
+        assert_eq!(inspect(&conn).unwrap(), Contents::Foreign);
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        assert_eq!(inspect(&conn).unwrap(), Contents::Ours { version: 0 });
+    }
+}

@@ -1,0 +1,248 @@
+//! The write primitives of memories and their versions, as methods of [`Tx`].
+//!
+//! Every change of a memory goes through here: it writes the memory's row,
+//! its vectors when its text changed, and a full copy into its history.
+
+use rusqlite::params;
+
+use super::chunks::{EmbeddedText, embed_text};
+use super::memories::{Action, Outcome, content_of, find, outcome};
+use super::tx::Tx;
+use crate::error::{Error, ErrorKind, Result};
+use crate::memory::{Content, Memory, MemoryId, VersionNumber};
+use crate::time::Timestamp;
+
+/// Whether an upsert may replace an existing memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upsert {
+    /// Fail with already-exists if the name is taken.
+    CreateOnly,
+    /// Write a new version if the name is taken (reviving a forgotten memory).
+    CreateOrUpdate,
+}
+
+/// A memory to store: where, under what name, its content (with its text
+/// embedded beforehand) and its times.
+pub(crate) struct NewVersion<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub content: &'a Content,
+    pub embedded: &'a EmbeddedText,
+    /// Applies only when the memory is new.
+    pub created_at: Timestamp,
+    /// Applies only when the memory is new; a new version of an existing
+    /// memory is stamped with the time it is written.
+    pub updated_at: Timestamp,
+}
+
+impl Tx<'_> {
+    /// Creates the namespace row if this is its first memory.
+    pub(crate) fn ensure_namespace(&self, namespace: &str, at: Timestamp) -> Result<()> {
+        self.prepare_cached("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?1, ?2)")?
+            .execute(params![namespace, at.0])?;
+        Ok(())
+    }
+
+    /// Stores a memory: a new one, or (if `mode` allows) a new version of an
+    /// existing one.
+    pub(crate) fn upsert(&self, new: &NewVersion<'_>, mode: Upsert) -> Result<Outcome> {
+        let NewVersion {
+            namespace,
+            name,
+            content,
+            embedded,
+            ..
+        } = *new;
+        self.ensure_namespace(namespace, new.updated_at)?;
+        match find(self, namespace, name)? {
+            None => self.insert_memory(new),
+            Some(existing) if mode == Upsert::CreateOnly => {
+                let hint = if existing.deleted_at.is_some() {
+                    format!(
+                        "it is forgotten: `restore {name}` brings it back, `remember --update` replaces it"
+                    )
+                } else {
+                    "pass --update to write a new version".to_owned()
+                };
+                Err(Error::already_exists(format!(
+                    "a memory named {name:?} already exists in namespace {namespace:?}"
+                ))
+                .with_hint(hint))
+            }
+            Some(existing)
+                if existing.deleted_at.is_none() && content_of(&existing) == *content =>
+            {
+                Ok(outcome(
+                    &existing,
+                    name,
+                    existing.version,
+                    Action::Unchanged,
+                ))
+            }
+            Some(existing) => self.write_next_version(
+                &existing,
+                content,
+                Action::Updated,
+                Timestamp::now(),
+                Some(embedded),
+            ),
+        }
+    }
+
+    /// Inserts a new memory as version 1, with its vectors.
+    fn insert_memory(&self, new: &NewVersion<'_>) -> Result<Outcome> {
+        let content = new.content;
+        self.prepare_cached(
+            "INSERT INTO memories (namespace, name, type, description, body, metadata,
+                 version, created_at, updated_at, deleted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, NULL)",
+        )?
+        .execute(params![
+            new.namespace,
+            new.name,
+            content.kind,
+            content.description,
+            content.body,
+            content.metadata.as_str(),
+            new.created_at.0,
+            new.updated_at.0
+        ])?;
+        let id = MemoryId::from_row_id(self.last_insert_rowid());
+        self.write_chunks(id, new.namespace, new.embedded)?;
+        self.record_version(id, Action::Created, new.updated_at)?;
+        Ok(Outcome {
+            memory_id: id,
+            name: new.name.to_owned(),
+            namespace: new.namespace.to_owned(),
+            version: VersionNumber::FIRST,
+            action: Action::Created,
+        })
+    }
+
+    /// Writes `content` as the next version of `memory`, read in this
+    /// transaction; see [`Tx::write_version_if_current`].
+    pub(crate) fn write_next_version(
+        &self,
+        memory: &Memory,
+        content: &Content,
+        action: Action,
+        at: Timestamp,
+        embedded: Option<&EmbeddedText>,
+    ) -> Result<Outcome> {
+        self.write_version_if_current(memory, content, action, at, embedded)?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Database,
+                    format!(
+                        "memory {:?} changed within its own transaction",
+                        memory.name
+                    ),
+                )
+            })
+    }
+
+    /// Writes `content` as the memory's next version, live, and records it,
+    /// provided the memory is still at the version `memory` was read at (it
+    /// may have been read before this transaction began). Returns `None`,
+    /// having written nothing, if it was changed meanwhile.
+    ///
+    /// `embedded` is `content`'s text already embedded, if the caller has
+    /// it; otherwise it is embedded here when the text changed.
+    pub(crate) fn write_version_if_current(
+        &self,
+        memory: &Memory,
+        content: &Content,
+        action: Action,
+        at: Timestamp,
+        embedded: Option<&EmbeddedText>,
+    ) -> Result<Option<Outcome>> {
+        let written = self
+            .prepare_cached(
+                "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
+                     version = version + 1, updated_at = ?6, deleted_at = NULL
+                 WHERE id = ?1 AND version = ?7",
+            )?
+            .execute(params![
+                memory.memory_id,
+                content.kind,
+                content.description,
+                content.body,
+                content.metadata.as_str(),
+                at.0,
+                memory.version
+            ])?;
+        if written == 0 {
+            return Ok(None);
+        }
+        if text_changes(memory, content) {
+            let embedded_here;
+            let embedded = match embedded {
+                Some(embedded) => embedded,
+                None => {
+                    embedded_here = embed_text(&content.description, &content.body)?;
+                    &embedded_here
+                }
+            };
+            self.write_chunks(memory.memory_id, &memory.namespace, embedded)?;
+        }
+        self.record_version(memory.memory_id, action, at)?;
+        Ok(Some(outcome(
+            memory,
+            &memory.name,
+            memory.version.next(),
+            action,
+        )))
+    }
+
+    /// Gives a live memory a new name, as a new version.
+    pub(crate) fn rename_memory(&self, memory: &Memory, new_name: &str) -> Result<Outcome> {
+        let now = Timestamp::now();
+        self.prepare_cached(
+            "UPDATE memories SET name = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1",
+        )?
+        .execute(params![memory.memory_id, new_name, now.0])?;
+        self.record_version(memory.memory_id, Action::Renamed, now)?;
+        Ok(outcome(
+            memory,
+            new_name,
+            memory.version.next(),
+            Action::Renamed,
+        ))
+    }
+
+    /// Soft-deletes a live memory, as a new version.
+    pub(crate) fn forget_memory(&self, memory: &Memory) -> Result<Outcome> {
+        let now = Timestamp::now();
+        self.prepare_cached(
+            "UPDATE memories SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
+        )?
+        .execute(params![memory.memory_id, now.0])?;
+        self.record_version(memory.memory_id, Action::Forgotten, now)?;
+        Ok(outcome(
+            memory,
+            &memory.name,
+            memory.version.next(),
+            Action::Forgotten,
+        ))
+    }
+
+    /// Copies the memory's current row into `memory_versions` as `action`.
+    fn record_version(&self, id: MemoryId, action: Action, at: Timestamp) -> Result<()> {
+        self.prepare_cached(
+            "INSERT INTO memory_versions
+                 (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
+             SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL, ?3
+             FROM memories WHERE id = ?1",
+        )?
+        .execute(params![id, action.as_str(), at.0])?;
+        Ok(())
+    }
+}
+
+/// Returns true if writing `content` over `memory` changes the text its
+/// vectors were made from (a forgotten memory has no vectors).
+pub(crate) fn text_changes(memory: &Memory, content: &Content) -> bool {
+    memory.deleted_at.is_some()
+        || memory.description != content.description
+        || memory.body.as_deref() != Some(content.body.as_str())
+}

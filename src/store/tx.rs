@@ -1,0 +1,54 @@
+//! The write transaction every writer goes through.
+//!
+//! [`Store::write`](super::Store::write) hands a [`Tx`] to its work. The
+//! write primitives of each topic are methods of `Tx` in that topic's file
+//! (memories and their versions in `memory_tx`, purging in `listing`), the
+//! way rusqlite spreads `Connection`'s methods over its files; a new topic
+//! adds its own the same way. Vectors are written by `chunks`, reached
+//! through [`Tx::write_chunks`].
+//!
+//! A `Tx` dereferences to the underlying rusqlite transaction for reads
+//! inside it.
+
+use std::ops::Deref;
+
+use rusqlite::Transaction;
+
+use super::chunks::{self, EmbeddedText};
+use crate::error::Result;
+use crate::memory::MemoryId;
+
+/// An open `BEGIN IMMEDIATE` transaction holding the database's write lock.
+pub struct Tx<'conn> {
+    inner: Transaction<'conn>,
+}
+
+impl<'conn> Tx<'conn> {
+    /// Wraps a transaction that already holds the write lock.
+    pub(crate) fn new(inner: Transaction<'conn>) -> Self {
+        Tx { inner }
+    }
+
+    /// Commits everything written through this transaction.
+    pub(crate) fn commit(self) -> Result<()> {
+        Ok(self.inner.commit()?)
+    }
+
+    /// Replaces the vectors of one live memory with `embedded`.
+    pub(crate) fn write_chunks(
+        &self,
+        memory_id: MemoryId,
+        namespace: &str,
+        embedded: &EmbeddedText,
+    ) -> Result<usize> {
+        chunks::write_chunks(&self.inner, memory_id, namespace, embedded)
+    }
+}
+
+impl<'conn> Deref for Tx<'conn> {
+    type Target = Transaction<'conn>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}

@@ -1,0 +1,225 @@
+//! The database file itself: which files are opened, which are refused
+//! untouched, and the modes new files get.
+
+use crate::common::{StartRetrying, TestEnv};
+
+/// Reads the application id that marks a database as ours, or another's.
+fn application_id(env: &TestEnv) -> i32 {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.pragma_query_value(None, "application_id", |row| row.get(0))
+        .unwrap()
+}
+
+/// Every verb that opens the database: three that may create it, the rest not.
+const VERBS: &[&[&str]] = &[
+    &["init"],
+    &["remember", "--name", "n", "--body", "b"],
+    &["import", "-"],
+    &["read", "x"],
+    &["list"],
+    &["stats"],
+    &["health"],
+    &["export"],
+    &["search", "x"],
+];
+
+/// A database left in rollback-journal mode by another program, with
+/// `sql` applied: anything that writes to it changes its bytes.
+fn rollback_mode_database(env: &TestEnv, sql: &str) -> Vec<u8> {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute_batch(sql).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete");
+    drop(conn);
+    std::fs::read(&env.db).unwrap()
+}
+
+/// Runs every verb on the database expecting `code`; the file's bytes must not change.
+fn every_verb_refuses(env: &TestEnv, bytes: &[u8], code: i32, kind: &str) {
+    for verb in VERBS {
+        let out = env.cmd().args(*verb).write_stdin("").output_retrying();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{verb:?}: {json}");
+        assert_eq!(json["error"]["kind"], kind, "{verb:?}: {json}");
+        assert!(
+            std::fs::read(&env.db).unwrap() == bytes,
+            "{verb:?} changed the database"
+        );
+        let dir: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().collect();
+        assert_eq!(dir.len(), 1, "{verb:?} left files beside the database");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_before_anything_is_written() {
+    let env = TestEnv::new();
+    env.ok(&["init"]);
+    let bytes = rollback_mode_database(
+        &env,
+        "PRAGMA journal_mode = DELETE; PRAGMA user_version = 999;",
+    );
+    every_verb_refuses(&env, &bytes, 10, "schema_too_new");
+}
+
+#[test]
+fn another_applications_database_is_refused_untouched() {
+    let env = TestEnv::new();
+    let bytes = rollback_mode_database(
+        &env,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+         INSERT INTO users (email) VALUES ('a@example.com');",
+    );
+    every_verb_refuses(&env, &bytes, 5, "invalid_input");
+    let err = env.fails(&["stats"], 5);
+    assert!(err["hint"].as_str().unwrap().contains("--force"), "{err}");
+
+    let adopted = env.ok(&["init", "--force"]);
+    assert_eq!(adopted["created"], true);
+    env.remember("kept", "beside the users table");
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let users: i64 = conn
+        .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(users, 1);
+}
+
+#[test]
+fn an_empty_file_is_created_only_by_writers() {
+    let env = TestEnv::new();
+    std::fs::write(&env.db, b"").unwrap();
+    for verb in &VERBS[3..] {
+        let err = env.fails(verb, 3);
+        assert!(err["hint"].as_str().unwrap().contains("init"), "{err}");
+        assert_eq!(std::fs::metadata(&env.db).unwrap().len(), 0, "{verb:?}");
+    }
+    env.remember("first", "into the empty file");
+    assert_eq!(env.ok(&["read", "first"])["version"], 1);
+}
+
+#[test]
+fn a_database_made_before_the_marker_is_recognised_and_marked() {
+    let env = TestEnv::new();
+    env.remember("old", "made by an earlier version");
+    env.tamper("PRAGMA application_id = 0");
+    assert_eq!(application_id(&env), 0);
+    assert_eq!(
+        env.ok(&["read", "old"])["body"],
+        "made by an earlier version"
+    );
+    assert_ne!(application_id(&env), 0);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named_in_the_error() {
+    let env = TestEnv::new();
+    std::fs::write(
+        &env.db,
+        "just some text, long enough to not be a header\n".repeat(20),
+    )
+    .unwrap();
+    let err = env.fails(&["stats"], 9);
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains(env.db.to_str().unwrap()), "{err}");
+    assert!(message.contains("not a database"), "{err}");
+}
+
+#[test]
+fn in_memory_names_and_uris_are_refused_without_leaving_folders() {
+    let env = TestEnv::new();
+    for db in [":memory:", "file:stray/x.db", "file:x.db?mode=memory"] {
+        let out = crate::common::bare_cmd(env.dir.path())
+            .current_dir(env.dir.path())
+            .args(["--db", db, "remember", "--name", "n", "--body", "b"])
+            .output_retrying();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(5), "{db:?}: {json}");
+        assert_eq!(json["error"]["kind"], "invalid_input");
+    }
+    let left: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[cfg(not(unix))]
+skipped_here!(
+    new_files_are_private_whatever_the_umask,
+    "file modes are Unix permissions"
+);
+
+#[cfg(unix)]
+#[test]
+fn new_files_are_private_whatever_the_umask() {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+
+    use crate::common::{SpawnRetrying, bare_cmd, wait_until};
+
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let beside = |db: &Path, suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    // Runs the binary under umask 000 with `args`, holding it open (an
+    // import waiting on stdin) while `check` looks at the files.
+    let while_open = |home: &Path, args: &[&str], db: &Path, check: &dyn Fn()| {
+        let inner = bare_cmd(home);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("umask 000 && exec \"$0\" \"$@\"")
+            .arg(inner.get_program())
+            .args(args)
+            .args(["import", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        let mut child = cmd.spawn_retrying();
+        let shm = beside(db, "-shm");
+        wait_until(60, "the database opened", || shm.exists());
+        check();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"{\"name\":\"n\",\"body\":\"b\"}\n")
+            .unwrap();
+        drop(stdin);
+        assert!(child.wait_with_output().unwrap().status.success());
+    };
+
+    let env = TestEnv::new();
+    let db = env.dir.path().join("new/deeper/memory.sqlite");
+    let db_arg = db.to_str().unwrap();
+    while_open(env.dir.path(), &["--db", db_arg], &db, &|| {
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&beside(&db, "-wal")), 0o600);
+        assert_eq!(mode(&beside(&db, "-shm")), 0o600);
+        assert_eq!(mode(&env.dir.path().join("new")), 0o700);
+        assert_eq!(mode(&env.dir.path().join("new/deeper")), 0o700);
+    });
+
+    // A user who shares the database widens its mode; SQLite's side files follow.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    while_open(env.dir.path(), &["--db", db_arg], &db, &|| {
+        assert_eq!(mode(&db), 0o640);
+        assert_eq!(mode(&beside(&db, "-wal")), 0o640);
+        assert_eq!(mode(&beside(&db, "-shm")), 0o640);
+    });
+    assert_eq!(mode(&db), 0o640, "an existing file's mode was changed");
+
+    // The default data folder, and the folders above it that were missing.
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join(".local/share/sqlite-graphrag");
+    let default_db = data.join("graphrag.sqlite");
+    while_open(home.path(), &[], &default_db, &|| {
+        assert_eq!(mode(&default_db), 0o600);
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&home.path().join(".local")), 0o700);
+    });
+}
