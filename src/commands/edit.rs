@@ -2,12 +2,13 @@
 
 use clap::Args;
 
-use super::{BodyArgs, open_existing};
+use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::Metadata;
 use crate::output;
 use crate::store::ContentPatch;
+use crate::store::OpenMode;
 
 /// Arguments of `edit`.
 #[derive(Debug, Clone, Args)]
@@ -45,6 +46,7 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<()> {
             "nothing to change: pass --body/--body-file/--body-stdin, --type, --description or --metadata",
         ));
     }
-    let mut store = open_existing(config)?;
-    output::emit(&store.edit(&config.namespace, &args.name, &patch)?)
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    output::emit(&store.edit(&*embedder, &config.namespace, &args.name, &patch)?)
 }

@@ -32,6 +32,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 
 use crate::cli::Command;
 use crate::config::Config;
+use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
@@ -100,6 +101,21 @@ fn open_or_create(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, OpenMode::Create)
 }
 
+/// Returns the embedder that makes and compares vectors: the built-in
+/// model. Making it costs nothing until it embeds.
+fn embedder(_config: &Config) -> Box<dyn Embedder> {
+    Box::new(StaticModel::new())
+}
+
+/// Opens the configured database for a verb that embeds or searches, and
+/// first embeds the memories waiting for vectors (after an upgrade or an
+/// interrupted `reindex`).
+fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -> Result<Store> {
+    let mut store = Store::open(&config.db_path, mode)?;
+    store.embed_backlog(embedder)?;
+    Ok(store)
+}
+
 /// The query and filters shared by `search`, `recall` and `hybrid-search`.
 #[derive(Debug, Clone, Args)]
 pub struct RetrievalArgs {
@@ -128,8 +144,9 @@ impl RetrievalArgs {
     /// `{"results":[…]}`, best first.
     fn run(&self, config: &Config, search: Searcher) -> Result<()> {
         let scope = self.scope(config)?;
-        let store = open_existing(config)?;
-        let results = search(&store, &self.query, self.k as usize, &scope)?;
+        let embedder = embedder(config);
+        let store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+        let results = search(&store, &*embedder, &self.query, self.k as usize, &scope)?;
         output::emit(&serde_json::json!({ "results": results }))
     }
 

@@ -2,11 +2,12 @@
 
 use clap::Args;
 
-use super::{BodyArgs, open_or_create};
+use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Metadata};
 use crate::output;
+use crate::store::OpenMode;
 
 /// Arguments of `remember`.
 #[derive(Debug, Clone, Args)]
@@ -40,7 +41,14 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<()> {
     let content = Content::new(args.kind.clone(), args.description.clone(), body, metadata)?;
     // Checked before opening, which may create the database: bad input changes nothing.
     crate::memory::validate_name(&args.name)?;
-    let mut store = open_or_create(config)?;
-    let outcome = store.remember(&config.namespace, &args.name, &content, args.update)?;
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
+    let outcome = store.remember(
+        &*embedder,
+        &config.namespace,
+        &args.name,
+        &content,
+        args.update,
+    )?;
     output::emit(&outcome)
 }

@@ -2,10 +2,11 @@
 
 use clap::Args;
 
-use super::open_existing;
+use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::Result;
 use crate::output;
+use crate::store::OpenMode;
 
 /// Arguments of `restore`.
 #[derive(Debug, Clone, Args)]
@@ -19,6 +20,7 @@ pub struct RestoreArgs {
 
 /// Writes a new live version with the restored content.
 pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<()> {
-    let mut store = open_existing(config)?;
-    output::emit(&store.restore(&config.namespace, &args.name, args.version)?)
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    output::emit(&store.restore(&*embedder, &config.namespace, &args.name, args.version)?)
 }

@@ -5,7 +5,7 @@ mod fusion;
 
 use serde::Serialize;
 
-use crate::embed::default_embedder;
+use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 use crate::store::{OpenMode, Scope, Store, VectorHit};
@@ -13,8 +13,9 @@ use crate::time::Timestamp;
 
 pub use fusion::{FTS_WEIGHT, VECTOR_WEIGHT, fuse};
 
-/// The signature the three searches share.
-pub type Searcher = fn(&Store, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
+/// The signature the three searches share: the store, the embedder that
+/// made its vectors, the query, how many results, and the scope.
+pub type Searcher = fn(&Store, &dyn Embedder, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
 
 /// How many candidates each ranker contributes to the fusion.
 pub const CANDIDATES: usize = 100;
@@ -60,8 +61,7 @@ pub struct SearchResult {
 }
 
 /// Embeds `query` and checks the database holds vectors of the same space.
-fn embed_query(store: &Store, query: &str) -> Result<Vec<f32>> {
-    let embedder = default_embedder();
+fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
     store.check_space(embedder)?;
     let mut vectors = embedder.embed(&[query])?;
     Ok(vectors.pop().unwrap_or_default())
@@ -163,14 +163,20 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Returns the `k` memories in `scope` whose best chunk is most similar to
-/// `query` (cosine similarity of the built-in embeddings).
+/// `query` (cosine similarity of `embedder`'s vectors).
 ///
 /// # Failure
 /// Not-found for an unknown namespace; invalid input if the database holds
 /// vectors of another embedding space.
-pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec<SearchResult>> {
+pub fn recall(
+    store: &Store,
+    embedder: &dyn Embedder,
+    query: &str,
+    k: usize,
+    scope: &Scope,
+) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
-    let vector = embed_query(store, query)?;
+    let vector = embed_query(store, embedder, query)?;
     let mut results = Vec::with_capacity(k);
     for (i, hit) in vector_candidates(store, scope, &vector, k)?
         .into_iter()
@@ -194,12 +200,14 @@ pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec
 }
 
 /// Returns the `k` live memories in `scope` that best match the words of
-/// `query` by BM25, with an excerpt around the matched words.
+/// `query` by BM25, with an excerpt around the matched words. The
+/// embedder is not used.
 ///
 /// # Failure
 /// Invalid input when the query holds no word; not-found for an unknown namespace.
 pub fn word_search(
     store: &Store,
+    _embedder: &dyn Embedder,
     query: &str,
     k: usize,
     scope: &Scope,
@@ -242,6 +250,7 @@ fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(Mem
 /// knows; otherwise as [`recall`].
 pub fn hybrid_search(
     store: &Store,
+    embedder: &dyn Embedder,
     query: &str,
     k: usize,
     scope: &Scope,
@@ -255,7 +264,7 @@ pub fn hybrid_search(
                 word_candidates(&Store::open(path, OpenMode::Existing)?, scope, query)
             })
         });
-        let vector = embed_query(store, query)?;
+        let vector = embed_query(store, embedder, query)?;
         let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
         let fts = match words {
             Some(handle) => handle

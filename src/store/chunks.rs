@@ -1,11 +1,10 @@
-//! Vectors of the live memories: chunking, embedding within the write
+//! Vectors of the live memories: chunking, embedding before the write
 //! transaction, the one-space rule, and the vector scan.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
 
 use super::Store;
-use crate::embed::{Embedder, EmbeddingSpace, default_embedder};
+use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 
@@ -32,19 +31,6 @@ impl VectorHit {
             .total_cmp(&a.score)
             .then(a.memory_id.cmp(&b.memory_id))
     }
-}
-
-/// What `reindex` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReindexReport {
-    /// The space vectors were in before, if any.
-    pub previous_space: Option<EmbeddingSpace>,
-    /// The space they are in now.
-    pub space: EmbeddingSpace,
-    /// Memories embedded.
-    pub memories: u64,
-    /// Chunks written.
-    pub chunks: u64,
 }
 
 /// Splits a body into byte ranges of at most about [`CHUNK_BYTES`], cut at
@@ -186,7 +172,7 @@ fn space_mismatch(stored: &EmbeddingSpace, wanted: &EmbeddingSpace) -> Error {
 ///
 /// # Failure
 /// Invalid input if the database already holds another space.
-fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
+pub(crate) fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
     match stored_space(tx)? {
         Some(stored) if stored == *space => Ok(()),
         Some(stored) => Err(space_mismatch(&stored, space)),
@@ -205,7 +191,7 @@ fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
 /// Embedding happens before the write transaction starts, so that the
 /// database's write lock is held only for the writing itself.
 pub(crate) struct EmbeddedText {
-    space: &'static EmbeddingSpace,
+    space: EmbeddingSpace,
     chunks: Vec<EmbeddedChunk>,
 }
 
@@ -217,9 +203,18 @@ struct EmbeddedChunk {
     vector: Vec<u8>,
 }
 
-/// Cuts `body` into chunks and embeds each, with `description` in front.
-pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> {
-    let embedder = default_embedder();
+/// Cuts `body` into chunks and embeds each with `embedder`, with
+/// `description` in front.
+///
+/// # Failure
+/// The embedder's own errors; a database error if it returns the wrong
+/// number of vectors or vectors of another dimension than its space's.
+pub(crate) fn embed_text(
+    embedder: &dyn Embedder,
+    description: &str,
+    body: &str,
+) -> Result<EmbeddedText> {
+    let space = embedder.space();
     let ranges = chunk_ranges(body);
     let texts: Vec<String> = ranges
         .iter()
@@ -227,6 +222,20 @@ pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> 
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
+    let dim = space.dim as usize;
+    if space.dim > MAX_DIM || vectors.len() != refs.len() || vectors.iter().any(|v| v.len() != dim)
+    {
+        return Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "the embedder {} returned {} vectors for {} texts, or not of {} dimensions (at most {MAX_DIM})",
+                space.model,
+                vectors.len(),
+                refs.len(),
+                space.dim
+            ),
+        ));
+    }
     let chunks = ranges
         .iter()
         .zip(&vectors)
@@ -241,20 +250,23 @@ pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> 
         })
         .collect();
     Ok(EmbeddedText {
-        space: embedder.space(),
+        space: space.clone(),
         chunks,
     })
 }
 
-/// Replaces the chunks of one live memory with `embedded`.
+/// Replaces the chunks of one live memory with `embedded`; the memory no
+/// longer waits for vectors.
 pub(crate) fn write_chunks(
     tx: &Transaction<'_>,
     memory_id: MemoryId,
     namespace: &str,
     embedded: &EmbeddedText,
 ) -> Result<usize> {
-    ensure_space(tx, embedded.space)?;
+    ensure_space(tx, &embedded.space)?;
     tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
+        .execute([memory_id.0])?;
+    tx.prepare_cached("DELETE FROM vector_backlog WHERE memory_id = ?1")?
         .execute([memory_id.0])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
@@ -272,28 +284,6 @@ pub(crate) fn write_chunks(
         ])?;
     }
     Ok(embedded.chunks.len())
-}
-
-/// Embeds every live memory that has no chunks yet, inside `tx`.
-pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
-    let todo: Vec<(i64, String, String, String)> = tx
-        .prepare(
-            "SELECT id, namespace, description, body FROM memories m
-             WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
-             ORDER BY id",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let total = todo.len();
-    let mut chunks = 0;
-    for (done, (id, namespace, description, body)) in todo.into_iter().enumerate() {
-        let embedded = embed_text(&description, &body)?;
-        chunks += write_chunks(tx, MemoryId(id), &namespace, &embedded)? as u64;
-        if (done + 1) % 10_000 == 0 {
-            tracing::info!("embedded {} of {total} memories", done + 1);
-        }
-    }
-    Ok((total as u64, chunks))
 }
 
 impl Store {
@@ -376,24 +366,6 @@ impl Store {
                 ))
             })
             .optional()?)
-    }
-
-    /// Re-embeds every live memory with the built-in embedder, replacing
-    /// the database's space, in one transaction.
-    pub fn reindex(&mut self) -> Result<ReindexReport> {
-        let space = default_embedder().space().clone();
-        self.write(|tx| {
-            let previous_space = stored_space(tx)?;
-            tx.execute_batch("DELETE FROM chunks; DELETE FROM embedding_space;")?;
-            ensure_space(tx, &space)?;
-            let (memories, chunks) = embed_missing(tx)?;
-            Ok(ReindexReport {
-                previous_space: previous_space.clone(),
-                space: space.clone(),
-                memories,
-                chunks,
-            })
-        })
     }
 }
 

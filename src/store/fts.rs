@@ -394,7 +394,10 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let content =
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
-        store.remember("global", "m", &content, false).unwrap();
+        let model = crate::embed::StaticModel::new();
+        store
+            .remember(&model, "global", "m", &content, false)
+            .unwrap();
         let scope = Scope::namespace("global");
         let no_words = store.fts_candidates(&scope, "\"*()", 10).unwrap_err();
         assert_eq!(no_words.kind(), crate::error::ErrorKind::InvalidInput);

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::chunks::{EmbeddedText, embed_text, write_chunks};
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, validate_name};
 use crate::time::Timestamp;
@@ -186,16 +187,21 @@ fn record_version(tx: &Transaction<'_>, id: MemoryId, action: Action, at: Timest
     Ok(())
 }
 
+/// The vectors of a new text: made already, or to be made with an embedder.
+enum Vectors<'a> {
+    Ready(&'a EmbeddedText),
+    Make(&'a dyn Embedder),
+}
+
 /// Writes `content` as the memory's next version, live, and records it.
-/// `embedded` is `content`'s text already embedded, if the caller has it;
-/// otherwise it is embedded here when the text changed.
+/// `content`'s text is embedded here if the caller has not and it changed.
 fn write_next_version(
     tx: &Transaction<'_>,
     memory: &Memory,
     content: &Content,
     action: Action,
     at: Timestamp,
-    embedded: Option<&EmbeddedText>,
+    vectors: Vectors<'_>,
 ) -> Result<Outcome> {
     tx.prepare_cached(
         "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
@@ -215,10 +221,10 @@ fn write_next_version(
         && memory.body.as_deref() == Some(content.body.as_str());
     if !text_unchanged {
         let embedded_here;
-        let embedded = match embedded {
-            Some(embedded) => embedded,
-            None => {
-                embedded_here = embed_text(&content.description, &content.body)?;
+        let embedded = match vectors {
+            Vectors::Ready(embedded) => embedded,
+            Vectors::Make(embedder) => {
+                embedded_here = embed_text(embedder, &content.description, &content.body)?;
                 &embedded_here
             }
         };
@@ -319,7 +325,7 @@ pub(crate) fn upsert(tx: &Transaction<'_>, new: &NewVersion<'_>, mode: Upsert) -
             content,
             Action::Updated,
             updated_at,
-            Some(embedded),
+            Vectors::Ready(embedded),
         ),
     }
 }
@@ -343,12 +349,14 @@ impl Store {
         find_live(self.conn(), namespace, name)
     }
 
-    /// Stores a memory; with `update`, an existing name gets a new version.
+    /// Stores a memory, its text embedded with `embedder`; with `update`, an
+    /// existing name gets a new version.
     ///
     /// # Failure
     /// Already-exists if the name is taken and `update` is false.
     pub fn remember(
         &mut self,
+        embedder: &dyn Embedder,
         namespace: &str,
         name: &str,
         content: &Content,
@@ -360,7 +368,7 @@ impl Store {
         } else {
             Upsert::CreateOnly
         };
-        let embedded = embed_text(&content.description, &content.body)?;
+        let embedded = embed_text(embedder, &content.description, &content.body)?;
         self.write(|tx| {
             let now = Timestamp::now();
             let new = NewVersion {
@@ -375,8 +383,15 @@ impl Store {
         })
     }
 
-    /// Changes some fields of a live memory, writing a new version if anything changed.
-    pub fn edit(&mut self, namespace: &str, name: &str, patch: &ContentPatch) -> Result<Outcome> {
+    /// Changes some fields of a live memory, writing a new version if
+    /// anything changed (a changed text is embedded with `embedder`).
+    pub fn edit(
+        &mut self,
+        embedder: &dyn Embedder,
+        namespace: &str,
+        name: &str,
+        patch: &ContentPatch,
+    ) -> Result<Outcome> {
         self.write(|tx| {
             let memory = find_live(tx, namespace, name)?;
             let current = content_of(&memory);
@@ -394,7 +409,15 @@ impl Store {
             if next == current {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &next, Action::Updated, Timestamp::now(), None)
+            let at = Timestamp::now();
+            write_next_version(
+                tx,
+                &memory,
+                &next,
+                Action::Updated,
+                at,
+                Vectors::Make(embedder),
+            )
         })
     }
 
@@ -443,13 +466,15 @@ impl Store {
     }
 
     /// Brings back the content of `version` (or, without one, un-forgets the
-    /// memory as it was) as a new live version. The name stays as it is.
+    /// memory as it was) as a new live version, embedded with `embedder`.
+    /// The name stays as it is.
     ///
     /// # Failure
     /// Not-found for an unknown version; invalid input when no version is
     /// given and the memory is not forgotten.
     pub fn restore(
         &mut self,
+        embedder: &dyn Embedder,
         namespace: &str,
         name: &str,
         version: Option<i64>,
@@ -473,7 +498,8 @@ impl Store {
             if memory.deleted_at.is_none() && content == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            write_next_version(tx, &memory, &content, Action::Restored, Timestamp::now(), None)
+            let at = Timestamp::now();
+            write_next_version(tx, &memory, &content, Action::Restored, at, Vectors::Make(embedder))
         })
     }
 
@@ -533,26 +559,29 @@ mod tests {
     #[test]
     fn every_change_writes_a_version() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         let ns = "global";
         assert_eq!(
             store
-                .remember(ns, "a", &content("one"), false)
+                .remember(&model, ns, "a", &content("one"), false)
                 .unwrap()
                 .action,
             Action::Created
         );
-        let err = store.remember(ns, "a", &content("two"), false).unwrap_err();
+        let err = store
+            .remember(&model, ns, "a", &content("two"), false)
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists);
         assert_eq!(
             store
-                .remember(ns, "a", &content("one"), true)
+                .remember(&model, ns, "a", &content("one"), true)
                 .unwrap()
                 .action,
             Action::Unchanged
         );
         assert_eq!(
             store
-                .remember(ns, "a", &content("two"), true)
+                .remember(&model, ns, "a", &content("two"), true)
                 .unwrap()
                 .version,
             2
@@ -560,7 +589,7 @@ mod tests {
         assert_eq!(store.rename(ns, "a", "b").unwrap().version, 3);
         assert_eq!(store.forget(ns, "b").unwrap().action, Action::Forgotten);
         assert_eq!(store.read(ns, "b").unwrap_err().kind(), ErrorKind::NotFound);
-        let restored = store.restore(ns, "b", Some(1)).unwrap();
+        let restored = store.restore(&model, ns, "b", Some(1)).unwrap();
         assert_eq!((restored.version, restored.action), (5, Action::Restored));
         assert_eq!(store.read(ns, "b").unwrap().body.as_deref(), Some("one"));
         let (_, versions) = store.history(ns, "b").unwrap();
@@ -576,19 +605,20 @@ mod tests {
     #[test]
     fn edit_changes_only_given_fields() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         store
-            .remember("global", "a", &content("body"), false)
+            .remember(&model, "global", "a", &content("body"), false)
             .unwrap();
         let patch = ContentPatch {
             description: Some("desc".into()),
             ..ContentPatch::default()
         };
         assert_eq!(
-            store.edit("global", "a", &patch).unwrap().action,
+            store.edit(&model, "global", "a", &patch).unwrap().action,
             Action::Updated
         );
         assert_eq!(
-            store.edit("global", "a", &patch).unwrap().action,
+            store.edit(&model, "global", "a", &patch).unwrap().action,
             Action::Unchanged
         );
         let memory = store.read("global", "a").unwrap();

@@ -5,33 +5,34 @@
 //! a step once), then checks `PRAGMA foreign_key_check` before committing:
 //! a step that would orphan a row fails and changes nothing.
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// One schema step: the version it produces, the SQL that gets there, and
-/// work the SQL cannot do (filling new tables from Rust), in the same transaction.
+/// One schema step: the version it produces and the SQL that gets there.
+/// Work that takes long (embedding) is queued by the SQL and done after
+/// the migration, in short transactions.
 struct Migration {
     version: u32,
     sql: &'static str,
-    backfill: Option<fn(&Transaction<'_>) -> Result<()>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: include_str!("migrations/0001_memories.sql"),
-        backfill: None,
     },
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_fts.sql"),
-        backfill: None,
     },
     Migration {
         version: 3,
         sql: include_str!("migrations/0003_vectors.sql"),
-        backfill: Some(|tx| super::chunks::embed_missing(tx).map(|_| ())),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_vector_backlog.sql"),
     },
 ];
 
@@ -73,9 +74,6 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
             continue;
         }
         tx.execute_batch(step.sql)?;
-        if let Some(backfill) = step.backfill {
-            backfill(&tx)?;
-        }
         let orphans: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
                 row.get(0)
@@ -153,6 +151,11 @@ mod tests {
             assert_eq!(
                 indexed, live,
                 "live rows not indexed after migrating from {from}"
+            );
+            let waiting = count(&conn, "SELECT count(*) FROM vector_backlog");
+            assert_eq!(
+                waiting, live,
+                "live rows not waiting for vectors after migrating from {from}"
             );
             conn.execute(
                 "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",

@@ -4,6 +4,7 @@
 //! files: `memories` (the lifecycle of one memory), `listing`, `import`,
 //! `fts` (word search), `report` (stats and health).
 
+mod backlog;
 mod chunks;
 mod fts;
 mod jsonl;
@@ -21,7 +22,8 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
-pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
+pub use backlog::ReindexReport;
+pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};

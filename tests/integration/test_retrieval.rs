@@ -154,6 +154,22 @@ fn vectors_follow_edits_forgets_and_restores() {
 }
 
 #[test]
+fn memories_waiting_for_vectors_are_embedded_by_the_next_search() {
+    let env = seeded();
+    env.tamper(
+        "DELETE FROM chunks; INSERT INTO vector_backlog (memory_id) SELECT id FROM memories",
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "a kitten napping in the sun", "-k", "1"])),
+        ["cat"]
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "paying tax to the government", "-k", "1"])),
+        ["taxes"]
+    );
+}
+
+#[test]
 fn long_bodies_are_found_by_their_best_chunk() {
     let env = TestEnv::new();
     let filler: String = (0..400)
