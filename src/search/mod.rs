@@ -307,3 +307,67 @@ pub fn hybrid_search(
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::{EmbeddingSpace, StaticModel};
+    use crate::memory::Content;
+
+    /// An embedder of 1,536 dimensions, as HTTP models have: each word
+    /// lights a few dimensions picked by its hash.
+    struct WideEmbedder(EmbeddingSpace);
+
+    impl Embedder for WideEmbedder {
+        fn space(&self) -> &EmbeddingSpace {
+            &self.0
+        }
+
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            let dim = self.0.dim as usize;
+            Ok(texts
+                .iter()
+                .map(|text| {
+                    let mut v = vec![0f32; dim];
+                    for word in text.split_whitespace() {
+                        let hash = word.bytes().fold(2166136261u32, |h, b| {
+                            (h ^ u32::from(b)).wrapping_mul(16777619)
+                        });
+                        for j in 0..8 {
+                            v[(hash as usize + j * 193) % dim] += 1.0;
+                        }
+                    }
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                    v.iter_mut().for_each(|x| *x /= norm);
+                    v
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn any_embedder_dimension_works_end_to_end() {
+        let wide = WideEmbedder(EmbeddingSpace {
+            model: "test:wide".into(),
+            dim: 1536,
+        });
+        let mut store = Store::open_in_memory().unwrap();
+        for (name, body) in [
+            ("a", "alpha bravo charlie"),
+            ("b", "delta echo foxtrot"),
+            ("c", "alpha golf hotel"),
+        ] {
+            let content = Content::new(None, None, body.into(), None).unwrap();
+            store
+                .remember(&wide, "global", name, &content, false)
+                .unwrap();
+        }
+        let scope = Scope::namespace("global");
+        let found = recall(&store, &wide, "alpha bravo", 3, &scope).unwrap();
+        let names: Vec<&str> = found.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "b"]);
+        assert!((found[0].score - 0.816).abs() < 0.01, "{}", found[0].score);
+        let builtin = recall(&store, &StaticModel::new(), "alpha", 3, &scope).unwrap_err();
+        assert_eq!(builtin.kind(), ErrorKind::InvalidInput);
+    }
+}

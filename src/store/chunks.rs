@@ -103,9 +103,16 @@ pub fn quantize(vector: &[f32]) -> (f32, Vec<u8>) {
     (scale, bytes)
 }
 
+/// Stored values times query values are summed in `i32` over blocks of this
+/// many dimensions, then the blocks in `i64`: a block's sum is at most
+/// 512 × 128 × 32767 = 2,147,418,112, just below `i32::MAX`, so the sum is
+/// exact for any dimension, while each block stays a loop the compiler
+/// vectorises (`pmaddwd` on x86-64).
+const DOT_BLOCK: usize = 512;
+
 /// A query prepared for the scan: int16 values and one scale, so that the
-/// dot product with the stored int8 vectors runs in integers, which the
-/// compiler vectorises (`pmaddwd` on x86-64) without reordering floats.
+/// dot product with the stored int8 vectors runs in integers, exactly and
+/// without reordering floats.
 pub struct ScanQuery {
     values: Vec<i16>,
     scale: f32,
@@ -128,14 +135,24 @@ impl ScanQuery {
     }
 
     /// Returns the dot product with a stored vector of scale `stored_scale`.
-    /// Exact in integers: 384 × 127 × 32767 stays below `i32::MAX`.
     pub fn dot(&self, stored: &[u8], stored_scale: f32) -> f32 {
-        let sum: i32 = stored
-            .iter()
-            .zip(&self.values)
-            .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
-            .sum();
-        sum as f32 * self.scale * stored_scale
+        self.dot_exact(stored) as f32 * self.scale * stored_scale
+    }
+
+    /// Returns the dot product of the integer values, exact for any length.
+    fn dot_exact(&self, stored: &[u8]) -> i64 {
+        stored
+            .chunks(DOT_BLOCK)
+            .zip(self.values.chunks(DOT_BLOCK))
+            .map(|(stored, query)| {
+                let block: i32 = stored
+                    .iter()
+                    .zip(query)
+                    .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
+                    .sum();
+                i64::from(block)
+            })
+            .sum()
     }
 
     /// Returns the number of dimensions.
@@ -393,6 +410,37 @@ mod tests {
         assert_eq!(ranges.last().unwrap().1, unbroken.len());
         for &(s, e) in &ranges {
             assert!(unbroken.is_char_boundary(s) && unbroken.is_char_boundary(e));
+        }
+    }
+
+    /// A vector of `dim` values spread over [-1, 1], different per `seed`.
+    fn spread(dim: usize, seed: usize) -> Vec<f32> {
+        (0..dim)
+            .map(|i| (((i * (31 + 2 * seed) + 7 * seed) % 199) as f32 - 99.0) / 99.0)
+            .collect()
+    }
+
+    #[test]
+    fn wide_dot_products_are_exact() {
+        for dim in [1536, 3072, MAX_DIM as usize] {
+            let (a, b) = (spread(dim, 1), spread(dim, 2));
+            let (scale, stored) = quantize(&a);
+            let query = ScanQuery::new(&b);
+            let integer: i64 = stored
+                .iter()
+                .zip(&query.values)
+                .map(|(&s, &q)| i64::from(s as i8) * i64::from(q))
+                .sum();
+            assert_eq!(query.dot_exact(&stored), integer, "{dim} dimensions");
+            let reference: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
+            let approx = f64::from(query.dot(&stored, scale));
+            assert!(
+                (approx - reference).abs() < 0.01 * reference.abs().max(1.0),
+                "{dim} dimensions: {approx} vs {reference}"
+            );
+            let extreme = ScanQuery::new(&vec![1.0; dim]);
+            let most = vec![(-128i8) as u8; dim];
+            assert_eq!(extreme.dot_exact(&most), -128 * 32767 * dim as i64);
         }
     }
 
