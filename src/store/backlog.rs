@@ -117,43 +117,45 @@ impl Store {
         Ok(batch)
     }
 
-    /// Re-embeds every live memory with `embedder`, replacing the
-    /// database's space, in one transaction.
+    /// Re-embeds every live memory with `embedder`, a batch per short
+    /// transaction, with progress on stderr.
+    ///
+    /// Vectors of the same space keep serving searches until their memory's
+    /// batch replaces them. Vectors of another space cannot be compared with
+    /// the embedder's, so they are all dropped at once, with the new space
+    /// recorded, before the first batch. The memories still to do are listed
+    /// in `vector_backlog`: after an interruption, `reindex` (or any command
+    /// that embeds) carries on with them instead of starting over.
+    ///
+    /// # Failure
+    /// The embedder's errors and database errors; batches written stay.
     pub fn reindex(&mut self, embedder: &dyn Embedder) -> Result<ReindexReport> {
         let space = embedder.space().clone();
-        self.write(|tx| {
-            let previous_space = stored_space(tx)?;
-            tx.execute_batch(
-                "DELETE FROM chunks; DELETE FROM embedding_space;
-                 INSERT OR IGNORE INTO vector_backlog (memory_id)
-                 SELECT id FROM memories WHERE deleted_at IS NULL;",
-            )?;
-            ensure_space(tx, &space)?;
-            let waiting: Vec<Waiting> = tx
-                .prepare(
-                    "SELECT m.id, m.namespace, m.description, m.body
-                     FROM vector_backlog b JOIN memories m ON m.id = b.memory_id ORDER BY b.memory_id",
-                )?
-                .query_map([], |row| {
-                    Ok(Waiting {
-                        id: MemoryId(row.get(0)?),
-                        namespace: row.get(1)?,
-                        description: row.get(2)?,
-                        body: row.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let embedded = waiting
-                .iter()
-                .map(|w| embed_text(embedder, &w.description, &w.body))
-                .collect::<Result<Vec<_>>>()?;
-            let written = write_batch(tx, &waiting, &embedded)?;
-            Ok(ReindexReport {
-                previous_space: previous_space.clone(),
-                space: space.clone(),
-                memories: written.memories,
-                chunks: written.chunks,
-            })
+        let previous_space = self.write(|tx| {
+            let previous = stored_space(tx)?;
+            if previous.as_ref() != Some(&space) {
+                tx.execute_batch("DELETE FROM chunks; DELETE FROM embedding_space;")?;
+                ensure_space(tx, &space)?;
+            }
+            let resuming = previous.as_ref() == Some(&space)
+                && tx
+                    .prepare_cached("SELECT 1 FROM vector_backlog LIMIT 1")?
+                    .exists([])?;
+            if !resuming {
+                tx.execute(
+                    "INSERT OR IGNORE INTO vector_backlog (memory_id)
+                     SELECT id FROM memories WHERE deleted_at IS NULL",
+                    [],
+                )?;
+            }
+            Ok(previous)
+        })?;
+        let done = self.drain_backlog(embedder)?;
+        Ok(ReindexReport {
+            previous_space,
+            space,
+            memories: done.memories,
+            chunks: done.chunks,
         })
     }
 }
