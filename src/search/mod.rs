@@ -11,7 +11,7 @@ use crate::memory::MemoryId;
 use crate::store::{OpenMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
-pub use fusion::{FTS_WEIGHT, VECTOR_WEIGHT, fuse};
+pub use fusion::{FTS_WEIGHT, Fused, Ranking, VECTOR_WEIGHT, fuse};
 
 /// The signature the three searches share: the store, the embedder that
 /// made its vectors, the query, how many results, and the scope.
@@ -283,10 +283,21 @@ pub fn hybrid_search(
         .iter()
         .map(|h| (h.memory_id, f64::from(h.score)))
         .collect();
+    let rankings = [
+        Ranking {
+            name: "words",
+            weight: FTS_WEIGHT,
+            hits: &fts,
+        },
+        Ranking {
+            name: "vectors",
+            weight: VECTOR_WEIGHT,
+            hits: &vector_scores,
+        },
+    ];
     let mut results = Vec::with_capacity(k);
-    for fused in fuse(&fts, &vector_scores).into_iter().take(k) {
-        let fts_hit = fts.iter().position(|h| h.0 == fused.memory_id);
-        let vector_hit = vectors.iter().position(|h| h.memory_id == fused.memory_id);
+    for fused in fuse(&rankings).into_iter().take(k) {
+        let (fts_hit, vector_hit) = (fused.positions[0], fused.positions[1]);
         let matched = MatchInfo {
             fts_rank: fts_hit.map(|i| i + 1),
             fts_score: fts_hit.map(|i| fts[i].1),
