@@ -34,6 +34,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/0004_vector_backlog.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_fts_fold.sql"),
+    },
 ];
 
 /// The schema version this program writes.
@@ -128,6 +132,7 @@ mod tests {
     fn every_earlier_version_migrates_without_losing_rows() {
         for from in 0..LATEST_VERSION {
             let mut conn = Connection::open_in_memory().unwrap();
+            super::super::fts_text::register_fold(&conn).unwrap();
             conn.pragma_update(None, "foreign_keys", true).unwrap();
             migrate_to(&mut conn, from).unwrap();
             assert_eq!(schema_version(&conn).unwrap(), from);
@@ -153,8 +158,9 @@ mod tests {
                 "live rows not indexed after migrating from {from}"
             );
             let waiting = count(&conn, "SELECT count(*) FROM vector_backlog");
+            let listed_by_migration = if from < 4 { live } else { 0 };
             assert_eq!(
-                waiting, live,
+                waiting, listed_by_migration,
                 "live rows not waiting for vectors after migrating from {from}"
             );
             conn.execute(
@@ -177,6 +183,7 @@ mod tests {
     #[test]
     fn migrating_twice_is_a_no_op() {
         let mut conn = Connection::open_in_memory().unwrap();
+        super::super::fts_text::register_fold(&conn).unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);

@@ -7,6 +7,7 @@
 mod backlog;
 mod chunks;
 mod fts;
+mod fts_text;
 mod jsonl;
 mod listing;
 mod memories;
@@ -98,6 +99,7 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        fts_text::register_fold(&self.conn)?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let mode: String = self
