@@ -60,6 +60,18 @@ pub struct SearchResult {
     pub matched: MatchInfo,
 }
 
+/// Fails unless `query` holds a word: a letter or a digit. The three
+/// searches share this rule, so an empty or blank query fails the same way.
+fn require_words(query: &str) -> Result<()> {
+    if query.chars().any(char::is_alphanumeric) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "the query holds no word to search for (letters or digits)",
+        ))
+    }
+}
+
 /// Embeds `query` and checks the database holds vectors of the same space.
 fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
     store.check_space(embedder)?;
@@ -166,7 +178,8 @@ fn excerpt(text: &str) -> String {
 /// `query` (cosine similarity of `embedder`'s vectors).
 ///
 /// # Failure
-/// Not-found for an unknown namespace; invalid input if the database holds
+/// Not-found for an unknown namespace; invalid input when the query holds
+/// no word or nothing the embedding model knows, or if the database holds
 /// vectors of another embedding space.
 pub fn recall(
     store: &Store,
@@ -176,7 +189,13 @@ pub fn recall(
     scope: &Scope,
 ) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
+    require_words(query)?;
     let vector = embed_query(store, embedder, query)?;
+    if vector.iter().all(|&x| x == 0.0) {
+        return Err(Error::invalid(
+            "the query holds nothing the embedding model knows",
+        ));
+    }
     let mut results = Vec::with_capacity(k);
     for (i, hit) in vector_candidates(store, scope, &vector, k)?
         .into_iter()
@@ -246,8 +265,8 @@ fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(Mem
 /// ranking and the vector ranking are fused (see [`fuse`]).
 ///
 /// # Failure
-/// Invalid input when the query has neither a word nor anything the model
-/// knows; otherwise as [`recall`].
+/// Invalid input when the query holds no word, or when neither the word
+/// index nor the model can use it; otherwise as [`recall`].
 pub fn hybrid_search(
     store: &Store,
     embedder: &dyn Embedder,
@@ -256,6 +275,7 @@ pub fn hybrid_search(
     scope: &Scope,
 ) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
+    require_words(query)?;
     // The word ranking runs on a second connection in a second thread while
     // this one scans the vectors: the two take about as long each.
     let (fts, vectors) = std::thread::scope(|threads| -> Result<_> {

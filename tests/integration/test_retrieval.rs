@@ -246,3 +246,18 @@ fn reindex_works_in_batches_and_resumes_after_an_interruption() {
         ["m599"]
     );
 }
+
+#[test]
+fn a_query_without_words_is_invalid_for_every_search() {
+    let env = seeded();
+    for verb in ["search", "recall", "hybrid-search"] {
+        for query in ["", "   ", "?! … --"] {
+            let err = env.fails(&[verb, query], 5);
+            assert_eq!(err["kind"], "invalid_input", "{verb} {query:?}: {err}");
+        }
+        assert_eq!(
+            env.fails(&[verb, "", "--namespace", "nowhere"], 3)["kind"],
+            "not_found"
+        );
+    }
+}
