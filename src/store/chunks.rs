@@ -140,18 +140,15 @@ impl ScanQuery {
     }
 
     /// Returns the dot product of the integer values, exact for any length.
+    /// Vectors of one block (the built-in model's) take the loop directly.
     fn dot_exact(&self, stored: &[u8]) -> i64 {
+        if stored.len() <= DOT_BLOCK {
+            return i64::from(block_dot(stored, &self.values));
+        }
         stored
             .chunks(DOT_BLOCK)
             .zip(self.values.chunks(DOT_BLOCK))
-            .map(|(stored, query)| {
-                let block: i32 = stored
-                    .iter()
-                    .zip(query)
-                    .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
-                    .sum();
-                i64::from(block)
-            })
+            .map(|(stored, query)| i64::from(block_dot(stored, query)))
             .sum()
     }
 
@@ -159,6 +156,16 @@ impl ScanQuery {
     pub fn dim(&self) -> usize {
         self.values.len()
     }
+}
+
+/// Returns the dot product of at most [`DOT_BLOCK`] stored and query values.
+#[inline(always)]
+fn block_dot(stored: &[u8], query: &[i16]) -> i32 {
+    stored
+        .iter()
+        .zip(query)
+        .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
+        .sum()
 }
 
 /// Returns the database's embedding space, if it has one.
