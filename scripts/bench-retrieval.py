@@ -5,7 +5,8 @@ Imports ../shared/bench/locomo-dev/memories.jsonl into a new database with
 the release binary (each dialog turn is a memory; its session goes into
 metadata), runs every query of queries.jsonl except category 5 (adversarial)
 in its own namespace through `search` (words only), `recall` (vectors only)
-and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each.
+and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each, then R@10
+for each question category.
 
 usage: bench-retrieval.py [--bin PATH] [--data DIR] [--modes search,recall,hybrid-search]
 """
@@ -56,6 +57,7 @@ def main():
             recall = {k: 0.0 for k in KS}
             hit = {k: 0.0 for k in KS}
             mrr = 0.0
+            by_category = {}
             start = time.time()
             for q in queries:
                 try:
@@ -68,12 +70,19 @@ def main():
                     found = len(relevant & set(names[:k]))
                     recall[k] += found / len(relevant)
                     hit[k] += 1.0 if found else 0.0
+                found10 = len(relevant & set(names[:10])) / len(relevant)
+                total, count = by_category.get(q.get("category"), (0.0, 0))
+                by_category[q.get("category")] = (total + found10, count + 1)
                 rank = next((i + 1 for i, n in enumerate(names) if n in relevant), None)
                 mrr += 1.0 / rank if rank else 0.0
             n = len(queries)
             row = "  ".join(f"R@{k} {recall[k] / n:.3f}" for k in KS)
             hits = "  ".join(f"Hit@{k} {hit[k] / n:.3f}" for k in KS)
             print(f"{mode:<14} {row}  {hits}  MRR@20 {mrr / n:.3f}  ({time.time() - start:.1f} s)")
+            categories = "  ".join(
+                f"cat {c}: {t / k:.3f} ({k})" for c, (t, k) in sorted(by_category.items(), key=lambda i: str(i[0]))
+            )
+            print(f"{'':<14} R@10 by category: {categories}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
 use clap::Args;
 
-use super::{BodyArgs, open_existing};
+use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::Metadata;
-use crate::store::{ContentPatch, Outcome};
+use crate::store::{ContentPatch, OpenMode, Outcome};
 
 /// Arguments of `edit`.
 #[derive(Debug, Clone, Args)]
@@ -44,6 +44,7 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
             "nothing to change: pass --body/--body-file/--body-stdin, --type, --description or --metadata",
         ));
     }
-    let mut store = open_existing(config)?;
-    store.edit(&config.namespace, &args.name, &patch)
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    store.edit(&*embedder, &config.namespace, &args.name, &patch)
 }

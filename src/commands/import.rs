@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::open_or_create;
+use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::ImportReport;
+use crate::store::{ImportReport, OpenMode};
 
 /// Arguments of `import`.
 #[derive(Debug, Clone, Args)]
@@ -26,14 +26,21 @@ pub struct ImportArgs {
 /// Imports the file and returns the report.
 pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
     let batch_size = args.batch_size as usize;
+    let embedder = embedder(config);
     if args.file.as_os_str() == "-" {
-        let mut store = open_or_create(config)?;
-        store.import(io::stdin().lock(), &config.namespace, batch_size)
+        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
+        store.import(
+            &*embedder,
+            io::stdin().lock(),
+            &config.namespace,
+            batch_size,
+        )
     } else {
         let file = File::open(&args.file)
             .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
-        let mut store = open_or_create(config)?;
+        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
         store.import(
+            &*embedder,
             BufReader::with_capacity(1 << 16, file),
             &config.namespace,
             batch_size,

@@ -34,6 +34,7 @@ use serde::Serialize;
 use crate::cli::Command;
 use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
+use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body};
 use crate::output;
@@ -92,16 +93,26 @@ fn open_existing(config: &Config) -> Result<Store> {
     Store::open(&config.db_path, OpenMode::Existing)
 }
 
-/// Opens the configured database, creating it if missing.
-fn open_or_create(config: &Config) -> Result<Store> {
-    Store::open(&config.db_path, OpenMode::Create)
-}
-
 /// What `search`, `recall` and `hybrid-search` print: the results, best first.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
     /// The matching memories, best first.
     pub results: Vec<SearchResult>,
+}
+
+/// Returns the embedder that makes and compares vectors: the built-in
+/// model. Making it costs nothing until it embeds.
+fn embedder(_config: &Config) -> Box<dyn Embedder> {
+    Box::new(StaticModel::new())
+}
+
+/// Opens the configured database for a verb that embeds or searches, and
+/// first embeds the memories waiting for vectors (after an upgrade or an
+/// interrupted `reindex`).
+fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -> Result<Store> {
+    let mut store = Store::open(&config.db_path, mode)?;
+    store.embed_backlog(embedder)?;
+    Ok(store)
 }
 
 /// The query and filters shared by `search`, `recall` and `hybrid-search`.
@@ -131,8 +142,9 @@ impl RetrievalArgs {
     /// Runs one of the three searches with these arguments.
     fn run(&self, config: &Config, search: Searcher) -> Result<SearchResults> {
         let scope = self.scope(config)?;
-        let store = open_existing(config)?;
-        let results = search(&store, &self.query, self.k as usize, &scope)?;
+        let embedder = embedder(config);
+        let store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+        let results = search(&store, &*embedder, &self.query, self.k as usize, &scope)?;
         Ok(SearchResults { results })
     }
 

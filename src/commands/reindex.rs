@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::open_existing;
+use super::{embedder, open_existing};
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::ReindexReport;
@@ -13,6 +13,7 @@ pub struct ReindexArgs {}
 
 /// Replaces every vector with one from the configured model; returns what was done.
 pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport> {
+    let embedder = embedder(config);
     let mut store = open_existing(config)?;
-    store.reindex()
+    store.reindex(&*embedder)
 }

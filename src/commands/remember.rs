@@ -2,11 +2,11 @@
 
 use clap::Args;
 
-use super::{BodyArgs, open_or_create};
+use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Metadata};
-use crate::store::Outcome;
+use crate::store::{OpenMode, Outcome};
 
 /// Arguments of `remember`.
 #[derive(Debug, Clone, Args)]
@@ -40,6 +40,13 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
     let content = Content::new(args.kind.clone(), args.description.clone(), body, metadata)?;
     // Checked before opening, which may create the database: bad input changes nothing.
     crate::memory::validate_name(&args.name)?;
-    let mut store = open_or_create(config)?;
-    store.remember(&config.namespace, &args.name, &content, args.update)
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
+    store.remember(
+        &*embedder,
+        &config.namespace,
+        &args.name,
+        &content,
+        args.update,
+    )
 }

@@ -2,10 +2,10 @@
 
 use clap::Args;
 
-use super::open_existing;
+use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::Result;
-use crate::store::Outcome;
+use crate::store::{OpenMode, Outcome};
 
 /// Arguments of `restore`.
 #[derive(Debug, Clone, Args)]
@@ -19,6 +19,7 @@ pub struct RestoreArgs {
 
 /// Writes a new live version with the restored content.
 pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
-    let mut store = open_existing(config)?;
-    store.restore(&config.namespace, &args.name, args.version)
+    let embedder = embedder(config);
+    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    store.restore(&*embedder, &config.namespace, &args.name, args.version)
 }

@@ -17,42 +17,66 @@ pub const BUILTIN_MODEL_ID: &str = "builtin:minilm-l6-v2-m2v-int8";
 /// Tokens taken from one text; the rest is ignored, as by the reference.
 pub const MAX_TOKENS: usize = 512;
 
-/// The built-in model, parsed from the bytes embedded in the binary.
+/// The built-in model. Making one costs nothing: its tables are parsed from
+/// the bytes embedded in the binary on first use (about a millisecond).
 pub struct StaticModel {
+    space: EmbeddingSpace,
+    tables: OnceLock<ModelTables>,
+}
+
+/// The parsed tables of the built-in model.
+struct ModelTables {
     tokenizer: Tokenizer,
     dim: usize,
     scales: Vec<f32>,
     rows: &'static [u8],
-    space: EmbeddingSpace,
+}
+
+impl Default for StaticModel {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl StaticModel {
-    /// Returns the model, parsing it on first use (a few milliseconds).
-    pub fn get() -> &'static StaticModel {
-        static MODEL: OnceLock<StaticModel> = OnceLock::new();
-        MODEL.get_or_init(|| parse().expect("the embedded model is valid"))
+    /// Returns the model, with only its space read so far.
+    pub fn new() -> StaticModel {
+        StaticModel {
+            space: EmbeddingSpace {
+                model: BUILTIN_MODEL_ID.to_owned(),
+                dim: header_dim().expect("the embedded model is valid"),
+            },
+            tables: OnceLock::new(),
+        }
+    }
+
+    fn tables(&self) -> &ModelTables {
+        self.tables
+            .get_or_init(|| parse().expect("the embedded model is valid"))
     }
 
     /// Returns the tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+        &self.tables().tokenizer
     }
 
     /// Embeds one text: the mean of its tokens' rows (`[UNK]` left out),
     /// L2-normalised; all zeros for a text without known tokens.
     pub fn embed_text(&self, text: &str) -> Vec<f32> {
-        let unknown = self.tokenizer.unknown();
-        let ids: Vec<u32> = self
+        let tables = self.tables();
+        let unknown = tables.tokenizer.unknown();
+        let ids: Vec<u32> = tables
             .tokenizer
             .encode(text, MAX_TOKENS)
             .into_iter()
             .filter(|&id| id != unknown)
             .collect();
-        let mut sum = vec![0f32; self.dim];
+        let dim = tables.dim;
+        let mut sum = vec![0f32; dim];
         for &id in &ids {
             let id = id as usize;
-            let scale = self.scales[id];
-            let row = &self.rows[id * self.dim..(id + 1) * self.dim];
+            let scale = tables.scales[id];
+            let row = &tables.rows[id * dim..(id + 1) * dim];
             for (acc, &q) in sum.iter_mut().zip(row) {
                 *acc += f32::from(q as i8) * scale;
             }
@@ -78,12 +102,23 @@ impl Embedder for StaticModel {
     }
 }
 
-fn parse() -> Option<StaticModel> {
+/// Reads the header: the magic, the format version, the row count and the
+/// dimension; returns the reader positioned after it.
+fn header() -> Option<(Reader<'static>, usize, usize)> {
     let mut r = Reader::new(EMBEDDINGS_BIN);
     if r.take(4)? != b"SGRE" || r.u32()? != 1 {
         return None;
     }
     let (count, dim) = (r.u32()? as usize, r.u32()? as usize);
+    Some((r, count, dim))
+}
+
+fn header_dim() -> Option<u32> {
+    header().and_then(|(_, _, dim)| u32::try_from(dim).ok())
+}
+
+fn parse() -> Option<ModelTables> {
+    let (mut r, count, dim) = header()?;
     let scales = r
         .take(count * 4)?
         .chunks_exact(4)
@@ -99,15 +134,11 @@ fn parse() -> Option<StaticModel> {
     if rows.len() != count * dim || tokens.len() != count {
         return None;
     }
-    Some(StaticModel {
+    Some(ModelTables {
         tokenizer: Tokenizer::new(tokens, sorted_ids),
         dim,
         scales,
         rows,
-        space: EmbeddingSpace {
-            model: BUILTIN_MODEL_ID.to_owned(),
-            dim: dim as u32,
-        },
     })
 }
 
@@ -124,7 +155,7 @@ mod tests {
 
     #[test]
     fn matches_the_python_reference() {
-        let model = StaticModel::get();
+        let model = StaticModel::new();
         let fixture = include_str!("../../tests/fixtures/embedding-golden.jsonl");
         let mut checked = 0;
         for line in fixture.lines() {
@@ -155,7 +186,7 @@ mod tests {
 
     #[test]
     fn vectors_are_unit_length_and_meaningful() {
-        let model = StaticModel::get();
+        let model = StaticModel::new();
         let cos = |a: &str, b: &str| {
             let (x, y) = (model.embed_text(a), model.embed_text(b));
             x.iter().zip(&y).map(|(p, q)| p * q).sum::<f32>()

@@ -2,7 +2,8 @@
 //!
 //! Every vector is tagged with its [`EmbeddingSpace`]; a database holds
 //! vectors of one space only. The built-in model needs no network and no
-//! download: its tables are part of the binary.
+//! download: its tables are part of the binary. Nothing here is global: the
+//! command layer picks one [`Embedder`] and passes it to whatever embeds.
 
 mod builtin;
 mod tables;
@@ -14,6 +15,9 @@ use crate::error::Result;
 
 pub use builtin::{BUILTIN_MODEL_ID, MAX_TOKENS, StaticModel};
 
+/// Most dimensions a vector may have (the integer scan is exact up to here).
+pub const MAX_DIM: u32 = 4096;
+
 /// A model and its dimension: vectors are comparable only within one space.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmbeddingSpace {
@@ -23,8 +27,9 @@ pub struct EmbeddingSpace {
     pub dim: u32,
 }
 
-/// Something that turns texts into unit-length vectors of one space.
-pub trait Embedder {
+/// Something that turns texts into unit-length vectors of one space, of
+/// any dimension up to [`MAX_DIM`]. Shared across threads by reference.
+pub trait Embedder: Send + Sync {
     /// Returns the space of the vectors this embedder makes.
     fn space(&self) -> &EmbeddingSpace;
 
@@ -33,9 +38,4 @@ pub trait Embedder {
     /// # Failure
     /// Implementations that call out (HTTP) fail with their transport errors.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
-}
-
-/// Returns the embedder new vectors are made with: the built-in model.
-pub fn default_embedder() -> &'static dyn Embedder {
-    StaticModel::get()
 }

@@ -1,9 +1,13 @@
-//! Fusing two rankings: a weighted sum of min-max-normalised scores.
+//! Fusing any number of named rankings: a weighted sum of min-max-normalised
+//! scores.
 //!
-//! Each list's scores are scaled to [0, 1] (best 1, worst 0; a list of one
-//! score counts as 1), then added with the weights below; a memory missing
-//! from a list gets 0 from it. Reciprocal rank fusion was measured too: it
-//! scored within 0.01 of this on the development split (docs/BENCHMARKS.md).
+//! Each ranking's scores are scaled to [0, 1] (best 1, worst 0; a ranking
+//! of one score counts as 1), then added with the ranking's weight; a memory
+//! missing from a ranking gets 0 from it. Reciprocal rank fusion was
+//! measured too: it scored within 0.01 of this on the development split
+//! (docs/BENCHMARKS.md).
+
+use std::collections::HashMap;
 
 use crate::memory::MemoryId;
 
@@ -12,42 +16,63 @@ pub const FTS_WEIGHT: f64 = 0.5;
 /// Weight of the vector ranking.
 pub const VECTOR_WEIGHT: f64 = 0.5;
 
+/// One ranking to fuse.
+#[derive(Debug, Clone, Copy)]
+pub struct Ranking<'a> {
+    /// What ranked, for logs (`words`, `vectors`, …).
+    pub name: &'static str,
+    /// How much its normalised scores count.
+    pub weight: f64,
+    /// `(memory, score)` pairs, best first, higher scores better.
+    pub hits: &'a [(MemoryId, f64)],
+}
+
 /// One fused result.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
     /// The memory.
     pub memory_id: MemoryId,
-    /// Its fused score in [0, 1].
+    /// Its fused score: at most the sum of the weights.
     pub score: f64,
+    /// Its 0-based position in each ranking, in the order the rankings were given.
+    pub positions: Vec<Option<usize>>,
 }
 
-fn normalized(list: &[(MemoryId, f64)]) -> impl Iterator<Item = (MemoryId, f64)> + '_ {
-    let max = list
+fn normalized(hits: &[(MemoryId, f64)]) -> impl Iterator<Item = (MemoryId, f64)> + '_ {
+    let max = hits
         .iter()
         .map(|&(_, s)| s)
         .fold(f64::NEG_INFINITY, f64::max);
-    let min = list.iter().map(|&(_, s)| s).fold(f64::INFINITY, f64::min);
+    let min = hits.iter().map(|&(_, s)| s).fold(f64::INFINITY, f64::min);
     let span = max - min;
-    list.iter()
+    hits.iter()
         .map(move |&(id, s)| (id, if span > 0.0 { (s - min) / span } else { 1.0 }))
 }
 
-/// Fuses a word ranking and a vector ranking (each `(memory, score)`,
-/// higher better) into one list, best first; ties go to the lower id.
-pub fn fuse(fts: &[(MemoryId, f64)], vectors: &[(MemoryId, f64)]) -> Vec<Fused> {
-    let mut fused: Vec<Fused> = Vec::with_capacity(fts.len() + vectors.len());
-    let mut add = |id: MemoryId, score: f64| match fused.iter_mut().find(|f| f.memory_id == id) {
-        Some(f) => f.score += score,
-        None => fused.push(Fused {
-            memory_id: id,
-            score,
-        }),
-    };
-    for (id, s) in normalized(fts) {
-        add(id, FTS_WEIGHT * s);
-    }
-    for (id, s) in normalized(vectors) {
-        add(id, VECTOR_WEIGHT * s);
+/// Fuses `rankings` into one list, best first; ties go to the lower id.
+pub fn fuse(rankings: &[Ranking<'_>]) -> Vec<Fused> {
+    let mut fused: Vec<Fused> = Vec::new();
+    let mut slot: HashMap<MemoryId, usize> = HashMap::new();
+    for (r, ranking) in rankings.iter().enumerate() {
+        tracing::debug!(
+            "fusing {} hits of the {} ranking with weight {}",
+            ranking.hits.len(),
+            ranking.name,
+            ranking.weight
+        );
+        for (position, (id, score)) in normalized(ranking.hits).enumerate() {
+            let at = *slot.entry(id).or_insert_with(|| {
+                fused.push(Fused {
+                    memory_id: id,
+                    score: 0.0,
+                    positions: vec![None; rankings.len()],
+                });
+                fused.len() - 1
+            });
+            let entry = &mut fused[at];
+            entry.score += ranking.weight * score;
+            entry.positions[r].get_or_insert(position);
+        }
     }
     fused.sort_by(|a, b| {
         b.score
@@ -61,14 +86,65 @@ pub fn fuse(fts: &[(MemoryId, f64)], vectors: &[(MemoryId, f64)]) -> Vec<Fused> 
 mod tests {
     use super::*;
 
+    fn ids(fused: &[Fused]) -> Vec<MemoryId> {
+        fused.iter().map(|f| f.memory_id).collect()
+    }
+
     #[test]
     fn agreement_beats_a_single_list() {
-        let id = MemoryId::from_row_id;
-        let fts = [(id(1), 10.0), (id(2), 5.0), (id(3), 1.0)];
-        let vec = [(id(2), 0.9), (id(4), 0.8), (id(1), 0.1)];
-        let order: Vec<MemoryId> = fuse(&fts, &vec).iter().map(|f| f.memory_id).collect();
-        assert_eq!(order[0], id(2));
-        assert_eq!(order.len(), 4);
-        assert!(fuse(&[], &[]).is_empty());
+        let fts = [
+            (MemoryId::from_row_id(1), 10.0),
+            (MemoryId::from_row_id(2), 5.0),
+            (MemoryId::from_row_id(3), 1.0),
+        ];
+        let vec = [
+            (MemoryId::from_row_id(2), 0.9),
+            (MemoryId::from_row_id(4), 0.8),
+            (MemoryId::from_row_id(1), 0.1),
+        ];
+        let rankings = [
+            Ranking {
+                name: "words",
+                weight: FTS_WEIGHT,
+                hits: &fts,
+            },
+            Ranking {
+                name: "vectors",
+                weight: VECTOR_WEIGHT,
+                hits: &vec,
+            },
+        ];
+        let fused = fuse(&rankings);
+        assert_eq!(ids(&fused), [2, 1, 4, 3].map(MemoryId::from_row_id));
+        assert_eq!(fused[0].positions, [Some(1), Some(0)]);
+        assert_eq!(fused[2].positions, [None, Some(1)]);
+        assert!(fuse(&[]).is_empty());
+    }
+
+    #[test]
+    fn any_number_of_weighted_rankings() {
+        let a = [
+            (MemoryId::from_row_id(1), 3.0),
+            (MemoryId::from_row_id(2), 2.0),
+            (MemoryId::from_row_id(3), 1.0),
+        ];
+        let b = [
+            (MemoryId::from_row_id(3), 0.9),
+            (MemoryId::from_row_id(2), 0.5),
+        ];
+        let c = [(MemoryId::from_row_id(3), 7.0)];
+        let ranking = |name, weight, hits| Ranking { name, weight, hits };
+        let fused = fuse(&[
+            ranking("a", 0.2, &a[..]),
+            ranking("b", 0.3, &b[..]),
+            ranking("c", 0.5, &c[..]),
+        ]);
+        assert_eq!(ids(&fused), [3, 1, 2].map(MemoryId::from_row_id));
+        assert!((fused[0].score - 0.8).abs() < 1e-12);
+        assert_eq!(fused[0].positions, [Some(2), Some(0), Some(0)]);
+        assert_eq!(
+            ids(&fuse(&[ranking("a", 1.0, &a[..])])),
+            [1, 2, 3].map(MemoryId::from_row_id)
+        );
     }
 }

@@ -5,16 +5,17 @@ mod fusion;
 
 use serde::Serialize;
 
-use crate::embed::default_embedder;
+use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 use crate::store::{OpenMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
-pub use fusion::{FTS_WEIGHT, VECTOR_WEIGHT, fuse};
+pub use fusion::{FTS_WEIGHT, Fused, Ranking, VECTOR_WEIGHT, fuse};
 
-/// The signature the three searches share.
-pub type Searcher = fn(&Store, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
+/// The signature the three searches share: the store, the embedder that
+/// made its vectors, the query, how many results, and the scope.
+pub type Searcher = fn(&Store, &dyn Embedder, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
 
 /// How many candidates each ranker contributes to the fusion.
 pub const CANDIDATES: usize = 100;
@@ -59,9 +60,20 @@ pub struct SearchResult {
     pub matched: MatchInfo,
 }
 
+/// Fails unless `query` holds a word: a letter or a digit. The three
+/// searches share this rule, so an empty or blank query fails the same way.
+fn require_words(query: &str) -> Result<()> {
+    if query.chars().any(char::is_alphanumeric) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "the query holds no word to search for (letters or digits)",
+        ))
+    }
+}
+
 /// Embeds `query` and checks the database holds vectors of the same space.
-fn embed_query(store: &Store, query: &str) -> Result<Vec<f32>> {
-    let embedder = default_embedder();
+fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
     store.check_space(embedder)?;
     let mut vectors = embedder.embed(&[query])?;
     Ok(vectors.pop().unwrap_or_default())
@@ -163,14 +175,27 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Returns the `k` memories in `scope` whose best chunk is most similar to
-/// `query` (cosine similarity of the built-in embeddings).
+/// `query` (cosine similarity of `embedder`'s vectors).
 ///
 /// # Failure
-/// Not-found for an unknown namespace; invalid input if the database holds
+/// Not-found for an unknown namespace; invalid input when the query holds
+/// no word or nothing the embedding model knows, or if the database holds
 /// vectors of another embedding space.
-pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec<SearchResult>> {
+pub fn recall(
+    store: &Store,
+    embedder: &dyn Embedder,
+    query: &str,
+    k: usize,
+    scope: &Scope,
+) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
-    let vector = embed_query(store, query)?;
+    require_words(query)?;
+    let vector = embed_query(store, embedder, query)?;
+    if vector.iter().all(|&x| x == 0.0) {
+        return Err(Error::invalid(
+            "the query holds nothing the embedding model knows",
+        ));
+    }
     let mut results = Vec::with_capacity(k);
     for (i, hit) in vector_candidates(store, scope, &vector, k)?
         .into_iter()
@@ -194,12 +219,14 @@ pub fn recall(store: &Store, query: &str, k: usize, scope: &Scope) -> Result<Vec
 }
 
 /// Returns the `k` live memories in `scope` that best match the words of
-/// `query` by BM25, with an excerpt around the matched words.
+/// `query` by BM25, with an excerpt around the matched words. The
+/// embedder is not used.
 ///
 /// # Failure
 /// Invalid input when the query holds no word; not-found for an unknown namespace.
 pub fn word_search(
     store: &Store,
+    _embedder: &dyn Embedder,
     query: &str,
     k: usize,
     scope: &Scope,
@@ -238,15 +265,17 @@ fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(Mem
 /// ranking and the vector ranking are fused (see [`fuse`]).
 ///
 /// # Failure
-/// Invalid input when the query has neither a word nor anything the model
-/// knows; otherwise as [`recall`].
+/// Invalid input when the query holds no word, or when neither the word
+/// index nor the model can use it; otherwise as [`recall`].
 pub fn hybrid_search(
     store: &Store,
+    embedder: &dyn Embedder,
     query: &str,
     k: usize,
     scope: &Scope,
 ) -> Result<Vec<SearchResult>> {
     store.check_scope(scope)?;
+    require_words(query)?;
     // The word ranking runs on a second connection in a second thread while
     // this one scans the vectors: the two take about as long each.
     let (fts, vectors) = std::thread::scope(|threads| -> Result<_> {
@@ -255,7 +284,7 @@ pub fn hybrid_search(
                 word_candidates(&Store::open(path, OpenMode::Existing)?, scope, query)
             })
         });
-        let vector = embed_query(store, query)?;
+        let vector = embed_query(store, embedder, query)?;
         let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
         let fts = match words {
             Some(handle) => handle
@@ -274,10 +303,21 @@ pub fn hybrid_search(
         .iter()
         .map(|h| (h.memory_id, f64::from(h.score)))
         .collect();
+    let rankings = [
+        Ranking {
+            name: "words",
+            weight: FTS_WEIGHT,
+            hits: &fts,
+        },
+        Ranking {
+            name: "vectors",
+            weight: VECTOR_WEIGHT,
+            hits: &vector_scores,
+        },
+    ];
     let mut results = Vec::with_capacity(k);
-    for fused in fuse(&fts, &vector_scores).into_iter().take(k) {
-        let fts_hit = fts.iter().position(|h| h.0 == fused.memory_id);
-        let vector_hit = vectors.iter().position(|h| h.memory_id == fused.memory_id);
+    for fused in fuse(&rankings).into_iter().take(k) {
+        let (fts_hit, vector_hit) = (fused.positions[0], fused.positions[1]);
         let matched = MatchInfo {
             fts_rank: fts_hit.map(|i| i + 1),
             fts_score: fts_hit.map(|i| fts[i].1),
@@ -297,4 +337,68 @@ pub fn hybrid_search(
         )?);
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::{EmbeddingSpace, StaticModel};
+    use crate::memory::Content;
+
+    /// An embedder of 1,536 dimensions, as HTTP models have: each word
+    /// lights a few dimensions picked by its hash.
+    struct WideEmbedder(EmbeddingSpace);
+
+    impl Embedder for WideEmbedder {
+        fn space(&self) -> &EmbeddingSpace {
+            &self.0
+        }
+
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            let dim = self.0.dim as usize;
+            Ok(texts
+                .iter()
+                .map(|text| {
+                    let mut v = vec![0f32; dim];
+                    for word in text.split_whitespace() {
+                        let hash = word.bytes().fold(2166136261u32, |h, b| {
+                            (h ^ u32::from(b)).wrapping_mul(16777619)
+                        });
+                        for j in 0..8 {
+                            v[(hash as usize + j * 193) % dim] += 1.0;
+                        }
+                    }
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                    v.iter_mut().for_each(|x| *x /= norm);
+                    v
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn any_embedder_dimension_works_end_to_end() {
+        let wide = WideEmbedder(EmbeddingSpace {
+            model: "test:wide".into(),
+            dim: 1536,
+        });
+        let mut store = Store::open_in_memory().unwrap();
+        for (name, body) in [
+            ("a", "alpha bravo charlie"),
+            ("b", "delta echo foxtrot"),
+            ("c", "alpha golf hotel"),
+        ] {
+            let content = Content::new(None, None, body.into(), None).unwrap();
+            store
+                .remember(&wide, "global", name, &content, false)
+                .unwrap();
+        }
+        let scope = Scope::namespace("global");
+        let found = recall(&store, &wide, "alpha bravo", 3, &scope).unwrap();
+        let names: Vec<&str> = found.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "b"]);
+        assert!((found[0].score - 0.816).abs() < 0.01, "{}", found[0].score);
+        let builtin = recall(&store, &StaticModel::new(), "alpha", 3, &scope).unwrap_err();
+        assert_eq!(builtin.kind(), ErrorKind::InvalidInput);
+    }
 }

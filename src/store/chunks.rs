@@ -1,11 +1,10 @@
-//! Vectors of the live memories: chunking, embedding within the write
+//! Vectors of the live memories: chunking, embedding before the write
 //! transaction, the one-space rule, and the vector scan.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
 
 use super::Store;
-use crate::embed::{Embedder, EmbeddingSpace, default_embedder};
+use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 
@@ -32,19 +31,6 @@ impl VectorHit {
             .total_cmp(&a.score)
             .then(a.memory_id.cmp(&b.memory_id))
     }
-}
-
-/// What `reindex` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReindexReport {
-    /// The space vectors were in before, if any.
-    pub previous_space: Option<EmbeddingSpace>,
-    /// The space they are in now.
-    pub space: EmbeddingSpace,
-    /// Memories embedded.
-    pub memories: u64,
-    /// Chunks written.
-    pub chunks: u64,
 }
 
 /// Splits a body into byte ranges of at most about [`CHUNK_BYTES`], cut at
@@ -117,9 +103,16 @@ pub fn quantize(vector: &[f32]) -> (f32, Vec<u8>) {
     (scale, bytes)
 }
 
+/// Stored values times query values are summed in `i32` over blocks of this
+/// many dimensions, then the blocks in `i64`: a block's sum is at most
+/// 512 × 128 × 32767 = 2,147,418,112, just below `i32::MAX`, so the sum is
+/// exact for any dimension, while each block stays a loop the compiler
+/// vectorises (`pmaddwd` on x86-64).
+const DOT_BLOCK: usize = 512;
+
 /// A query prepared for the scan: int16 values and one scale, so that the
-/// dot product with the stored int8 vectors runs in integers, which the
-/// compiler vectorises (`pmaddwd` on x86-64) without reordering floats.
+/// dot product with the stored int8 vectors runs in integers, exactly and
+/// without reordering floats.
 pub struct ScanQuery {
     values: Vec<i16>,
     scale: f32,
@@ -142,20 +135,37 @@ impl ScanQuery {
     }
 
     /// Returns the dot product with a stored vector of scale `stored_scale`.
-    /// Exact in integers: 384 × 127 × 32767 stays below `i32::MAX`.
     pub fn dot(&self, stored: &[u8], stored_scale: f32) -> f32 {
-        let sum: i32 = stored
-            .iter()
-            .zip(&self.values)
-            .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
-            .sum();
-        sum as f32 * self.scale * stored_scale
+        self.dot_exact(stored) as f32 * self.scale * stored_scale
+    }
+
+    /// Returns the dot product of the integer values, exact for any length.
+    /// Vectors of one block (the built-in model's) take the loop directly.
+    fn dot_exact(&self, stored: &[u8]) -> i64 {
+        if stored.len() <= DOT_BLOCK {
+            return i64::from(block_dot(stored, &self.values));
+        }
+        stored
+            .chunks(DOT_BLOCK)
+            .zip(self.values.chunks(DOT_BLOCK))
+            .map(|(stored, query)| i64::from(block_dot(stored, query)))
+            .sum()
     }
 
     /// Returns the number of dimensions.
     pub fn dim(&self) -> usize {
         self.values.len()
     }
+}
+
+/// Returns the dot product of at most [`DOT_BLOCK`] stored and query values.
+#[inline(always)]
+fn block_dot(stored: &[u8], query: &[i16]) -> i32 {
+    stored
+        .iter()
+        .zip(query)
+        .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
+        .sum()
 }
 
 /// Returns the database's embedding space, if it has one.
@@ -186,7 +196,7 @@ fn space_mismatch(stored: &EmbeddingSpace, wanted: &EmbeddingSpace) -> Error {
 ///
 /// # Failure
 /// Invalid input if the database already holds another space.
-fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
+pub(crate) fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
     match stored_space(tx)? {
         Some(stored) if stored == *space => Ok(()),
         Some(stored) => Err(space_mismatch(&stored, space)),
@@ -205,7 +215,7 @@ fn ensure_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
 /// Embedding happens before the write transaction starts, so that the
 /// database's write lock is held only for the writing itself.
 pub(crate) struct EmbeddedText {
-    space: &'static EmbeddingSpace,
+    space: EmbeddingSpace,
     chunks: Vec<EmbeddedChunk>,
 }
 
@@ -217,9 +227,18 @@ struct EmbeddedChunk {
     vector: Vec<u8>,
 }
 
-/// Cuts `body` into chunks and embeds each, with `description` in front.
-pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> {
-    let embedder = default_embedder();
+/// Cuts `body` into chunks and embeds each with `embedder`, with
+/// `description` in front.
+///
+/// # Failure
+/// The embedder's own errors; a database error if it returns the wrong
+/// number of vectors or vectors of another dimension than its space's.
+pub(crate) fn embed_text(
+    embedder: &dyn Embedder,
+    description: &str,
+    body: &str,
+) -> Result<EmbeddedText> {
+    let space = embedder.space();
     let ranges = chunk_ranges(body);
     let texts: Vec<String> = ranges
         .iter()
@@ -227,6 +246,20 @@ pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> 
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
+    let dim = space.dim as usize;
+    if space.dim > MAX_DIM || vectors.len() != refs.len() || vectors.iter().any(|v| v.len() != dim)
+    {
+        return Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "the embedder {} returned {} vectors for {} texts, or not of {} dimensions (at most {MAX_DIM})",
+                space.model,
+                vectors.len(),
+                refs.len(),
+                space.dim
+            ),
+        ));
+    }
     let chunks = ranges
         .iter()
         .zip(&vectors)
@@ -241,20 +274,23 @@ pub(crate) fn embed_text(description: &str, body: &str) -> Result<EmbeddedText> 
         })
         .collect();
     Ok(EmbeddedText {
-        space: embedder.space(),
+        space: space.clone(),
         chunks,
     })
 }
 
-/// Replaces the chunks of one live memory with `embedded`.
+/// Replaces the chunks of one live memory with `embedded`; the memory no
+/// longer waits for vectors.
 pub(crate) fn write_chunks(
     tx: &Transaction<'_>,
     memory_id: MemoryId,
     namespace: &str,
     embedded: &EmbeddedText,
 ) -> Result<usize> {
-    ensure_space(tx, embedded.space)?;
+    ensure_space(tx, &embedded.space)?;
     tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
+        .execute([memory_id])?;
+    tx.prepare_cached("DELETE FROM vector_backlog WHERE memory_id = ?1")?
         .execute([memory_id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
@@ -272,28 +308,6 @@ pub(crate) fn write_chunks(
         ])?;
     }
     Ok(embedded.chunks.len())
-}
-
-/// Embeds every live memory that has no chunks yet, inside `tx`.
-pub(crate) fn embed_missing(tx: &Transaction<'_>) -> Result<(u64, u64)> {
-    let todo: Vec<(MemoryId, String, String, String)> = tx
-        .prepare(
-            "SELECT id, namespace, description, body FROM memories m
-             WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
-             ORDER BY id",
-        )?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let total = todo.len();
-    let mut chunks = 0;
-    for (done, (id, namespace, description, body)) in todo.into_iter().enumerate() {
-        let embedded = embed_text(&description, &body)?;
-        chunks += write_chunks(tx, id, &namespace, &embedded)? as u64;
-        if (done + 1) % 10_000 == 0 {
-            tracing::info!("embedded {} of {total} memories", done + 1);
-        }
-    }
-    Ok((total as u64, chunks))
 }
 
 impl Store {
@@ -377,24 +391,6 @@ impl Store {
             })
             .optional()?)
     }
-
-    /// Re-embeds every live memory with the built-in embedder, replacing
-    /// the database's space, in one transaction.
-    pub fn reindex(&mut self) -> Result<ReindexReport> {
-        let space = default_embedder().space().clone();
-        self.write(|tx| {
-            let previous_space = stored_space(tx)?;
-            tx.execute_batch("DELETE FROM chunks; DELETE FROM embedding_space;")?;
-            ensure_space(tx, &space)?;
-            let (memories, chunks) = embed_missing(tx)?;
-            Ok(ReindexReport {
-                previous_space: previous_space.clone(),
-                space: space.clone(),
-                memories,
-                chunks,
-            })
-        })
-    }
 }
 
 #[cfg(test)]
@@ -421,6 +417,37 @@ mod tests {
         assert_eq!(ranges.last().unwrap().1, unbroken.len());
         for &(s, e) in &ranges {
             assert!(unbroken.is_char_boundary(s) && unbroken.is_char_boundary(e));
+        }
+    }
+
+    /// A vector of `dim` values spread over [-1, 1], different per `seed`.
+    fn spread(dim: usize, seed: usize) -> Vec<f32> {
+        (0..dim)
+            .map(|i| (((i * (31 + 2 * seed) + 7 * seed) % 199) as f32 - 99.0) / 99.0)
+            .collect()
+    }
+
+    #[test]
+    fn wide_dot_products_are_exact() {
+        for dim in [1536, 3072, MAX_DIM as usize] {
+            let (a, b) = (spread(dim, 1), spread(dim, 2));
+            let (scale, stored) = quantize(&a);
+            let query = ScanQuery::new(&b);
+            let integer: i64 = stored
+                .iter()
+                .zip(&query.values)
+                .map(|(&s, &q)| i64::from(s as i8) * i64::from(q))
+                .sum();
+            assert_eq!(query.dot_exact(&stored), integer, "{dim} dimensions");
+            let reference: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
+            let approx = f64::from(query.dot(&stored, scale));
+            assert!(
+                (approx - reference).abs() < 0.01 * reference.abs().max(1.0),
+                "{dim} dimensions: {approx} vs {reference}"
+            );
+            let extreme = ScanQuery::new(&vec![1.0; dim]);
+            let most = vec![(-128i8) as u8; dim];
+            assert_eq!(extreme.dot_exact(&most), -128 * 32767 * dim as i64);
         }
     }
 

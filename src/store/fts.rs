@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use super::fts_text::{CJK_SEPARATOR, fold, is_cjk};
 use super::scope::Scope;
 use crate::error::{Error, Result};
 use crate::memory::MemoryId;
@@ -212,7 +213,10 @@ fn is_stop_word(word: &str) -> bool {
 /// Turns arbitrary user text into an FTS5 query that cannot be a syntax error:
 /// every run of letters and digits becomes a quoted term, and the terms are
 /// OR-ed. English stop words are left out, unless the text holds nothing
-/// else. Returns `None` when the text holds no word at all.
+/// else. A run of CJK characters becomes its overlapping pairs of
+/// characters, each a two-token phrase (one character alone is itself).
+/// The text is folded as the index is ([`fold`]). Returns `None` when the
+/// text holds no word at all.
 pub fn match_query(text: &str) -> Option<String> {
     or_query(&query_terms(text))
 }
@@ -226,13 +230,45 @@ fn or_query(terms: &[String]) -> Option<String> {
     Some(quoted.join(" OR "))
 }
 
+/// Splits one folded word (CJK characters already apart) into its
+/// non-CJK parts and, for each run of CJK characters, its pairs.
+fn word_terms(word: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let flush_run = |run: &mut Vec<char>, terms: &mut Vec<String>| {
+        match run.as_slice() {
+            [] => {}
+            [one] => terms.push(one.to_string()),
+            pairs => terms.extend(
+                pairs
+                    .windows(2)
+                    .map(|p| format!("{}{CJK_SEPARATOR}{}", p[0], p[1])),
+            ),
+        }
+        run.clear();
+    };
+    for piece in word.split(CJK_SEPARATOR).filter(|p| !p.is_empty()) {
+        let mut chars = piece.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if is_cjk(c) => run.push(c),
+            _ => {
+                flush_run(&mut run, &mut terms);
+                terms.push(piece.to_owned());
+            }
+        }
+    }
+    flush_run(&mut run, &mut terms);
+    terms
+}
+
 /// Returns the distinct lower-case words of `text` that [`match_query`] searches.
 fn query_terms(text: &str) -> Vec<String> {
-    let lowered = text.to_lowercase();
+    let lowered = fold(text).to_lowercase();
     let is_apostrophe = |c: char| c == '\'' || c == '’';
-    let words: Vec<&str> = lowered
-        .split(|c: char| !c.is_alphanumeric() && !is_apostrophe(c))
+    let words: Vec<String> = lowered
+        .split(|c: char| !c.is_alphanumeric() && !is_apostrophe(c) && c != CJK_SEPARATOR)
         .filter(|w| w.chars().any(char::is_alphanumeric))
+        .flat_map(word_terms)
         .collect();
     let content: Vec<&str> = words
         .iter()
@@ -349,7 +385,8 @@ impl Store {
         Ok(counted.into_iter().map(|(_, t)| t).collect())
     }
 
-    /// Returns an excerpt of memory `id` around the words of `query`.
+    /// Returns an excerpt of memory `id` around the words of `query`, as
+    /// the index holds it (folded) but without the separators of CJK characters.
     pub fn fts_snippet(&self, query: &str, id: MemoryId) -> Result<String> {
         let Some(terms) = match_query(query) else {
             return Ok(String::new());
@@ -360,9 +397,10 @@ impl Store {
                 "SELECT snippet(memories_fts, -1, '', '', '…', 16) FROM memories_fts
                  WHERE memories_fts MATCH ?1 AND rowid = ?2",
             )?
-            .query_row(params![terms, id], |row| row.get(0))
+            .query_row(params![terms, id], |row| row.get::<_, String>(0))
             .optional()?
-            .unwrap_or_default())
+            .unwrap_or_default()
+            .replace(CJK_SEPARATOR, ""))
     }
 }
 
@@ -382,6 +420,16 @@ mod tests {
             r#""caroline" OR "dog""#
         );
         assert_eq!(q("what is it"), r#""what" OR "is" OR "it""#);
+        assert_eq!(q("İstanbul ﬁles"), r#""istanbul" OR "files""#);
+        let sep = CJK_SEPARATOR;
+        assert_eq!(
+            q("東京タワー"),
+            format!("\"東{sep}京\" OR \"京{sep}タ\" OR \"タ{sep}ワ\" OR \"ワ{sep}ー\"")
+        );
+        assert_eq!(
+            q("北 tokyo東京"),
+            format!("\"北\" OR \"tokyo\" OR \"東{sep}京\"")
+        );
     }
 
     #[test]
@@ -394,7 +442,10 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let content =
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
-        store.remember("global", "m", &content, false).unwrap();
+        let model = crate::embed::StaticModel::new();
+        store
+            .remember(&model, "global", "m", &content, false)
+            .unwrap();
         let scope = Scope::namespace("global");
         let no_words = store.fts_candidates(&scope, "\"*()", 10).unwrap_err();
         assert_eq!(no_words.kind(), crate::error::ErrorKind::InvalidInput);

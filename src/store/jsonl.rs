@@ -18,6 +18,7 @@ use super::chunks::{EmbeddedText, embed_text};
 use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
+use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
 use crate::time::Timestamp;
@@ -108,7 +109,12 @@ struct Record {
     updated_at: Timestamp,
 }
 
-fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result<Record> {
+fn parse_record(
+    embedder: &dyn Embedder,
+    bytes: &[u8],
+    default_namespace: &str,
+    now: Timestamp,
+) -> Result<Record> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
     let line: ImportLine = serde_json::from_str(text)?;
@@ -136,7 +142,7 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
             "updated_at {updated_at} is before created_at {created_at}"
         )));
     }
-    let embedded = embed_text(&content.description, &content.body)?;
+    let embedded = embed_text(embedder, &content.description, &content.body)?;
     Ok(Record {
         namespace,
         name: line.name,
@@ -214,7 +220,7 @@ fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
 }
 
 impl Store {
-    /// Imports JSONL from `reader`: each valid line creates or updates a
+    /// Imports JSONL from `reader`, embedding with `embedder`: each valid line creates or updates a
     /// memory (an existing name gets a new version only if its content
     /// differs), `batch_size` lines to a transaction. Bad lines are counted
     /// and reported by number; they never stop the import.
@@ -224,6 +230,7 @@ impl Store {
     /// batches committed before stay.
     pub fn import(
         &mut self,
+        embedder: &dyn Embedder,
         mut reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
@@ -253,7 +260,7 @@ impl Store {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    match parse_record(line, default_namespace, now) {
+                    match parse_record(embedder, line, default_namespace, now) {
                         Ok(record) => batch.push(record),
                         Err(err) => report.reject(line_no, &err),
                     }
@@ -359,12 +366,13 @@ mod tests {
     #[test]
     fn a_transaction_past_its_deadline_stops_after_one_record() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         let now = Timestamp::now();
         let records: Vec<Record> = ["a", "b", "c"]
             .iter()
             .map(|name| {
                 let line = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
-                parse_record(line.as_bytes(), "global", now).unwrap()
+                parse_record(&model, line.as_bytes(), "global", now).unwrap()
             })
             .collect();
         let first = store
@@ -382,7 +390,8 @@ mod tests {
     fn bad_lines_are_reported_and_good_ones_kept() {
         let mut store = Store::open_in_memory().unwrap();
         let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n";
-        let report = store.import(&input[..], "global", 2).unwrap();
+        let model = crate::embed::StaticModel::new();
+        let report = store.import(&model, &input[..], "global", 2).unwrap();
         assert_eq!((report.imported, report.updated, report.failed), (1, 1, 3));
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 6]);

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::Store;
 use super::chunks::embed_text;
-use super::memory_tx::{NewVersion, Upsert, text_changes};
+use super::memory_tx::{NewVersion, Upsert, Vectors, text_changes};
+use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, VersionNumber, validate_name};
 use crate::time::Timestamp;
@@ -212,6 +213,7 @@ impl Store {
     /// Already-exists if the name is taken and `update` is false.
     pub fn remember(
         &mut self,
+        embedder: &dyn Embedder,
         namespace: &str,
         name: &str,
         content: &Content,
@@ -223,7 +225,7 @@ impl Store {
         } else {
             Upsert::CreateOnly
         };
-        let embedded = embed_text(&content.description, &content.body)?;
+        let embedded = embed_text(embedder, &content.description, &content.body)?;
         self.write(|tx| {
             let now = Timestamp::now();
             let new = NewVersion {
@@ -239,7 +241,7 @@ impl Store {
     }
 
     /// Changes some fields of a live memory, writing a new version if
-    /// anything changed.
+    /// anything changed (a changed text is embedded with `embedder`).
     ///
     /// The new text is embedded before the write lock is taken; if the
     /// memory changes meanwhile, the edit is prepared again from its new
@@ -248,7 +250,13 @@ impl Store {
     /// # Failure
     /// Not-found if the memory is unknown or forgotten; busy if it kept
     /// changing for a whole busy timeout.
-    pub fn edit(&mut self, namespace: &str, name: &str, patch: &ContentPatch) -> Result<Outcome> {
+    pub fn edit(
+        &mut self,
+        embedder: &dyn Embedder,
+        namespace: &str,
+        name: &str,
+        patch: &ContentPatch,
+    ) -> Result<Outcome> {
         let mut deadline = None;
         loop {
             let memory = find_live(self.conn(), namespace, name)?;
@@ -258,7 +266,7 @@ impl Store {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
             let embedded = text_changes(&memory, &next)
-                .then(|| embed_text(&next.description, &next.body))
+                .then(|| embed_text(embedder, &next.description, &next.body))
                 .transpose()?;
             let written = self.write(|tx| {
                 tx.write_version_if_current(
@@ -266,7 +274,9 @@ impl Store {
                     &next,
                     Action::Updated,
                     Timestamp::now(),
-                    embedded.as_ref(),
+                    embedded
+                        .as_ref()
+                        .map_or(Vectors::Make(embedder), Vectors::Ready),
                 )
             })?;
             if let Some(outcome) = written {
@@ -324,6 +334,7 @@ impl Store {
     /// given and the memory is not forgotten.
     pub fn restore(
         &mut self,
+        embedder: &dyn Embedder,
         namespace: &str,
         name: &str,
         version: Option<i64>,
@@ -347,7 +358,13 @@ impl Store {
             if memory.deleted_at.is_none() && content == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            tx.write_next_version(&memory, &content, Action::Restored, Timestamp::now(), None)
+            tx.write_next_version(
+                &memory,
+                &content,
+                Action::Restored,
+                Timestamp::now(),
+                Vectors::Make(embedder),
+            )
         })
     }
 
@@ -426,26 +443,29 @@ mod tests {
     #[test]
     fn every_change_writes_a_version() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         let ns = "global";
         assert_eq!(
             store
-                .remember(ns, "a", &content("one"), false)
+                .remember(&model, ns, "a", &content("one"), false)
                 .unwrap()
                 .action,
             Action::Created
         );
-        let err = store.remember(ns, "a", &content("two"), false).unwrap_err();
+        let err = store
+            .remember(&model, ns, "a", &content("two"), false)
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists);
         assert_eq!(
             store
-                .remember(ns, "a", &content("one"), true)
+                .remember(&model, ns, "a", &content("one"), true)
                 .unwrap()
                 .action,
             Action::Unchanged
         );
         assert_eq!(
             store
-                .remember(ns, "a", &content("two"), true)
+                .remember(&model, ns, "a", &content("two"), true)
                 .unwrap()
                 .version,
             VersionNumber::new(2)
@@ -456,7 +476,7 @@ mod tests {
         );
         assert_eq!(store.forget(ns, "b").unwrap().action, Action::Forgotten);
         assert_eq!(store.read(ns, "b").unwrap_err().kind(), ErrorKind::NotFound);
-        let restored = store.restore(ns, "b", Some(1)).unwrap();
+        let restored = store.restore(&model, ns, "b", Some(1)).unwrap();
         assert_eq!(
             (restored.version, restored.action),
             (VersionNumber::new(5), Action::Restored)
@@ -475,12 +495,13 @@ mod tests {
     #[test]
     fn a_write_prepared_from_a_stale_read_writes_nothing() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         store
-            .remember("global", "a", &content("one"), false)
+            .remember(&model, "global", "a", &content("one"), false)
             .unwrap();
         let stale = store.read("global", "a").unwrap();
         store
-            .remember("global", "a", &content("two"), true)
+            .remember(&model, "global", "a", &content("two"), true)
             .unwrap();
         let written = store
             .write(|tx| {
@@ -489,7 +510,7 @@ mod tests {
                     &content("three"),
                     Action::Updated,
                     Timestamp::now(),
-                    None,
+                    Vectors::Make(&model),
                 )
             })
             .unwrap();
@@ -504,19 +525,20 @@ mod tests {
     #[test]
     fn edit_changes_only_given_fields() {
         let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
         store
-            .remember("global", "a", &content("body"), false)
+            .remember(&model, "global", "a", &content("body"), false)
             .unwrap();
         let patch = ContentPatch {
             description: Some("desc".into()),
             ..ContentPatch::default()
         };
         assert_eq!(
-            store.edit("global", "a", &patch).unwrap().action,
+            store.edit(&model, "global", "a", &patch).unwrap().action,
             Action::Updated
         );
         assert_eq!(
-            store.edit("global", "a", &patch).unwrap().action,
+            store.edit(&model, "global", "a", &patch).unwrap().action,
             Action::Unchanged
         );
         let memory = store.read("global", "a").unwrap();

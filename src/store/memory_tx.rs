@@ -8,6 +8,7 @@ use rusqlite::params;
 use super::chunks::{EmbeddedText, embed_text};
 use super::memories::{Action, Outcome, content_of, find, outcome};
 use super::tx::Tx;
+use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{Content, Memory, MemoryId, VersionNumber};
 use crate::time::Timestamp;
@@ -19,6 +20,16 @@ pub(crate) enum Upsert {
     CreateOnly,
     /// Write a new version if the name is taken (reviving a forgotten memory).
     CreateOrUpdate,
+}
+
+/// The vectors of a memory's new text: made already, or to be made in the
+/// transaction if the text changed.
+#[derive(Clone, Copy)]
+pub(crate) enum Vectors<'a> {
+    /// Embedded before the transaction began.
+    Ready(&'a EmbeddedText),
+    /// To be embedded with this embedder.
+    Make(&'a dyn Embedder),
 }
 
 /// A memory to store: where, under what name, its content (with its text
@@ -84,7 +95,7 @@ impl Tx<'_> {
                 content,
                 Action::Updated,
                 Timestamp::now(),
-                Some(embedded),
+                Vectors::Ready(embedded),
             ),
         }
     }
@@ -127,9 +138,9 @@ impl Tx<'_> {
         content: &Content,
         action: Action,
         at: Timestamp,
-        embedded: Option<&EmbeddedText>,
+        vectors: Vectors<'_>,
     ) -> Result<Outcome> {
-        self.write_version_if_current(memory, content, action, at, embedded)?
+        self.write_version_if_current(memory, content, action, at, vectors)?
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,
@@ -146,15 +157,15 @@ impl Tx<'_> {
     /// may have been read before this transaction began). Returns `None`,
     /// having written nothing, if it was changed meanwhile.
     ///
-    /// `embedded` is `content`'s text already embedded, if the caller has
-    /// it; otherwise it is embedded here when the text changed.
+    /// `vectors` are those of `content`'s text, made already or made here
+    /// when the text changed.
     pub(crate) fn write_version_if_current(
         &self,
         memory: &Memory,
         content: &Content,
         action: Action,
         at: Timestamp,
-        embedded: Option<&EmbeddedText>,
+        vectors: Vectors<'_>,
     ) -> Result<Option<Outcome>> {
         let written = self
             .prepare_cached(
@@ -176,10 +187,10 @@ impl Tx<'_> {
         }
         if text_changes(memory, content) {
             let embedded_here;
-            let embedded = match embedded {
-                Some(embedded) => embedded,
-                None => {
-                    embedded_here = embed_text(&content.description, &content.body)?;
+            let embedded = match vectors {
+                Vectors::Ready(embedded) => embedded,
+                Vectors::Make(embedder) => {
+                    embedded_here = embed_text(embedder, &content.description, &content.body)?;
                     &embedded_here
                 }
             };

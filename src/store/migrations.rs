@@ -5,34 +5,39 @@
 //! a step once), then checks `PRAGMA foreign_key_check` before committing:
 //! a step that would orphan a row fails and changes nothing.
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::marker::APPLICATION_ID;
 use crate::error::{Error, ErrorKind, Result};
 
-/// One schema step: the version it produces, the SQL that gets there, and
-/// work the SQL cannot do (filling new tables from Rust), in the same transaction.
+/// One schema step: the version it produces and the SQL that gets there.
+/// Work that takes long (embedding) is queued by the SQL and done after
+/// the migration, in short transactions.
 struct Migration {
     version: u32,
     sql: &'static str,
-    backfill: Option<fn(&Transaction<'_>) -> Result<()>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: include_str!("migrations/0001_memories.sql"),
-        backfill: None,
     },
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_fts.sql"),
-        backfill: None,
     },
     Migration {
         version: 3,
         sql: include_str!("migrations/0003_vectors.sql"),
-        backfill: Some(|tx| super::chunks::embed_missing(tx).map(|_| ())),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/0004_vector_backlog.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/0005_fts_fold.sql"),
     },
 ];
 
@@ -81,9 +86,6 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
             continue;
         }
         tx.execute_batch(step.sql)?;
-        if let Some(backfill) = step.backfill {
-            backfill(&tx)?;
-        }
         let orphans: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
                 row.get(0)
@@ -143,6 +145,7 @@ mod tests {
     fn every_earlier_version_migrates_without_losing_rows() {
         for from in 0..LATEST_VERSION {
             let mut conn = Connection::open_in_memory().unwrap();
+            super::super::fts_text::register_fold(&conn).unwrap();
             conn.pragma_update(None, "foreign_keys", true).unwrap();
             migrate_to(&mut conn, from).unwrap();
             assert_eq!(schema_version(&conn).unwrap(), from);
@@ -167,6 +170,12 @@ mod tests {
                 indexed, live,
                 "live rows not indexed after migrating from {from}"
             );
+            let waiting = count(&conn, "SELECT count(*) FROM vector_backlog");
+            let listed_by_migration = if from < 4 { live } else { 0 };
+            assert_eq!(
+                waiting, listed_by_migration,
+                "live rows not waiting for vectors after migrating from {from}"
+            );
             conn.execute(
                 "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
                 [],
@@ -187,6 +196,7 @@ mod tests {
     #[test]
     fn migrating_twice_is_a_no_op() {
         let mut conn = Connection::open_in_memory().unwrap();
+        super::super::fts_text::register_fold(&conn).unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), LATEST_VERSION);

@@ -7,10 +7,12 @@
 //! primitives live in `memory_tx` and the other topic files. Opening checks
 //! the file first (`file`, `marker`), then migrates it (`migrations`).
 
+mod backlog;
 mod busy;
 mod chunks;
 mod file;
 mod fts;
+mod fts_text;
 mod jsonl;
 mod listing;
 mod marker;
@@ -29,7 +31,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, ErrorKind, Result};
 use marker::Contents;
 
-pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, ReindexReport, VectorHit, chunk_ranges};
+pub use backlog::ReindexReport;
+pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
@@ -120,6 +123,7 @@ impl Store {
     /// WAL and brings the schema up to date.
     fn configure(&mut self, mode: OpenMode) -> Result<()> {
         self.conn.busy_handler(Some(busy::wait_while_busy))?;
+        fts_text::register_fold(&self.conn)?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let contents = marker::inspect(&self.conn)?;

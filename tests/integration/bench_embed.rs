@@ -15,7 +15,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[ignore = "benchmark; run scripts/bench-embed.sh"]
 fn bench_embed_query() {
     let start = Instant::now();
-    let model = StaticModel::get();
+    let model = StaticModel::new();
+    model.tokenizer();
     let load_ms = start.elapsed().as_secs_f64() * 1000.0;
     let queries = [
         "why does the deploy time out on Tuesdays",

@@ -1,6 +1,7 @@
 //! Integration tests: each runs the real binary against its own SQLite file.
 
 mod bench_embed;
+mod bench_scan;
 mod bench_slots;
 #[macro_use]
 mod common;

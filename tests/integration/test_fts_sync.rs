@@ -106,3 +106,39 @@ fn index_follows_edit_rename_forget_restore_purge() {
     model.set("m3", "hotel");
     model.assert_matches(&env, "import");
 }
+
+#[test]
+fn unicode_text_matches_its_own_words() {
+    let env = TestEnv::new();
+    env.remember("ist", "Trip to İstanbul next week");
+    env.remember("lig", "The ﬁle was ﬁxed by the ofﬁce");
+    env.remember("ja", "東京タワーに行きました");
+    env.remember("zh", "我喜欢北京烤鸭");
+    env.remember("wide", "ＡＢＣ１２３ shipped");
+    for (query, expected) in [
+        ("İstanbul", "ist"),
+        ("istanbul", "ist"),
+        ("ISTANBUL", "ist"),
+        ("ﬁle", "lig"),
+        ("file", "lig"),
+        ("office", "lig"),
+        ("東京", "ja"),
+        ("タワー", "ja"),
+        ("東京タワーに行きました", "ja"),
+        ("北京", "zh"),
+        ("北京烤鸭", "zh"),
+        ("abc123", "wide"),
+        ("ＡＢＣ１２３", "wide"),
+    ] {
+        assert_eq!(env.search_names(query), [expected], "searching {query:?}");
+    }
+    let out = env.ok(&["search", "北京"]);
+    assert_eq!(
+        out["results"][0]["snippet"], "我喜欢北京烤鸭",
+        "snippets show the text without separators: {out}"
+    );
+    env.ok(&["edit", "ja", "--body", "大阪城を見ました"]);
+    assert!(env.search_names("東京").is_empty());
+    assert_eq!(env.search_names("大阪"), ["ja"]);
+    assert_eq!(env.ok(&["health"])["ok"], true);
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::TestEnv;
+use crate::common::{StartRetrying, TestEnv};
 
 fn names(out: &Value) -> Vec<String> {
     out["results"]
@@ -154,6 +154,22 @@ fn vectors_follow_edits_forgets_and_restores() {
 }
 
 #[test]
+fn memories_waiting_for_vectors_are_embedded_by_the_next_search() {
+    let env = seeded();
+    env.tamper(
+        "DELETE FROM chunks; INSERT INTO vector_backlog (memory_id) SELECT id FROM memories",
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "a kitten napping in the sun", "-k", "1"])),
+        ["cat"]
+    );
+    assert_eq!(
+        names(&env.ok(&["recall", "paying tax to the government", "-k", "1"])),
+        ["taxes"]
+    );
+}
+
+#[test]
 fn long_bodies_are_found_by_their_best_chunk() {
     let env = TestEnv::new();
     let filler: String = (0..400)
@@ -198,4 +214,50 @@ fn one_embedding_space_per_database() {
         names(&env.ok(&["recall", "a kitten napping", "-k", "1"]))[0],
         "cat"
     );
+}
+
+#[test]
+fn reindex_works_in_batches_and_resumes_after_an_interruption() {
+    let env = TestEnv::new();
+    let jsonl: String = (0..600)
+        .map(|i| format!("{}\n", json!({"name": format!("m{i}"), "body": format!("note number {i} about the garden")})))
+        .collect();
+    env.ok_stdin(&["import", "-"], jsonl);
+    let output = env.cmd().args(["-v", "reindex"]).output_retrying();
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["memories"], 600, "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.contains("embedded")).collect();
+    assert!(progress.len() >= 3, "one progress line per batch: {stderr}");
+    assert!(progress.last().unwrap().contains("600 of 600"), "{stderr}");
+
+    // An interrupted reindex leaves the memories it had not reached listed.
+    env.tamper(
+        "DELETE FROM chunks WHERE memory_id > 550;
+         INSERT INTO vector_backlog (memory_id) SELECT id FROM memories WHERE id > 550;",
+    );
+    let resumed = env.ok(&["reindex"]);
+    assert_eq!(resumed["memories"], 50, "{resumed}");
+    assert_eq!(resumed["previous_space"], resumed["space"]);
+    assert_eq!(env.ok(&["reindex"])["memories"], 600);
+    assert_eq!(
+        names(&env.ok(&["recall", "note number 599 about the garden", "-k", "1"])),
+        ["m599"]
+    );
+}
+
+#[test]
+fn a_query_without_words_is_invalid_for_every_search() {
+    let env = seeded();
+    for verb in ["search", "recall", "hybrid-search"] {
+        for query in ["", "   ", "?! … --"] {
+            let err = env.fails(&[verb, query], 5);
+            assert_eq!(err["kind"], "invalid_input", "{verb} {query:?}: {err}");
+        }
+        assert_eq!(
+            env.fails(&[verb, "", "--namespace", "nowhere"], 3)["kind"],
+            "not_found"
+        );
+    }
 }
