@@ -151,7 +151,7 @@ impl Metadata {
     pub fn parse(text: &str) -> Result<Self> {
         let invalid =
             |e: serde_json::Error| Error::invalid(format!("metadata is not valid JSON: {e}"));
-        serde_json::from_str::<UniqueKeys>(text).map_err(invalid)?;
+        check_unique_keys(text).map_err(invalid)?;
         let value: Value = serde_json::from_str(text).map_err(invalid)?;
         Self::from_value(value)
     }
@@ -188,6 +188,15 @@ impl Metadata {
     pub fn to_value(&self) -> Value {
         serde_json::from_str(&self.0).unwrap_or_else(|_| Value::Object(Map::new()))
     }
+}
+
+/// Checks that no object in the JSON document `text` has the same key twice
+/// (a JSON value would silently keep the last one).
+///
+/// # Failure
+/// The parse error, naming the duplicate key, or the first syntax error.
+pub fn check_unique_keys(text: &str) -> serde_json::Result<()> {
+    serde_json::from_str::<UniqueKeys>(text).map(drop)
 }
 
 /// A JSON document read only to check that no object in it has the same key

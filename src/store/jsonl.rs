@@ -20,7 +20,9 @@ use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::memory::{Content, MAX_BODY_BYTES, Metadata, validate_name, validate_namespace};
+use crate::memory::{
+    Content, MAX_BODY_BYTES, Metadata, check_unique_keys, validate_name, validate_namespace,
+};
 use crate::time::Timestamp;
 
 /// Longest accepted line: room for a body at its limit, escaped, and its fields.
@@ -118,6 +120,7 @@ fn parse_record(
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
     let line: ImportLine = serde_json::from_str(text)?;
+    check_unique_keys(text)?;
     let namespace = line
         .namespace
         .unwrap_or_else(|| default_namespace.to_owned());
@@ -389,11 +392,12 @@ mod tests {
     #[test]
     fn bad_lines_are_reported_and_good_ones_kept() {
         let mut store = Store::open_in_memory().unwrap();
-        let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n";
+        let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n{\"name\":\"d\",\"body\":\"x\",\"metadata\":{\"k\":1,\"k\":2}}\n";
         let model = crate::embed::StaticModel::new();
         let report = store.import(&model, &input[..], "global", 2).unwrap();
-        assert_eq!((report.imported, report.updated, report.failed), (1, 1, 3));
+        assert_eq!((report.imported, report.updated, report.failed), (1, 1, 4));
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 4, 6]);
+        assert_eq!(lines, [2, 4, 6, 7]);
+        assert!(report.errors[3].message.contains("duplicate key"));
     }
 }
