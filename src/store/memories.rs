@@ -257,12 +257,33 @@ impl Store {
         name: &str,
         patch: &ContentPatch,
     ) -> Result<Outcome> {
+        self.write_prepared(embedder, name, Action::Updated, |conn| {
+            let memory = find_live(conn, namespace, name)?;
+            let next = patched(&content_of(&memory), patch)?;
+            Ok((memory, next))
+        })
+    }
+
+    /// Writes the content that `prepare` derives from a memory it reads
+    /// outside the write lock, as the memory's next version with `action`
+    /// (or nothing, if the content is already so). The new text is embedded
+    /// before the write lock is taken; if the memory changes meanwhile, the
+    /// change is prepared again from its new state.
+    ///
+    /// # Failure
+    /// What `prepare` fails with; busy if the memory kept changing for a
+    /// whole busy timeout.
+    fn write_prepared(
+        &mut self,
+        embedder: &dyn Embedder,
+        name: &str,
+        action: Action,
+        mut prepare: impl FnMut(&Connection) -> Result<(Memory, Content)>,
+    ) -> Result<Outcome> {
         let mut deadline = None;
         loop {
-            let memory = find_live(self.conn(), namespace, name)?;
-            let current = content_of(&memory);
-            let next = patched(&current, patch)?;
-            if next == current {
+            let (memory, next) = prepare(self.conn())?;
+            if memory.deleted_at.is_none() && next == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
             let embedded = text_changes(&memory, &next)
@@ -272,7 +293,7 @@ impl Store {
                 tx.write_version_if_current(
                     &memory,
                     &next,
-                    Action::Updated,
+                    action,
                     Timestamp::now(),
                     embedded
                         .as_ref()
@@ -286,11 +307,13 @@ impl Store {
             if Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorKind::Busy,
-                    format!("memory {name:?} kept changing while it was being edited"),
+                    format!("memory {name:?} kept changing while its change was prepared"),
                 )
                 .with_hint("retry"));
             }
-            tracing::debug!("memory {name:?} changed while its edit was prepared; preparing again");
+            tracing::debug!(
+                "memory {name:?} changed while its change was prepared; preparing again"
+            );
         }
     }
 
@@ -331,7 +354,9 @@ impl Store {
     ///
     /// # Failure
     /// Not-found for an unknown version; invalid input when no version is
-    /// given and the memory is not forgotten.
+    /// given and the memory is not forgotten; busy if it kept changing for
+    /// a whole busy timeout (the new text is embedded before the write lock
+    /// is taken, as for [`Store::edit`]).
     pub fn restore(
         &mut self,
         embedder: &dyn Embedder,
@@ -339,9 +364,9 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<Outcome> {
-        self.write(|tx| {
-            require_namespace(tx, namespace)?;
-            let memory = find(tx, namespace, name)?.ok_or_else(|| missing(namespace, name))?;
+        self.write_prepared(embedder, name, Action::Restored, |conn| {
+            require_namespace(conn, namespace)?;
+            let memory = find(conn, namespace, name)?.ok_or_else(|| missing(namespace, name))?;
             let content = match version {
                 None if memory.deleted_at.is_none() => {
                     return Err(Error::invalid(format!(
@@ -349,22 +374,13 @@ impl Store {
                     )));
                 }
                 None => content_of(&memory),
-                Some(wanted) => version_content(tx, memory.memory_id, VersionNumber::new(wanted))?
+                Some(wanted) => version_content(conn, memory.memory_id, VersionNumber::new(wanted))?
                     .ok_or_else(|| {
                         Error::not_found(format!("memory {name:?} has no version {wanted}"))
                             .with_hint(format!("list its versions with `sqlite-graphrag history {name}`"))
                     })?,
             };
-            if memory.deleted_at.is_none() && content == content_of(&memory) {
-                return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
-            }
-            tx.write_next_version(
-                &memory,
-                &content,
-                Action::Restored,
-                Timestamp::now(),
-                Vectors::Make(embedder),
-            )
+            Ok((memory, content))
         })
     }
 
