@@ -14,6 +14,7 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
+use crate::slots::SlotCount;
 
 /// Environment variable naming the database file.
 pub const ENV_DB: &str = "SQLITE_GRAPHRAG_DB";
@@ -32,22 +33,6 @@ const APP_DIR: &str = "sqlite-graphrag";
 const DB_FILE_NAME: &str = "graphrag.sqlite";
 /// The file name of the configuration inside the config folder.
 const CONFIG_FILE_NAME: &str = "config.json";
-/// The largest accepted slot count.
-pub const MAX_SLOTS_LIMIT: u32 = 1024;
-
-/// Where a setting's value came from, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    /// Built into the program.
-    Default,
-    /// The configuration file.
-    File,
-    /// An environment variable.
-    Env,
-    /// A command-line flag.
-    Flag,
-}
-
 /// The environment variables this program reads, captured once.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -130,31 +115,6 @@ impl ConfigFile {
     }
 }
 
-/// How many slots a pool has, and how sure the user was about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotCount {
-    /// The number of slots.
-    pub value: u32,
-    /// Where it came from; a default yields to the count a pool already has.
-    pub source: Source,
-}
-
-impl SlotCount {
-    /// Returns this count, or `flag` when the command line gave one.
-    ///
-    /// # Failure
-    /// Invalid input when `flag` is 0 or above [`MAX_SLOTS_LIMIT`].
-    pub fn with_flag(self, flag: Option<u32>) -> Result<Self> {
-        match flag {
-            Some(value) => Ok(SlotCount {
-                value: check_slot_count(value, "--max")?,
-                source: Source::Flag,
-            }),
-            None => Ok(self),
-        }
-    }
-}
-
 /// Everything a command needs to know about how it was invoked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -204,19 +164,10 @@ impl Config {
                 let value = text.trim().parse().map_err(|_| {
                     Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number"))
                 })?;
-                SlotCount {
-                    value: check_slot_count(value, ENV_MAX_SLOTS)?,
-                    source: Source::Env,
-                }
+                SlotCount::chosen(value, ENV_MAX_SLOTS)?
             }
-            (None, Some(value)) => SlotCount {
-                value: check_slot_count(value, "max_slots in the configuration file")?,
-                source: Source::File,
-            },
-            (None, None) => SlotCount {
-                value: default_slot_count(),
-                source: Source::Default,
-            },
+            (None, Some(value)) => SlotCount::chosen(value, "max_slots in the configuration file")?,
+            (None, None) => SlotCount::host_default(),
         };
         Ok(Config {
             db_path,
@@ -232,24 +183,6 @@ fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {
     value
         .to_str()
         .ok_or_else(|| Error::invalid(format!("{name} is not valid UTF-8")))
-}
-
-fn check_slot_count(value: u32, what: &str) -> Result<u32> {
-    if (1..=MAX_SLOTS_LIMIT).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(format!(
-            "{what} must be between 1 and {MAX_SLOTS_LIMIT}, not {value}"
-        )))
-    }
-}
-
-/// The default slot count: the number of CPUs this process may use.
-fn default_slot_count() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| u32::try_from(n.get()).unwrap_or(MAX_SLOTS_LIMIT))
-        .unwrap_or(1)
-        .clamp(1, MAX_SLOTS_LIMIT)
 }
 
 /// Reads the configuration file: the one named by flag or environment (which
@@ -372,7 +305,7 @@ mod tests {
         };
         let c = Config::resolve(&no_file(), &home_only).unwrap();
         assert_eq!(c.namespace, "global");
-        assert_eq!(c.max_slots.source, Source::Default);
+        assert!(!c.max_slots.explicit);
         if !cfg!(windows) {
             assert_eq!(
                 c.db_path,
@@ -401,7 +334,7 @@ mod tests {
             c.max_slots,
             SlotCount {
                 value: 3,
-                source: Source::File
+                explicit: true
             }
         );
         assert_eq!(c.runtime_dir, PathBuf::from("/run/x"));
@@ -412,7 +345,7 @@ mod tests {
         };
         let c = Config::resolve(&flags, &env).unwrap();
         assert_eq!((c.namespace.as_str(), c.max_slots.value), ("envns", 5));
-        assert_eq!(c.max_slots.with_flag(Some(7)).unwrap().source, Source::Flag);
+        assert_eq!(c.max_slots.with_flag(Some(7)).unwrap().value, 7);
         std::fs::write(&path, r#"{"colour":"red"}"#).unwrap();
         assert!(Config::resolve(&flags, &Env::default()).is_err());
     }

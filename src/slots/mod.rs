@@ -12,6 +12,7 @@
 //! every process follows it (see [`Pool::open`]).
 
 mod child;
+mod count;
 mod holder;
 mod queue;
 
@@ -24,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{SlotCount, Source};
 use crate::error::{Error, ErrorKind, Result};
-use crate::memory::validate_namespace;
 use crate::time::Timestamp;
 
 pub use child::{ChildEnd, KILL_GRACE, run_guarded};
+use count::validate_pool_name;
+pub use count::{MAX_SLOTS_LIMIT, SlotCount};
 pub use holder::HolderInfo;
 use queue::Ticket;
 
@@ -154,7 +155,7 @@ impl Pool {
     }
 
     fn agree(name: &str, dir: PathBuf, recorded: u32, count: SlotCount) -> Result<Self> {
-        if count.source != Source::Default && count.value != recorded {
+        if count.explicit && count.value != recorded {
             return Err(Error::invalid(format!(
                 "pool {name:?} has {recorded} slots, but {} slots were asked for",
                 count.value
@@ -178,8 +179,7 @@ impl Pool {
     /// # Failure
     /// Invalid input for a bad pool name; I/O errors.
     pub fn resize(runtime_dir: &Path, name: &str, max: u32) -> Result<Self> {
-        validate_namespace(name)
-            .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
+        validate_pool_name(name)?;
         let dir = runtime_dir.join(name);
         with_pool_lock(&dir, || write_record(&dir, max))?;
         Ok(Pool {
@@ -441,8 +441,7 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
 
 /// Checks the pool name and returns its folder.
 fn pool_dir(runtime_dir: &Path, name: &str) -> Result<PathBuf> {
-    validate_namespace(name)
-        .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
+    validate_pool_name(name)?;
     Ok(runtime_dir.join(name))
 }
 
@@ -530,8 +529,8 @@ impl Jitter {
 mod tests {
     use super::*;
 
-    fn count(value: u32, source: Source) -> SlotCount {
-        SlotCount { value, source }
+    fn count(value: u32, explicit: bool) -> SlotCount {
+        SlotCount { value, explicit }
     }
 
     /// Holds a slot on another thread until the returned sender is dropped.
@@ -550,7 +549,7 @@ mod tests {
     #[test]
     fn a_pool_admits_at_most_max_and_frees_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(2, Source::Flag)).unwrap();
+        let pool = Pool::open(dir.path(), "p", count(2, true)).unwrap();
         let (a, release_a) = hold(&pool, "a");
         let (b, _release_b) = hold(&pool, "b");
         assert_ne!(a, b);
@@ -567,7 +566,7 @@ mod tests {
     #[test]
     fn a_thread_never_waits_for_a_second_slot() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(4, Source::Flag)).unwrap();
+        let pool = Pool::open(dir.path(), "p", count(4, true)).unwrap();
         let first = pool.acquire(Duration::ZERO, vec![]).unwrap();
         let err = pool.acquire(Duration::ZERO, vec![]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -578,22 +577,18 @@ mod tests {
     #[test]
     fn the_recorded_count_wins_over_a_default() {
         let dir = tempfile::tempdir().unwrap();
-        Pool::open(dir.path(), "p", count(3, Source::Env)).unwrap();
+        Pool::open(dir.path(), "p", count(3, true)).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, Source::Default))
-                .unwrap()
-                .max(),
+            Pool::open(dir.path(), "p", count(8, false)).unwrap().max(),
             3
         );
-        let err = Pool::open(dir.path(), "p", count(8, Source::Flag)).unwrap_err();
+        let err = Pool::open(dir.path(), "p", count(8, true)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         Pool::resize(dir.path(), "p", 8).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, Source::Flag))
-                .unwrap()
-                .max(),
+            Pool::open(dir.path(), "p", count(8, true)).unwrap().max(),
             8
         );
-        assert!(Pool::open(dir.path(), "../x", count(1, Source::Flag)).is_err());
+        assert!(Pool::open(dir.path(), "../x", count(1, true)).is_err());
     }
 }

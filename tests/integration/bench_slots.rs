@@ -5,8 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlite_graphrag::config::{SlotCount, Source};
-use sqlite_graphrag::slots::Pool;
+use sqlite_graphrag::slots::{Pool, SlotCount};
 
 use crate::slot_storm::{HOLD_MS, Storm};
 
@@ -72,7 +71,7 @@ fn bench_slots_uncontended_acquire() {
         "bench",
         SlotCount {
             value: 4,
-            source: Source::Flag,
+            explicit: true,
         },
     )
     .unwrap();
@@ -105,7 +104,7 @@ fn bench_slots_fairness() {
         "bench",
         SlotCount {
             value: 4,
-            source: Source::Flag,
+            explicit: true,
         },
     )
     .unwrap();

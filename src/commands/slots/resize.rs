@@ -3,10 +3,10 @@
 use clap::Args;
 use serde_json::json;
 
-use crate::config::{Config, MAX_SLOTS_LIMIT};
+use crate::config::Config;
 use crate::error::Result;
 use crate::output;
-use crate::slots::{DEFAULT_POOL, Pool};
+use crate::slots::{DEFAULT_POOL, MAX_SLOTS_LIMIT, Pool};
 
 /// Arguments of `slots resize`.
 #[derive(Debug, Clone, Args)]
