@@ -14,7 +14,7 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
-use crate::slots::SlotCount;
+use crate::slots::{RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
 pub const ENV_DB: &str = "SQLITE_GRAPHRAG_DB";
@@ -122,8 +122,8 @@ pub struct Config {
     pub db_path: PathBuf,
     /// The namespace memories are read from and written to.
     pub namespace: String,
-    /// The folder holding the slot pools.
-    pub runtime_dir: PathBuf,
+    /// The folder holding the slot pools, and how it was chosen.
+    pub runtime_dir: RuntimeDir,
     /// The slot count of a new pool.
     pub max_slots: SlotCount,
     /// The most detailed log level written to stderr.
@@ -152,11 +152,18 @@ impl Config {
             (None, None, None) => DEFAULT_NAMESPACE.to_owned(),
         };
         validate_namespace(&namespace)?;
+        let named = |path: PathBuf| RuntimeDir {
+            path,
+            kind: RuntimeDirKind::Named,
+        };
         let runtime_dir = match (&flags.runtime_dir, &env.runtime_dir, &file.runtime_dir) {
-            (Some(dir), _, _) => dir.clone(),
-            (None, Some(dir), _) => PathBuf::from(dir),
-            (None, None, Some(dir)) => dir.clone(),
-            (None, None, None) => default_runtime_dir(env),
+            (Some(dir), _, _) => named(dir.clone()),
+            (None, Some(dir), _) => named(PathBuf::from(dir)),
+            (None, None, Some(dir)) => named(dir.clone()),
+            (None, None, None) => RuntimeDir {
+                path: default_runtime_dir(env),
+                kind: RuntimeDirKind::PerUser,
+            },
         };
         let max_slots = match (&env.max_slots, file.max_slots) {
             (Some(text), _) => {
@@ -337,7 +344,13 @@ mod tests {
                 explicit: true
             }
         );
-        assert_eq!(c.runtime_dir, PathBuf::from("/run/x"));
+        assert_eq!(
+            c.runtime_dir,
+            RuntimeDir {
+                path: PathBuf::from("/run/x"),
+                kind: RuntimeDirKind::Named
+            }
+        );
         let env = Env {
             max_slots: Some("5".into()),
             namespace: Some("envns".into()),

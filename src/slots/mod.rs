@@ -13,17 +13,20 @@
 
 mod child;
 mod count;
+mod folder;
 mod holder;
 mod queue;
+mod record;
 
 use std::cell::Cell;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::time::Timestamp;
@@ -31,6 +34,8 @@ use crate::time::Timestamp;
 pub use child::{ChildEnd, KILL_GRACE, run_guarded};
 use count::validate_pool_name;
 pub use count::{MAX_SLOTS_LIMIT, SlotCount};
+use folder::Folder;
+pub use folder::{RuntimeDir, RuntimeDirKind};
 pub use holder::HolderInfo;
 use queue::Ticket;
 
@@ -55,17 +60,13 @@ thread_local! {
     static HOLDING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The record of a pool's size, `pool.json`.
-#[derive(Debug, Serialize, Deserialize)]
-struct PoolRecord {
-    max: u32,
-}
-
 /// An open pool: its folder and its slot count.
 #[derive(Debug, Clone)]
 pub struct Pool {
     name: String,
     dir: PathBuf,
+    /// The open pool folder; `None` for a pool that [`Pool::find`] did not find.
+    folder: Option<Arc<Folder>>,
     max: u32,
 }
 
@@ -127,20 +128,19 @@ impl Pool {
     /// for everyone else. `slots resize` changes it on purpose.
     ///
     /// # Failure
-    /// Invalid input for a bad pool name or a conflicting count; I/O errors.
-    pub fn open(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
-        let dir = pool_dir(runtime_dir, name)?;
-        let recorded = match read_record(&dir)? {
-            Some(max) => max,
-            None => with_pool_lock(&dir, || match read_record(&dir)? {
-                Some(max) => Ok(max),
-                None => {
-                    write_record(&dir, count.value)?;
-                    Ok(count.value)
-                }
-            })?,
-        };
-        Self::agree(name, dir, recorded, count)
+    /// Invalid input for a bad pool name, a conflicting count, a damaged
+    /// record, or a runtime folder or entry that is not safe to use (see
+    /// `folder`); I/O errors.
+    pub fn open(runtime_dir: &RuntimeDir, name: &str, count: SlotCount) -> Result<Self> {
+        let folder = pool_folder(runtime_dir, name, true)?.expect("created when missing");
+        let recorded = record::read_or_create(&folder, count.value)?;
+        Self::agree(
+            name,
+            folder.path().to_owned(),
+            Some(folder),
+            recorded,
+            count,
+        )
     }
 
     /// Like [`Pool::open`], but never creates anything: a pool that does not
@@ -148,13 +148,26 @@ impl Pool {
     ///
     /// # Failure
     /// As [`Pool::open`].
-    pub fn find(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
-        let dir = pool_dir(runtime_dir, name)?;
-        let recorded = read_record(&dir)?.unwrap_or(count.value);
-        Self::agree(name, dir, recorded, count)
+    pub fn find(runtime_dir: &RuntimeDir, name: &str, count: SlotCount) -> Result<Self> {
+        let folder = pool_folder(runtime_dir, name, false)?;
+        let recorded = match &folder {
+            Some(folder) => record::read(folder)?,
+            None => None,
+        };
+        let dir = match &folder {
+            Some(folder) => folder.path().to_owned(),
+            None => runtime_dir.path.join(name),
+        };
+        Self::agree(name, dir, folder, recorded.unwrap_or(count.value), count)
     }
 
-    fn agree(name: &str, dir: PathBuf, recorded: u32, count: SlotCount) -> Result<Self> {
+    fn agree(
+        name: &str,
+        dir: PathBuf,
+        folder: Option<Folder>,
+        recorded: u32,
+        count: SlotCount,
+    ) -> Result<Self> {
         if count.explicit && count.value != recorded {
             return Err(Error::invalid(format!(
                 "pool {name:?} has {recorded} slots, but {} slots were asked for",
@@ -168,6 +181,7 @@ impl Pool {
         Ok(Pool {
             name: name.to_owned(),
             dir,
+            folder: folder.map(Arc::new),
             max: recorded,
         })
     }
@@ -177,16 +191,13 @@ impl Pool {
     /// holder is admitted there.
     ///
     /// # Failure
-    /// Invalid input for a bad pool name; I/O errors.
-    pub fn resize(runtime_dir: &Path, name: &str, max: u32) -> Result<Self> {
-        validate_pool_name(name)?;
-        let dir = runtime_dir.join(name);
-        with_pool_lock(&dir, || write_record(&dir, max))?;
-        Ok(Pool {
-            name: name.to_owned(),
-            dir,
-            max,
-        })
+    /// Invalid input for a bad pool name or count, or an unsafe runtime
+    /// folder; I/O errors.
+    pub fn resize(runtime_dir: &RuntimeDir, name: &str, max: u32) -> Result<Self> {
+        let count = SlotCount::chosen(max, "the slot count")?;
+        let folder = pool_folder(runtime_dir, name, true)?.expect("created when missing");
+        record::replace(&folder, count.value)?;
+        Self::agree(name, folder.path().to_owned(), Some(folder), max, count)
     }
 
     /// Returns the pool's name.
@@ -205,18 +216,14 @@ impl Pool {
     }
 
     fn slot_path(&self, slot: u32) -> PathBuf {
-        self.dir.join(format!("slot-{slot}.lock"))
+        self.dir.join(slot_name(slot))
     }
 
-    fn open_slot(&self, slot: u32) -> Result<File> {
-        let path = self.slot_path(slot);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+    /// The open pool folder.
+    fn folder(&self) -> Result<&Folder> {
+        self.folder
+            .as_deref()
+            .ok_or_else(|| Error::not_found(format!("pool {:?} does not exist", self.name)))
     }
 
     /// Takes a free slot, waiting up to `wait` for one; `command` is recorded
@@ -259,17 +266,22 @@ impl Pool {
         if skip_lock {
             tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
         }
+        let folder = self.folder()?;
         let files = (0..self.max)
-            .map(|slot| self.open_slot(slot))
+            .map(|slot| {
+                Ok(folder
+                    .file(&slot_name(slot), true)?
+                    .expect("created when missing"))
+            })
             .collect::<Result<Vec<File>>>()?;
         let mut rng = Jitter::seeded();
-        let queue_dir = self.dir.join("queue");
-        if queue::is_empty(&queue_dir)?
+        let queue = folder.subdir("queue", true)?.expect("created when missing");
+        if queue::is_empty(&queue)?
             && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
         {
             return Ok(self.hold(files, slot, command));
         }
-        let ticket = Ticket::take(&queue_dir)?;
+        let ticket = Ticket::take(&queue)?;
         let deadline = Instant::now() + wait;
         let mut backoff = FIRST_BACKOFF;
         loop {
@@ -362,10 +374,9 @@ impl Pool {
         let mut slots = Vec::with_capacity(self.max as usize);
         for slot in 0..self.max {
             let path = self.slot_path(slot);
-            let file = match OpenOptions::new().read(true).write(true).open(&path) {
-                Ok(file) => Some(file),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+            let file = match &self.folder {
+                Some(folder) => folder.file(&slot_name(slot), false)?,
+                None => None,
             };
             let free = match &file {
                 Some(file) => try_lock(file, &path)?,
@@ -439,61 +450,18 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
     }
 }
 
-/// Checks the pool name and returns its folder.
-fn pool_dir(runtime_dir: &Path, name: &str) -> Result<PathBuf> {
+/// The file name of slot `slot`.
+pub(crate) fn slot_name(slot: u32) -> String {
+    format!("slot-{slot}.lock")
+}
+
+/// Checks the pool name and opens its folder (creating both folders if `create`).
+fn pool_folder(runtime_dir: &RuntimeDir, name: &str, create: bool) -> Result<Option<Folder>> {
     validate_pool_name(name)?;
-    Ok(runtime_dir.join(name))
-}
-
-fn read_record(dir: &Path) -> Result<Option<u32>> {
-    let path = dir.join("pool.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let record: PoolRecord = serde_json::from_str(&text).map_err(|e| {
-                Error::invalid(format!("{} is damaged: {e}", path.display()))
-                    .with_hint("fix it with `sqlite-graphrag slots resize --max N`")
-            })?;
-            Ok(Some(record.max))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    match Folder::open_root(runtime_dir, create)? {
+        Some(root) => root.subdir(name, create),
+        None => Ok(None),
     }
-}
-
-/// Records the count (atomically, by rename) and creates the slot files.
-fn write_record(dir: &Path, max: u32) -> Result<()> {
-    let io = |what: &Path, e| Error::io(format!("writing {}", what.display()), e);
-    for slot in 0..max {
-        let path = dir.join(format!("slot-{slot}.lock"));
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io(&path, e))?;
-    }
-    let temp = dir.join(format!("pool.json.{}.tmp", std::process::id()));
-    let record = serde_json::to_vec(&PoolRecord { max })?;
-    std::fs::write(&temp, record).map_err(|e| io(&temp, e))?;
-    let path = dir.join("pool.json");
-    std::fs::rename(&temp, &path).map_err(|e| io(&path, e))
-}
-
-/// Runs `work` while holding the pool folder's `pool.lock` (blocking), so
-/// that concurrent creators and resizers agree on one record.
-fn with_pool_lock<T>(dir: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let path = dir.join("pool.lock");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    fs4::FileExt::lock(&file).map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
-    work()
 }
 
 /// A small xorshift generator for jitter and for the slot probed first.
@@ -529,6 +497,13 @@ impl Jitter {
 mod tests {
     use super::*;
 
+    fn runtime(dir: &tempfile::TempDir) -> RuntimeDir {
+        RuntimeDir {
+            path: dir.path().to_owned(),
+            kind: RuntimeDirKind::Named,
+        }
+    }
+
     fn count(value: u32, explicit: bool) -> SlotCount {
         SlotCount { value, explicit }
     }
@@ -549,7 +524,7 @@ mod tests {
     #[test]
     fn a_pool_admits_at_most_max_and_frees_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(2, true)).unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(2, true)).unwrap();
         let (a, release_a) = hold(&pool, "a");
         let (b, _release_b) = hold(&pool, "b");
         assert_ne!(a, b);
@@ -566,7 +541,7 @@ mod tests {
     #[test]
     fn a_thread_never_waits_for_a_second_slot() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(4, true)).unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(4, true)).unwrap();
         let first = pool.acquire(Duration::ZERO, vec![]).unwrap();
         let err = pool.acquire(Duration::ZERO, vec![]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -577,18 +552,22 @@ mod tests {
     #[test]
     fn the_recorded_count_wins_over_a_default() {
         let dir = tempfile::tempdir().unwrap();
-        Pool::open(dir.path(), "p", count(3, true)).unwrap();
+        Pool::open(&runtime(&dir), "p", count(3, true)).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, false)).unwrap().max(),
+            Pool::open(&runtime(&dir), "p", count(8, false))
+                .unwrap()
+                .max(),
             3
         );
-        let err = Pool::open(dir.path(), "p", count(8, true)).unwrap_err();
+        let err = Pool::open(&runtime(&dir), "p", count(8, true)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        Pool::resize(dir.path(), "p", 8).unwrap();
+        Pool::resize(&runtime(&dir), "p", 8).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, true)).unwrap().max(),
+            Pool::open(&runtime(&dir), "p", count(8, true))
+                .unwrap()
+                .max(),
             8
         );
-        assert!(Pool::open(dir.path(), "../x", count(1, true)).is_err());
+        assert!(Pool::open(&runtime(&dir), "../x", count(1, true)).is_err());
     }
 }

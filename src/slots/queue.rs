@@ -12,52 +12,42 @@
 //! into place, so a visible ticket is never briefly unlocked. Tickets only
 //! order the waiters: admission is still decided by the slot locks alone.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
 
+use super::folder::{Folder, read_start, rewrite};
 use super::try_lock;
 use crate::error::{Error, Result};
 
 const TICKET_PREFIX: &str = "t-";
+const COUNTER: &str = "counter";
 
 /// A place in a pool's waiting line, held until dropped.
-pub(crate) struct Ticket {
+pub(crate) struct Ticket<'q> {
     number: u64,
-    path: PathBuf,
+    name: String,
+    queue: &'q Folder,
     _lock: File,
 }
 
 /// Returns true when no ticket file exists (live or stale).
-pub(crate) fn is_empty(queue_dir: &Path) -> Result<bool> {
-    match std::fs::read_dir(queue_dir) {
-        Ok(mut entries) => Ok(!entries
-            .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(TICKET_PREFIX)))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(Error::io(format!("reading {}", queue_dir.display()), e)),
-    }
+pub(crate) fn is_empty(queue: &Folder) -> Result<bool> {
+    Ok(!queue.names()?.iter().any(|n| n.starts_with(TICKET_PREFIX)))
 }
 
-impl Ticket {
+impl<'q> Ticket<'q> {
     /// Takes the next ticket number and places a locked ticket in the line.
-    pub(crate) fn take(queue_dir: &Path) -> Result<Ticket> {
-        let io = |what: &Path, e| Error::io(format!("queueing in {}", what.display()), e);
-        std::fs::create_dir_all(queue_dir).map_err(|e| io(queue_dir, e))?;
-        let number = next_number(queue_dir)?;
-        let temp = queue_dir.join(format!("tmp-{number}"));
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&temp)
-            .map_err(|e| io(&temp, e))?;
-        fs4::FileExt::lock(&lock).map_err(|e| io(&temp, e))?;
-        let path = queue_dir.join(format!("{TICKET_PREFIX}{number:020}"));
-        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+    pub(crate) fn take(queue: &'q Folder) -> Result<Ticket<'q>> {
+        let number = next_number(queue)?;
+        let temp = format!("tmp-{number}");
+        let lock = queue.file(&temp, true)?.expect("created when missing");
+        fs4::FileExt::lock(&lock)
+            .map_err(|e| Error::io(format!("locking {}", queue.path().join(&temp).display()), e))?;
+        let name = format!("{TICKET_PREFIX}{number:020}");
+        queue.rename(&temp, &name)?;
         Ok(Ticket {
             number,
-            path,
+            name,
+            queue,
             _lock: lock,
         })
     }
@@ -65,27 +55,26 @@ impl Ticket {
     /// Counts the live tickets ahead of this one, stopping at `limit`, and
     /// deletes the tickets ahead whose owners died.
     pub(crate) fn live_ahead(&self, limit: u32) -> Result<u32> {
-        let dir = self.path.parent().expect("a ticket lives in a folder");
-        let mut ahead: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
-            .filter_map(|entry| {
-                let entry = entry.ok()?;
-                let name = entry.file_name();
-                let number: u64 = name.to_str()?.strip_prefix(TICKET_PREFIX)?.parse().ok()?;
-                (number < self.number).then(|| (number, entry.path()))
+        let mut ahead: Vec<(u64, String)> = self
+            .queue
+            .names()?
+            .into_iter()
+            .filter_map(|name| {
+                let number: u64 = name.strip_prefix(TICKET_PREFIX)?.parse().ok()?;
+                (number < self.number).then_some((number, name))
             })
             .collect();
         ahead.sort_unstable();
         let mut live = 0;
-        for (_, path) in ahead {
+        for (_, name) in ahead {
             if live >= limit {
                 break;
             }
-            let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
+            let Some(file) = self.queue.file(&name, false)? else {
                 continue;
             };
-            if try_lock(&file, &path)? {
-                let _ = std::fs::remove_file(&path);
+            if try_lock(&file, &self.queue.path().join(&name))? {
+                self.queue.remove(&name);
             } else {
                 live += 1;
             }
@@ -94,46 +83,43 @@ impl Ticket {
     }
 }
 
-impl Drop for Ticket {
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         // Removed while still locked, so nobody sees it unlocked under its name.
-        let _ = std::fs::remove_file(&self.path);
+        self.queue.remove(&self.name);
     }
 }
 
 /// Increments the line's counter under the lock of its `counter` file.
-fn next_number(queue_dir: &Path) -> Result<u64> {
-    let path = queue_dir.join("counter");
+fn next_number(queue: &Folder) -> Result<u64> {
+    let path = queue.path().join(COUNTER);
     let io = |e| Error::io(format!("updating {}", path.display()), e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let file = queue.file(COUNTER, true)?.expect("created when missing");
     fs4::FileExt::lock(&file).map_err(io)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io)?;
+    let text = read_start(&file, 64).map_err(io)?;
     let number = text.trim().parse::<u64>().unwrap_or(0) + 1;
-    file.set_len(0).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    file.write_all(number.to_string().as_bytes()).map_err(io)?;
+    rewrite(&file, number.to_string().as_bytes()).map_err(io)?;
     Ok(number)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slots::{RuntimeDir, RuntimeDirKind};
 
     #[test]
     fn tickets_are_ordered_and_dead_ones_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(is_empty(dir.path()).unwrap());
-        let first = Ticket::take(dir.path()).unwrap();
-        let second = Ticket::take(dir.path()).unwrap();
-        let third = Ticket::take(dir.path()).unwrap();
-        assert!(!is_empty(dir.path()).unwrap());
+        let runtime = RuntimeDir {
+            path: dir.path().to_owned(),
+            kind: RuntimeDirKind::Named,
+        };
+        let queue = Folder::open_root(&runtime, true).unwrap().unwrap();
+        assert!(is_empty(&queue).unwrap());
+        let first = Ticket::take(&queue).unwrap();
+        let second = Ticket::take(&queue).unwrap();
+        let third = Ticket::take(&queue).unwrap();
+        assert!(!is_empty(&queue).unwrap());
         assert_eq!(first.live_ahead(8).unwrap(), 0);
         assert_eq!(third.live_ahead(8).unwrap(), 2);
         assert_eq!(third.live_ahead(1).unwrap(), 1);
@@ -144,6 +130,6 @@ mod tests {
         assert_eq!(third.live_ahead(8).unwrap(), 1);
         assert!(!stale.exists(), "a ticket nobody holds is removed");
         drop((first, third));
-        assert!(is_empty(dir.path()).unwrap());
+        assert!(is_empty(&queue).unwrap());
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlite_graphrag::slots::{Pool, SlotCount};
+use sqlite_graphrag::slots::{Pool, RuntimeDir, RuntimeDirKind, SlotCount};
 
 use crate::slot_storm::{HOLD_MS, Storm};
 
@@ -14,6 +14,13 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn runtime(path: &std::path::Path) -> RuntimeDir {
+    RuntimeDir {
+        path: path.to_owned(),
+        kind: RuntimeDirKind::Named,
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -67,7 +74,7 @@ fn bench_slots_storm_rounds() {
 fn bench_slots_uncontended_acquire() {
     let dir = tempfile::tempdir().unwrap();
     let pool = Pool::open(
-        dir.path(),
+        &runtime(dir.path()),
         "bench",
         SlotCount {
             value: 4,
@@ -100,7 +107,7 @@ fn bench_slots_fairness() {
     let seconds = env_usize("FAIRNESS_SECONDS", 5) as u64;
     let dir = tempfile::tempdir().unwrap();
     let pool = Pool::open(
-        dir.path(),
+        &runtime(dir.path()),
         "bench",
         SlotCount {
             value: 4,

@@ -395,3 +395,44 @@ fn status_reports_holders_and_pools_keep_their_size() {
     assert!(resized.status.success());
     assert_eq!(status(dir.path())["max"], 5);
 }
+
+#[test]
+fn an_out_of_range_pool_record_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = dir.path().join("runtime/llm");
+    assert!(
+        slots(dir.path(), &["exec", "--max", "1", "--", "true"])
+            .status
+            .success()
+    );
+    for bad in ["0", "99999999", "4294967295"] {
+        std::fs::write(pool.join("pool.json"), format!(r#"{{"max":{bad}}}"#)).unwrap();
+        for args in [&["status"][..], &["exec", "--wait", "0", "--", "true"]] {
+            let out = slots(dir.path(), args);
+            assert_eq!(out.status.code(), Some(5), "max {bad}, {args:?}");
+            let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(
+                json["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("damaged")
+                    && json["error"]["hint"]
+                        .as_str()
+                        .unwrap()
+                        .contains("slots resize"),
+                "{json}"
+            );
+        }
+    }
+    let slot_files = std::fs::read_dir(&pool).unwrap().count();
+    assert!(
+        slot_files < 10,
+        "{slot_files} entries: slot files were created for a damaged count"
+    );
+    assert!(
+        slots(dir.path(), &["resize", "--max", "2"])
+            .status
+            .success()
+    );
+    assert_eq!(status(dir.path())["max"], 2);
+}
