@@ -64,7 +64,7 @@ pub(crate) use portable::Folder;
 #[cfg(unix)]
 mod unix {
     use std::fs::File;
-    use std::os::fd::OwnedFd;
+    use std::os::fd::{BorrowedFd, OwnedFd};
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     use std::path::{Path, PathBuf};
 
@@ -319,6 +319,23 @@ mod unix {
         pub(crate) fn rename(&self, from: &str, to: &str) -> Result<()> {
             fs::renameat(&self.fd, from, &self.fd, to)
                 .map_err(|e| io(&self.path.join(to), "renaming to", e))
+        }
+        /// True when `fd` is open on this folder's regular file `name` (same
+        /// device and inode) and its open file description holds the file's
+        /// exclusive lock: flock locks belong to open file descriptions, so
+        /// a non-blocking exclusive lock through `fd` succeeds exactly when
+        /// that description held it already or has now taken it from a free
+        /// slot, and fails when another description holds it.
+        pub(crate) fn lock_is_held_through(&self, name: &str, fd: BorrowedFd<'_>) -> bool {
+            let (Ok(by_fd), Ok(by_name)) = (
+                fs::fstat(fd),
+                fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW),
+            ) else {
+                return false;
+            };
+            FileType::from_raw_mode(by_fd.st_mode) == FileType::RegularFile
+                && (by_fd.st_dev, by_fd.st_ino) == (by_name.st_dev, by_name.st_ino)
+                && fs::flock(fd, fs::FlockOperation::NonBlockingLockExclusive).is_ok()
         }
     }
 

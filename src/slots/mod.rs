@@ -339,26 +339,31 @@ impl Pool {
         }
     }
 
-    /// Returns the slot this process inherited from a guarded parent, if
-    /// the inherited descriptor really is open on this pool's slot file.
+    /// Returns the slot this process inherited from a guarded parent: the
+    /// descriptor named in [`ENV_INHERITED_SLOT`] must be open on this
+    /// pool's slot file and hold its lock (a descriptor that merely has the
+    /// file open proves nothing).
     #[cfg(unix)]
     fn inherited_slot(&self) -> Option<SlotGuard> {
         use std::os::fd::BorrowedFd;
         let value = std::env::var(ENV_INHERITED_SLOT).ok()?;
         let (fd, path) = value.split_once(':')?;
-        let fd: i32 = fd.parse().ok()?;
+        let fd: i32 = fd.parse().ok().filter(|fd| *fd >= 0)?;
         let path = PathBuf::from(path);
         let slot = (0..self.max).find(|&s| self.slot_path(s) == path)?;
-        // SAFETY: fstat only reads the descriptor's metadata; if `fd` is not
-        // open the call fails with EBADF and nothing else happens.
-        let by_fd = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok()?;
-        let by_path = rustix::fs::stat(&path).ok()?;
-        (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino).then_some(SlotGuard {
-            slot,
-            path,
-            file: None,
-            not_send: PhantomData,
-        })
+        // SAFETY: the descriptor number is not negative and is only borrowed
+        // for fstat and flock within this call; if it is not open they fail
+        // with EBADF and nothing else happens.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        self.folder()
+            .ok()?
+            .lock_is_held_through(&slot_name(slot), fd)
+            .then_some(SlotGuard {
+                slot,
+                path,
+                file: None,
+                not_send: PhantomData,
+            })
     }
 
     #[cfg(not(unix))]

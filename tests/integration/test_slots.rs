@@ -436,3 +436,35 @@ fn an_out_of_range_pool_record_is_damage() {
     );
     assert_eq!(status(dir.path())["max"], 2);
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    an_open_but_unlocked_descriptor_is_no_inherited_slot,
+    "descriptors are inherited on Unix only"
+);
+
+#[cfg(unix)]
+#[test]
+fn an_open_but_unlocked_descriptor_is_no_inherited_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let mut holder = start_holder(&runtime, &log, &["--max", "1"], 3000);
+    let slot = runtime.join("llm/slot-0.lock");
+    let forged = std::process::Command::new("sh")
+        .env("HOME", dir.path())
+        .env("SQLITE_GRAPHRAG_SLOT", format!("9:{}", slot.display()))
+        .args(["-c", "exec 9<\"$1\"; shift; exec \"$@\"", "sh"])
+        .arg(&slot)
+        .arg(crate::common::binary())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--wait", "0", "--", "true"])
+        .output_retrying();
+    assert_eq!(
+        forged.status.code(),
+        Some(75),
+        "a descriptor without the lock was taken for the held slot"
+    );
+    holder.wait().unwrap();
+}
