@@ -44,8 +44,10 @@ pub const DEFAULT_POOL: &str = "llm";
 /// Environment variable through which a guarded child learns which slot
 /// file descriptor it inherited (Unix): `<fd>:<path>`.
 pub const ENV_INHERITED_SLOT: &str = "SQLITE_GRAPHRAG_SLOT";
-/// Test hook: when set to `skip-slot-lock`, acquisition takes no lock at
-/// all. It exists so that the tests can show they catch a broken semaphore.
+/// Test hook, honoured only by builds with debug assertions (what `cargo
+/// test` builds; release builds ignore it): when set to `skip-slot-lock`,
+/// acquisition takes no lock at all, so the tests can show that they catch
+/// a broken semaphore.
 pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 
 /// First pause between polls of a full pool.
@@ -262,10 +264,7 @@ impl Pool {
     }
 
     fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
-        let skip_lock = std::env::var_os(ENV_FAULT).is_some_and(|v| v == "skip-slot-lock");
-        if skip_lock {
-            tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
-        }
+        let skip_lock = fault_skips_lock();
         let folder = self.folder()?;
         let files = (0..self.max)
             .map(|slot| {
@@ -439,6 +438,22 @@ impl Drop for SlotGuard {
             HOLDING.set(false);
         }
     }
+}
+
+/// Whether the test hook [`ENV_FAULT`] asks to take no lock (test builds only).
+#[cfg(debug_assertions)]
+fn fault_skips_lock() -> bool {
+    let skip = std::env::var_os(ENV_FAULT).is_some_and(|v| v == "skip-slot-lock");
+    if skip {
+        tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
+    }
+    skip
+}
+
+/// Release builds have no fault hook.
+#[cfg(not(debug_assertions))]
+fn fault_skips_lock() -> bool {
+    false
 }
 
 /// Tries the exclusive lock on `file` (opened from `path`): `Ok(true)` if
