@@ -37,7 +37,7 @@ pub use count::{MAX_SLOTS_LIMIT, SlotCount};
 use folder::Folder;
 pub use folder::{RuntimeDir, RuntimeDirKind};
 pub use holder::HolderInfo;
-use queue::Ticket;
+use queue::{Place, Ticket};
 
 /// The pool used when none is named.
 pub const DEFAULT_POOL: &str = "llm";
@@ -236,10 +236,11 @@ impl Pool {
     /// slot and gets a guard for it without taking a second one.
     ///
     /// A process that finds every slot held takes a ticket in the pool's
-    /// waiting line (see `queue`), and only the `max` oldest waiters try the
-    /// slots, so nobody starves. Waiters poll with jittered exponential
-    /// backoff (1 ms doubling to 4 ms, ±50 %), so a freed slot is taken
-    /// within milliseconds and waiters do not move in lockstep.
+    /// waiting line (see `queue`). Only the `max` oldest waiters (the heads)
+    /// try the slots, polling with jittered exponential backoff (1 ms
+    /// doubling to 4 ms, ±50 %), so a freed slot is taken within
+    /// milliseconds; every other waiter sleeps in the kernel, blocked on the
+    /// lock of the ticket just ahead of it, until that ticket goes.
     ///
     /// # Failure
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
@@ -282,30 +283,38 @@ impl Pool {
         }
         let ticket = Ticket::take(&queue)?;
         let deadline = Instant::now() + wait;
+        while let Place::Behind(predecessor) = ticket.place(self.max)? {
+            if !queue::wait_for(predecessor, deadline)? {
+                return Err(self.no_slot(wait));
+            }
+        }
         let mut backoff = FIRST_BACKOFF;
         loop {
-            if ticket.live_ahead(self.max)? < self.max
-                && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
-            {
+            if let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)? {
+                let guard = self.hold(files, slot, command);
                 drop(ticket);
-                return Ok(self.hold(files, slot, command));
+                return Ok(guard);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::NoSlot,
-                    format!(
-                        "all {} slots of pool {:?} stayed held for {:.1} s",
-                        self.max,
-                        self.name,
-                        wait.as_secs_f64()
-                    ),
-                )
-                .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`"));
+                return Err(self.no_slot(wait));
             }
             thread::sleep(rng.jitter(backoff).min(deadline - now));
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    fn no_slot(&self, wait: Duration) -> Error {
+        Error::new(
+            ErrorKind::NoSlot,
+            format!(
+                "all {} slots of pool {:?} stayed held for {:.1} s",
+                self.max,
+                self.name,
+                wait.as_secs_f64()
+            ),
+        )
+        .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`")
     }
 
     /// Tries every slot once, starting at a random one; returns the one locked.

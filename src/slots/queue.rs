@@ -4,15 +4,22 @@
 //! at once wins against waiters asleep in their backoff, and one waiter was
 //! measured to starve for a whole 2 s run (see docs/BENCHMARKS.md). So a
 //! process that finds the pool busy takes a ticket, and only the holders of
-//! the `max` oldest live tickets may try the slots.
+//! the `max` oldest live tickets (the heads) may try the slots.
 //!
 //! A ticket is a file `queue/t-<number>` that its owner keeps locked while
 //! it waits, so a ticket whose owner died is unlocked and anyone may delete
 //! it. The lock is taken on a temporary name before the ticket is renamed
 //! into place, so a visible ticket is never briefly unlocked. Tickets only
 //! order the waiters: admission is still decided by the slot locks alone.
-
+//!
+//! A waiter that is not a head does not poll: it blocks, in the kernel, on
+//! the lock of the nearest live ticket ahead of it, which is released when
+//! that waiter leaves the line (it got a slot, gave up, or died), and then
+//! looks again. Each ticket has at most one waiter blocked on it, so a
+//! departure wakes one process, and a waiting line costs no CPU.
 use std::fs::File;
+use std::sync::mpsc;
+use std::time::Instant;
 
 use super::folder::{Folder, read_start, rewrite};
 use super::try_lock;
@@ -52,9 +59,10 @@ impl<'q> Ticket<'q> {
         })
     }
 
-    /// Counts the live tickets ahead of this one, stopping at `limit`, and
-    /// deletes the tickets ahead whose owners died.
-    pub(crate) fn live_ahead(&self, limit: u32) -> Result<u32> {
+    /// Finds this ticket's place: a head if fewer than `heads` live
+    /// tickets are ahead of it, else behind the nearest live ticket ahead.
+    /// Deletes the tickets ahead whose owners died.
+    pub(crate) fn place(&self, heads: u32) -> Result<Place> {
         let mut ahead: Vec<(u64, String)> = self
             .queue
             .names()?
@@ -66,21 +74,68 @@ impl<'q> Ticket<'q> {
             .collect();
         ahead.sort_unstable();
         let mut live = 0;
-        for (_, name) in ahead {
-            if live >= limit {
+        for (_, name) in &ahead {
+            if live >= heads {
                 break;
             }
-            let Some(file) = self.queue.file(&name, false)? else {
-                continue;
-            };
-            if try_lock(&file, &self.queue.path().join(&name))? {
-                self.queue.remove(&name);
-            } else {
+            if self.open_live(name)?.is_some() {
                 live += 1;
             }
         }
-        Ok(live)
+        if live < heads {
+            return Ok(Place::Head);
+        }
+        for (_, name) in ahead.iter().rev() {
+            if let Some(file) = self.open_live(name)? {
+                return Ok(Place::Behind(file));
+            }
+        }
+        Ok(Place::Head)
     }
+
+    /// Opens the ticket `name` if its owner still holds it; deletes it if
+    /// its owner died (its lock is free).
+    fn open_live(&self, name: &str) -> Result<Option<File>> {
+        let Some(file) = self.queue.file(name, false)? else {
+            return Ok(None);
+        };
+        if try_lock(&file, &self.queue.path().join(name))? {
+            self.queue.remove(name);
+            return Ok(None);
+        }
+        Ok(Some(file))
+    }
+}
+
+/// Where a ticket stands in the line.
+pub(crate) enum Place {
+    /// Among the oldest live tickets: may try the slots.
+    Head,
+    /// Behind others: the nearest live ticket ahead, opened.
+    Behind(File),
+}
+
+/// Blocks until the ticket `predecessor` is released or `deadline` passes;
+/// returns true if it was released before the deadline.
+///
+/// The blocking lock is taken on a helper thread, which is left behind if
+/// the deadline passes first. That is harmless: it only ever waits for a
+/// ticket lock, never for a slot, and it lets go of the lock as soon as it
+/// gets it.
+///
+/// # Failure
+/// I/O errors starting the thread.
+pub(crate) fn wait_for(predecessor: File, deadline: Instant) -> Result<bool> {
+    let (released, on_release) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("ticket-wait".into())
+        .spawn(move || {
+            let _ = fs4::FileExt::lock(&predecessor);
+            let _ = released.send(());
+        })
+        .map_err(|e| Error::io("starting a thread to wait in line", e))?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    Ok(on_release.recv_timeout(left).is_ok())
 }
 
 impl Drop for Ticket<'_> {
@@ -107,6 +162,13 @@ mod tests {
     use super::*;
     use crate::slots::{RuntimeDir, RuntimeDirKind};
 
+    fn behind(place: Place) -> File {
+        match place {
+            Place::Behind(file) => file,
+            Place::Head => panic!("a head, expected behind"),
+        }
+    }
+
     #[test]
     fn tickets_are_ordered_and_dead_ones_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
@@ -120,16 +182,32 @@ mod tests {
         let second = Ticket::take(&queue).unwrap();
         let third = Ticket::take(&queue).unwrap();
         assert!(!is_empty(&queue).unwrap());
-        assert_eq!(first.live_ahead(8).unwrap(), 0);
-        assert_eq!(third.live_ahead(8).unwrap(), 2);
-        assert_eq!(third.live_ahead(1).unwrap(), 1);
-        drop(second);
-        assert_eq!(third.live_ahead(8).unwrap(), 1);
+        assert!(matches!(first.place(1).unwrap(), Place::Head));
+        assert!(matches!(third.place(3).unwrap(), Place::Head));
+        behind(third.place(2).unwrap());
         let stale = dir.path().join(format!("{TICKET_PREFIX}{:020}", 0));
         File::create(&stale).unwrap();
-        assert_eq!(third.live_ahead(8).unwrap(), 1);
+        assert!(matches!(first.place(1).unwrap(), Place::Head));
         assert!(!stale.exists(), "a ticket nobody holds is removed");
-        drop((first, third));
+
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let ahead = behind(third.place(1).unwrap());
+        assert!(
+            !wait_for(ahead, Instant::now()).unwrap(),
+            "the ticket ahead is still held"
+        );
+        let ahead = behind(third.place(1).unwrap());
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                drop(second);
+            });
+            assert!(wait_for(ahead, deadline).unwrap());
+        });
+        behind(third.place(1).unwrap());
+        drop(first);
+        assert!(matches!(third.place(1).unwrap(), Place::Head));
+        drop(third);
         assert!(is_empty(&queue).unwrap());
     }
 }

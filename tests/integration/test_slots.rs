@@ -468,3 +468,76 @@ fn an_open_but_unlocked_descriptor_is_no_inherited_slot() {
     );
     holder.wait().unwrap();
 }
+
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    waiters_sleep_in_the_kernel,
+    "reads the waiters' CPU time from /proc, which only Linux has"
+);
+
+/// CPU time (user + system) of a process so far, in clock ticks.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(close) = stat.rfind(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After the command name: state is field 3 of the line, utime 14, stime 15.
+    field(11) + field(12)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn waiters_sleep_in_the_kernel() {
+    use crate::slot_storm::spawn_guarded;
+    const WAITERS: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let mut holder = start_holder(&runtime, &log, &["--max", "1"], 6000);
+    let mut waiters: Vec<_> = (0..WAITERS)
+        .map(|_| {
+            spawn_guarded(
+                &runtime,
+                &log,
+                &["--max", "1", "--wait", "120"],
+                "hold",
+                (0, 0),
+                false,
+            )
+        })
+        .collect();
+    let queue = runtime.join("llm/queue");
+    crate::common::wait_until(60, "the waiters never all queued", || {
+        std::fs::read_dir(&queue).is_ok_and(|entries| {
+            entries
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("t-"))
+                })
+                .count()
+                == WAITERS
+        })
+    });
+    let total = || waiters.iter().map(|w| cpu_ticks(w.id())).sum::<u64>();
+    let before = total();
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = total() - before;
+    // A waiter that polls costs every waiter CPU all the time; a waiter that
+    // sleeps in the kernel costs none. Only the one head polls the slot.
+    assert!(
+        spent <= 10,
+        "{WAITERS} waiters used {spent} clock ticks of CPU in one second"
+    );
+    holder.wait().unwrap();
+    for waiter in &mut waiters {
+        assert_eq!(waiter.wait().unwrap().code(), Some(0));
+    }
+}
