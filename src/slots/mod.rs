@@ -52,6 +52,10 @@ pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 
 /// First pause between polls of a full pool.
 const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+/// How often `slots status` reads a record again that may be stale, and
+/// the pause between readings.
+const RECORD_RETRIES: u32 = 40;
+const RECORD_RETRY_PAUSE: Duration = Duration::from_millis(5);
 /// Longest pause between polls of a full pool (before jitter).
 const MAX_BACKOFF: Duration = Duration::from_millis(4);
 
@@ -391,18 +395,18 @@ impl Pool {
                 Some(folder) => folder.file(&slot_name(slot), false)?,
                 None => None,
             };
-            let free = match &file {
-                Some(file) => try_lock(file, &path)?,
-                None => true,
+            let seen = match &file {
+                Some(file) => observe(file, &path)?,
+                None => Seen::Free,
             };
-            let holder = file
-                .as_ref()
-                .filter(|_| !free)
-                .and_then(HolderInfo::read_from);
             drop(file);
+            let (held, holder) = match seen {
+                Seen::Free => (false, None),
+                Seen::Held(holder) => (true, holder),
+            };
             slots.push(SlotState {
                 slot,
-                held: !free,
+                held,
                 pid: holder.as_ref().map(|h| h.pid),
                 command: holder.as_ref().map(|h| h.command.clone()),
                 held_for_ms: holder.as_ref().map(|h| now.0 - h.acquired_at_ms),
@@ -446,6 +450,36 @@ impl Drop for SlotGuard {
         if self.file.take().is_some() {
             HOLDING.set(false);
         }
+    }
+}
+
+/// What `slots status` saw in one slot.
+enum Seen {
+    Free,
+    /// Held, by the recorded holder if there is a readable record.
+    Held(Option<HolderInfo>),
+}
+
+/// Looks at one slot: free (its lock could be taken, and is let go at
+/// once), or held, with its holder record. A new holder writes its record
+/// just after taking the lock, so a missing record, or one of a process
+/// that is gone, may be the previous holder's: the slot is looked at again
+/// a few times before such a record is believed.
+fn observe(file: &File, path: &Path) -> Result<Seen> {
+    let mut attempt = 0;
+    loop {
+        if try_lock(file, path)? {
+            fs4::FileExt::unlock(file)
+                .map_err(|e| Error::io(format!("unlocking {}", path.display()), e))?;
+            return Ok(Seen::Free);
+        }
+        let holder = HolderInfo::read_from(file);
+        let believable = holder.as_ref().is_some_and(|h| h.is_alive() != Some(false));
+        if believable || attempt == RECORD_RETRIES {
+            return Ok(Seen::Held(holder));
+        }
+        attempt += 1;
+        thread::sleep(RECORD_RETRY_PAUSE);
     }
 }
 
@@ -565,6 +599,36 @@ mod tests {
         drop(release_a);
         let freed = pool.acquire(Duration::from_secs(5), vec![]).unwrap();
         assert_eq!(freed.slot(), a);
+    }
+
+    // Telling a gone holder from a live one needs /proc.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn status_waits_for_a_new_holders_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slot");
+        let holder = File::create(&path).unwrap();
+        fs4::FileExt::lock(&holder).unwrap();
+        let gone = HolderInfo {
+            pid: u32::MAX / 2,
+            ..HolderInfo::current(vec!["old".into()])
+        };
+        gone.write_to(&holder).unwrap();
+        let reader = File::open(&path).unwrap();
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                thread::sleep(Duration::from_millis(20));
+                HolderInfo::current(vec!["new".into()])
+                    .write_to(&holder)
+                    .unwrap();
+            });
+            let Seen::Held(Some(seen)) = observe(&reader, &path).unwrap() else {
+                panic!("a held slot was not seen held with a record");
+            };
+            assert_eq!(seen.command, vec!["new".to_owned()]);
+        });
+        drop(holder);
+        assert!(matches!(observe(&reader, &path).unwrap(), Seen::Free));
     }
 
     #[test]

@@ -541,3 +541,40 @@ fn waiters_sleep_in_the_kernel() {
         assert_eq!(waiter.wait().unwrap().code(), Some(0));
     }
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    status_shows_a_holder_with_a_huge_command_line,
+    "runs its command through sh"
+);
+
+#[cfg(unix)]
+#[test]
+fn status_shows_a_holder_with_a_huge_command_line() {
+    use crate::common::SpawnRetrying;
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let script = format!("touch '{}'; sleep 3", started.display());
+    let huge = "x".repeat(100 * 1024);
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args([
+            "slots", "exec", "--max", "1", "--", "sh", "-c", &script, "sh",
+        ])
+        .arg(&huge)
+        .spawn_retrying();
+    crate::common::wait_until(20, "the holder never started", || started.exists());
+    let report = status(dir.path());
+    let slot = &report["slots"][0];
+    assert_eq!(slot["pid"], holder.id(), "{slot}");
+    let command: Vec<&str> = slot["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&command[..3], &["sh", "-c", script.as_str()]);
+    assert!(command[4].ends_with('…') && command[4].len() < huge.len());
+    holder.wait().unwrap();
+}
