@@ -15,10 +15,11 @@ pub struct InitArgs {}
 
 /// Creates or migrates the database and reports its path and schema version.
 pub fn cmd_init(config: &Config, _args: &InitArgs) -> Result<()> {
-    let existed = config.db_path.exists();
+    let db_path = config.db_path()?;
+    let existed = db_path.exists();
     let store = open_or_create(config)?;
     output::emit(&json!({
-        "db": config.db_path.display().to_string(),
+        "db": db_path.display().to_string(),
         "created": !existed,
         "schema_version": schema_version(store.conn())?,
         "latest_schema_version": LATEST_VERSION,

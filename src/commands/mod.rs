@@ -92,12 +92,12 @@ pub fn parse_failure(err: clap::Error) -> ExitCode {
 
 /// Opens the configured database, which must already exist.
 fn open_existing(config: &Config) -> Result<Store> {
-    Store::open(&config.db_path, OpenMode::Existing)
+    Store::open(config.db_path()?, OpenMode::Existing)
 }
 
 /// Opens the configured database, creating it if missing.
 fn open_or_create(config: &Config) -> Result<Store> {
-    Store::open(&config.db_path, OpenMode::Create)
+    Store::open(config.db_path()?, OpenMode::Create)
 }
 
 /// The query and filters shared by `search`, `recall` and `hybrid-search`.

@@ -46,17 +46,6 @@ impl SlotCount {
             )))
         }
     }
-
-    /// Returns this count, or `flag` when the command line gave one.
-    ///
-    /// # Failure
-    /// Invalid input when `flag` is 0 or above [`MAX_SLOTS_LIMIT`].
-    pub fn with_flag(self, flag: Option<u32>) -> Result<Self> {
-        match flag {
-            Some(value) => Self::chosen(value, "--max"),
-            None => Ok(self),
-        }
-    }
 }
 
 /// True for a slot count the semaphore accepts.

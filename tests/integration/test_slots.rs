@@ -578,3 +578,36 @@ fn status_shows_a_holder_with_a_huge_command_line() {
     assert!(command[4].ends_with('…') && command[4].len() < huge.len());
     holder.wait().unwrap();
 }
+
+#[test]
+fn commands_resolve_only_the_settings_they_use() {
+    let env = crate::common::TestEnv::new();
+    let out = bare_cmd(env.dir.path())
+        .env_remove("HOME")
+        .env_remove("APPDATA")
+        .env_remove("XDG_CONFIG_HOME")
+        .arg("--runtime-dir")
+        .arg(env.dir.path().join("runtime"))
+        .args(["slots", "exec", "--max", "1", "--", "true"])
+        .output_retrying();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "slots exec needs no database: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    env.ok(&["init"]);
+    let stats = env
+        .cmd()
+        .env("SQLITE_GRAPHRAG_MAX_SLOTS", "many")
+        .arg("stats")
+        .output_retrying();
+    assert!(stats.status.success(), "a slot count breaks stats");
+    let status = bare_cmd(env.dir.path())
+        .env("SQLITE_GRAPHRAG_MAX_SLOTS", "many")
+        .arg("--runtime-dir")
+        .arg(env.dir.path().join("runtime"))
+        .args(["slots", "status"])
+        .output_retrying();
+    assert_eq!(status.status.code(), Some(5), "slots verbs use the count");
+}
