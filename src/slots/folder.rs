@@ -21,8 +21,9 @@
 //! private folder, usable by every user of a shared one.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+#[cfg(unix)]
 use crate::error::{Error, ErrorKind};
 
 /// Where the pools live, and how far that folder is trusted.
@@ -45,9 +46,11 @@ pub enum RuntimeDirKind {
 }
 
 /// The hint given with every refusal to use a runtime folder or an entry.
+#[cfg(unix)]
 const UNSAFE_HINT: &str = "another user may have created it to make this program write elsewhere: remove it if you did not make it, or choose another runtime folder with --runtime-dir or SQLITE_GRAPHRAG_RUNTIME_DIR (a folder shared by several users needs the sticky bit: chmod 1777, or 3770 for one group; see README \"Slots\")";
 
-fn refuse(path: &Path, why: impl std::fmt::Display) -> Error {
+#[cfg(unix)]
+fn refuse(path: &std::path::Path, why: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::InvalidInput,
         format!("refusing to use {}: {why}", path.display()),
