@@ -243,8 +243,8 @@ impl Pool {
     /// waiting line (see `queue`). Only the `max` oldest waiters (the heads)
     /// try the slots, polling with jittered exponential backoff (1 ms
     /// doubling to 4 ms, ±50 %), so a freed slot is taken within
-    /// milliseconds; every other waiter sleeps in the kernel, blocked on the
-    /// lock of the ticket just ahead of it, until that ticket goes.
+    /// milliseconds; every other waiter sleeps in the kernel on ticket
+    /// locks until its place in the line changes.
     ///
     /// # Failure
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
@@ -287,11 +287,12 @@ impl Pool {
         }
         let ticket = Ticket::take(&queue)?;
         let deadline = Instant::now() + wait;
-        while let Place::Behind(predecessor) = ticket.place(self.max)? {
-            if !queue::wait_for(predecessor, deadline)? {
+        while let Place::Behind(what) = ticket.place(self.max)? {
+            if !queue::wait_for(what, deadline)? {
                 return Err(self.no_slot(wait));
             }
         }
+        ticket.become_head();
         let mut backoff = FIRST_BACKOFF;
         loop {
             if let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)? {

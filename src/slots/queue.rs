@@ -12,11 +12,16 @@
 //! into place, so a visible ticket is never briefly unlocked. Tickets only
 //! order the waiters: admission is still decided by the slot locks alone.
 //!
-//! A waiter that is not a head does not poll: it blocks, in the kernel, on
-//! the lock of the nearest live ticket ahead of it, which is released when
-//! that waiter leaves the line (it got a slot, gave up, or died), and then
-//! looks again. Each ticket has at most one waiter blocked on it, so a
-//! departure wakes one process, and a waiting line costs no CPU.
+//! A waiter that is not a head does not poll: it blocks in the kernel and
+//! looks again when it is woken. A waiter keeps its ticket locked
+//! exclusively; a head keeps it locked shared (on Unix). The first waiter
+//! behind the heads blocks on the heads' tickets (exclusively), so it wakes
+//! when any head leaves the line. Every later waiter blocks on the ticket
+//! just ahead of it (shared), so it wakes when that waiter becomes a head or
+//! leaves. A departure wakes one or two processes, and a waiting line costs
+//! no CPU. (Elsewhere a head's ticket stays exclusive, and a waiter wakes
+//! only when the ticket ahead of it leaves.)
+
 use std::fs::File;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -60,7 +65,7 @@ impl<'q> Ticket<'q> {
     }
 
     /// Finds this ticket's place: a head if fewer than `heads` live
-    /// tickets are ahead of it, else behind the nearest live ticket ahead.
+    /// tickets are ahead of it; else what to wait for before looking again.
     /// Deletes the tickets ahead whose owners died.
     pub(crate) fn place(&self, heads: u32) -> Result<Place> {
         let mut ahead: Vec<(u64, String)> = self
@@ -73,24 +78,36 @@ impl<'q> Ticket<'q> {
             })
             .collect();
         ahead.sort_unstable();
-        let mut live = 0;
-        for (_, name) in &ahead {
-            if live >= heads {
+        let mut head_files = Vec::new();
+        let mut last_head = 0;
+        for (index, (_, name)) in ahead.iter().enumerate() {
+            if head_files.len() as u32 >= heads {
                 break;
             }
-            if self.open_live(name)?.is_some() {
-                live += 1;
+            if let Some(file) = self.open_live(name)? {
+                head_files.push(file);
+                last_head = index;
             }
         }
-        if live < heads {
+        if (head_files.len() as u32) < heads {
             return Ok(Place::Head);
         }
-        for (_, name) in ahead.iter().rev() {
+        for (_, name) in ahead[last_head + 1..].iter().rev() {
             if let Some(file) = self.open_live(name)? {
-                return Ok(Place::Behind(file));
+                return Ok(Place::Behind(Wait::Waiter(file)));
             }
         }
-        Ok(Place::Head)
+        head_files.truncate(MAX_WATCHED_HEADS);
+        Ok(Place::Behind(Wait::Heads(head_files)))
+    }
+
+    /// Marks this ticket as a head's: its lock becomes shared (on Unix),
+    /// which wakes the waiter behind it, and it still shows the ticket live.
+    pub(crate) fn become_head(&self) {
+        #[cfg(unix)]
+        if let Err(e) = fs4::FileExt::lock_shared(&self._lock) {
+            tracing::debug!("could not mark ticket {} as a head's: {e}", self.number);
+        }
     }
 
     /// Opens the ticket `name` if its owner still holds it; deletes it if
@@ -107,35 +124,61 @@ impl<'q> Ticket<'q> {
     }
 }
 
+/// The most heads' tickets the first waiter behind them watches.
+const MAX_WATCHED_HEADS: usize = 16;
+
 /// Where a ticket stands in the line.
 pub(crate) enum Place {
     /// Among the oldest live tickets: may try the slots.
     Head,
-    /// Behind others: the nearest live ticket ahead, opened.
-    Behind(File),
+    /// Behind others, until what it waits for happens.
+    Behind(Wait),
 }
 
-/// Blocks until the ticket `predecessor` is released or `deadline` passes;
-/// returns true if it was released before the deadline.
+/// What a waiter that is not a head waits for.
+pub(crate) enum Wait {
+    /// The nearest ticket ahead, of a waiter that is not a head either:
+    /// until it becomes a head (on Unix) or leaves the line.
+    Waiter(File),
+    /// The heads' tickets, when this is the first waiter behind them:
+    /// until one of them leaves the line.
+    Heads(Vec<File>),
+}
+
+/// Blocks until what `wait` names happens or `deadline` passes; returns
+/// true if it happened before the deadline.
 ///
-/// The blocking lock is taken on a helper thread, which is left behind if
-/// the deadline passes first. That is harmless: it only ever waits for a
-/// ticket lock, never for a slot, and it lets go of the lock as soon as it
-/// gets it.
+/// The blocking locks are taken on helper threads, which are left behind
+/// when the deadline passes or another lock came first. That is harmless:
+/// they only ever wait for ticket locks, never for a slot, and they let go
+/// of a lock as soon as they get it.
 ///
 /// # Failure
-/// I/O errors starting the thread.
-pub(crate) fn wait_for(predecessor: File, deadline: Instant) -> Result<bool> {
-    let (released, on_release) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("ticket-wait".into())
-        .spawn(move || {
-            let _ = fs4::FileExt::lock(&predecessor);
-            let _ = released.send(());
-        })
-        .map_err(|e| Error::io("starting a thread to wait in line", e))?;
+/// I/O errors starting a thread.
+pub(crate) fn wait_for(wait: Wait, deadline: Instant) -> Result<bool> {
+    let (happened, on_happened) = mpsc::channel();
+    let watches = match wait {
+        // A head holds its ticket shared, a waiter exclusive: a shared lock
+        // is granted when the waiter ahead becomes a head or leaves.
+        Wait::Waiter(file) => vec![(file, cfg!(unix))],
+        Wait::Heads(files) => files.into_iter().map(|file| (file, false)).collect(),
+    };
+    for (file, shared) in watches {
+        let happened = happened.clone();
+        std::thread::Builder::new()
+            .name("ticket-wait".into())
+            .spawn(move || {
+                let _ = if shared {
+                    fs4::FileExt::lock_shared(&file)
+                } else {
+                    fs4::FileExt::lock(&file)
+                };
+                let _ = happened.send(());
+            })
+            .map_err(|e| Error::io("starting a thread to wait in line", e))?;
+    }
     let left = deadline.saturating_duration_since(Instant::now());
-    Ok(on_release.recv_timeout(left).is_ok())
+    Ok(on_happened.recv_timeout(left).is_ok())
 }
 
 impl Drop for Ticket<'_> {
@@ -162,9 +205,9 @@ mod tests {
     use super::*;
     use crate::slots::{RuntimeDir, RuntimeDirKind};
 
-    fn behind(place: Place) -> File {
+    fn behind(place: Place) -> Wait {
         match place {
-            Place::Behind(file) => file,
+            Place::Behind(wait) => wait,
             Place::Head => panic!("a head, expected behind"),
         }
     }
@@ -191,21 +234,33 @@ mod tests {
         assert!(!stale.exists(), "a ticket nobody holds is removed");
 
         let deadline = Instant::now() + std::time::Duration::from_secs(30);
-        let ahead = behind(third.place(1).unwrap());
+        let later = || std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(matches!(behind(third.place(1).unwrap()), Wait::Waiter(_)));
         assert!(
-            !wait_for(ahead, Instant::now()).unwrap(),
-            "the ticket ahead is still held"
+            !wait_for(behind(third.place(1).unwrap()), Instant::now()).unwrap(),
+            "the waiter ahead is still waiting"
         );
         let ahead = behind(third.place(1).unwrap());
         std::thread::scope(|scope| {
-            scope.spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                drop(second);
+            scope.spawn(|| {
+                later();
+                second.become_head();
             });
-            assert!(wait_for(ahead, deadline).unwrap());
+            if cfg!(unix) {
+                assert!(wait_for(ahead, deadline).unwrap(), "it became a head");
+            }
         });
-        behind(third.place(1).unwrap());
-        drop(first);
+        let heads = behind(second.place(1).unwrap());
+        assert!(matches!(&heads, Wait::Heads(files) if files.len() == 1));
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                later();
+                drop(first);
+            });
+            assert!(wait_for(heads, deadline).unwrap(), "the head left");
+        });
+        assert!(matches!(second.place(1).unwrap(), Place::Head));
+        drop(second);
         assert!(matches!(third.place(1).unwrap(), Place::Head));
         drop(third);
         assert!(is_empty(&queue).unwrap());
