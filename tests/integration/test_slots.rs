@@ -496,12 +496,24 @@ fn cpu_ticks(pid: u32) -> u64 {
 #[cfg(target_os = "linux")]
 #[test]
 fn waiters_sleep_in_the_kernel() {
+    use crate::common::SpawnRetrying;
     use crate::slot_storm::spawn_guarded;
     const WAITERS: usize = 30;
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
     let log = dir.path().join("hold.log");
-    let mut holder = start_holder(&runtime, &log, &["--max", "1"], 6000);
+    let (started, release) = (dir.path().join("started"), dir.path().join("release"));
+    let script = format!(
+        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done",
+        started.display(),
+        release.display()
+    );
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
+        .spawn_retrying();
+    crate::common::wait_until(20, "the holder never started", || started.exists());
     let mut waiters: Vec<_> = (0..WAITERS)
         .map(|_| {
             spawn_guarded(
@@ -536,7 +548,8 @@ fn waiters_sleep_in_the_kernel() {
         spent <= 10,
         "{WAITERS} waiters used {spent} clock ticks of CPU in one second"
     );
-    holder.wait().unwrap();
+    std::fs::write(&release, "").unwrap();
+    assert_eq!(holder.wait().unwrap().code(), Some(0));
     for waiter in &mut waiters {
         assert_eq!(waiter.wait().unwrap().code(), Some(0));
     }
