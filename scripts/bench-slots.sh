@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks the slot semaphore on a release build: storm rounds (64
 # processes, 4 slots, SIGKILLs of holders), uncontended acquire latency,
-# fairness under contention, and reuse delay after a holder is killed.
-# Prints one JSON line per benchmark. Tunables (environment): STORM_ROUNDS
-# (100), ACQUIRE_SAMPLES (20000), FAIRNESS_THREADS (16), FAIRNESS_SECONDS (5),
-# REUSE_ROUNDS (50 per kind of kill). First it checks that the release
+# fairness under contention, reuse delay after a holder is killed, and
+# crowds of waiters (completions and CPU time). Prints one JSON line per
+# benchmark. Tunables (environment): STORM_ROUNDS (100), ACQUIRE_SAMPLES
+# (20000), FAIRNESS_THREADS (16), FAIRNESS_SECONDS (5), REUSE_ROUNDS (50 per
+# kind of kill), CROWD_SIZES (64,200,500). First it checks that the release
 # binary ignores the test hook SQLITE_GRAPHRAG_FAULT=skip-slot-lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
