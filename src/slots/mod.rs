@@ -50,14 +50,15 @@ pub const ENV_INHERITED_SLOT: &str = "SQLITE_GRAPHRAG_SLOT";
 /// a broken semaphore.
 pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 
-/// First pause between polls of a full pool.
-const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+/// Pause between a head's polls of a full pool (before jitter): at least
+/// this, and more for a bigger pool (see [`poll_pause`]).
+const MIN_POLL_PAUSE: Duration = Duration::from_millis(1);
+/// The extra pause per slot of the pool.
+const POLL_PAUSE_PER_SLOT: Duration = Duration::from_micros(250);
 /// How often `slots status` reads a record again that may be stale, and
 /// the pause between readings.
 const RECORD_RETRIES: u32 = 40;
 const RECORD_RETRY_PAUSE: Duration = Duration::from_millis(5);
-/// Longest pause between polls of a full pool (before jitter).
-const MAX_BACKOFF: Duration = Duration::from_millis(4);
 
 thread_local! {
     /// Set while this thread holds a slot: a thread never waits for a second
@@ -241,10 +242,10 @@ impl Pool {
     ///
     /// A process that finds every slot held takes a ticket in the pool's
     /// waiting line (see `queue`). Only the `max` oldest waiters (the heads)
-    /// try the slots, polling with jittered exponential backoff (1 ms
-    /// doubling to 4 ms, ±50 %), so a freed slot is taken within
-    /// milliseconds; every other waiter sleeps in the kernel on ticket
-    /// locks until its place in the line changes.
+    /// try the slots, polling every millisecond or so (see [`poll_pause`]),
+    /// so a freed slot is taken at once and no head falls far behind a
+    /// newer one; every other waiter sleeps in the kernel on ticket locks
+    /// until its place in the line changes.
     ///
     /// # Failure
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
@@ -293,7 +294,7 @@ impl Pool {
             }
         }
         ticket.become_head();
-        let mut backoff = FIRST_BACKOFF;
+        let pause = poll_pause(self.max);
         loop {
             if let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)? {
                 let guard = self.hold(files, slot, command);
@@ -304,8 +305,7 @@ impl Pool {
             if now >= deadline {
                 return Err(self.no_slot(wait));
             }
-            thread::sleep(rng.jitter(backoff).min(deadline - now));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            thread::sleep(rng.jitter(pause).min(deadline - now));
         }
     }
 
@@ -452,6 +452,14 @@ impl Drop for SlotGuard {
             HOLDING.set(false);
         }
     }
+}
+
+/// The pause between a head's polls of a pool of `max` slots: 1 ms, or
+/// 250 µs per slot in pools of more than four. Up to `max` heads poll `max`
+/// slots each, so the polling work grows only linearly with `max`, while
+/// some head still notices a freed slot within about 250 µs on average.
+fn poll_pause(max: u32) -> Duration {
+    (POLL_PAUSE_PER_SLOT * max).max(MIN_POLL_PAUSE)
 }
 
 /// What `slots status` saw in one slot.
