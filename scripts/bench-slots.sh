@@ -16,6 +16,8 @@ trap 'rm -rf "$hook_dir"' EXIT
 # folder (mkdir is atomic) while it runs, so any overlap makes one fail.
 pids=()
 for _ in 1 2 3; do
+  # $0 is the inner shell's, not this script's.
+  # shellcheck disable=SC2016
   SQLITE_GRAPHRAG_FAULT=skip-slot-lock target/release/sqlite-graphrag --runtime-dir "$hook_dir/run" \
     slots exec --max 1 --wait 30 -- sh -c 'mkdir "$0/inside" || exit 9; sleep 0.3; rmdir "$0/inside"' "$hook_dir" \
     2>/dev/null &
