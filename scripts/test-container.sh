@@ -30,7 +30,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 000
 mkdir -p "$work/data" "$work/run"
-chmod 0777 "$work/data" "$work/run"
+# The runtime dir is shared by the host user and the container's user: it
+# must be sticky (README "Slots"), or sqlite-graphrag refuses it.
+chmod 0777 "$work/data"
+chmod 1777 "$work/run"
 host=(./"$binary" --runtime-dir "$work/run")
 container() {
   podman run --rm "${run_opts[@]}" -v "$work/data:/data" -v "$work/run:/run/sqlite-graphrag" \

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
 use crate::cli::GlobalArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
+use crate::slots::{RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
 pub const ENV_DB: &str = "SQLITE_GRAPHRAG_DB";
@@ -32,22 +33,6 @@ const APP_DIR: &str = "sqlite-graphrag";
 const DB_FILE_NAME: &str = "graphrag.sqlite";
 /// The file name of the configuration inside the config folder.
 const CONFIG_FILE_NAME: &str = "config.json";
-/// The largest accepted slot count.
-pub const MAX_SLOTS_LIMIT: u32 = 1024;
-
-/// Where a setting's value came from, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    /// Built into the program.
-    Default,
-    /// The configuration file.
-    File,
-    /// An environment variable.
-    Env,
-    /// A command-line flag.
-    Flag,
-}
-
 /// The environment variables this program reads, captured once.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -130,42 +115,21 @@ impl ConfigFile {
     }
 }
 
-/// How many slots a pool has, and how sure the user was about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotCount {
-    /// The number of slots.
-    pub value: u32,
-    /// Where it came from; a default yields to the count a pool already has.
-    pub source: Source,
-}
-
-impl SlotCount {
-    /// Returns this count, or `flag` when the command line gave one.
-    ///
-    /// # Failure
-    /// Invalid input when `flag` is 0 or above [`MAX_SLOTS_LIMIT`].
-    pub fn with_flag(self, flag: Option<u32>) -> Result<Self> {
-        match flag {
-            Some(value) => Ok(SlotCount {
-                value: check_slot_count(value, "--max")?,
-                source: Source::Flag,
-            }),
-            None => Ok(self),
-        }
-    }
-}
-
 /// Everything a command needs to know about how it was invoked.
+///
+/// Settings that only some commands use (the database path, the slot count)
+/// are resolved up front but checked when a command asks for them, so a
+/// command never fails over a setting it does not use.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The database file.
-    pub db_path: PathBuf,
+    /// The database file, or why there is none.
+    db_path: Deferred<PathBuf>,
     /// The namespace memories are read from and written to.
     pub namespace: String,
-    /// The folder holding the slot pools.
-    pub runtime_dir: PathBuf,
-    /// The slot count of a new pool.
-    pub max_slots: SlotCount,
+    /// The folder holding the slot pools, and how it was chosen.
+    pub runtime_dir: RuntimeDir,
+    /// The slot count of a new pool, or why the given one is bad.
+    max_slots: Deferred<SlotCount>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
 }
@@ -180,11 +144,12 @@ impl Config {
     pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Self> {
         let file = load_file(flags, env)?;
         let db_path = match (&flags.db, &env.db, &file.db) {
-            (Some(path), _, _) => path.clone(),
-            (None, Some(path), _) => PathBuf::from(path),
-            (None, None, Some(path)) => path.clone(),
-            (None, None, None) => default_db_path(env)?,
-        };
+            (Some(path), _, _) => Ok(path.clone()),
+            (None, Some(path), _) => Ok(PathBuf::from(path)),
+            (None, None, Some(path)) => Ok(path.clone()),
+            (None, None, None) => default_db_path(env),
+        }
+        .map_err(DeferredError::from);
         let namespace = match (&flags.namespace, &env.namespace, &file.namespace) {
             (Some(ns), _, _) => ns.clone(),
             (None, Some(ns), _) => utf8(ns, ENV_NAMESPACE)?.to_owned(),
@@ -192,32 +157,20 @@ impl Config {
             (None, None, None) => DEFAULT_NAMESPACE.to_owned(),
         };
         validate_namespace(&namespace)?;
+        let named = |path: PathBuf| RuntimeDir {
+            path,
+            kind: RuntimeDirKind::Named,
+        };
         let runtime_dir = match (&flags.runtime_dir, &env.runtime_dir, &file.runtime_dir) {
-            (Some(dir), _, _) => dir.clone(),
-            (None, Some(dir), _) => PathBuf::from(dir),
-            (None, None, Some(dir)) => dir.clone(),
-            (None, None, None) => default_runtime_dir(env),
-        };
-        let max_slots = match (&env.max_slots, file.max_slots) {
-            (Some(text), _) => {
-                let text = utf8(text, ENV_MAX_SLOTS)?;
-                let value = text.trim().parse().map_err(|_| {
-                    Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number"))
-                })?;
-                SlotCount {
-                    value: check_slot_count(value, ENV_MAX_SLOTS)?,
-                    source: Source::Env,
-                }
-            }
-            (None, Some(value)) => SlotCount {
-                value: check_slot_count(value, "max_slots in the configuration file")?,
-                source: Source::File,
-            },
-            (None, None) => SlotCount {
-                value: default_slot_count(),
-                source: Source::Default,
+            (Some(dir), _, _) => named(dir.clone()),
+            (None, Some(dir), _) => named(PathBuf::from(dir)),
+            (None, None, Some(dir)) => named(dir.clone()),
+            (None, None, None) => RuntimeDir {
+                path: default_runtime_dir(env),
+                kind: RuntimeDirKind::PerUser,
             },
         };
+        let max_slots = slot_count(env, &file).map_err(DeferredError::from);
         Ok(Config {
             db_path,
             namespace,
@@ -228,28 +181,77 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The database file.
+    ///
+    /// # Failure
+    /// Usage when no database path was given and none can be derived.
+    pub fn db_path(&self) -> Result<&Path> {
+        self.db_path.as_deref().map_err(DeferredError::to_error)
+    }
+
+    /// The slot count of a new pool.
+    ///
+    /// # Failure
+    /// Invalid input when the environment or the configuration file gave a
+    /// bad count.
+    pub fn max_slots(&self) -> Result<SlotCount> {
+        self.max_slots.clone().map_err(|e| e.to_error())
+    }
+}
+
+/// A setting's value, or the error to report when a command asks for it.
+type Deferred<T> = std::result::Result<T, DeferredError>;
+
+/// An error kept until a command needs the setting it is about.
+#[derive(Debug, Clone)]
+struct DeferredError {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+}
+
+impl From<Error> for DeferredError {
+    fn from(error: Error) -> Self {
+        DeferredError {
+            kind: error.kind(),
+            message: error.message().to_owned(),
+            hint: error.hint().map(str::to_owned),
+        }
+    }
+}
+
+impl DeferredError {
+    fn to_error(&self) -> Error {
+        let error = Error::new(self.kind, self.message.clone());
+        match &self.hint {
+            Some(hint) => error.with_hint(hint.clone()),
+            None => error,
+        }
+    }
+}
+
+/// The slot count of a new pool: from the environment, else the
+/// configuration file, else the host's default.
+fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
+    match (&env.max_slots, file.max_slots) {
+        (Some(text), _) => {
+            let text = utf8(text, ENV_MAX_SLOTS)?;
+            let value = text
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number")))?;
+            SlotCount::chosen(value, ENV_MAX_SLOTS)
+        }
+        (None, Some(value)) => SlotCount::chosen(value, "max_slots in the configuration file"),
+        (None, None) => Ok(SlotCount::host_default()),
+    }
+}
+
 fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {
     value
         .to_str()
         .ok_or_else(|| Error::invalid(format!("{name} is not valid UTF-8")))
-}
-
-fn check_slot_count(value: u32, what: &str) -> Result<u32> {
-    if (1..=MAX_SLOTS_LIMIT).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(format!(
-            "{what} must be between 1 and {MAX_SLOTS_LIMIT}, not {value}"
-        )))
-    }
-}
-
-/// The default slot count: the number of CPUs this process may use.
-fn default_slot_count() -> u32 {
-    std::thread::available_parallelism()
-        .map(|n| u32::try_from(n.get()).unwrap_or(MAX_SLOTS_LIMIT))
-        .unwrap_or(1)
-        .clamp(1, MAX_SLOTS_LIMIT)
 }
 
 /// Reads the configuration file: the one named by flag or environment (which
@@ -265,9 +267,25 @@ fn load_file(flags: &GlobalArgs, env: &Env) -> Result<ConfigFile> {
     {
         return ConfigFile::read(&path);
     }
-    match user_dir(env, Folder::Config).map(|dir| dir.join(CONFIG_FILE_NAME)) {
-        Some(path) if path.is_file() => ConfigFile::read(&path),
-        _ => Ok(ConfigFile::default()),
+    let Some(path) = user_dir(env, Folder::Config).map(|dir| dir.join(CONFIG_FILE_NAME)) else {
+        return Ok(ConfigFile::default());
+    };
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "the configuration file {} is a folder",
+            path.display()
+        ))
+        .with_hint("remove it, or pass --no-config or --config PATH")),
+        Ok(_) => ConfigFile::read(&path),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(ConfigFile::default())
+        }
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
     }
 }
 
@@ -355,14 +373,14 @@ mod tests {
         let mut f = no_file();
         let c = Config::resolve(&f, &env).unwrap();
         assert_eq!(
-            (c.db_path.to_str(), c.namespace.as_str()),
+            (c.db_path().unwrap().to_str(), c.namespace.as_str()),
             (Some("/env.db"), "envns")
         );
         f.db = Some("/flag.db".into());
         f.namespace = Some("flagns".into());
         let c = Config::resolve(&f, &env).unwrap();
         assert_eq!(
-            (c.db_path.to_str(), c.namespace.as_str()),
+            (c.db_path().unwrap().to_str(), c.namespace.as_str()),
             (Some("/flag.db"), "flagns")
         );
         let home_only = Env {
@@ -372,10 +390,10 @@ mod tests {
         };
         let c = Config::resolve(&no_file(), &home_only).unwrap();
         assert_eq!(c.namespace, "global");
-        assert_eq!(c.max_slots.source, Source::Default);
+        assert!(!c.max_slots().unwrap().explicit);
         if !cfg!(windows) {
             assert_eq!(
-                c.db_path,
+                c.db_path().unwrap(),
                 PathBuf::from("/home/u/.local/share/sqlite-graphrag/graphrag.sqlite")
             );
         }
@@ -398,21 +416,29 @@ mod tests {
         let c = Config::resolve(&flags, &Env::default()).unwrap();
         assert_eq!(c.namespace, "filens");
         assert_eq!(
-            c.max_slots,
+            c.max_slots().unwrap(),
             SlotCount {
                 value: 3,
-                source: Source::File
+                explicit: true
             }
         );
-        assert_eq!(c.runtime_dir, PathBuf::from("/run/x"));
+        assert_eq!(
+            c.runtime_dir,
+            RuntimeDir {
+                path: PathBuf::from("/run/x"),
+                kind: RuntimeDirKind::Named
+            }
+        );
         let env = Env {
             max_slots: Some("5".into()),
             namespace: Some("envns".into()),
             ..Env::default()
         };
         let c = Config::resolve(&flags, &env).unwrap();
-        assert_eq!((c.namespace.as_str(), c.max_slots.value), ("envns", 5));
-        assert_eq!(c.max_slots.with_flag(Some(7)).unwrap().source, Source::Flag);
+        assert_eq!(
+            (c.namespace.as_str(), c.max_slots().unwrap().value),
+            ("envns", 5)
+        );
         std::fs::write(&path, r#"{"colour":"red"}"#).unwrap();
         assert!(Config::resolve(&flags, &Env::default()).is_err());
     }
@@ -429,7 +455,35 @@ mod tests {
                 max_slots: Some(bad.into()),
                 ..Env::default()
             };
-            assert!(Config::resolve(&f, &env).is_err(), "{bad}");
+            let c = Config::resolve(&f, &env).unwrap();
+            assert_eq!(
+                c.max_slots().unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+            assert!(c.db_path().is_ok(), "only the bad setting fails");
         }
+    }
+
+    #[test]
+    fn settings_a_command_does_not_use_do_not_fail_it() {
+        let c = Config::resolve(&no_file(), &Env::default()).unwrap();
+        let err = c.db_path().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert!(err.hint().unwrap().contains("--db"));
+        assert!(c.max_slots().is_ok());
+    }
+
+    #[test]
+    fn a_per_user_config_path_that_is_a_folder_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sqlite-graphrag/config.json")).unwrap();
+        let env = Env {
+            xdg_config_home: Some(dir.path().into()),
+            db: Some("x.db".into()),
+            ..Env::default()
+        };
+        let err = Config::resolve(&GlobalArgs::default(), &env).unwrap_err();
+        assert!(err.message().contains("is a folder"), "{}", err.message());
     }
 }

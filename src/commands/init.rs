@@ -36,9 +36,9 @@ pub fn cmd_init(config: &Config, args: &InitArgs) -> Result<InitReport> {
     } else {
         OpenMode::Create
     };
-    let store = Store::open(&config.db_path, mode)?;
+    let store = Store::open(config.db_path()?, mode)?;
     Ok(InitReport {
-        db: config.db_path.display().to_string(),
+        db: config.db_path()?.display().to_string(),
         created: store.created(),
         schema_version: schema_version(store.conn())?,
         latest_schema_version: LATEST_VERSION,

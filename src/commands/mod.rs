@@ -90,7 +90,7 @@ fn reply<T: Serialize>(out: &mut dyn Write, result: Result<T>) -> Result<ExitCod
 
 /// Opens the configured database, which must already exist.
 fn open_existing(config: &Config) -> Result<Store> {
-    Store::open(&config.db_path, OpenMode::Existing)
+    Store::open(config.db_path()?, OpenMode::Existing)
 }
 
 /// What `search`, `recall` and `hybrid-search` print: the results, best first.
@@ -110,7 +110,7 @@ fn embedder(_config: &Config) -> Box<dyn Embedder> {
 /// first embeds the memories waiting for vectors (after an upgrade or an
 /// interrupted `reindex`).
 fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -> Result<Store> {
-    let mut store = Store::open(&config.db_path, mode)?;
+    let mut store = Store::open(config.db_path()?, mode)?;
     store.embed_backlog(embedder)?;
     Ok(store)
 }

@@ -10,6 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
 
+/// The most bytes of the guarded command a record keeps; longer commands
+/// are cut, so the record stays well under what [`HolderInfo::read_from`]
+/// reads even when JSON escaping makes it six times longer.
+const MAX_COMMAND_BYTES: usize = 8 * 1024;
+/// The most bytes of a record that are read.
+const MAX_RECORD_BYTES: u64 = 64 * 1024;
+/// What ends a command that was cut.
+const CUT_MARK: &str = "…";
+
 /// What a holder records about itself in its slot file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HolderInfo {
@@ -28,14 +37,15 @@ pub struct HolderInfo {
 }
 
 impl HolderInfo {
-    /// Describes the current process as the holder of a slot for `command`.
+    /// Describes the current process as the holder of a slot for `command`
+    /// (cut to its first 8 KiB, ending in `…`, if it is longer).
     pub fn current(command: Vec<String>) -> Self {
         let pid = std::process::id();
         HolderInfo {
             pid,
             start_time: process_start_time(pid),
             pid_namespace: own_pid_namespace(),
-            command,
+            command: shortened(command),
             acquired_at_ms: Timestamp::now().0,
         }
     }
@@ -53,7 +63,7 @@ impl HolderInfo {
     pub fn read_from(mut file: &File) -> Option<Self> {
         let mut text = String::new();
         file.seek(SeekFrom::Start(0)).ok()?;
-        file.take(64 * 1024).read_to_string(&mut text).ok()?;
+        file.take(MAX_RECORD_BYTES).read_to_string(&mut text).ok()?;
         serde_json::from_str(text.trim()).ok()
     }
 
@@ -67,6 +77,28 @@ impl HolderInfo {
         }
         liveness(self.pid, self.start_time)
     }
+}
+
+/// Keeps the arguments of `command` that fit in [`MAX_COMMAND_BYTES`]; the
+/// first one that does not fit is cut and ends in [`CUT_MARK`], and the rest
+/// are dropped.
+fn shortened(command: Vec<String>) -> Vec<String> {
+    let mut left = MAX_COMMAND_BYTES;
+    let mut kept = Vec::new();
+    for arg in command {
+        if arg.len() <= left {
+            left -= arg.len();
+            kept.push(arg);
+            continue;
+        }
+        let mut end = left;
+        while !arg.is_char_boundary(end) {
+            end -= 1;
+        }
+        kept.push(format!("{}{CUT_MARK}", &arg[..end]));
+        break;
+    }
+    kept
 }
 
 #[cfg(unix)]
@@ -125,6 +157,21 @@ mod tests {
             .unwrap();
         info.write_to(&file).unwrap();
         assert_eq!(HolderInfo::read_from(&file), Some(info));
+    }
+
+    #[test]
+    fn long_commands_are_cut() {
+        let short = vec!["echo".to_owned(), "hi".to_owned()];
+        assert_eq!(shortened(short.clone()), short);
+        let long = vec![
+            "a".to_owned(),
+            "é".repeat(MAX_COMMAND_BYTES),
+            "b".to_owned(),
+        ];
+        let cut = shortened(long);
+        assert_eq!(cut.len(), 2);
+        assert!(cut[1].ends_with(CUT_MARK));
+        assert!(cut.iter().map(String::len).sum::<usize>() <= MAX_COMMAND_BYTES + CUT_MARK.len());
     }
 
     #[cfg(not(target_os = "linux"))]

@@ -11,39 +11,52 @@
 //! The pool's N is recorded in `pool.json` when the pool is created, and
 //! every process follows it (see [`Pool::open`]).
 
+mod count;
+mod folder;
 mod holder;
 mod queue;
+mod record;
 
 use std::cell::Cell;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::{SlotCount, Source};
 use crate::error::{Error, ErrorKind, Result};
-use crate::memory::validate_namespace;
 use crate::time::Timestamp;
 
+use count::validate_pool_name;
+pub use count::{MAX_SLOTS_LIMIT, SlotCount};
+use folder::Folder;
+pub use folder::{RuntimeDir, RuntimeDirKind};
 pub use holder::HolderInfo;
-use queue::Ticket;
+use queue::{Place, Ticket};
 
 /// The pool used when none is named.
 pub const DEFAULT_POOL: &str = "llm";
 /// Environment variable through which a guarded child learns which slot
 /// file descriptor it inherited (Unix): `<fd>:<path>`.
 pub const ENV_INHERITED_SLOT: &str = "SQLITE_GRAPHRAG_SLOT";
-/// Test hook: when set to `skip-slot-lock`, acquisition takes no lock at
-/// all. It exists so that the tests can show they catch a broken semaphore.
+/// Test hook, honoured only by builds with debug assertions (what `cargo
+/// test` builds; release builds ignore it): when set to `skip-slot-lock`,
+/// acquisition takes no lock at all, so the tests can show that they catch
+/// a broken semaphore.
 pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 
-/// First pause between polls of a full pool.
-const FIRST_BACKOFF: Duration = Duration::from_millis(1);
-/// Longest pause between polls of a full pool (before jitter).
-const MAX_BACKOFF: Duration = Duration::from_millis(4);
+/// Pause between a head's polls of a full pool (before jitter): at least
+/// this, and more for a bigger pool (see [`poll_pause`]).
+const MIN_POLL_PAUSE: Duration = Duration::from_millis(1);
+/// The extra pause per slot of the pool.
+const POLL_PAUSE_PER_SLOT: Duration = Duration::from_micros(250);
+/// How often `slots status` reads a record again that may be stale, and
+/// the pause between readings.
+const RECORD_RETRIES: u32 = 40;
+const RECORD_RETRY_PAUSE: Duration = Duration::from_millis(5);
 
 thread_local! {
     /// Set while this thread holds a slot: a thread never waits for a second
@@ -52,17 +65,13 @@ thread_local! {
     static HOLDING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The record of a pool's size, `pool.json`.
-#[derive(Debug, Serialize, Deserialize)]
-struct PoolRecord {
-    max: u32,
-}
-
 /// An open pool: its folder and its slot count.
 #[derive(Debug, Clone)]
 pub struct Pool {
     name: String,
     dir: PathBuf,
+    /// The open pool folder; `None` for a pool that [`Pool::find`] did not find.
+    folder: Option<Arc<Folder>>,
     max: u32,
 }
 
@@ -124,20 +133,19 @@ impl Pool {
     /// for everyone else. `slots resize` changes it on purpose.
     ///
     /// # Failure
-    /// Invalid input for a bad pool name or a conflicting count; I/O errors.
-    pub fn open(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
-        let dir = pool_dir(runtime_dir, name)?;
-        let recorded = match read_record(&dir)? {
-            Some(max) => max,
-            None => with_pool_lock(&dir, || match read_record(&dir)? {
-                Some(max) => Ok(max),
-                None => {
-                    write_record(&dir, count.value)?;
-                    Ok(count.value)
-                }
-            })?,
-        };
-        Self::agree(name, dir, recorded, count)
+    /// Invalid input for a bad pool name, a conflicting count, a damaged
+    /// record, or a runtime folder or entry that is not safe to use (see
+    /// `folder`); I/O errors.
+    pub fn open(runtime_dir: &RuntimeDir, name: &str, count: SlotCount) -> Result<Self> {
+        let folder = pool_folder(runtime_dir, name, true)?.expect("created when missing");
+        let recorded = record::read_or_create(&folder, count.value)?;
+        Self::agree(
+            name,
+            folder.path().to_owned(),
+            Some(folder),
+            recorded,
+            count,
+        )
     }
 
     /// Like [`Pool::open`], but never creates anything: a pool that does not
@@ -145,14 +153,27 @@ impl Pool {
     ///
     /// # Failure
     /// As [`Pool::open`].
-    pub fn find(runtime_dir: &Path, name: &str, count: SlotCount) -> Result<Self> {
-        let dir = pool_dir(runtime_dir, name)?;
-        let recorded = read_record(&dir)?.unwrap_or(count.value);
-        Self::agree(name, dir, recorded, count)
+    pub fn find(runtime_dir: &RuntimeDir, name: &str, count: SlotCount) -> Result<Self> {
+        let folder = pool_folder(runtime_dir, name, false)?;
+        let recorded = match &folder {
+            Some(folder) => record::read(folder)?,
+            None => None,
+        };
+        let dir = match &folder {
+            Some(folder) => folder.path().to_owned(),
+            None => runtime_dir.path.join(name),
+        };
+        Self::agree(name, dir, folder, recorded.unwrap_or(count.value), count)
     }
 
-    fn agree(name: &str, dir: PathBuf, recorded: u32, count: SlotCount) -> Result<Self> {
-        if count.source != Source::Default && count.value != recorded {
+    fn agree(
+        name: &str,
+        dir: PathBuf,
+        folder: Option<Folder>,
+        recorded: u32,
+        count: SlotCount,
+    ) -> Result<Self> {
+        if count.explicit && count.value != recorded {
             return Err(Error::invalid(format!(
                 "pool {name:?} has {recorded} slots, but {} slots were asked for",
                 count.value
@@ -165,6 +186,7 @@ impl Pool {
         Ok(Pool {
             name: name.to_owned(),
             dir,
+            folder: folder.map(Arc::new),
             max: recorded,
         })
     }
@@ -174,17 +196,13 @@ impl Pool {
     /// holder is admitted there.
     ///
     /// # Failure
-    /// Invalid input for a bad pool name; I/O errors.
-    pub fn resize(runtime_dir: &Path, name: &str, max: u32) -> Result<Self> {
-        validate_namespace(name)
-            .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
-        let dir = runtime_dir.join(name);
-        with_pool_lock(&dir, || write_record(&dir, max))?;
-        Ok(Pool {
-            name: name.to_owned(),
-            dir,
-            max,
-        })
+    /// Invalid input for a bad pool name or count, or an unsafe runtime
+    /// folder; I/O errors.
+    pub fn resize(runtime_dir: &RuntimeDir, name: &str, max: u32) -> Result<Self> {
+        let count = SlotCount::chosen(max, "the slot count")?;
+        let folder = pool_folder(runtime_dir, name, true)?.expect("created when missing");
+        record::replace(&folder, count.value)?;
+        Self::agree(name, folder.path().to_owned(), Some(folder), max, count)
     }
 
     /// Returns the pool's name.
@@ -203,18 +221,14 @@ impl Pool {
     }
 
     fn slot_path(&self, slot: u32) -> PathBuf {
-        self.dir.join(format!("slot-{slot}.lock"))
+        self.dir.join(slot_name(slot))
     }
 
-    fn open_slot(&self, slot: u32) -> Result<File> {
-        let path = self.slot_path(slot);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+    /// The open pool folder.
+    fn folder(&self) -> Result<&Folder> {
+        self.folder
+            .as_deref()
+            .ok_or_else(|| Error::not_found(format!("pool {:?} does not exist", self.name)))
     }
 
     /// Takes a free slot, waiting up to `wait` for one; `command` is recorded
@@ -225,10 +239,11 @@ impl Pool {
     /// slot and gets a guard for it without taking a second one.
     ///
     /// A process that finds every slot held takes a ticket in the pool's
-    /// waiting line (see `queue`), and only the `max` oldest waiters try the
-    /// slots, so nobody starves. Waiters poll with jittered exponential
-    /// backoff (1 ms doubling to 4 ms, ±50 %), so a freed slot is taken
-    /// within milliseconds and waiters do not move in lockstep.
+    /// waiting line (see `queue`). Only the `max` oldest waiters (the heads)
+    /// try the slots, polling every millisecond or so (see [`poll_pause`]),
+    /// so a freed slot is taken at once and no head falls far behind a
+    /// newer one; every other waiter sleeps in the kernel on ticket locks
+    /// until its place in the line changes.
     ///
     /// # Failure
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
@@ -253,46 +268,56 @@ impl Pool {
     }
 
     fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
-        let skip_lock = std::env::var_os(ENV_FAULT).is_some_and(|v| v == "skip-slot-lock");
-        if skip_lock {
-            tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
-        }
+        let skip_lock = fault_skips_lock();
+        let folder = self.folder()?;
         let files = (0..self.max)
-            .map(|slot| self.open_slot(slot))
+            .map(|slot| {
+                Ok(folder
+                    .file(&slot_name(slot), true)?
+                    .expect("created when missing"))
+            })
             .collect::<Result<Vec<File>>>()?;
         let mut rng = Jitter::seeded();
-        let queue_dir = self.dir.join("queue");
-        if queue::is_empty(&queue_dir)?
+        let queue = folder.subdir("queue", true)?.expect("created when missing");
+        if queue::is_empty(&queue)?
             && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
         {
             return Ok(self.hold(files, slot, command));
         }
-        let ticket = Ticket::take(&queue_dir)?;
+        let ticket = Ticket::take(&queue)?;
         let deadline = Instant::now() + wait;
-        let mut backoff = FIRST_BACKOFF;
+        while let Place::Behind(what) = ticket.place(self.max)? {
+            if !queue::wait_for(what, deadline)? {
+                return Err(self.no_slot(wait));
+            }
+        }
+        ticket.become_head();
+        let pause = poll_pause(self.max);
         loop {
-            if ticket.live_ahead(self.max)? < self.max
-                && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
-            {
+            if let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)? {
+                let guard = self.hold(files, slot, command);
                 drop(ticket);
-                return Ok(self.hold(files, slot, command));
+                return Ok(guard);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::NoSlot,
-                    format!(
-                        "all {} slots of pool {:?} stayed held for {:.1} s",
-                        self.max,
-                        self.name,
-                        wait.as_secs_f64()
-                    ),
-                )
-                .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`"));
+                return Err(self.no_slot(wait));
             }
-            thread::sleep(rng.jitter(backoff).min(deadline - now));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            thread::sleep(rng.jitter(pause).min(deadline - now));
         }
+    }
+
+    fn no_slot(&self, wait: Duration) -> Error {
+        Error::new(
+            ErrorKind::NoSlot,
+            format!(
+                "all {} slots of pool {:?} stayed held for {:.1} s",
+                self.max,
+                self.name,
+                wait.as_secs_f64()
+            ),
+        )
+        .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`")
     }
 
     /// Tries every slot once, starting at a random one; returns the one locked.
@@ -325,26 +350,31 @@ impl Pool {
         }
     }
 
-    /// Returns the slot this process inherited from a guarded parent, if
-    /// the inherited descriptor really is open on this pool's slot file.
+    /// Returns the slot this process inherited from a guarded parent: the
+    /// descriptor named in [`ENV_INHERITED_SLOT`] must be open on this
+    /// pool's slot file and hold its lock (a descriptor that merely has the
+    /// file open proves nothing).
     #[cfg(unix)]
     fn inherited_slot(&self) -> Option<SlotGuard> {
         use std::os::fd::BorrowedFd;
         let value = std::env::var(ENV_INHERITED_SLOT).ok()?;
         let (fd, path) = value.split_once(':')?;
-        let fd: i32 = fd.parse().ok()?;
+        let fd: i32 = fd.parse().ok().filter(|fd| *fd >= 0)?;
         let path = PathBuf::from(path);
         let slot = (0..self.max).find(|&s| self.slot_path(s) == path)?;
-        // SAFETY: fstat only reads the descriptor's metadata; if `fd` is not
-        // open the call fails with EBADF and nothing else happens.
-        let by_fd = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok()?;
-        let by_path = rustix::fs::stat(&path).ok()?;
-        (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino).then_some(SlotGuard {
-            slot,
-            path,
-            file: None,
-            not_send: PhantomData,
-        })
+        // SAFETY: the descriptor number is not negative and is only borrowed
+        // for fstat and flock within this call; if it is not open they fail
+        // with EBADF and nothing else happens.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        self.folder()
+            .ok()?
+            .lock_is_held_through(&slot_name(slot), fd)
+            .then_some(SlotGuard {
+                slot,
+                path,
+                file: None,
+                not_send: PhantomData,
+            })
     }
 
     #[cfg(not(unix))]
@@ -360,23 +390,22 @@ impl Pool {
         let mut slots = Vec::with_capacity(self.max as usize);
         for slot in 0..self.max {
             let path = self.slot_path(slot);
-            let file = match OpenOptions::new().read(true).write(true).open(&path) {
-                Ok(file) => Some(file),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+            let file = match &self.folder {
+                Some(folder) => folder.file(&slot_name(slot), false)?,
+                None => None,
             };
-            let free = match &file {
-                Some(file) => try_lock(file, &path)?,
-                None => true,
+            let seen = match &file {
+                Some(file) => observe(file, &path)?,
+                None => Seen::Free,
             };
-            let holder = file
-                .as_ref()
-                .filter(|_| !free)
-                .and_then(HolderInfo::read_from);
             drop(file);
+            let (held, holder) = match seen {
+                Seen::Free => (false, None),
+                Seen::Held(holder) => (true, holder),
+            };
             slots.push(SlotState {
                 slot,
-                held: !free,
+                held,
                 pid: holder.as_ref().map(|h| h.pid),
                 command: holder.as_ref().map(|h| h.command.clone()),
                 held_for_ms: holder.as_ref().map(|h| now.0 - h.acquired_at_ms),
@@ -423,6 +452,60 @@ impl Drop for SlotGuard {
     }
 }
 
+/// The pause between a head's polls of a pool of `max` slots: 1 ms, or
+/// 250 µs per slot in pools of more than four. Up to `max` heads poll `max`
+/// slots each, so the polling work grows only linearly with `max`, while
+/// some head still notices a freed slot within about 250 µs on average.
+fn poll_pause(max: u32) -> Duration {
+    (POLL_PAUSE_PER_SLOT * max).max(MIN_POLL_PAUSE)
+}
+
+/// What `slots status` saw in one slot.
+enum Seen {
+    Free,
+    /// Held, by the recorded holder if there is a readable record.
+    Held(Option<HolderInfo>),
+}
+
+/// Looks at one slot: free (its lock could be taken, and is let go at
+/// once), or held, with its holder record. A new holder writes its record
+/// just after taking the lock, so a missing record, or one of a process
+/// that is gone, may be the previous holder's: the slot is looked at again
+/// a few times before such a record is believed.
+fn observe(file: &File, path: &Path) -> Result<Seen> {
+    let mut attempt = 0;
+    loop {
+        if try_lock(file, path)? {
+            fs4::FileExt::unlock(file)
+                .map_err(|e| Error::io(format!("unlocking {}", path.display()), e))?;
+            return Ok(Seen::Free);
+        }
+        let holder = HolderInfo::read_from(file);
+        let believable = holder.as_ref().is_some_and(|h| h.is_alive() != Some(false));
+        if believable || attempt == RECORD_RETRIES {
+            return Ok(Seen::Held(holder));
+        }
+        attempt += 1;
+        thread::sleep(RECORD_RETRY_PAUSE);
+    }
+}
+
+/// Whether the test hook [`ENV_FAULT`] asks to take no lock (test builds only).
+#[cfg(debug_assertions)]
+fn fault_skips_lock() -> bool {
+    let skip = std::env::var_os(ENV_FAULT).is_some_and(|v| v == "skip-slot-lock");
+    if skip {
+        tracing::warn!("{ENV_FAULT}=skip-slot-lock: slots are NOT locked (test hook)");
+    }
+    skip
+}
+
+/// Release builds have no fault hook.
+#[cfg(not(debug_assertions))]
+fn fault_skips_lock() -> bool {
+    false
+}
+
 /// Tries the exclusive lock on `file` (opened from `path`): `Ok(true)` if
 /// taken, `Ok(false)` if held elsewhere.
 fn try_lock(file: &File, path: &Path) -> Result<bool> {
@@ -437,62 +520,18 @@ fn try_lock(file: &File, path: &Path) -> Result<bool> {
     }
 }
 
-/// Checks the pool name and returns its folder.
-fn pool_dir(runtime_dir: &Path, name: &str) -> Result<PathBuf> {
-    validate_namespace(name)
-        .map_err(|e| Error::invalid(e.message().replace("namespace", "pool name")))?;
-    Ok(runtime_dir.join(name))
+/// The file name of slot `slot`.
+pub(crate) fn slot_name(slot: u32) -> String {
+    format!("slot-{slot}.lock")
 }
 
-fn read_record(dir: &Path) -> Result<Option<u32>> {
-    let path = dir.join("pool.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let record: PoolRecord = serde_json::from_str(&text).map_err(|e| {
-                Error::invalid(format!("{} is damaged: {e}", path.display()))
-                    .with_hint("fix it with `sqlite-graphrag slots resize --max N`")
-            })?;
-            Ok(Some(record.max))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+/// Checks the pool name and opens its folder (creating both folders if `create`).
+fn pool_folder(runtime_dir: &RuntimeDir, name: &str, create: bool) -> Result<Option<Folder>> {
+    validate_pool_name(name)?;
+    match Folder::open_root(runtime_dir, create)? {
+        Some(root) => root.subdir(name, create),
+        None => Ok(None),
     }
-}
-
-/// Records the count (atomically, by rename) and creates the slot files.
-fn write_record(dir: &Path, max: u32) -> Result<()> {
-    let io = |what: &Path, e| Error::io(format!("writing {}", what.display()), e);
-    for slot in 0..max {
-        let path = dir.join(format!("slot-{slot}.lock"));
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io(&path, e))?;
-    }
-    let temp = dir.join(format!("pool.json.{}.tmp", std::process::id()));
-    let record = serde_json::to_vec(&PoolRecord { max })?;
-    std::fs::write(&temp, record).map_err(|e| io(&temp, e))?;
-    let path = dir.join("pool.json");
-    std::fs::rename(&temp, &path).map_err(|e| io(&path, e))
-}
-
-/// Runs `work` while holding the pool folder's `pool.lock` (blocking), so
-/// that concurrent creators and resizers agree on one record.
-fn with_pool_lock<T>(dir: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let path = dir.join("pool.lock");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    fs4::FileExt::lock(&file).map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
-    work()
 }
 
 /// A small xorshift generator for jitter and for the slot probed first.
@@ -528,8 +567,15 @@ impl Jitter {
 mod tests {
     use super::*;
 
-    fn count(value: u32, source: Source) -> SlotCount {
-        SlotCount { value, source }
+    fn runtime(dir: &tempfile::TempDir) -> RuntimeDir {
+        RuntimeDir {
+            path: dir.path().to_owned(),
+            kind: RuntimeDirKind::Named,
+        }
+    }
+
+    fn count(value: u32, explicit: bool) -> SlotCount {
+        SlotCount { value, explicit }
     }
 
     /// Holds a slot on another thread until the returned sender is dropped.
@@ -548,7 +594,7 @@ mod tests {
     #[test]
     fn a_pool_admits_at_most_max_and_frees_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(2, Source::Flag)).unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(2, true)).unwrap();
         let (a, release_a) = hold(&pool, "a");
         let (b, _release_b) = hold(&pool, "b");
         assert_ne!(a, b);
@@ -562,10 +608,40 @@ mod tests {
         assert_eq!(freed.slot(), a);
     }
 
+    // Telling a gone holder from a live one needs /proc.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn status_waits_for_a_new_holders_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slot");
+        let holder = File::create(&path).unwrap();
+        fs4::FileExt::lock(&holder).unwrap();
+        let gone = HolderInfo {
+            pid: u32::MAX / 2,
+            ..HolderInfo::current(vec!["old".into()])
+        };
+        gone.write_to(&holder).unwrap();
+        let reader = File::open(&path).unwrap();
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                thread::sleep(Duration::from_millis(20));
+                HolderInfo::current(vec!["new".into()])
+                    .write_to(&holder)
+                    .unwrap();
+            });
+            let Seen::Held(Some(seen)) = observe(&reader, &path).unwrap() else {
+                panic!("a held slot was not seen held with a record");
+            };
+            assert_eq!(seen.command, vec!["new".to_owned()]);
+        });
+        drop(holder);
+        assert!(matches!(observe(&reader, &path).unwrap(), Seen::Free));
+    }
+
     #[test]
     fn a_thread_never_waits_for_a_second_slot() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open(dir.path(), "p", count(4, Source::Flag)).unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(4, true)).unwrap();
         let first = pool.acquire(Duration::ZERO, vec![]).unwrap();
         let err = pool.acquire(Duration::ZERO, vec![]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -576,22 +652,22 @@ mod tests {
     #[test]
     fn the_recorded_count_wins_over_a_default() {
         let dir = tempfile::tempdir().unwrap();
-        Pool::open(dir.path(), "p", count(3, Source::Env)).unwrap();
+        Pool::open(&runtime(&dir), "p", count(3, true)).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, Source::Default))
+            Pool::open(&runtime(&dir), "p", count(8, false))
                 .unwrap()
                 .max(),
             3
         );
-        let err = Pool::open(dir.path(), "p", count(8, Source::Flag)).unwrap_err();
+        let err = Pool::open(&runtime(&dir), "p", count(8, true)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        Pool::resize(dir.path(), "p", 8).unwrap();
+        Pool::resize(&runtime(&dir), "p", 8).unwrap();
         assert_eq!(
-            Pool::open(dir.path(), "p", count(8, Source::Flag))
+            Pool::open(&runtime(&dir), "p", count(8, true))
                 .unwrap()
                 .max(),
             8
         );
-        assert!(Pool::open(dir.path(), "../x", count(1, Source::Flag)).is_err());
+        assert!(Pool::open(&runtime(&dir), "../x", count(1, true)).is_err());
     }
 }

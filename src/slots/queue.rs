@@ -4,146 +4,265 @@
 //! at once wins against waiters asleep in their backoff, and one waiter was
 //! measured to starve for a whole 2 s run (see docs/BENCHMARKS.md). So a
 //! process that finds the pool busy takes a ticket, and only the holders of
-//! the `max` oldest live tickets may try the slots.
+//! the `max` oldest live tickets (the heads) may try the slots.
 //!
 //! A ticket is a file `queue/t-<number>` that its owner keeps locked while
 //! it waits, so a ticket whose owner died is unlocked and anyone may delete
 //! it. The lock is taken on a temporary name before the ticket is renamed
 //! into place, so a visible ticket is never briefly unlocked. Tickets only
 //! order the waiters: admission is still decided by the slot locks alone.
+//!
+//! A waiter that is not a head does not poll: it blocks in the kernel and
+//! looks again when it is woken. A waiter keeps its ticket locked
+//! exclusively; a head keeps it locked shared (on Unix). The first waiter
+//! behind the heads blocks on the heads' tickets (exclusively), so it wakes
+//! when any head leaves the line. Every later waiter blocks on the ticket
+//! just ahead of it (shared), so it wakes when that waiter becomes a head or
+//! leaves. A departure wakes one or two processes, and a waiting line costs
+//! no CPU. (Elsewhere a head's ticket stays exclusive, and a waiter wakes
+//! only when the ticket ahead of it leaves.)
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::sync::mpsc;
+use std::time::Instant;
 
+use super::folder::{Folder, read_start, rewrite};
 use super::try_lock;
 use crate::error::{Error, Result};
 
 const TICKET_PREFIX: &str = "t-";
+const COUNTER: &str = "counter";
 
 /// A place in a pool's waiting line, held until dropped.
-pub(crate) struct Ticket {
+pub(crate) struct Ticket<'q> {
     number: u64,
-    path: PathBuf,
+    name: String,
+    queue: &'q Folder,
     _lock: File,
 }
 
 /// Returns true when no ticket file exists (live or stale).
-pub(crate) fn is_empty(queue_dir: &Path) -> Result<bool> {
-    match std::fs::read_dir(queue_dir) {
-        Ok(mut entries) => Ok(!entries
-            .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(TICKET_PREFIX)))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(Error::io(format!("reading {}", queue_dir.display()), e)),
-    }
+pub(crate) fn is_empty(queue: &Folder) -> Result<bool> {
+    Ok(!queue.names()?.iter().any(|n| n.starts_with(TICKET_PREFIX)))
 }
 
-impl Ticket {
+impl<'q> Ticket<'q> {
     /// Takes the next ticket number and places a locked ticket in the line.
-    pub(crate) fn take(queue_dir: &Path) -> Result<Ticket> {
-        let io = |what: &Path, e| Error::io(format!("queueing in {}", what.display()), e);
-        std::fs::create_dir_all(queue_dir).map_err(|e| io(queue_dir, e))?;
-        let number = next_number(queue_dir)?;
-        let temp = queue_dir.join(format!("tmp-{number}"));
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&temp)
-            .map_err(|e| io(&temp, e))?;
-        fs4::FileExt::lock(&lock).map_err(|e| io(&temp, e))?;
-        let path = queue_dir.join(format!("{TICKET_PREFIX}{number:020}"));
-        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
+    pub(crate) fn take(queue: &'q Folder) -> Result<Ticket<'q>> {
+        let number = next_number(queue)?;
+        let temp = format!("tmp-{number}");
+        let lock = queue.file(&temp, true)?.expect("created when missing");
+        fs4::FileExt::lock(&lock)
+            .map_err(|e| Error::io(format!("locking {}", queue.path().join(&temp).display()), e))?;
+        let name = format!("{TICKET_PREFIX}{number:020}");
+        queue.rename(&temp, &name)?;
         Ok(Ticket {
             number,
-            path,
+            name,
+            queue,
             _lock: lock,
         })
     }
 
-    /// Counts the live tickets ahead of this one, stopping at `limit`, and
-    /// deletes the tickets ahead whose owners died.
-    pub(crate) fn live_ahead(&self, limit: u32) -> Result<u32> {
-        let dir = self.path.parent().expect("a ticket lives in a folder");
-        let mut ahead: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
-            .filter_map(|entry| {
-                let entry = entry.ok()?;
-                let name = entry.file_name();
-                let number: u64 = name.to_str()?.strip_prefix(TICKET_PREFIX)?.parse().ok()?;
-                (number < self.number).then(|| (number, entry.path()))
+    /// Finds this ticket's place: a head if fewer than `heads` live
+    /// tickets are ahead of it; else what to wait for before looking again.
+    /// Deletes the tickets ahead whose owners died.
+    pub(crate) fn place(&self, heads: u32) -> Result<Place> {
+        let mut ahead: Vec<(u64, String)> = self
+            .queue
+            .names()?
+            .into_iter()
+            .filter_map(|name| {
+                let number: u64 = name.strip_prefix(TICKET_PREFIX)?.parse().ok()?;
+                (number < self.number).then_some((number, name))
             })
             .collect();
         ahead.sort_unstable();
-        let mut live = 0;
-        for (_, path) in ahead {
-            if live >= limit {
+        let mut head_files = Vec::new();
+        let mut last_head = 0;
+        for (index, (_, name)) in ahead.iter().enumerate() {
+            if head_files.len() as u32 >= heads {
                 break;
             }
-            let Ok(file) = OpenOptions::new().read(true).write(true).open(&path) else {
-                continue;
-            };
-            if try_lock(&file, &path)? {
-                let _ = std::fs::remove_file(&path);
-            } else {
-                live += 1;
+            if let Some(file) = self.open_live(name)? {
+                head_files.push(file);
+                last_head = index;
             }
         }
-        Ok(live)
+        if (head_files.len() as u32) < heads {
+            return Ok(Place::Head);
+        }
+        for (_, name) in ahead[last_head + 1..].iter().rev() {
+            if let Some(file) = self.open_live(name)? {
+                return Ok(Place::Behind(Wait::Waiter(file)));
+            }
+        }
+        head_files.truncate(MAX_WATCHED_HEADS);
+        Ok(Place::Behind(Wait::Heads(head_files)))
+    }
+
+    /// Marks this ticket as a head's: its lock becomes shared (on Unix),
+    /// which wakes the waiter behind it, and it still shows the ticket live.
+    pub(crate) fn become_head(&self) {
+        #[cfg(unix)]
+        if let Err(e) = fs4::FileExt::lock_shared(&self._lock) {
+            tracing::debug!("could not mark ticket {} as a head's: {e}", self.number);
+        }
+    }
+
+    /// Opens the ticket `name` if its owner still holds it; deletes it if
+    /// its owner died (its lock is free).
+    fn open_live(&self, name: &str) -> Result<Option<File>> {
+        let Some(file) = self.queue.file(name, false)? else {
+            return Ok(None);
+        };
+        if try_lock(&file, &self.queue.path().join(name))? {
+            self.queue.remove(name);
+            return Ok(None);
+        }
+        Ok(Some(file))
     }
 }
 
-impl Drop for Ticket {
+/// The most heads' tickets the first waiter behind them watches.
+const MAX_WATCHED_HEADS: usize = 16;
+
+/// Where a ticket stands in the line.
+pub(crate) enum Place {
+    /// Among the oldest live tickets: may try the slots.
+    Head,
+    /// Behind others, until what it waits for happens.
+    Behind(Wait),
+}
+
+/// What a waiter that is not a head waits for.
+pub(crate) enum Wait {
+    /// The nearest ticket ahead, of a waiter that is not a head either:
+    /// until it becomes a head (on Unix) or leaves the line.
+    Waiter(File),
+    /// The heads' tickets, when this is the first waiter behind them:
+    /// until one of them leaves the line.
+    Heads(Vec<File>),
+}
+
+/// Blocks until what `wait` names happens or `deadline` passes; returns
+/// true if it happened before the deadline.
+///
+/// The blocking locks are taken on helper threads, which are left behind
+/// when the deadline passes or another lock came first. That is harmless:
+/// they only ever wait for ticket locks, never for a slot, and they let go
+/// of a lock as soon as they get it.
+///
+/// # Failure
+/// I/O errors starting a thread.
+pub(crate) fn wait_for(wait: Wait, deadline: Instant) -> Result<bool> {
+    let (happened, on_happened) = mpsc::channel();
+    let watches = match wait {
+        // A head holds its ticket shared, a waiter exclusive: a shared lock
+        // is granted when the waiter ahead becomes a head or leaves.
+        Wait::Waiter(file) => vec![(file, cfg!(unix))],
+        Wait::Heads(files) => files.into_iter().map(|file| (file, false)).collect(),
+    };
+    for (file, shared) in watches {
+        let happened = happened.clone();
+        std::thread::Builder::new()
+            .name("ticket-wait".into())
+            .spawn(move || {
+                let _ = if shared {
+                    fs4::FileExt::lock_shared(&file)
+                } else {
+                    fs4::FileExt::lock(&file)
+                };
+                let _ = happened.send(());
+            })
+            .map_err(|e| Error::io("starting a thread to wait in line", e))?;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    Ok(on_happened.recv_timeout(left).is_ok())
+}
+
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         // Removed while still locked, so nobody sees it unlocked under its name.
-        let _ = std::fs::remove_file(&self.path);
+        self.queue.remove(&self.name);
     }
 }
 
 /// Increments the line's counter under the lock of its `counter` file.
-fn next_number(queue_dir: &Path) -> Result<u64> {
-    let path = queue_dir.join("counter");
+fn next_number(queue: &Folder) -> Result<u64> {
+    let path = queue.path().join(COUNTER);
     let io = |e| Error::io(format!("updating {}", path.display()), e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let file = queue.file(COUNTER, true)?.expect("created when missing");
     fs4::FileExt::lock(&file).map_err(io)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io)?;
+    let text = read_start(&file, 64).map_err(io)?;
     let number = text.trim().parse::<u64>().unwrap_or(0) + 1;
-    file.set_len(0).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    file.write_all(number.to_string().as_bytes()).map_err(io)?;
+    rewrite(&file, number.to_string().as_bytes()).map_err(io)?;
     Ok(number)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slots::{RuntimeDir, RuntimeDirKind};
+
+    fn behind(place: Place) -> Wait {
+        match place {
+            Place::Behind(wait) => wait,
+            Place::Head => panic!("a head, expected behind"),
+        }
+    }
 
     #[test]
     fn tickets_are_ordered_and_dead_ones_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(is_empty(dir.path()).unwrap());
-        let first = Ticket::take(dir.path()).unwrap();
-        let second = Ticket::take(dir.path()).unwrap();
-        let third = Ticket::take(dir.path()).unwrap();
-        assert!(!is_empty(dir.path()).unwrap());
-        assert_eq!(first.live_ahead(8).unwrap(), 0);
-        assert_eq!(third.live_ahead(8).unwrap(), 2);
-        assert_eq!(third.live_ahead(1).unwrap(), 1);
-        drop(second);
-        assert_eq!(third.live_ahead(8).unwrap(), 1);
+        let runtime = RuntimeDir {
+            path: dir.path().to_owned(),
+            kind: RuntimeDirKind::Named,
+        };
+        let queue = Folder::open_root(&runtime, true).unwrap().unwrap();
+        assert!(is_empty(&queue).unwrap());
+        let first = Ticket::take(&queue).unwrap();
+        let second = Ticket::take(&queue).unwrap();
+        let third = Ticket::take(&queue).unwrap();
+        assert!(!is_empty(&queue).unwrap());
+        assert!(matches!(first.place(1).unwrap(), Place::Head));
+        assert!(matches!(third.place(3).unwrap(), Place::Head));
+        behind(third.place(2).unwrap());
         let stale = dir.path().join(format!("{TICKET_PREFIX}{:020}", 0));
         File::create(&stale).unwrap();
-        assert_eq!(third.live_ahead(8).unwrap(), 1);
+        assert!(matches!(first.place(1).unwrap(), Place::Head));
         assert!(!stale.exists(), "a ticket nobody holds is removed");
-        drop((first, third));
-        assert!(is_empty(dir.path()).unwrap());
+
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let later = || std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(matches!(behind(third.place(1).unwrap()), Wait::Waiter(_)));
+        assert!(
+            !wait_for(behind(third.place(1).unwrap()), Instant::now()).unwrap(),
+            "the waiter ahead is still waiting"
+        );
+        let ahead = behind(third.place(1).unwrap());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                later();
+                second.become_head();
+            });
+            if cfg!(unix) {
+                assert!(wait_for(ahead, deadline).unwrap(), "it became a head");
+            }
+        });
+        let heads = behind(second.place(1).unwrap());
+        assert!(matches!(&heads, Wait::Heads(files) if files.len() == 1));
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                later();
+                drop(first);
+            });
+            assert!(wait_for(heads, deadline).unwrap(), "the head left");
+        });
+        assert!(matches!(second.place(1).unwrap(), Place::Head));
+        drop(second);
+        assert!(matches!(third.place(1).unwrap(), Place::Head));
+        drop(third);
+        assert!(is_empty(&queue).unwrap());
     }
 }

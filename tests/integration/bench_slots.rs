@@ -5,8 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlite_graphrag::config::{SlotCount, Source};
-use sqlite_graphrag::slots::Pool;
+use sqlite_graphrag::slots::{Pool, RuntimeDir, RuntimeDirKind, SlotCount};
 
 use crate::slot_storm::{HOLD_MS, Storm};
 
@@ -15,6 +14,13 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn runtime(path: &std::path::Path) -> RuntimeDir {
+    RuntimeDir {
+        path: path.to_owned(),
+        kind: RuntimeDirKind::Named,
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -68,11 +74,11 @@ fn bench_slots_storm_rounds() {
 fn bench_slots_uncontended_acquire() {
     let dir = tempfile::tempdir().unwrap();
     let pool = Pool::open(
-        dir.path(),
+        &runtime(dir.path()),
         "bench",
         SlotCount {
             value: 4,
-            source: Source::Flag,
+            explicit: true,
         },
     )
     .unwrap();
@@ -101,11 +107,11 @@ fn bench_slots_fairness() {
     let seconds = env_usize("FAIRNESS_SECONDS", 5) as u64;
     let dir = tempfile::tempdir().unwrap();
     let pool = Pool::open(
-        dir.path(),
+        &runtime(dir.path()),
         "bench",
         SlotCount {
             value: 4,
-            source: Source::Flag,
+            explicit: true,
         },
     )
     .unwrap();
@@ -194,4 +200,63 @@ fn bench_slots_reuse_delay_after_kill() {
         json!({"bench": "reuse_delay_after_kill_ms", "samples": s.len(), "kills": "half the guarding process, half its child",
                "p50": percentile(&s, 0.5), "p99": percentile(&s, 0.99), "max": s.last()})
     );
+}
+
+/// CPU seconds (user + system) of every child process this process has
+/// waited for so far, and of their waited-for descendants.
+#[cfg(target_os = "linux")]
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    // After the command name: cutime and cstime are fields 16 and 17 of the line.
+    let ticks: u64 = fields[13].parse::<u64>().unwrap() + fields[14].parse::<u64>().unwrap();
+    // /proc reports USER_HZ ticks, 100 per second on Linux.
+    ticks as f64 / 100.0
+}
+
+/// A crowd of `slots exec --max 2 --wait 30` processes started at once,
+/// each running a 20 ms sleep: how many finish within their wait, the wall
+/// time, and the CPU time of all of them together.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "benchmark; run scripts/bench-slots.sh"]
+fn bench_slots_waiting_crowd() {
+    let sizes: Vec<usize> = std::env::var("CROWD_SIZES")
+        .unwrap_or_else(|_| "64,200,500".into())
+        .split(',')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    for processes in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let cpu_before = children_cpu_seconds();
+        let started = Instant::now();
+        let mut children: Vec<std::process::Child> = (0..processes)
+            .map(|_| {
+                use crate::common::SpawnRetrying;
+                crate::common::bare_cmd(dir.path())
+                    .arg("--runtime-dir")
+                    .arg(dir.path().join("runtime"))
+                    .args(["slots", "exec", "--max", "2", "--wait", "30", "--"])
+                    .args(["sleep", "0.02"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn_retrying()
+            })
+            .collect();
+        let codes: Vec<Option<i32>> = children
+            .iter_mut()
+            .map(|c| c.wait().unwrap().code())
+            .collect();
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            json!({"bench": "waiting_crowd", "processes": processes, "max": 2, "wait_s": 30, "job": "sleep 0.02",
+                   "completed": codes.iter().filter(|c| **c == Some(0)).count(),
+                   "no_slot_75": codes.iter().filter(|c| **c == Some(75)).count(),
+                   "wall_seconds": seconds, "cpu_seconds": children_cpu_seconds() - cpu_before})
+        );
+    }
 }

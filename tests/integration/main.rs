@@ -14,4 +14,5 @@ mod test_fts_sync;
 mod test_import_export;
 mod test_memory_commands;
 mod test_retrieval;
+mod test_slot_security;
 mod test_slots;

@@ -390,3 +390,229 @@ fn status_reports_holders_and_pools_keep_their_size() {
     assert!(resized.status.success());
     assert_eq!(status(dir.path())["max"], 5);
 }
+
+#[test]
+fn an_out_of_range_pool_record_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = dir.path().join("runtime/llm");
+    assert!(
+        slots(dir.path(), &["exec", "--max", "1", "--", "true"])
+            .status
+            .success()
+    );
+    for bad in ["0", "99999999", "4294967295"] {
+        std::fs::write(pool.join("pool.json"), format!(r#"{{"max":{bad}}}"#)).unwrap();
+        let status = slots(dir.path(), &["status"]);
+        assert_eq!(status.status.code(), Some(5), "max {bad}");
+        let status_error =
+            serde_json::from_slice::<Value>(&status.stdout).unwrap()["error"].clone();
+        let exec = slots(dir.path(), &["exec", "--wait", "0", "--", "true"]);
+        let exec_error = crate::test_exec::wrapper_error(&exec, 125);
+        for error in [status_error, exec_error] {
+            assert!(
+                error["message"].as_str().unwrap().contains("damaged")
+                    && error["hint"].as_str().unwrap().contains("slots resize"),
+                "max {bad}: {error}"
+            );
+        }
+    }
+    let slot_files = std::fs::read_dir(&pool).unwrap().count();
+    assert!(
+        slot_files < 10,
+        "{slot_files} entries: slot files were created for a damaged count"
+    );
+    assert!(
+        slots(dir.path(), &["resize", "--max", "2"])
+            .status
+            .success()
+    );
+    assert_eq!(status(dir.path())["max"], 2);
+}
+
+#[cfg(not(unix))]
+skipped_here!(
+    an_open_but_unlocked_descriptor_is_no_inherited_slot,
+    "descriptors are inherited on Unix only"
+);
+
+#[cfg(unix)]
+#[test]
+fn an_open_but_unlocked_descriptor_is_no_inherited_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let mut holder = start_holder(&runtime, &log, &["--max", "1"], 3000);
+    let slot = runtime.join("llm/slot-0.lock");
+    let forged = std::process::Command::new("sh")
+        .env("HOME", dir.path())
+        .env("SQLITE_GRAPHRAG_SLOT", format!("9:{}", slot.display()))
+        .args(["-c", "exec 9<\"$1\"; shift; exec \"$@\"", "sh"])
+        .arg(&slot)
+        .arg(crate::common::binary())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--wait", "0", "--", "true"])
+        .output_retrying();
+    assert_eq!(
+        forged.status.code(),
+        Some(75),
+        "a descriptor without the lock was taken for the held slot"
+    );
+    holder.wait().unwrap();
+}
+
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    waiters_sleep_in_the_kernel,
+    "reads the waiters' CPU time from /proc, which only Linux has"
+);
+
+/// CPU time (user + system) of a process so far, in clock ticks.
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(close) = stat.rfind(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After the command name: state is field 3 of the line, utime 14, stime 15.
+    field(11) + field(12)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn waiters_sleep_in_the_kernel() {
+    use crate::common::SpawnRetrying;
+    use crate::slot_storm::spawn_guarded;
+    const WAITERS: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let log = dir.path().join("hold.log");
+    let (started, release) = (dir.path().join("started"), dir.path().join("release"));
+    let script = format!(
+        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done",
+        started.display(),
+        release.display()
+    );
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--max", "1", "--", "sh", "-c", &script])
+        .spawn_retrying();
+    crate::common::wait_until(20, "the holder never started", || started.exists());
+    let mut waiters: Vec<_> = (0..WAITERS)
+        .map(|_| {
+            spawn_guarded(
+                &runtime,
+                &log,
+                &["--max", "1", "--wait", "120"],
+                "hold",
+                (0, 0),
+                false,
+            )
+        })
+        .collect();
+    let queue = runtime.join("llm/queue");
+    crate::common::wait_until(60, "the waiters never all queued", || {
+        std::fs::read_dir(&queue).is_ok_and(|entries| {
+            entries
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("t-"))
+                })
+                .count()
+                == WAITERS
+        })
+    });
+    let total = || waiters.iter().map(|w| cpu_ticks(w.id())).sum::<u64>();
+    let before = total();
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = total() - before;
+    std::fs::write(&release, "").unwrap();
+    // A waiter that polls costs every waiter CPU all the time; a waiter that
+    // sleeps in the kernel costs none. Only the one head polls the slot.
+    assert!(
+        spent <= 10,
+        "{WAITERS} waiters used {spent} clock ticks of CPU in one second"
+    );
+    assert_eq!(holder.wait().unwrap().code(), Some(0));
+    for waiter in &mut waiters {
+        assert_eq!(waiter.wait().unwrap().code(), Some(0));
+    }
+}
+
+#[cfg(not(unix))]
+skipped_here!(
+    status_shows_a_holder_with_a_huge_command_line,
+    "runs its command through sh"
+);
+
+#[cfg(unix)]
+#[test]
+fn status_shows_a_holder_with_a_huge_command_line() {
+    use crate::common::SpawnRetrying;
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let script = format!("touch '{}'; sleep 3", started.display());
+    let huge = "x".repeat(100 * 1024);
+    let mut holder = bare_cmd(dir.path())
+        .arg("--runtime-dir")
+        .arg(dir.path().join("runtime"))
+        .args([
+            "slots", "exec", "--max", "1", "--", "sh", "-c", &script, "sh",
+        ])
+        .arg(&huge)
+        .spawn_retrying();
+    crate::common::wait_until(20, "the holder never started", || started.exists());
+    let report = status(dir.path());
+    let slot = &report["slots"][0];
+    assert_eq!(slot["pid"], holder.id(), "{slot}");
+    let command: Vec<&str> = slot["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&command[..3], &["sh", "-c", script.as_str()]);
+    assert!(command[4].ends_with('…') && command[4].len() < huge.len());
+    holder.wait().unwrap();
+}
+
+#[test]
+fn commands_resolve_only_the_settings_they_use() {
+    let env = crate::common::TestEnv::new();
+    let out = bare_cmd(env.dir.path())
+        .env_remove("HOME")
+        .env_remove("APPDATA")
+        .env_remove("XDG_CONFIG_HOME")
+        .arg("--runtime-dir")
+        .arg(env.dir.path().join("runtime"))
+        .args(["slots", "exec", "--max", "1", "--", "true"])
+        .output_retrying();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "slots exec needs no database: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    env.ok(&["init"]);
+    let stats = env
+        .cmd()
+        .env("SQLITE_GRAPHRAG_MAX_SLOTS", "many")
+        .arg("stats")
+        .output_retrying();
+    assert!(stats.status.success(), "a slot count breaks stats");
+    let status = bare_cmd(env.dir.path())
+        .env("SQLITE_GRAPHRAG_MAX_SLOTS", "many")
+        .arg("--runtime-dir")
+        .arg(env.dir.path().join("runtime"))
+        .args(["slots", "status"])
+        .output_retrying();
+    assert_eq!(status.status.code(), Some(5), "slots verbs use the count");
+}

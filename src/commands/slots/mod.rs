@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::config::{Config, MAX_SLOTS_LIMIT};
+use crate::config::Config;
 use crate::error::Result;
-use crate::slots::{DEFAULT_POOL, Pool};
+use crate::slots::{DEFAULT_POOL, MAX_SLOTS_LIMIT, Pool, SlotCount};
 
 /// Arguments of `slots`.
 #[derive(Debug, Clone, Args)]
@@ -46,14 +46,20 @@ pub struct PoolArgs {
 impl PoolArgs {
     /// Opens (creating if needed) the pool with the configured slot count.
     fn open(&self, config: &Config) -> Result<Pool> {
-        let count = config.max_slots.with_flag(self.max)?;
-        Pool::open(&config.runtime_dir, &self.pool, count)
+        Pool::open(&config.runtime_dir, &self.pool, self.count(config)?)
     }
 
     /// Finds the pool without creating it.
     fn find(&self, config: &Config) -> Result<Pool> {
-        let count = config.max_slots.with_flag(self.max)?;
-        Pool::find(&config.runtime_dir, &self.pool, count)
+        Pool::find(&config.runtime_dir, &self.pool, self.count(config)?)
+    }
+
+    /// The slot count of a new pool: `--max`, else the configured one.
+    fn count(&self, config: &Config) -> Result<SlotCount> {
+        match self.max {
+            Some(max) => SlotCount::chosen(max, "--max"),
+            None => config.max_slots(),
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{Config, MAX_SLOTS_LIMIT};
+use crate::config::Config;
 use crate::error::Result;
-use crate::slots::{DEFAULT_POOL, Pool};
+use crate::slots::{DEFAULT_POOL, MAX_SLOTS_LIMIT, Pool};
 
 /// Arguments of `slots resize`.
 #[derive(Debug, Clone, Args)]
