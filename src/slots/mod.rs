@@ -48,6 +48,9 @@ pub const ENV_INHERITED_SLOT: &str = "SQLITE_GRAPHRAG_SLOT";
 /// a broken semaphore.
 pub const ENV_FAULT: &str = "SQLITE_GRAPHRAG_FAULT";
 
+/// The longest wait honoured; a longer one (any `--wait` is accepted) means
+/// the same as this, which is as good as forever.
+const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Pause between a head's polls of a full pool (before jitter): at least
 /// this, and more for a bigger pool (see [`poll_pause`]).
 const MIN_POLL_PAUSE: Duration = Duration::from_millis(1);
@@ -285,7 +288,7 @@ impl Pool {
             return Ok(self.hold(files, slot, command));
         }
         let ticket = Ticket::take(&queue)?;
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + wait.min(LONGEST_WAIT);
         while let Place::Behind(what) = ticket.place(self.max)? {
             if !queue::wait_for(what, deadline)? {
                 return Err(self.no_slot(wait));
@@ -636,6 +639,20 @@ mod tests {
         });
         drop(holder);
         assert!(matches!(observe(&reader, &path).unwrap(), Seen::Free));
+    }
+
+    #[test]
+    fn an_endless_wait_is_a_long_wait_not_an_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(1, true)).unwrap();
+        let (_, release) = hold(&pool, "holder");
+        let waiter = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.acquire(Duration::MAX, vec![]).map(|g| g.slot()))
+        };
+        thread::sleep(Duration::from_millis(50));
+        drop(release);
+        assert_eq!(waiter.join().unwrap().unwrap(), 0);
     }
 
     #[test]
