@@ -21,8 +21,12 @@ pub(crate) enum Contents {
         /// Its `PRAGMA user_version`.
         version: u32,
     },
-    /// Another application's database.
-    Foreign,
+    /// Another application's database, with the application id it
+    /// claims the file with (0: none).
+    Foreign {
+        /// Its `PRAGMA application_id`.
+        application_id: i32,
+    },
 }
 
 /// Reads what the database holds, without writing anything.
@@ -33,7 +37,7 @@ pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Contents> {
         return Ok(Contents::Ours { version });
     }
     if application_id != 0 {
-        return Ok(Contents::Foreign);
+        return Ok(Contents::Foreign { application_id });
     }
     let objects: i64 =
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
@@ -48,7 +52,7 @@ pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Contents> {
     Ok(if ours == OUR_TABLES.len() as i64 && version >= 1 {
         Contents::Ours { version }
     } else {
-        Contents::Foreign
+        Contents::Foreign { application_id }
     })
 }
 
@@ -62,7 +66,10 @@ mod tests {
         assert_eq!(inspect(&conn).unwrap(), Contents::Empty);
         conn.execute_batch("CREATE TABLE users (id INTEGER)")
             .unwrap();
-        assert_eq!(inspect(&conn).unwrap(), Contents::Foreign);
+        assert_eq!(
+            inspect(&conn).unwrap(),
+            Contents::Foreign { application_id: 0 }
+        );
 
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
@@ -74,7 +81,10 @@ mod tests {
 
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA application_id = 7").unwrap();
-        assert_eq!(inspect(&conn).unwrap(), Contents::Foreign);
+        assert_eq!(
+            inspect(&conn).unwrap(),
+            Contents::Foreign { application_id: 7 }
+        );
         conn.pragma_update(None, "application_id", APPLICATION_ID)
             .unwrap();
         assert_eq!(inspect(&conn).unwrap(), Contents::Ours { version: 0 });

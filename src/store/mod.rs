@@ -194,7 +194,13 @@ fn admit(contents: Contents, mode: OpenMode, shown: &str) -> Result<()> {
         (Contents::Empty, OpenMode::Existing) => Err(no_database(format!(
             "{shown} is empty: it holds no sqlite-graphrag database"
         ))),
-        (Contents::Foreign, OpenMode::Create | OpenMode::Existing) => Err(Error::invalid(format!(
+        (Contents::Foreign { application_id }, OpenMode::Adopt) if application_id != 0 => {
+            Err(Error::invalid(format!(
+                "{shown} belongs to another application (its application id is {application_id:#010x}); sqlite-graphrag will not claim it"
+            ))
+            .with_hint("keep sqlite-graphrag's memories in a file of their own: pass another --db"))
+        }
+        (Contents::Foreign { .. }, OpenMode::Create | OpenMode::Existing) => Err(Error::invalid(format!(
             "{shown} is not a sqlite-graphrag database: it holds another application's data"
         ))
         .with_hint(

@@ -86,6 +86,21 @@ fn another_applications_database_is_refused_untouched() {
 }
 
 #[test]
+fn a_database_another_application_claims_is_never_adopted() {
+    let env = TestEnv::new();
+    let bytes = rollback_mode_database(
+        &env,
+        "PRAGMA application_id = 1196444487; CREATE TABLE features (id INTEGER);",
+    );
+    let err = env.fails(&["init", "--force"], 5);
+    assert!(
+        err["message"].as_str().unwrap().contains("application id"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&env.db).unwrap(), bytes);
+}
+
+#[test]
 fn an_empty_file_is_created_only_by_writers() {
     let env = TestEnv::new();
     std::fs::write(&env.db, b"").unwrap();
