@@ -145,6 +145,11 @@ fn parse_record(
             "updated_at {updated_at} is before created_at {created_at}"
         )));
     }
+    if updated_at > now {
+        return Err(Error::invalid(format!(
+            "updated_at {updated_at} is in the future (the import started at {now})"
+        )));
+    }
     let embedded = embed_text(embedder, &content.description, &content.body)?;
     Ok(Record {
         namespace,
@@ -392,12 +397,13 @@ mod tests {
     #[test]
     fn bad_lines_are_reported_and_good_ones_kept() {
         let mut store = Store::open_in_memory().unwrap();
-        let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n{\"name\":\"d\",\"body\":\"x\",\"metadata\":{\"k\":1,\"k\":2}}\n";
+        let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n{\"name\":\"d\",\"body\":\"x\",\"metadata\":{\"k\":1,\"k\":2}}\n{\"name\":\"e\",\"body\":\"x\",\"created_at\":\"2999-01-01\"}\n";
         let model = crate::embed::StaticModel::new();
         let report = store.import(&model, &input[..], "global", 2).unwrap();
-        assert_eq!((report.imported, report.updated, report.failed), (1, 1, 4));
+        assert_eq!((report.imported, report.updated, report.failed), (1, 1, 5));
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 4, 6, 7]);
+        assert_eq!(lines, [2, 4, 6, 7, 8]);
         assert!(report.errors[3].message.contains("duplicate key"));
+        assert!(report.errors[4].message.contains("in the future"));
     }
 }
