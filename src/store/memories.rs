@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::chunks::embed_text;
-use super::memory_tx::{NewVersion, Upsert, Vectors, text_changes};
+use super::memory_tx::{NewVersion, Upsert, text_changes};
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{Content, Memory, MemoryId, Metadata, VersionNumber, validate_name};
@@ -295,9 +295,7 @@ impl Store {
                     &next,
                     action,
                     Timestamp::now(),
-                    embedded
-                        .as_ref()
-                        .map_or(Vectors::Make(embedder), Vectors::Ready),
+                    embedded.as_ref(),
                 )
             })?;
             if let Some(outcome) = written {
@@ -526,7 +524,7 @@ mod tests {
                     &content("three"),
                     Action::Updated,
                     Timestamp::now(),
-                    Vectors::Make(&model),
+                    None,
                 )
             })
             .unwrap();

@@ -5,10 +5,9 @@
 
 use rusqlite::params;
 
-use super::chunks::{EmbeddedText, embed_text};
+use super::chunks::EmbeddedText;
 use super::memories::{Action, Outcome, content_of, find, outcome};
 use super::tx::Tx;
-use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{Content, Memory, MemoryId, VersionNumber};
 use crate::time::Timestamp;
@@ -20,16 +19,6 @@ pub(crate) enum Upsert {
     CreateOnly,
     /// Write a new version if the name is taken (reviving a forgotten memory).
     CreateOrUpdate,
-}
-
-/// The vectors of a memory's new text: made already, or to be made in the
-/// transaction if the text changed.
-#[derive(Clone, Copy)]
-pub(crate) enum Vectors<'a> {
-    /// Embedded before the transaction began.
-    Ready(&'a EmbeddedText),
-    /// To be embedded with this embedder.
-    Make(&'a dyn Embedder),
 }
 
 /// A memory to store: where, under what name, its content (with its text
@@ -95,7 +84,7 @@ impl Tx<'_> {
                 content,
                 Action::Updated,
                 Timestamp::now(),
-                Vectors::Ready(embedded),
+                Some(embedded),
             ),
         }
     }
@@ -138,9 +127,9 @@ impl Tx<'_> {
         content: &Content,
         action: Action,
         at: Timestamp,
-        vectors: Vectors<'_>,
+        embedded: Option<&EmbeddedText>,
     ) -> Result<Outcome> {
-        self.write_version_if_current(memory, content, action, at, vectors)?
+        self.write_version_if_current(memory, content, action, at, embedded)?
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,
@@ -157,15 +146,16 @@ impl Tx<'_> {
     /// may have been read before this transaction began). Returns `None`,
     /// having written nothing, if it was changed meanwhile.
     ///
-    /// `vectors` are those of `content`'s text, made already or made here
-    /// when the text changed.
+    /// `embedded` is `content`'s text embedded before the transaction began;
+    /// it is required when the text changes (nothing is embedded while the
+    /// write lock is held).
     pub(crate) fn write_version_if_current(
         &self,
         memory: &Memory,
         content: &Content,
         action: Action,
         at: Timestamp,
-        vectors: Vectors<'_>,
+        embedded: Option<&EmbeddedText>,
     ) -> Result<Option<Outcome>> {
         let written = self
             .prepare_cached(
@@ -186,14 +176,12 @@ impl Tx<'_> {
             return Ok(None);
         }
         if text_changes(memory, content) {
-            let embedded_here;
-            let embedded = match vectors {
-                Vectors::Ready(embedded) => embedded,
-                Vectors::Make(embedder) => {
-                    embedded_here = embed_text(embedder, &content.description, &content.body)?;
-                    &embedded_here
-                }
-            };
+            let embedded = embedded.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Database,
+                    format!("the new text of memory {:?} was not embedded", memory.name),
+                )
+            })?;
             self.write_chunks(memory.memory_id, &memory.namespace, embedded)?;
         }
         self.record_version(memory.memory_id, action, at)?;
