@@ -56,9 +56,9 @@ const LONGEST_WAIT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 const MIN_POLL_PAUSE: Duration = Duration::from_millis(1);
 /// The extra pause per slot of the pool.
 const POLL_PAUSE_PER_SLOT: Duration = Duration::from_micros(250);
-/// How often `slots status` reads a record again that may be stale, and
-/// the pause between readings.
-const RECORD_RETRIES: u32 = 40;
+/// How long one `slots status` keeps reading again records that may be
+/// stale (for all its slots together), and the pause between readings.
+const RECORD_PATIENCE: Duration = Duration::from_millis(200);
 const RECORD_RETRY_PAUSE: Duration = Duration::from_millis(5);
 
 thread_local! {
@@ -390,6 +390,7 @@ impl Pool {
     /// nothing: a missing slot file is a free slot.
     pub fn status(&self) -> Result<PoolStatus> {
         let now = Timestamp::now();
+        let patience = Instant::now() + RECORD_PATIENCE;
         let mut slots = Vec::with_capacity(self.max as usize);
         for slot in 0..self.max {
             let path = self.slot_path(slot);
@@ -398,7 +399,7 @@ impl Pool {
                 None => None,
             };
             let seen = match &file {
-                Some(file) => observe(file, &path)?,
+                Some(file) => observe(file, &path, patience)?,
                 None => Seen::Free,
             };
             drop(file);
@@ -474,9 +475,8 @@ enum Seen {
 /// once), or held, with its holder record. A new holder writes its record
 /// just after taking the lock, so a missing record, or one of a process
 /// that is gone, may be the previous holder's: the slot is looked at again
-/// a few times before such a record is believed.
-fn observe(file: &File, path: &Path) -> Result<Seen> {
-    let mut attempt = 0;
+/// until `patience` runs out before such a record is believed.
+fn observe(file: &File, path: &Path, patience: Instant) -> Result<Seen> {
     loop {
         if try_lock(file, path)? {
             fs4::FileExt::unlock(file)
@@ -485,10 +485,9 @@ fn observe(file: &File, path: &Path) -> Result<Seen> {
         }
         let holder = HolderInfo::read_from(file);
         let believable = holder.as_ref().is_some_and(|h| h.is_alive() != Some(false));
-        if believable || attempt == RECORD_RETRIES {
+        if believable || Instant::now() >= patience {
             return Ok(Seen::Held(holder));
         }
-        attempt += 1;
         thread::sleep(RECORD_RETRY_PAUSE);
     }
 }
@@ -632,13 +631,17 @@ mod tests {
                     .write_to(&holder)
                     .unwrap();
             });
-            let Seen::Held(Some(seen)) = observe(&reader, &path).unwrap() else {
+            let patience = Instant::now() + RECORD_PATIENCE;
+            let Seen::Held(Some(seen)) = observe(&reader, &path, patience).unwrap() else {
                 panic!("a held slot was not seen held with a record");
             };
             assert_eq!(seen.command, vec!["new".to_owned()]);
         });
         drop(holder);
-        assert!(matches!(observe(&reader, &path).unwrap(), Seen::Free));
+        assert!(matches!(
+            observe(&reader, &path, Instant::now()).unwrap(),
+            Seen::Free
+        ));
     }
 
     #[test]
