@@ -14,7 +14,7 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::GlobalArgs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
-use crate::slots::{RuntimeDir, RuntimeDirKind, SlotCount};
+use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
 pub const ENV_DB: &str = "SQLITE_GRAPHRAG_DB";
@@ -90,8 +90,9 @@ pub struct ConfigFile {
     pub namespace: Option<String>,
     /// Runtime folder of the slot pools.
     pub runtime_dir: Option<PathBuf>,
-    /// Number of slots of a new pool.
-    pub max_slots: Option<u32>,
+    /// Number of slots of a new pool (any JSON value here; checked when a
+    /// command uses it).
+    pub max_slots: Option<serde_json::Value>,
 }
 
 impl ConfigFile {
@@ -117,15 +118,15 @@ impl ConfigFile {
 
 /// Everything a command needs to know about how it was invoked.
 ///
-/// Settings that only some commands use (the database path, the slot count)
-/// are resolved up front but checked when a command asks for them, so a
-/// command never fails over a setting it does not use.
+/// Settings that only some commands use (the database path, the namespace,
+/// the slot count) are resolved up front but checked when a command asks
+/// for them, so a command never fails over a setting it does not use.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The database file, or why there is none.
     db_path: Deferred<PathBuf>,
-    /// The namespace memories are read from and written to.
-    pub namespace: String,
+    /// The namespace memories are read from and written to, or why it is bad.
+    namespace: Deferred<String>,
     /// The folder holding the slot pools, and how it was chosen.
     pub runtime_dir: RuntimeDir,
     /// The slot count of a new pool, or why the given one is bad.
@@ -151,12 +152,13 @@ impl Config {
         }
         .map_err(DeferredError::from);
         let namespace = match (&flags.namespace, &env.namespace, &file.namespace) {
-            (Some(ns), _, _) => ns.clone(),
-            (None, Some(ns), _) => utf8(ns, ENV_NAMESPACE)?.to_owned(),
-            (None, None, Some(ns)) => ns.clone(),
-            (None, None, None) => DEFAULT_NAMESPACE.to_owned(),
-        };
-        validate_namespace(&namespace)?;
+            (Some(ns), _, _) => Ok(ns.clone()),
+            (None, Some(ns), _) => utf8(ns, ENV_NAMESPACE).map(str::to_owned),
+            (None, None, Some(ns)) => Ok(ns.clone()),
+            (None, None, None) => Ok(DEFAULT_NAMESPACE.to_owned()),
+        }
+        .and_then(|ns| validate_namespace(&ns).map(|()| ns))
+        .map_err(DeferredError::from);
         let named = |path: PathBuf| RuntimeDir {
             path,
             kind: RuntimeDirKind::Named,
@@ -188,6 +190,15 @@ impl Config {
     /// Usage when no database path was given and none can be derived.
     pub fn db_path(&self) -> Result<&Path> {
         self.db_path.as_deref().map_err(DeferredError::to_error)
+    }
+
+    /// The namespace memories are read from and written to.
+    ///
+    /// # Failure
+    /// Invalid input (or too-large) when the flag, environment or
+    /// configuration file gave a bad namespace.
+    pub fn namespace(&self) -> Result<&str> {
+        self.namespace.as_deref().map_err(DeferredError::to_error)
     }
 
     /// The slot count of a new pool.
@@ -234,7 +245,7 @@ impl DeferredError {
 /// The slot count of a new pool: from the environment, else the
 /// configuration file, else the host's default.
 fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
-    match (&env.max_slots, file.max_slots) {
+    match (&env.max_slots, &file.max_slots) {
         (Some(text), _) => {
             let text = utf8(text, ENV_MAX_SLOTS)?;
             let value = text
@@ -243,7 +254,18 @@ fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
                 .map_err(|_| Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number")))?;
             SlotCount::chosen(value, ENV_MAX_SLOTS)
         }
-        (None, Some(value)) => SlotCount::chosen(value, "max_slots in the configuration file"),
+        (None, Some(value)) => {
+            const WHAT: &str = "max_slots in the configuration file";
+            let count = value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
+                    ))
+                })?;
+            SlotCount::chosen(count, WHAT)
+        }
         (None, None) => Ok(SlotCount::host_default()),
     }
 }
@@ -373,14 +395,14 @@ mod tests {
         let mut f = no_file();
         let c = Config::resolve(&f, &env).unwrap();
         assert_eq!(
-            (c.db_path().unwrap().to_str(), c.namespace.as_str()),
+            (c.db_path().unwrap().to_str(), c.namespace().unwrap()),
             (Some("/env.db"), "envns")
         );
         f.db = Some("/flag.db".into());
         f.namespace = Some("flagns".into());
         let c = Config::resolve(&f, &env).unwrap();
         assert_eq!(
-            (c.db_path().unwrap().to_str(), c.namespace.as_str()),
+            (c.db_path().unwrap().to_str(), c.namespace().unwrap()),
             (Some("/flag.db"), "flagns")
         );
         let home_only = Env {
@@ -389,7 +411,7 @@ mod tests {
             ..Env::default()
         };
         let c = Config::resolve(&no_file(), &home_only).unwrap();
-        assert_eq!(c.namespace, "global");
+        assert_eq!(c.namespace().unwrap(), "global");
         assert!(!c.max_slots().unwrap().explicit);
         if !cfg!(windows) {
             assert_eq!(
@@ -414,7 +436,7 @@ mod tests {
             ..GlobalArgs::default()
         };
         let c = Config::resolve(&flags, &Env::default()).unwrap();
-        assert_eq!(c.namespace, "filens");
+        assert_eq!(c.namespace().unwrap(), "filens");
         assert_eq!(
             c.max_slots().unwrap(),
             SlotCount {
@@ -436,7 +458,7 @@ mod tests {
         };
         let c = Config::resolve(&flags, &env).unwrap();
         assert_eq!(
-            (c.namespace.as_str(), c.max_slots().unwrap().value),
+            (c.namespace().unwrap(), c.max_slots().unwrap().value),
             ("envns", 5)
         );
         std::fs::write(&path, r#"{"colour":"red"}"#).unwrap();
@@ -448,7 +470,9 @@ mod tests {
         let mut f = no_file();
         f.db = Some("x.db".into());
         f.namespace = Some("no spaces".into());
-        assert!(Config::resolve(&f, &Env::default()).is_err());
+        let c = Config::resolve(&f, &Env::default()).unwrap();
+        assert_eq!(c.namespace().unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert!(c.db_path().is_ok(), "only the bad setting fails");
         f.namespace = None;
         for bad in ["0", "many", "5000"] {
             let env = Env {
@@ -472,6 +496,26 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Usage);
         assert!(err.hint().unwrap().contains("--db"));
         assert!(c.max_slots().is_ok());
+    }
+
+    #[test]
+    fn a_config_file_slot_count_of_the_wrong_type_fails_only_when_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        for bad in ["-1", "0", "2.5", "\"four\"", "99999999999"] {
+            std::fs::write(&path, format!(r#"{{"db":"x.db","max_slots":{bad}}}"#)).unwrap();
+            let flags = GlobalArgs {
+                config: Some(path.clone()),
+                ..GlobalArgs::default()
+            };
+            let c = Config::resolve(&flags, &Env::default()).unwrap();
+            assert!(c.db_path().is_ok(), "{bad}");
+            assert_eq!(
+                c.max_slots().unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

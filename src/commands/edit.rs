@@ -29,6 +29,7 @@ pub struct EditArgs {
 
 /// Writes a new version with the given fields changed.
 pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
+    let namespace = config.namespace()?;
     let patch = ContentPatch {
         kind: args.kind.clone(),
         description: args.description.clone(),
@@ -46,5 +47,5 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
     }
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
-    store.edit(&*embedder, &config.namespace, &args.name, &patch)
+    store.edit(&*embedder, namespace, &args.name, &patch)
 }

@@ -20,8 +20,9 @@ pub struct ExportArgs {
 /// Writes one JSON line per live memory to `out`, in the format `import`
 /// reads, and returns how many were written.
 pub fn cmd_export(config: &Config, args: &ExportArgs, out: &mut dyn Write) -> Result<u64> {
+    let namespace = config.namespace()?;
     let store = open_existing(config)?;
-    let namespace = (!args.all_namespaces).then_some(config.namespace.as_str());
+    let namespace = (!args.all_namespaces).then_some(namespace);
     let count = store.export(namespace, |line| output::write_json(out, line))?;
     tracing::info!("exported {count} memories");
     Ok(count)

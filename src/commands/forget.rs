@@ -16,6 +16,7 @@ pub struct ForgetArgs {
 
 /// Forgets the memory; `restore` brings it back until it is purged.
 pub fn cmd_forget(config: &Config, args: &ForgetArgs) -> Result<Outcome> {
+    let namespace = config.namespace()?;
     let mut store = open_existing(config)?;
-    store.forget(&config.namespace, &args.name)
+    store.forget(namespace, &args.name)
 }

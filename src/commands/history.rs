@@ -31,8 +31,9 @@ pub struct History {
 
 /// Returns every version of the memory, oldest first.
 pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<History> {
+    let namespace = config.namespace()?;
     let store = open_existing(config)?;
-    let (memory, versions) = store.history(&config.namespace, &args.name)?;
+    let (memory, versions) = store.history(namespace, &args.name)?;
     Ok(History {
         memory_id: memory.memory_id,
         name: memory.name,

@@ -25,16 +25,12 @@ pub struct ImportArgs {
 
 /// Imports the file and returns the report.
 pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
+    let namespace = config.namespace()?;
     let batch_size = args.batch_size as usize;
     let embedder = embedder(config);
     if args.file.as_os_str() == "-" {
         let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-        store.import(
-            &*embedder,
-            io::stdin().lock(),
-            &config.namespace,
-            batch_size,
-        )
+        store.import(&*embedder, io::stdin().lock(), namespace, batch_size)
     } else {
         let file = File::open(&args.file)
             .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
@@ -42,7 +38,7 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
         store.import(
             &*embedder,
             BufReader::with_capacity(1 << 16, file),
-            &config.namespace,
+            namespace,
             batch_size,
         )
     }

@@ -35,6 +35,7 @@ pub struct MemoryList {
 
 /// Returns the namespace's memories, most recently updated first.
 pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
+    let namespace = config.namespace()?;
     let store = open_existing(config)?;
     let filter = ListFilter {
         kind: args.kind.clone(),
@@ -42,6 +43,6 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
         offset: args.offset,
         include_deleted: args.include_deleted,
     };
-    let items = store.list(&config.namespace, &filter)?;
+    let items = store.list(namespace, &filter)?;
     Ok(MemoryList { items })
 }

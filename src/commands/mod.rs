@@ -154,7 +154,10 @@ impl RetrievalArgs {
     /// Invalid input for a malformed time.
     pub fn scope(&self, config: &Config) -> Result<Scope> {
         Ok(Scope {
-            namespace: (!self.all_namespaces).then(|| config.namespace.clone()),
+            namespace: match self.all_namespaces {
+                true => None,
+                false => Some(config.namespace()?.to_owned()),
+            },
             kind: self.kind.clone(),
             since: self.since.as_deref().map(Timestamp::parse).transpose()?,
             until: self.until.as_deref().map(Timestamp::parse).transpose()?,

@@ -30,6 +30,7 @@ pub struct PurgeReport {
 
 /// Deletes the namespace's forgotten memories and their versions.
 pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
+    let namespace = config.namespace()?;
     let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
     if !args.yes {
         return Err(Error::usage(
@@ -37,9 +38,9 @@ pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
         ));
     }
     let mut store = open_existing(config)?;
-    let purged = store.purge(&config.namespace, older_than)?;
+    let purged = store.purge(namespace, older_than)?;
     Ok(PurgeReport {
-        namespace: config.namespace.clone(),
+        namespace: namespace.to_owned(),
         purged,
     })
 }

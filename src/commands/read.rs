@@ -16,6 +16,7 @@ pub struct ReadArgs {
 
 /// Returns the live memory with its body.
 pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<Memory> {
+    let namespace = config.namespace()?;
     let store = open_existing(config)?;
-    store.read(&config.namespace, &args.name)
+    store.read(namespace, &args.name)
 }

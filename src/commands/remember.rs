@@ -33,6 +33,7 @@ pub struct RememberArgs {
 
 /// Stores the memory and returns what was done.
 pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
+    let namespace = config.namespace()?;
     let body = args.body.read()?.ok_or_else(|| {
         Error::usage("a body is required: pass --body, --body-file or --body-stdin")
     })?;
@@ -42,11 +43,5 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
     crate::memory::validate_name(&args.name)?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-    store.remember(
-        &*embedder,
-        &config.namespace,
-        &args.name,
-        &content,
-        args.update,
-    )
+    store.remember(&*embedder, namespace, &args.name, &content, args.update)
 }

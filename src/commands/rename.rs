@@ -18,6 +18,7 @@ pub struct RenameArgs {
 
 /// Renames the memory (a new version).
 pub fn cmd_rename(config: &Config, args: &RenameArgs) -> Result<Outcome> {
+    let namespace = config.namespace()?;
     let mut store = open_existing(config)?;
-    store.rename(&config.namespace, &args.name, &args.new_name)
+    store.rename(namespace, &args.name, &args.new_name)
 }

@@ -19,7 +19,8 @@ pub struct RestoreArgs {
 
 /// Writes a new live version with the restored content.
 pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
+    let namespace = config.namespace()?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
-    store.restore(&*embedder, &config.namespace, &args.name, args.version)
+    store.restore(&*embedder, namespace, &args.name, args.version)
 }
