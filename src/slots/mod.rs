@@ -273,6 +273,7 @@ impl Pool {
     fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
         let skip_lock = fault_skips_lock();
         let folder = self.folder()?;
+        let _open_file_limit = allow_open_files(self.max);
         let files = (0..self.max)
             .map(|slot| {
                 Ok(folder
@@ -490,6 +491,62 @@ fn observe(file: &File, path: &Path, patience: Instant) -> Result<Seen> {
         }
         thread::sleep(RECORD_RETRY_PAUSE);
     }
+}
+
+/// Descriptors kept free beside the slot files, for the database, the
+/// waiting line and the guarded command's pipes.
+#[cfg(unix)]
+const SPARE_DESCRIPTORS: u64 = 64;
+
+/// Raises this process's soft limit of open files (up to the hard limit)
+/// until the returned guard is dropped, so that the files of a pool, which
+/// a waiter keeps open together, fit beside the descriptors it needs
+/// anyway: the usual soft limit of 1,024 would otherwise make a pool of
+/// 1,024 slots fail with "too many open files". Where the hard limit is
+/// lower, opening fails as before. The limit is restored before a guarded
+/// command starts, so it never sees the raised one.
+#[cfg(unix)]
+fn allow_open_files(slots: u32) -> OpenFileLimit {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let needed = u64::from(slots) + SPARE_DESCRIPTORS;
+    if limit.current.is_none_or(|current| current >= needed) {
+        return OpenFileLimit(None);
+    }
+    let raised = limit.maximum.map_or(needed, |hard| hard.min(needed));
+    let new = Rlimit {
+        current: Some(raised),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, new) {
+        Ok(()) => OpenFileLimit(Some(limit)),
+        Err(e) => {
+            tracing::debug!("cannot raise the open-file limit to {raised}: {e}");
+            OpenFileLimit(None)
+        }
+    }
+}
+
+/// The open-file limit to restore, if it was raised.
+#[cfg(unix)]
+struct OpenFileLimit(Option<rustix::process::Rlimit>);
+
+#[cfg(unix)]
+impl Drop for OpenFileLimit {
+    fn drop(&mut self) {
+        if let Some(limit) = self.0.take() {
+            let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
+        }
+    }
+}
+
+/// Windows has no per-process limit of open files to raise.
+#[cfg(not(unix))]
+struct OpenFileLimit;
+
+#[cfg(not(unix))]
+fn allow_open_files(_slots: u32) -> OpenFileLimit {
+    OpenFileLimit
 }
 
 /// Whether the test hook [`ENV_FAULT`] asks to take no lock (test builds only).

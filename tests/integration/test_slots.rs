@@ -647,3 +647,23 @@ fn commands_resolve_only_the_settings_they_use() {
         .output_retrying();
     assert_eq!(status.status.code(), Some(5), "slots verbs use the count");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_largest_pool_fits_a_low_open_file_limit_and_the_command_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "ulimit -Sn 256 && exec '{}' --runtime-dir '{}' slots exec --pool big --max 1024 -- sh -c 'ulimit -Sn'",
+        crate::common::binary().display(),
+        dir.path().join("runtime").display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .output_retrying();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "256");
+}
