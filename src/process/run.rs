@@ -35,6 +35,7 @@ pub fn run(job: &Job) -> Result<Finished> {
     let terminal = terminal_for(job);
     let mut command = command_for(job, terminal.as_ref());
     let mut child = command.spawn().map_err(|e| spawn_error(job, e))?;
+    note_started(terminal.as_ref(), &child);
     let overflow = Arc::new(AtomicBool::new(false));
     let mut readers = None;
     if let Io::Piped(capture) = &job.io {
@@ -130,6 +131,17 @@ fn follow_stop(terminal: Option<&Terminal>, signal: i32, process: &Process) {
         terminal.suspend_with(signal, process.group());
     }
 }
+
+/// Tells the terminal which group the started command is in.
+#[cfg(unix)]
+fn note_started(terminal: Option<&Terminal>, child: &std::process::Child) {
+    if let Some(terminal) = terminal {
+        terminal.started(rustix::process::Pid::from_child(child));
+    }
+}
+
+#[cfg(not(unix))]
+fn note_started(_terminal: Option<&Terminal>, _child: &std::process::Child) {}
 
 #[cfg(not(unix))]
 fn follow_stop(_terminal: Option<&Terminal>, _signal: i32, _process: &Process) {}

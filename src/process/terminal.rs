@@ -4,9 +4,13 @@
 //! terminal: reading the terminal stops it with SIGTTIN. When this process
 //! is in the foreground, the command's group is made the foreground group
 //! before the command starts, and this process's group gets the terminal
-//! back afterwards. Changing the foreground group from a background group
-//! raises SIGTTOU unless it is blocked, so it is blocked around each change.
+//! back afterwards, but only if the command's group still has it: once the
+//! shell has taken the terminal (the job was stopped and put in the
+//! background with `bg`), it is the shell's. Changing the foreground group
+//! from a background group raises SIGTTOU unless it is blocked, so it is
+//! blocked around each change.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -19,6 +23,8 @@ use rustix::process::{Pid, Signal};
 pub(super) struct Terminal {
     tty: OwnedFd,
     home_group: Pid,
+    /// The command's process group, once it has started.
+    command_group: Cell<Option<Pid>>,
 }
 
 impl Terminal {
@@ -28,8 +34,11 @@ impl Terminal {
         let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
         let tty = rustix::fs::open("/dev/tty", flags, Mode::empty()).ok()?;
         let home_group = rustix::process::getpgrp();
-        (rustix::termios::tcgetpgrp(&tty).ok()? == home_group)
-            .then_some(Terminal { tty, home_group })
+        (rustix::termios::tcgetpgrp(&tty).ok()? == home_group).then_some(Terminal {
+            tty,
+            home_group,
+            command_group: Cell::new(None),
+        })
     }
 
     /// Makes `command`, once started in its own group, take the terminal
@@ -47,6 +56,12 @@ impl Terminal {
         }
     }
 
+    /// Records the group of the command that was started with
+    /// [`Terminal::hand_over_at_start`].
+    pub(super) fn started(&self, group: Pid) {
+        self.command_group.set(Some(group));
+    }
+
     /// Gives the terminal to `group`.
     pub(super) fn give_to(&self, group: Pid) {
         if let Err(e) = give(self.tty.as_fd(), group, libc::pthread_sigmask) {
@@ -54,9 +69,13 @@ impl Terminal {
         }
     }
 
-    /// Takes the terminal back for this process's group.
+    /// Takes the terminal back for this process's group, if the command's
+    /// group still has it (never from the shell that took it meanwhile).
     pub(super) fn take_back(&self) {
-        self.give_to(self.home_group);
+        let foreground = rustix::termios::tcgetpgrp(&self.tty).ok();
+        if foreground.is_some() && foreground == self.command_group.get() {
+            self.give_to(self.home_group);
+        }
     }
 
     /// Follows the command's stop (by `signal`): takes the terminal back and

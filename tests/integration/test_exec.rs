@@ -118,6 +118,12 @@ skipped_here!(
     "needs a pseudo-terminal and process groups (Unix)"
 );
 
+#[cfg(not(unix))]
+skipped_here!(
+    a_job_put_in_the_background_leaves_the_terminal_to_the_shell,
+    "needs a pseudo-terminal and job control (Unix)"
+);
+
 #[cfg(not(target_os = "linux"))]
 skipped_here!(
     a_stopped_command_stops_the_wrapper_and_both_resume,
@@ -300,6 +306,43 @@ mod terminal {
         rustix::process::kill_process(pid, Signal::CONT).unwrap();
         pty.wait_for("the command did not resume", |pty| {
             pty.seen().contains("got:one")
+        });
+        assert_eq!(pty.exit_code(), Some(0));
+    }
+
+    #[test]
+    fn a_job_put_in_the_background_leaves_the_terminal_to_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = dir.path().join("runtime");
+        let mut command = hermetic("bash", dir.path());
+        command
+            .args(["--norc", "--noprofile", "-i"])
+            .env("PS1", "ready$ ");
+        let mut pty = OnPty::start(command);
+        pty.wait_for("the shell never started", |pty| {
+            pty.seen().contains("ready$")
+        });
+        let line = exec_line(&runtime, "echo start''ed; sleep 2; echo fini''shed");
+        pty.type_in(&format!("{line}\n"));
+        pty.wait_for("the command never started", |pty| {
+            pty.seen().contains("started")
+        });
+        // Ctrl-Z while sh is still starting `sleep` (between vfork and
+        // exec) stops the new child while sh cannot stop: nobody would see
+        // the job stop. By now sh is waiting for `sleep`.
+        std::thread::sleep(Duration::from_millis(300));
+        pty.type_in("\x1a");
+        pty.wait_for("Ctrl-Z did not stop the job", |pty| {
+            pty.seen().contains("Stopped")
+        });
+        pty.type_in("bg\n");
+        pty.wait_for("the job did not finish in the background", |pty| {
+            pty.seen().contains("finished")
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        pty.type_in("echo ali''ve; exit\n");
+        pty.wait_for("the shell lost its terminal", |pty| {
+            pty.seen().contains("alive")
         });
         assert_eq!(pty.exit_code(), Some(0));
     }
