@@ -179,8 +179,8 @@ fn excerpt(text: &str) -> String {
 ///
 /// # Failure
 /// Not-found for an unknown namespace; invalid input when the query holds
-/// no word or nothing the embedding model knows, or if the database holds
-/// vectors of another embedding space.
+/// no word, or if the database holds vectors of another embedding space.
+/// A query whose words the model does not know matches nothing.
 pub fn recall(
     store: &Store,
     embedder: &dyn Embedder,
@@ -191,11 +191,6 @@ pub fn recall(
     store.check_scope(scope)?;
     require_words(query)?;
     let vector = embed_query(store, embedder, query)?;
-    if vector.iter().all(|&x| x == 0.0) {
-        return Err(Error::invalid(
-            "the query holds nothing the embedding model knows",
-        ));
-    }
     let mut results = Vec::with_capacity(k);
     for (i, hit) in vector_candidates(store, scope, &vector, k)?
         .into_iter()
@@ -265,8 +260,7 @@ fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(Mem
 /// ranking and the vector ranking are fused (see [`fuse`]).
 ///
 /// # Failure
-/// Invalid input when the query holds no word, or when neither the word
-/// index nor the model can use it; otherwise as [`recall`].
+/// Invalid input when the query holds no word; otherwise as [`recall`].
 pub fn hybrid_search(
     store: &Store,
     embedder: &dyn Embedder,
@@ -292,11 +286,6 @@ pub fn hybrid_search(
                 .map_err(|_| Error::new(ErrorKind::Database, "the word search panicked"))??,
             None => word_candidates(store, scope, query)?,
         };
-        if fts.is_empty() && vector.iter().all(|&x| x == 0.0) {
-            return Err(Error::invalid(
-                "the query holds no word to search for and nothing the embedding model knows",
-            ));
-        }
         Ok((fts, vectors))
     })?;
     let vector_scores: Vec<(MemoryId, f64)> = vectors

@@ -261,3 +261,12 @@ fn a_query_without_words_is_invalid_for_every_search() {
         );
     }
 }
+
+#[test]
+fn a_query_of_unknown_words_finds_nothing_without_failing() {
+    let env = seeded();
+    for verb in ["search", "recall", "hybrid-search"] {
+        let found = env.ok(&[verb, "สวัสดี ①"]);
+        assert_eq!(found["results"], serde_json::json!([]), "{verb}");
+    }
+}
