@@ -5,7 +5,7 @@ use clap::Args;
 use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::memory::Metadata;
+use crate::memory::{Metadata, validate_name};
 use crate::store::{ContentPatch, OpenMode, Outcome};
 
 /// Arguments of `edit`.
@@ -30,6 +30,7 @@ pub struct EditArgs {
 /// Writes a new version with the given fields changed.
 pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let patch = ContentPatch {
         kind: args.kind.clone(),
         description: args.description.clone(),

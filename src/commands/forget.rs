@@ -5,6 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
+use crate::memory::validate_name;
 use crate::store::Outcome;
 
 /// Arguments of `forget`.
@@ -17,6 +18,7 @@ pub struct ForgetArgs {
 /// Forgets the memory; `restore` brings it back until it is purged.
 pub fn cmd_forget(config: &Config, args: &ForgetArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let mut store = open_existing(config)?;
     store.forget(namespace, &args.name)
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::memory::MemoryId;
+use crate::memory::{MemoryId, validate_name};
 use crate::store::VersionRow;
 
 /// Arguments of `history`.
@@ -32,6 +32,7 @@ pub struct History {
 /// Returns every version of the memory, oldest first.
 pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<History> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let store = open_existing(config)?;
     let (memory, versions) = store.history(namespace, &args.name)?;
     Ok(History {

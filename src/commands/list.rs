@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::memory::Memory;
+use crate::memory::{Memory, validate_type};
 use crate::store::ListFilter;
 
 /// Arguments of `list`.
@@ -36,6 +36,9 @@ pub struct MemoryList {
 /// Returns the namespace's memories, most recently updated first.
 pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
     let namespace = config.namespace()?;
+    if let Some(kind) = &args.kind {
+        validate_type(kind)?;
+    }
     let store = open_existing(config)?;
     let filter = ListFilter {
         kind: args.kind.clone(),

@@ -36,7 +36,7 @@ use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
 use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, Result};
-use crate::memory::{MAX_BODY_BYTES, validate_body};
+use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
 use crate::search::{SearchResult, Searcher};
 use crate::store::{OpenMode, Scope, Store};
@@ -153,6 +153,9 @@ impl RetrievalArgs {
     /// # Failure
     /// Invalid input for a malformed time.
     pub fn scope(&self, config: &Config) -> Result<Scope> {
+        if let Some(kind) = &self.kind {
+            validate_type(kind)?;
+        }
         Ok(Scope {
             namespace: match self.all_namespaces {
                 true => None,

@@ -5,7 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
-use crate::memory::Memory;
+use crate::memory::{Memory, validate_name};
 
 /// Arguments of `read`.
 #[derive(Debug, Clone, Args)]
@@ -17,6 +17,7 @@ pub struct ReadArgs {
 /// Returns the live memory with its body.
 pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<Memory> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let store = open_existing(config)?;
     store.read(namespace, &args.name)
 }

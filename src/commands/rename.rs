@@ -5,6 +5,7 @@ use clap::Args;
 use super::open_existing;
 use crate::config::Config;
 use crate::error::Result;
+use crate::memory::validate_name;
 use crate::store::Outcome;
 
 /// Arguments of `rename`.
@@ -19,6 +20,7 @@ pub struct RenameArgs {
 /// Renames the memory (a new version).
 pub fn cmd_rename(config: &Config, args: &RenameArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let mut store = open_existing(config)?;
     store.rename(namespace, &args.name, &args.new_name)
 }

@@ -5,6 +5,7 @@ use clap::Args;
 use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::Result;
+use crate::memory::validate_name;
 use crate::store::{OpenMode, Outcome};
 
 /// Arguments of `restore`.
@@ -20,6 +21,7 @@ pub struct RestoreArgs {
 /// Writes a new live version with the restored content.
 pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
+    validate_name(&args.name)?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
     store.restore(&*embedder, namespace, &args.name, args.version)
