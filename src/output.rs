@@ -20,14 +20,16 @@ pub fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> Resu
         .map_err(Error::output)
 }
 
-/// Prints the error envelope on stdout and a readable message on stderr,
-/// and returns the error kind's exit code.
-pub fn report_error(err: &Error) -> ExitCode {
+/// Prints the error envelope on stdout and, unless `silent` (`-qq`), a
+/// readable message on stderr, and returns the error kind's exit code.
+pub fn report_error(err: &Error, silent: bool) -> ExitCode {
     let envelope = envelope(err);
     let mut out = io::stdout().lock();
     // Nothing more can be done if stdout itself is gone.
     let _ = writeln!(out, "{envelope}").and_then(|()| out.flush());
-    write_error_to_stderr(err);
+    if !silent {
+        write_error_to_stderr(err);
+    }
     ExitCode::from(err.kind().exit_code())
 }
 

@@ -35,6 +35,10 @@ pub fn parse_failure(err: clap::Error, args: &[OsString]) -> ExitCode {
             let help = err.render().to_string();
             Error::usage(format!("a verb is required\n\n{}", help.trim_end()))
         }
+        ClapErrorKind::MissingSubcommand if verb_words(args).is_empty() => {
+            let help = Cli::command().render_help().to_string();
+            Error::usage(format!("a verb is required\n\n{}", help.trim_end()))
+        }
         ClapErrorKind::InvalidUtf8 => Error::invalid(non_utf8_message(args)),
         _ => Error::usage(clap_message(&err)),
     }
@@ -42,7 +46,7 @@ pub fn parse_failure(err: clap::Error, args: &[OsString]) -> ExitCode {
     if names_slots_exec(args) {
         output::report_wrapper_error(&error)
     } else {
-        output::report_error(&error)
+        output::report_error(&error, false)
     }
 }
 
@@ -58,9 +62,15 @@ fn clap_message(err: &clap::Error) -> String {
     text.trim_end().to_owned()
 }
 
-/// Returns whether the command line runs `slots exec`: whether its first
-/// two words that are neither options nor option values are `slots exec`.
+/// Returns whether the command line runs `slots exec`.
 fn names_slots_exec(args: &[OsString]) -> bool {
+    verb_words(args) == ["slots", "exec"]
+}
+
+/// Returns the first two words of the command line that are neither
+/// options nor option values: the verb and the sub-verb, as far as given
+/// (none if a word is not UTF-8).
+fn verb_words(args: &[OsString]) -> Vec<&str> {
     let command = Cli::command();
     let long_takes_value = |name: &str| {
         command
@@ -76,7 +86,7 @@ fn names_slots_exec(args: &[OsString]) -> bool {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let Some(text) = arg.to_str() else {
-            return false;
+            return Vec::new();
         };
         if text == "--" {
             break;
@@ -104,7 +114,7 @@ fn names_slots_exec(args: &[OsString]) -> bool {
             rest.next();
         }
     }
-    words == ["slots", "exec"]
+    words
 }
 
 /// Names the first argument that is not valid UTF-8: the option it is the

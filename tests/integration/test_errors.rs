@@ -334,6 +334,27 @@ fn command_line_errors_keep_the_whole_message() {
     assert!(message.starts_with("a verb is required"), "{message}");
     assert!(message.contains("Usage: sqlite-graphrag"), "{message}");
     assert!(message.contains("remember"), "{message}");
+
+    let options_only = env.error(&["-v"], 2);
+    assert!(
+        options_only.message.starts_with("a verb is required"),
+        "{options_only:?}"
+    );
+}
+
+#[test]
+fn very_quiet_errors_are_only_the_envelope() {
+    let env = TestEnv::new();
+    env.remember("kept", "x");
+    let out = env.cmd().args(["-qq", "read", "missing"]).output_retrying();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let envelope: ErrorEnvelope = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope.error.kind, "not_found");
 }
 
 /// `slots exec` wraps a command like timeout(1): stdout belongs to that
