@@ -119,8 +119,9 @@ impl Store {
         Ok(store)
     }
 
-    /// Checks what the file holds, then (only if `mode` allows it) turns on
-    /// WAL and brings the schema up to date.
+    /// Checks what the file holds, then (only if `mode` allows it) brings
+    /// the schema up to date, and turns on WAL in a file it created or
+    /// adopted.
     fn configure(&mut self, mode: OpenMode) -> Result<()> {
         self.conn.busy_handler(Some(busy::wait_while_busy))?;
         fts_text::register_fold(&self.conn)?;
@@ -132,22 +133,24 @@ impl Store {
             .as_deref()
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
         admit(contents, mode, &shown)?;
-        let journal: String = self
-            .conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
-        if self.path.is_some() && !journal.eq_ignore_ascii_case("wal") {
-            if contents == Contents::Empty {
-                // Larger pages first (they cannot change once WAL is on).
-                // The vector scan reads every page of the chunks table, and
-                // 16 KiB pages read it about a quarter faster than 4 KiB ones.
-                self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-            }
+        if self.path.is_some() && contents == Contents::Empty {
+            // Larger pages first (they cannot change once WAL is on).
+            // The vector scan reads every page of the chunks table, and
+            // 16 KiB pages read it about a quarter faster than 4 KiB ones.
+            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        }
+        match contents {
+            Contents::Foreign { .. } => migrations::adopt(&mut self.conn)?,
+            _ => migrations::migrate(&mut self.conn)?,
+        }
+        // A file of ours keeps the journal mode it has: a command that
+        // writes nothing leaves its bytes as they were.
+        if self.path.is_some() && !matches!(contents, Contents::Ours { .. }) {
             self.conn
                 .query_row("PRAGMA journal_mode = WAL", [], |row| {
                     row.get::<_, String>(0)
                 })?;
         }
-        migrations::migrate(&mut self.conn)?;
         self.created = !matches!(contents, Contents::Ours { .. });
         Ok(())
     }

@@ -86,6 +86,68 @@ fn another_applications_database_is_refused_untouched() {
 }
 
 #[test]
+fn adopting_builds_the_whole_schema_whatever_the_user_version_holds() {
+    for user_version in [2, 5, 7, 999] {
+        let env = TestEnv::new();
+        rollback_mode_database(
+            &env,
+            &format!("CREATE TABLE t (x); PRAGMA user_version = {user_version};"),
+        );
+        let adopted = env.ok(&["init", "--force"]);
+        assert_eq!(adopted["created"], true, "{user_version}");
+        assert_eq!(
+            adopted["schema_version"], adopted["latest_schema_version"],
+            "{user_version}"
+        );
+        env.remember("kept", "beside the other tables");
+        assert_eq!(env.ok(&["health"])["ok"], true, "{user_version}");
+        assert_eq!(env.ok(&["init"])["created"], false, "{user_version}");
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let theirs: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(theirs, user_version, "the other application's user version");
+    }
+}
+
+#[test]
+fn an_adoption_that_fails_changes_nothing() {
+    let env = TestEnv::new();
+    let bytes = rollback_mode_database(
+        &env,
+        "CREATE TABLE t (x); CREATE TABLE memory_versions (y); PRAGMA user_version = 2;",
+    );
+    env.fails(&["init", "--force"], 9);
+    assert!(std::fs::read(&env.db).unwrap() == bytes, "the file changed");
+    let dir: Vec<_> = std::fs::read_dir(env.dir.path()).unwrap().collect();
+    assert_eq!(dir.len(), 1, "files were left beside the database");
+}
+
+#[test]
+fn commands_that_write_nothing_leave_a_rollback_mode_database_as_it_was() {
+    let env = TestEnv::new();
+    env.remember("a", "one");
+    env.remember("b", "two");
+    let bytes = rollback_mode_database(&env, "PRAGMA journal_mode = DELETE;");
+    for (args, code) in [
+        (&["read", "a"][..], 0),
+        (&["list"], 0),
+        (&["search", "one"], 0),
+        (&["stats"], 0),
+        (&["rename", "a", "b"], 4),
+    ] {
+        let out = env.cmd().args(args).output_retrying();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        assert!(
+            std::fs::read(&env.db).unwrap() == bytes,
+            "{args:?} changed the file"
+        );
+    }
+    env.remember("c", "written in rollback mode");
+    assert_eq!(env.ok(&["read", "c"])["version"], 1);
+}
+
+#[test]
 fn a_database_another_application_claims_is_never_adopted() {
     let env = TestEnv::new();
     let bytes = rollback_mode_database(
