@@ -328,8 +328,11 @@ impl Store {
         let mut stmt = self.conn().prepare(&sql)?;
         let mut rows = stmt.query([namespace])?;
         let mut count = 0;
+        let now = Timestamp::now();
         while let Some(row) = rows.next()? {
             let memory = memory_from_row(row, true)?;
+            let (created_at, updated_at) =
+                importable_times(memory.created_at, memory.updated_at, now);
             emit(&ImportLine {
                 name: memory.name,
                 namespace: Some(memory.namespace),
@@ -337,13 +340,29 @@ impl Store {
                 description: Some(memory.description),
                 body: memory.body.unwrap_or_default(),
                 metadata: Some(memory.metadata.to_value()),
-                created_at: Some(memory.created_at.to_string()),
-                updated_at: Some(memory.updated_at.to_string()),
+                created_at: Some(created_at.to_string()),
+                updated_at: Some(updated_at.to_string()),
             })?;
             count += 1;
         }
         Ok(count)
     }
+}
+
+/// Returns a memory's creation and change times as an import at or after
+/// `now` accepts them: within the years RFC 3339 can write, not later than
+/// `now`, and created no later than changed. Earlier versions stored times
+/// that break these rules; only such times are changed.
+fn importable_times(
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    now: Timestamp,
+) -> (Timestamp, Timestamp) {
+    let updated_at = updated_at.clamp(Timestamp::EARLIEST, now);
+    (
+        created_at.clamp(Timestamp::EARLIEST, updated_at),
+        updated_at,
+    )
 }
 
 #[cfg(test)]
