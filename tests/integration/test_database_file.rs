@@ -300,3 +300,60 @@ fn new_files_are_private_whatever_the_umask() {
         assert_eq!(mode(&home.path().join(".local")), 0o700);
     });
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    folders_are_private_under_a_umask_that_takes_the_owners_bits,
+    "file modes are Unix permissions"
+);
+
+#[cfg(unix)]
+#[test]
+fn folders_are_private_under_a_umask_that_takes_the_owners_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+
+    use crate::common::bare_cmd;
+
+    let env = TestEnv::new();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    for (umask, top) in [("0277", "a"), ("0377", "b")] {
+        let db = env.dir.path().join(top).join("data/x.db");
+        let inner = bare_cmd(env.dir.path());
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(inner.get_program())
+            .args(["--db", db.to_str().unwrap(), "init"]);
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        let out = cmd.output_retrying();
+        assert!(out.status.success(), "umask {umask}: {out:?}");
+        assert_eq!(mode(&env.dir.path().join(top)), 0o700, "umask {umask}");
+        assert_eq!(
+            mode(&env.dir.path().join(top).join("data")),
+            0o700,
+            "umask {umask}"
+        );
+        assert_eq!(mode(&db), 0o600, "umask {umask}");
+    }
+}
+
+#[test]
+fn a_database_that_cannot_be_created_leaves_no_folders() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("new/deeper/x.db/");
+    let out = crate::common::bare_cmd(env.dir.path())
+        .args(["--db", db.to_str().unwrap(), "init"])
+        .output_retrying();
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    assert!(
+        !env.dir.path().join("new").exists(),
+        "folders were left behind"
+    );
+}
