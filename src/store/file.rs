@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// Fails with invalid input for paths that SQLite would not treat as a
 /// plain file name: an empty path, `:memory:`, and `file:` URIs.
-pub(crate) fn check_path(path: &Path) -> Result<()> {
+pub fn check_path(path: &Path) -> Result<()> {
     let text = path.to_string_lossy();
     let refused = if text.is_empty() {
         Some("an empty path")

@@ -241,7 +241,8 @@ fn new_files_are_private_whatever_the_umask() {
         PathBuf::from(name)
     };
     // Runs the binary under umask 000 with `args`, holding it open (an
-    // import waiting on stdin) while `check` looks at the files.
+    // import that wrote its first line, waiting on stdin for more) while
+    // `check` looks at the files.
     let while_open = |home: &Path, args: &[&str], db: &Path, check: &dyn Fn()| {
         let inner = bare_cmd(home);
         let mut cmd = Command::new("sh");
@@ -249,7 +250,7 @@ fn new_files_are_private_whatever_the_umask() {
             .arg("umask 000 && exec \"$0\" \"$@\"")
             .arg(inner.get_program())
             .args(args)
-            .args(["import", "-"])
+            .args(["import", "--batch-size", "1", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         for (key, value) in inner.get_envs() {
@@ -259,13 +260,13 @@ fn new_files_are_private_whatever_the_umask() {
             };
         }
         let mut child = cmd.spawn_retrying();
-        let shm = beside(db, "-shm");
-        wait_until(60, "the database opened", || shm.exists());
-        check();
         let mut stdin = child.stdin.take().unwrap();
         stdin
             .write_all(b"{\"name\":\"n\",\"body\":\"b\"}\n")
             .unwrap();
+        let shm = beside(db, "-shm");
+        wait_until(60, "the database opened", || shm.exists());
+        check();
         drop(stdin);
         assert!(child.wait_with_output().unwrap().status.success());
     };

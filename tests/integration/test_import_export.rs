@@ -259,3 +259,31 @@ fn import_refuses_times_it_could_not_write_back() {
         "0000-01-01T00:00:00.000Z"
     );
 }
+
+#[test]
+fn an_import_with_no_good_line_creates_nothing() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("new/x.db");
+    let db_arg = db.to_str().unwrap();
+    let input = env.dir.path().join("input.jsonl");
+    let run = |lines: &str| {
+        std::fs::write(&input, lines).unwrap();
+        crate::common::bare_cmd(env.dir.path())
+            .args(["--db", db_arg, "import", input.to_str().unwrap()])
+            .output_retrying()
+    };
+    for input in ["{\"name\":\"!\"}\n", ""] {
+        let out = run(input);
+        assert!(
+            out.status.code() == Some(12) || out.status.success(),
+            "{out:?}"
+        );
+        assert!(
+            !env.dir.path().join("new").exists(),
+            "{input:?} created the database"
+        );
+    }
+    let out = run("{\"name\":\"!\"}\n{\"name\":\"ok\",\"body\":\"x\"}\n");
+    assert_eq!(out.status.code(), Some(12), "{out:?}");
+    assert!(db.exists());
+}
