@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Fails with invalid input for paths that SQLite would not treat as a
 /// plain file name: an empty path, `:memory:`, and `file:` URIs.
@@ -33,6 +33,36 @@ pub fn check_path(path: &Path) -> Result<()> {
         .with_hint("pass the path of a file; write ./file:name for a file whose name starts with file:")),
         None => Ok(()),
     }
+}
+
+/// Returns whether something is at `path`.
+///
+/// # Failure
+/// An I/O error naming the path when the system cannot tell (a folder
+/// above it that the user may not enter, say), and for a folder.
+pub(crate) fn exists(path: &Path) -> Result<bool> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(Error::new(
+            ErrorKind::Io,
+            format!("{} is a folder, not a database file", path.display()),
+        )
+        .with_hint("pass the path of a database file inside it with --db")),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(format!("opening {}", path.display()), e)),
+    }
+}
+
+/// The error for a database file SQLite could not open: when the system
+/// says why (permissions, say), an I/O error naming the path and the reason.
+pub(crate) fn open_error(path: &Path, err: rusqlite::Error) -> Error {
+    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+        && let Err(reason) = OpenOptions::new().read(true).write(true).open(path)
+    {
+        return Error::io(format!("opening {}", path.display()), reason);
+    }
+    let err = Error::from(err);
+    Error::new(err.kind(), format!("{}: {}", path.display(), err.message()))
 }
 
 /// Creates an empty database file at `path` (and its missing folders),

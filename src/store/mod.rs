@@ -84,7 +84,7 @@ impl Store {
     /// and database errors.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
         file::check_path(path)?;
-        if !path.exists() {
+        if !file::exists(path)? {
             if mode == OpenMode::Existing {
                 return Err(no_database(format!("no database at {}", path.display())));
             }
@@ -97,7 +97,8 @@ impl Store {
             _ => err,
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| with_path(e.into()))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| file::open_error(path, e))?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),

@@ -358,3 +358,25 @@ fn a_database_that_cannot_be_created_leaves_no_folders() {
         "folders were left behind"
     );
 }
+
+#[test]
+fn a_folder_given_as_the_database_is_an_io_error_naming_it() {
+    let env = TestEnv::new();
+    let folder = env.dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    for verb in VERBS {
+        let out = crate::common::bare_cmd(env.dir.path())
+            .args(["--db", folder.to_str().unwrap()])
+            .args(*verb)
+            .output_retrying();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(8), "{verb:?}: {json}");
+        assert_eq!(json["error"]["kind"], "io", "{verb:?}: {json}");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(folder.to_str().unwrap()),
+            "{verb:?}: {json}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
+}
