@@ -380,3 +380,33 @@ fn a_folder_given_as_the_database_is_an_io_error_naming_it() {
     }
     assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    a_config_folder_the_user_may_not_enter_counts_as_no_config_file,
+    "folder permissions are Unix permissions"
+);
+
+#[cfg(unix)]
+#[test]
+fn a_config_folder_the_user_may_not_enter_counts_as_no_config_file() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let env = TestEnv::new();
+    let home = env.dir.path().join("home");
+    let config = home.join(".config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let entered = std::fs::read_dir(&config).is_ok();
+    let out = (!entered).then(|| {
+        crate::common::bare_cmd(&home)
+            .args(["--db", env.db.to_str().unwrap(), "init"])
+            .output_retrying()
+    });
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o700)).unwrap();
+    match out {
+        Some(out) => assert!(out.status.success(), "{out:?}"),
+        // Permissions do not bind this user (root): nothing to check.
+        None => eprintln!("skipped: this user may enter any folder"),
+    }
+}
