@@ -277,7 +277,8 @@ fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {
 }
 
 /// Reads the configuration file: the one named by flag or environment (which
-/// must exist), else the per-user one if it exists.
+/// must exist), else the per-user one if it exists (one in a folder the
+/// user may not enter counts as missing).
 fn load_file(flags: &GlobalArgs, env: &Env) -> Result<ConfigFile> {
     if flags.no_config {
         return Ok(ConfigFile::default());
@@ -305,6 +306,11 @@ fn load_file(flags: &GlobalArgs, env: &Env) -> Result<ConfigFile> {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             ) =>
         {
+            Ok(ConfigFile::default())
+        }
+        // A folder above it that the user may not enter: no file there.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            tracing::debug!("no configuration file read: {}: {e}", path.display());
             Ok(ConfigFile::default())
         }
         Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),

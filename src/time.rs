@@ -14,6 +14,12 @@ pub struct Timestamp(pub i64);
 const MS_PER_DAY: i64 = 86_400_000;
 
 impl Timestamp {
+    /// The earliest time RFC 3339 can write: 0000-01-01T00:00:00Z.
+    pub const EARLIEST: Timestamp = Timestamp(days_from_civil(0, 1, 1) * MS_PER_DAY);
+
+    /// The latest time RFC 3339 can write: 9999-12-31T23:59:59.999Z.
+    pub const LATEST: Timestamp = Timestamp(days_from_civil(10_000, 1, 1) * MS_PER_DAY - 1);
+
     /// Returns the current time.
     pub fn now() -> Self {
         let since = SystemTime::now()
@@ -32,13 +38,21 @@ impl Timestamp {
     /// `2024-05-08T13:56:00.250+02:00`, or a bare date `2024-05-08` (midnight UTC).
     ///
     /// # Failure
-    /// Returns an invalid-input error naming the text when it is not of that form.
+    /// Returns an invalid-input error naming the text when it is not of that
+    /// form, or when its time in UTC falls outside the years 0000 to 9999
+    /// (it could not be written back in RFC 3339).
     pub fn parse(text: &str) -> Result<Self> {
-        parse_rfc3339(text.trim()).ok_or_else(|| {
+        let time = parse_rfc3339(text.trim()).ok_or_else(|| {
             Error::invalid(format!(
                 "invalid timestamp {text:?}: expected RFC 3339, e.g. 2024-05-08T13:56:00Z"
             ))
-        })
+        })?;
+        if !(Self::EARLIEST..=Self::LATEST).contains(&time) {
+            return Err(Error::invalid(format!(
+                "timestamp {text:?} is outside the years 0000 to 9999 in UTC"
+            )));
+        }
+        Ok(time)
     }
 }
 
@@ -175,7 +189,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -243,9 +257,25 @@ mod tests {
             "2023-05-08T25:00:00Z",
             "2023-05-08T13:56:00",
             "２０２３-05-08",
+            "9999-12-31T23:30:00-01:00",
+            "0000-01-01T00:00:00+01:00",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_printable_range_round_trips() {
+        for time in [Timestamp::EARLIEST, Timestamp::LATEST] {
+            assert_eq!(Timestamp::parse(&time.to_string()).unwrap(), time);
+        }
+        assert_eq!(Timestamp::LATEST.to_string(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:30:00+01:00")
+                .unwrap()
+                .to_string(),
+            "9999-12-31T22:30:00.000Z"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `import`: load memories from JSON lines.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +10,7 @@ use clap::Args;
 use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{ImportReport, OpenMode};
+use crate::store::{ImportReport, OpenMode, Store, check_path};
 
 /// Arguments of `import`.
 #[derive(Debug, Clone, Args)]
@@ -23,24 +23,30 @@ pub struct ImportArgs {
     pub batch_size: u32,
 }
 
-/// Imports the file and returns the report.
+/// Imports the file and returns the report. A database that does not
+/// exist yet is created only when the first good line is written.
 pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
-    let namespace = config.namespace()?;
-    let batch_size = args.batch_size as usize;
-    let embedder = embedder(config);
     if args.file.as_os_str() == "-" {
-        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-        store.import(&*embedder, io::stdin().lock(), namespace, batch_size)
+        import_from(config, args, io::stdin().lock())
     } else {
         let file = File::open(&args.file)
             .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
-        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-        store.import(
-            &*embedder,
-            BufReader::with_capacity(1 << 16, file),
-            namespace,
-            batch_size,
-        )
+        import_from(config, args, BufReader::with_capacity(1 << 16, file))
+    }
+}
+
+/// Imports the lines `reader` yields into the configured database.
+fn import_from(config: &Config, args: &ImportArgs, reader: impl BufRead) -> Result<ImportReport> {
+    let namespace = config.namespace()?;
+    let batch_size = args.batch_size as usize;
+    let embedder = embedder(config);
+    let path = config.db_path()?;
+    check_path(path)?;
+    let open = || open_with_vectors(config, OpenMode::Create, &*embedder);
+    if path.exists() {
+        open()?.import(&*embedder, reader, namespace, batch_size)
+    } else {
+        Store::import_lazily(open, &*embedder, reader, namespace, batch_size)
     }
 }
 

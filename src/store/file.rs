@@ -9,13 +9,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Fails with invalid input for paths that SQLite would not treat as a
 /// plain file name: an empty path, `:memory:`, and `file:` URIs.
-pub(crate) fn check_path(path: &Path) -> Result<()> {
+pub fn check_path(path: &Path) -> Result<()> {
     let text = path.to_string_lossy();
     let refused = if text.is_empty() {
         Some("an empty path")
@@ -35,12 +35,52 @@ pub(crate) fn check_path(path: &Path) -> Result<()> {
     }
 }
 
+/// Returns whether something is at `path`.
+///
+/// # Failure
+/// An I/O error naming the path when the system cannot tell (a folder
+/// above it that the user may not enter, say), and for a folder.
+pub(crate) fn exists(path: &Path) -> Result<bool> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(Error::new(
+            ErrorKind::Io,
+            format!("{} is a folder, not a database file", path.display()),
+        )
+        .with_hint("pass the path of a database file inside it with --db")),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(format!("opening {}", path.display()), e)),
+    }
+}
+
+/// The error for a database file SQLite could not open: when the system
+/// says why (permissions, say), an I/O error naming the path and the reason.
+pub(crate) fn open_error(path: &Path, err: rusqlite::Error) -> Error {
+    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+        && let Err(reason) = OpenOptions::new().read(true).write(true).open(path)
+    {
+        return Error::io(format!("opening {}", path.display()), reason);
+    }
+    let err = Error::from(err);
+    Error::new(err.kind(), format!("{}: {}", path.display(), err.message()))
+}
+
 /// Creates an empty database file at `path` (and its missing folders),
 /// readable by its owner only. A file that appeared meanwhile is left as
-/// it is: another process created it.
+/// it is: another process created it. On failure, the folders this call
+/// made are removed again.
 pub(crate) fn create_private(path: &Path) -> Result<()> {
+    let mut made = Vec::new();
+    let created = create_private_file(path, &mut made);
+    if created.is_err() {
+        remove_made(&made);
+    }
+    created
+}
+
+fn create_private_file(path: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dirs(parent)
+        create_private_dirs(parent, made)
             .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
     }
     let mut options = OpenOptions::new();
@@ -53,8 +93,11 @@ pub(crate) fn create_private(path: &Path) -> Result<()> {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(fs::Permissions::from_mode(0o600))
-                    .map_err(|e| create_error(path, e))?;
+                if let Err(e) = file.set_permissions(fs::Permissions::from_mode(0o600)) {
+                    drop(file);
+                    let _ = fs::remove_file(path);
+                    return Err(create_error(path, e));
+                }
             }
             drop(file);
             Ok(())
@@ -68,13 +111,44 @@ fn create_error(path: &Path, err: io::Error) -> Error {
     Error::io(format!("creating {}", path.display()), err)
 }
 
-/// Creates `dir` and its missing ancestors, each with mode 0700 on Unix.
-fn create_private_dirs(dir: &Path) -> io::Result<()> {
+/// Creates `dir` and its missing ancestors, outermost first, each with mode
+/// 0700 on Unix whatever the umask (which filters the mode `mkdir` is
+/// given, and may even take the owner's bits), and adds each folder it made
+/// to `made`.
+fn create_private_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .take_while(|p| fs::symlink_metadata(p).is_err())
+        .collect();
     let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    for folder in missing.into_iter().rev() {
+        match builder.create(folder) {
+            Ok(()) => {
+                made.push(folder.to_owned());
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::set_permissions(folder, fs::Permissions::from_mode(0o700))?;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && folder.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the folders in `made`, innermost first, as far as they are
+/// still empty.
+fn remove_made(made: &[PathBuf]) {
+    for folder in made.iter().rev() {
+        if fs::remove_dir(folder).is_err() {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

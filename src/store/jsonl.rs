@@ -19,7 +19,7 @@ use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{
     Content, MAX_BODY_BYTES, Metadata, check_unique_keys, validate_name, validate_namespace,
 };
@@ -227,6 +227,36 @@ fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<
     })
 }
 
+/// Where an import writes: a store, opened at the latest when the first
+/// good batch is written.
+trait Destination {
+    /// Returns the store, opening it if it is not open yet.
+    fn store(&mut self) -> Result<&mut Store>;
+}
+
+impl Destination for Store {
+    fn store(&mut self) -> Result<&mut Store> {
+        Ok(self)
+    }
+}
+
+/// A store that `open` opens only once an import has something to write.
+struct Deferred<F> {
+    open: Option<F>,
+    store: Option<Store>,
+}
+
+impl<F: FnOnce() -> Result<Store>> Destination for Deferred<F> {
+    fn store(&mut self) -> Result<&mut Store> {
+        if let Some(open) = self.open.take() {
+            self.store = Some(open()?);
+        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Database, "the database could not be opened"))
+    }
+}
+
 impl Store {
     /// Imports JSONL from `reader`, embedding with `embedder`: each valid line creates or updates a
     /// memory (an existing name gets a new version only if its content
@@ -239,50 +269,90 @@ impl Store {
     pub fn import(
         &mut self,
         embedder: &dyn Embedder,
-        mut reader: impl BufRead,
+        reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
     ) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
-        let now = Timestamp::now();
-        loop {
-            let read = read_line_capped(&mut reader, &mut buf)
-                .map_err(|e| Error::io(format!("reading import line {}", line_no + 1), e))?;
-            match read {
-                LineRead::End => break,
-                LineRead::TooLong => {
-                    line_no += 1;
-                    let err =
-                        Error::too_large(format!("line is longer than {MAX_LINE_BYTES} bytes"));
-                    report.reject(line_no, &err);
-                }
-                LineRead::Line => {
-                    line_no += 1;
-                    let line = match buf.strip_prefix(UTF8_BOM) {
-                        Some(rest) if line_no == 1 => rest,
-                        _ => &buf[..],
-                    };
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    match parse_record(embedder, line, default_namespace, now) {
-                        Ok(record) => batch.push(record),
-                        Err(err) => report.reject(line_no, &err),
-                    }
-                }
-            }
-            if batch.len() >= batch_size {
-                self.write_batch(&batch, &mut report)?;
-                batch.clear();
-            }
-        }
-        self.write_batch(&batch, &mut report)?;
-        Ok(report)
+        import_into(self, embedder, reader, default_namespace, batch_size)
     }
 
+    /// Like [`Store::import`] into the store `open` returns, which is called
+    /// only when the first good batch is about to be written: an import in
+    /// which no line is good opens (and creates) nothing.
+    ///
+    /// # Failure
+    /// As [`Store::import`], and whatever `open` fails with.
+    pub fn import_lazily(
+        open: impl FnOnce() -> Result<Store>,
+        embedder: &dyn Embedder,
+        reader: impl BufRead,
+        default_namespace: &str,
+        batch_size: usize,
+    ) -> Result<ImportReport> {
+        let mut destination = Deferred {
+            open: Some(open),
+            store: None,
+        };
+        import_into(
+            &mut destination,
+            embedder,
+            reader,
+            default_namespace,
+            batch_size,
+        )
+    }
+}
+
+/// Reads, checks and writes the lines of [`Store::import`] into `destination`.
+fn import_into(
+    destination: &mut impl Destination,
+    embedder: &dyn Embedder,
+    mut reader: impl BufRead,
+    default_namespace: &str,
+    batch_size: usize,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let now = Timestamp::now();
+    loop {
+        let read = read_line_capped(&mut reader, &mut buf)
+            .map_err(|e| Error::io(format!("reading import line {}", line_no + 1), e))?;
+        match read {
+            LineRead::End => break,
+            LineRead::TooLong => {
+                line_no += 1;
+                let err = Error::too_large(format!("line is longer than {MAX_LINE_BYTES} bytes"));
+                report.reject(line_no, &err);
+            }
+            LineRead::Line => {
+                line_no += 1;
+                let line = match buf.strip_prefix(UTF8_BOM) {
+                    Some(rest) if line_no == 1 => rest,
+                    _ => &buf[..],
+                };
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match parse_record(embedder, line, default_namespace, now) {
+                    Ok(record) => batch.push(record),
+                    Err(err) => report.reject(line_no, &err),
+                }
+            }
+        }
+        if batch.len() >= batch_size {
+            destination.store()?.write_batch(&batch, &mut report)?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        destination.store()?.write_batch(&batch, &mut report)?;
+    }
+    Ok(report)
+}
+
+impl Store {
     /// Writes `batch` in as few transactions as keep each under
     /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
     /// them, and counts what they did.
@@ -328,8 +398,11 @@ impl Store {
         let mut stmt = self.conn().prepare(&sql)?;
         let mut rows = stmt.query([namespace])?;
         let mut count = 0;
+        let now = Timestamp::now();
         while let Some(row) = rows.next()? {
             let memory = memory_from_row(row, true)?;
+            let (created_at, updated_at) =
+                importable_times(memory.created_at, memory.updated_at, now);
             emit(&ImportLine {
                 name: memory.name,
                 namespace: Some(memory.namespace),
@@ -337,13 +410,29 @@ impl Store {
                 description: Some(memory.description),
                 body: memory.body.unwrap_or_default(),
                 metadata: Some(memory.metadata.to_value()),
-                created_at: Some(memory.created_at.to_string()),
-                updated_at: Some(memory.updated_at.to_string()),
+                created_at: Some(created_at.to_string()),
+                updated_at: Some(updated_at.to_string()),
             })?;
             count += 1;
         }
         Ok(count)
     }
+}
+
+/// Returns a memory's creation and change times as an import at or after
+/// `now` accepts them: within the years RFC 3339 can write, not later than
+/// `now`, and created no later than changed. Earlier versions stored times
+/// that break these rules; only such times are changed.
+fn importable_times(
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    now: Timestamp,
+) -> (Timestamp, Timestamp) {
+    let updated_at = updated_at.clamp(Timestamp::EARLIEST, now);
+    (
+        created_at.clamp(Timestamp::EARLIEST, updated_at),
+        updated_at,
+    )
 }
 
 #[cfg(test)]

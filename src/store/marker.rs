@@ -3,6 +3,8 @@
 
 use rusqlite::Connection;
 
+use super::migrations::stored_version;
+
 /// The `PRAGMA application_id` of every sqlite-graphrag database (the bytes
 /// `SGRG`), set when the schema is created or migrated.
 pub(crate) const APPLICATION_ID: i32 = i32::from_be_bytes(*b"SGRG");
@@ -18,7 +20,7 @@ pub(crate) enum Contents {
     Empty,
     /// A sqlite-graphrag database at this schema version.
     Ours {
-        /// Its `PRAGMA user_version`.
+        /// Its schema version (see [`stored_version`]).
         version: u32,
     },
     /// Another application's database, with the application id it
@@ -34,7 +36,9 @@ pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Contents> {
     let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
     let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if application_id == APPLICATION_ID {
-        return Ok(Contents::Ours { version });
+        return Ok(Contents::Ours {
+            version: stored_version(conn)?,
+        });
     }
     if application_id != 0 {
         return Ok(Contents::Foreign { application_id });

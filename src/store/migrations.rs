@@ -1,9 +1,15 @@
-//! Schema migrations: ordered SQL steps keyed on `PRAGMA user_version`.
+//! Schema migrations: ordered SQL steps keyed on the schema version.
 //!
-//! Steps are only ever appended. Each runs in its own `BEGIN IMMEDIATE`
-//! transaction that re-reads the version first (so concurrent openers apply
-//! a step once), then checks `PRAGMA foreign_key_check` before committing:
-//! a step that would orphan a row fails and changes nothing.
+//! A database this program created keeps its schema version in
+//! `PRAGMA user_version`. A database adopted from another application keeps
+//! it in a one-row table of ours, [`VERSION_TABLE`], and its user version
+//! stays the other application's.
+//!
+//! Steps are only ever appended. The pending ones run in one
+//! `BEGIN IMMEDIATE` transaction that re-reads the version first (so
+//! concurrent openers apply a step once) and checks
+//! `PRAGMA foreign_key_check` after each step: a step that fails or would
+//! orphan a row leaves the database as it was.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -44,18 +50,74 @@ const MIGRATIONS: &[Migration] = &[
 /// The schema version this program writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
+/// The table holding the schema version of an adopted database.
+const VERSION_TABLE: &str = "graphrag_schema";
+
 /// Reads the schema version of an open database.
 pub fn schema_version(conn: &Connection) -> Result<u32> {
-    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+    Ok(stored_version(conn)?)
+}
+
+/// Reads the schema version from [`VERSION_TABLE`] if the database has
+/// one, else from `PRAGMA user_version`.
+pub(crate) fn stored_version(conn: &Connection) -> rusqlite::Result<u32> {
+    if has_version_table(conn)? {
+        conn.query_row(&format!("SELECT version FROM {VERSION_TABLE}"), [], |row| {
+            row.get(0)
+        })
+    } else {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))
+    }
+}
+
+fn has_version_table(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [VERSION_TABLE],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+/// Records `version` where [`stored_version`] reads it.
+fn store_version(conn: &Connection, version: u32) -> rusqlite::Result<()> {
+    if has_version_table(conn)? {
+        conn.execute(
+            &format!("UPDATE {VERSION_TABLE} SET version = ?1"),
+            [version],
+        )?;
+        Ok(())
+    } else {
+        conn.pragma_update(None, "user_version", version)
+    }
+}
+
+/// Where a migration keeps the schema version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tracking {
+    /// Where the database already keeps it (`user_version` in a new file).
+    AsFound,
+    /// In [`VERSION_TABLE`], created at version 0 if missing: the database
+    /// is another application's, whose user version is left alone.
+    Adopted,
 }
 
 /// Brings the database up to [`LATEST_VERSION`].
 ///
 /// # Failure
 /// Schema-too-new if the database is ahead of this program; a database error
-/// (with nothing of that step applied) if a step fails or breaks a foreign key.
+/// (with nothing applied) if a step fails or breaks a foreign key.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    migrate_to(conn, LATEST_VERSION)
+    migrate_to(conn, LATEST_VERSION, Tracking::AsFound)
+}
+
+/// Adds the whole schema to another application's database, whatever its
+/// user version holds, and marks it as ours.
+///
+/// # Failure
+/// As [`migrate`]; nothing is changed.
+pub(crate) fn adopt(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, LATEST_VERSION, Tracking::Adopted)
 }
 
 /// Fails with schema-too-new if `version` is ahead of this program.
@@ -73,18 +135,29 @@ pub(crate) fn check_not_newer(version: u32) -> Result<()> {
 }
 
 /// Applies the steps up to and including `target`, and marks the database
-/// as ours with its application id.
-pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
-    let current = schema_version(conn)?;
+/// as ours with its application id, in one transaction; a database already
+/// there is not locked for writing.
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32, tracking: Tracking) -> Result<()> {
+    if tracking == Tracking::AsFound {
+        let current = schema_version(conn)?;
+        check_not_newer(current)?;
+        if current >= target && is_marked(conn)? {
+            return Ok(());
+        }
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if tracking == Tracking::Adopted && !has_version_table(&tx)? {
+        tx.execute_batch(&format!(
+            "CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL);
+             INSERT INTO {VERSION_TABLE} (version) VALUES (0);"
+        ))?;
+    }
+    let current = schema_version(&tx)?;
     check_not_newer(current)?;
     for step in MIGRATIONS
         .iter()
         .filter(|m| m.version > current && m.version <= target)
     {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if schema_version(&tx)? >= step.version {
-            continue;
-        }
         tx.execute_batch(step.sql)?;
         let orphans: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
@@ -99,16 +172,20 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
                 ),
             ));
         }
-        tx.pragma_update(None, "user_version", step.version)?;
+        store_version(&tx, step.version)?;
+        tracing::info!("migrating database to schema version {}", step.version);
+    }
+    if !is_marked(&tx)? {
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.commit()?;
-        tracing::info!("migrated database to schema version {}", step.version);
     }
-    let marked: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
-    if marked != APPLICATION_ID {
-        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
-    }
+    tx.commit()?;
     Ok(())
+}
+
+/// Whether the database carries our application id.
+fn is_marked(conn: &Connection) -> rusqlite::Result<bool> {
+    let id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    Ok(id == APPLICATION_ID)
 }
 
 #[cfg(test)]
@@ -147,7 +224,7 @@ mod tests {
             let mut conn = Connection::open_in_memory().unwrap();
             super::super::fts_text::register_fold(&conn).unwrap();
             conn.pragma_update(None, "foreign_keys", true).unwrap();
-            migrate_to(&mut conn, from).unwrap();
+            migrate_to(&mut conn, from, Tracking::AsFound).unwrap();
             assert_eq!(schema_version(&conn).unwrap(), from);
             let expected = seed(&conn, from);
             migrate(&mut conn).unwrap();

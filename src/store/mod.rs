@@ -33,6 +33,7 @@ use marker::Contents;
 
 pub use backlog::ReindexReport;
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
+pub use file::check_path;
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
@@ -83,7 +84,7 @@ impl Store {
     /// and database errors.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
         file::check_path(path)?;
-        if !path.exists() {
+        if !file::exists(path)? {
             if mode == OpenMode::Existing {
                 return Err(no_database(format!("no database at {}", path.display())));
             }
@@ -96,7 +97,8 @@ impl Store {
             _ => err,
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| with_path(e.into()))?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| file::open_error(path, e))?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),
@@ -119,8 +121,9 @@ impl Store {
         Ok(store)
     }
 
-    /// Checks what the file holds, then (only if `mode` allows it) turns on
-    /// WAL and brings the schema up to date.
+    /// Checks what the file holds, then (only if `mode` allows it) brings
+    /// the schema up to date, and turns on WAL in a file it created or
+    /// adopted.
     fn configure(&mut self, mode: OpenMode) -> Result<()> {
         self.conn.busy_handler(Some(busy::wait_while_busy))?;
         fts_text::register_fold(&self.conn)?;
@@ -132,22 +135,24 @@ impl Store {
             .as_deref()
             .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
         admit(contents, mode, &shown)?;
-        let journal: String = self
-            .conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
-        if self.path.is_some() && !journal.eq_ignore_ascii_case("wal") {
-            if contents == Contents::Empty {
-                // Larger pages first (they cannot change once WAL is on).
-                // The vector scan reads every page of the chunks table, and
-                // 16 KiB pages read it about a quarter faster than 4 KiB ones.
-                self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-            }
+        if self.path.is_some() && contents == Contents::Empty {
+            // Larger pages first (they cannot change once WAL is on).
+            // The vector scan reads every page of the chunks table, and
+            // 16 KiB pages read it about a quarter faster than 4 KiB ones.
+            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        }
+        match contents {
+            Contents::Foreign { .. } => migrations::adopt(&mut self.conn)?,
+            _ => migrations::migrate(&mut self.conn)?,
+        }
+        // A file of ours keeps the journal mode it has: a command that
+        // writes nothing leaves its bytes as they were.
+        if self.path.is_some() && !matches!(contents, Contents::Ours { .. }) {
             self.conn
                 .query_row("PRAGMA journal_mode = WAL", [], |row| {
                     row.get::<_, String>(0)
                 })?;
         }
-        migrations::migrate(&mut self.conn)?;
         self.created = !matches!(contents, Contents::Ours { .. });
         Ok(())
     }

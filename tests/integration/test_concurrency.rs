@@ -76,6 +76,29 @@ fn sixteen_writers_and_four_readers_lose_nothing() {
     assert_eq!(env.ok(&["health"])["ok"], true);
 }
 
+#[test]
+fn writers_racing_to_create_one_database_all_land_in_wal_mode() {
+    let env = Arc::new(TestEnv::new());
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let env = Arc::clone(&env);
+            thread::spawn(move || {
+                let name = format!("first-{w}");
+                env.ok(&["remember", "--name", &name, "--body", "racing to create"]);
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("a writer failed");
+    }
+    assert_eq!(env.ok(&["stats"])["memories"], WRITERS);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
 const IMPORT_LINES: usize = 100_000;
 const IMPORT_BATCH: usize = 2_000;
 

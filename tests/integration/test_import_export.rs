@@ -212,3 +212,78 @@ fn import_accepts_a_byte_order_mark() {
         "only the first line may start with one"
     );
 }
+
+#[test]
+fn what_export_writes_always_imports() {
+    let env = TestEnv::new();
+    for name in ["future", "backwards", "past-9999", "before-0000"] {
+        env.remember(name, "a memory with a time import refuses");
+    }
+    // Times earlier versions could store: in 3000, changed before created,
+    // past 9999-12-31 and before 0000-01-01 in UTC.
+    env.tamper(
+        "UPDATE memories SET created_at = 32503680000000, updated_at = 32503680000000 WHERE name = 'future';
+         UPDATE memories SET created_at = 32503680000000 WHERE name = 'backwards';
+         UPDATE memories SET created_at = 253402300800000 + 1800000, updated_at = 253402300800000 + 1800000 WHERE name = 'past-9999';
+         UPDATE memories SET created_at = -62167219200000 - 3600000, updated_at = -62167219200000 - 3600000 WHERE name = 'before-0000';",
+    );
+    let exported = export(&env, &[]);
+    let copy = TestEnv::new();
+    let report = import(&copy, &[], exported.clone());
+    assert_eq!(
+        (report["imported"].clone(), report["failed"].clone()),
+        (json!(4), json!(0)),
+        "{report}"
+    );
+    let again = export(&copy, &[]);
+    assert_eq!(again, exported, "a second round trip changed the times");
+}
+
+#[test]
+fn import_refuses_times_it_could_not_write_back() {
+    let env = TestEnv::new();
+    let input = r#"{"name":"late","body":"x","created_at":"9999-12-31T23:30:00-01:00"}
+{"name":"early","body":"x","created_at":"0000-01-01T00:00:00+01:00"}
+{"name":"edge","body":"x","created_at":"0000-01-01T00:00:00Z"}
+"#;
+    let report = import(&env, &[], input);
+    assert_eq!(
+        (report["imported"].clone(), report["failed"].clone()),
+        (json!(1), json!(2)),
+        "{report}"
+    );
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("0000 to 9999"), "{message}");
+    assert_eq!(
+        env.ok(&["read", "edge"])["created_at"],
+        "0000-01-01T00:00:00.000Z"
+    );
+}
+
+#[test]
+fn an_import_with_no_good_line_creates_nothing() {
+    let env = TestEnv::new();
+    let db = env.dir.path().join("new/x.db");
+    let db_arg = db.to_str().unwrap();
+    let input = env.dir.path().join("input.jsonl");
+    let run = |lines: &str| {
+        std::fs::write(&input, lines).unwrap();
+        crate::common::bare_cmd(env.dir.path())
+            .args(["--db", db_arg, "import", input.to_str().unwrap()])
+            .output_retrying()
+    };
+    for input in ["{\"name\":\"!\"}\n", ""] {
+        let out = run(input);
+        assert!(
+            out.status.code() == Some(12) || out.status.success(),
+            "{out:?}"
+        );
+        assert!(
+            !env.dir.path().join("new").exists(),
+            "{input:?} created the database"
+        );
+    }
+    let out = run("{\"name\":\"!\"}\n{\"name\":\"ok\",\"body\":\"x\"}\n");
+    assert_eq!(out.status.code(), Some(12), "{out:?}");
+    assert!(db.exists());
+}
