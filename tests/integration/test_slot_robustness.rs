@@ -56,10 +56,10 @@ fn an_empty_pool_record_left_by_a_crash_is_written_again() {
 }
 
 /// A `slots exec` whose command writes the slot it got into `got` and then
-/// waits until `release` exists.
+/// waits until `release` exists (or its folder is gone, after a failed test).
 #[cfg(unix)]
 fn holder(dir: &Path, runtime: &Path, exec_args: &[&str], got: &Path, release: &Path) -> Child {
-    let script = r#"echo "$SQLITE_GRAPHRAG_SLOT" > "$1.tmp"; mv "$1.tmp" "$1"; while [ ! -e "$2" ]; do sleep 0.02; done"#;
+    let script = r#"echo "$SQLITE_GRAPHRAG_SLOT" > "$1.tmp"; mv "$1.tmp" "$1"; while [ ! -e "$2" ] && [ -d "${2%/*}" ]; do sleep 0.02; done"#;
     let mut args = vec!["exec"];
     args.extend(exec_args);
     args.extend(["--", "sh", "-c", script, "sh"]);
