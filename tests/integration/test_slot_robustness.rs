@@ -3,12 +3,17 @@
 //! runtime paths.
 
 use std::path::Path;
+#[cfg(unix)]
 use std::process::{Child, Output, Stdio};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{SpawnRetrying, StartRetrying, bare_cmd, wait_until};
+#[cfg(unix)]
+use crate::common::{SpawnRetrying, wait_until};
+use crate::common::{StartRetrying, bare_cmd};
+#[cfg(unix)]
 use crate::test_exec::wrapper_error;
 
 fn slots_in(dir: &Path, runtime: &Path, args: &[&str]) -> std::process::Command {
@@ -26,6 +31,7 @@ fn status_of(dir: &Path, runtime: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+#[cfg(unix)]
 /// Waits for `child` at most `secs`, killing it (and failing) if it hangs.
 fn finishes_within(mut child: Child, secs: u64, what: &str) -> Output {
     let end = Instant::now() + Duration::from_secs(secs);
@@ -252,6 +258,7 @@ fn a_nested_exec_finds_its_slot_in_a_runtime_path_that_is_not_utf8() {
     );
 }
 
+#[cfg(unix)]
 fn runtime_dir_used(dir: &Path, xdg: &std::ffi::OsStr, cwd: &Path) -> (String, String) {
     let out = bare_cmd(dir)
         .env("XDG_RUNTIME_DIR", xdg)
