@@ -167,10 +167,7 @@ impl Config {
             (Some(dir), _, _) => named(dir.clone()),
             (None, Some(dir), _) => named(PathBuf::from(dir)),
             (None, None, Some(dir)) => named(dir.clone()),
-            (None, None, None) => RuntimeDir {
-                path: default_runtime_dir(env),
-                kind: RuntimeDirKind::PerUser,
-            },
+            (None, None, None) => default_runtime_dir(env),
         };
         let max_slots = slot_count(env, &file).map_err(DeferredError::from);
         Ok(Config {
@@ -351,21 +348,24 @@ fn default_db_path(env: &Env) -> Result<PathBuf> {
         })
 }
 
-/// `$XDG_RUNTIME_DIR/sqlite-graphrag`; else, on Windows,
-/// `%LOCALAPPDATA%\sqlite-graphrag\run`; else `sqlite-graphrag-<uid>` in the
-/// system's temporary folder.
-fn default_runtime_dir(env: &Env) -> PathBuf {
+/// `$XDG_RUNTIME_DIR/sqlite-graphrag` (if `$XDG_RUNTIME_DIR` passes the
+/// checks of [`RuntimeDir::trusted`] when it is used); else, on Windows,
+/// `%LOCALAPPDATA%\sqlite-graphrag\run`; else `sqlite-graphrag-<uid>` in
+/// the system's temporary folder.
+fn default_runtime_dir(env: &Env) -> RuntimeDir {
     if let Some(dir) = &env.xdg_runtime_dir {
-        return PathBuf::from(dir).join(APP_DIR);
+        return RuntimeDir {
+            path: PathBuf::from(dir).join(APP_DIR),
+            kind: RuntimeDirKind::Xdg,
+        };
     }
     if let Some(dir) = env.local_appdata.as_ref().filter(|_| cfg!(windows)) {
-        return PathBuf::from(dir).join(APP_DIR).join("run");
+        return RuntimeDir {
+            path: PathBuf::from(dir).join(APP_DIR).join("run"),
+            kind: RuntimeDirKind::PerUser,
+        };
     }
-    #[cfg(unix)]
-    let name = format!("{APP_DIR}-{}", rustix::process::getuid().as_raw());
-    #[cfg(not(unix))]
-    let name = APP_DIR.to_owned();
-    std::env::temp_dir().join(name)
+    RuntimeDir::per_user_temp()
 }
 
 fn log_level(verbose: u8, quiet: u8) -> LevelFilter {

@@ -1,20 +1,25 @@
 //! The runtime folder and the folders and files inside it, opened so that
 //! nobody else can redirect a write.
 //!
-//! The runtime folder is opened once (its last component without following
-//! a symbolic link) and checked through its descriptor; every pool folder,
+//! The runtime folder is opened once and checked through its descriptor (a
+//! folder named explicitly is reached one component at a time, see
+//! `walk`); every pool folder,
 //! queue folder and file is then opened relative to a folder descriptor,
 //! by a single name, never following a symbolic link, and a file must be a
 //! regular file with one link. So a planted symbolic link or hard link
 //! makes the program refuse, never write through it.
 //!
 //! Which runtime folders are trusted (Unix):
+//! - `$XDG_RUNTIME_DIR` only if it is an absolute path to a folder owned by
+//!   this user that nobody else may enter (else the per-user folder in the
+//!   temporary folder is used, with a warning);
 //! - the default per-user folder must be owned by this user and writable by
 //!   nobody else, as ssh and tmux require of theirs;
 //! - a folder named explicitly may be shared by several users: it and every
-//!   folder above it must be owned by root or this user, and any of them
-//!   that group or others may write must have the sticky bit (so nobody can
-//!   delete or replace another user's files).
+//!   folder on the way to it must be owned by root or this user, and any of
+//!   them that group or others may write must have the sticky bit (so
+//!   nobody can delete or replace another user's files); a symbolic link on
+//!   the way is followed only if root or this user owns it.
 //!
 //! Folders and files created inside take the runtime folder's permission
 //! bits (files without the execute bits), whatever the umask: private in a
@@ -38,11 +43,88 @@ pub struct RuntimeDir {
 /// How a runtime folder was chosen, which decides the checks it must pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuntimeDirKind {
+    /// `sqlite-graphrag` inside `$XDG_RUNTIME_DIR`: used as a per-user
+    /// folder only if `$XDG_RUNTIME_DIR` is absolute, owned by this user
+    /// and closed to everyone else (see [`RuntimeDir::trusted`]).
+    Xdg,
     /// The default folder: owned by this user, writable by nobody else.
     PerUser,
     /// Named by flag, environment or configuration file: may be shared by
     /// several users if it is sticky.
     Named,
+}
+
+/// The per-user folder in the temporary folder is `sqlite-graphrag-<uid>`.
+const TEMP_DIR_PREFIX: &str = "sqlite-graphrag";
+
+impl RuntimeDir {
+    /// The per-user folder in the system's temporary folder:
+    /// `sqlite-graphrag-<uid>` (without the uid on Windows).
+    pub fn per_user_temp() -> RuntimeDir {
+        #[cfg(unix)]
+        let name = format!("{TEMP_DIR_PREFIX}-{}", rustix::process::getuid().as_raw());
+        #[cfg(not(unix))]
+        let name = TEMP_DIR_PREFIX.to_owned();
+        RuntimeDir {
+            path: std::env::temp_dir().join(name),
+            kind: RuntimeDirKind::PerUser,
+        }
+    }
+
+    /// The folder to use: a folder inside `$XDG_RUNTIME_DIR` becomes a
+    /// per-user folder if `$XDG_RUNTIME_DIR` can be trusted, else (with a
+    /// warning) [`RuntimeDir::per_user_temp`]; any other is itself.
+    pub fn trusted(&self) -> RuntimeDir {
+        if self.kind != RuntimeDirKind::Xdg {
+            return self.clone();
+        }
+        let xdg = self.path.parent().unwrap_or(&self.path);
+        match xdg_problem(xdg) {
+            None => RuntimeDir {
+                path: self.path.clone(),
+                kind: RuntimeDirKind::PerUser,
+            },
+            Some(problem) => {
+                let fallback = RuntimeDir::per_user_temp();
+                tracing::warn!(
+                    "ignoring XDG_RUNTIME_DIR={}: {problem}; using {} instead",
+                    xdg.display(),
+                    fallback.path.display()
+                );
+                fallback
+            }
+        }
+    }
+}
+
+/// Why `$XDG_RUNTIME_DIR` cannot be trusted, if it cannot: it must be an
+/// absolute path (the XDG specification says to ignore a relative one) to
+/// a folder, not a symbolic link, owned by this user and closed to group
+/// and others.
+fn xdg_problem(xdg: &std::path::Path) -> Option<String> {
+    if !xdg.is_absolute() {
+        return Some("it is not an absolute path".to_owned());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match std::fs::symlink_metadata(xdg) {
+            Ok(meta) => meta,
+            Err(e) => return Some(format!("it cannot be read ({e})")),
+        };
+        let me = rustix::process::geteuid().as_raw();
+        if !meta.is_dir() {
+            return Some("it is not a folder (or is a symbolic link)".to_owned());
+        }
+        if meta.uid() != me || meta.mode() & 0o077 != 0 {
+            return Some(format!(
+                "it is owned by uid {}, mode {:04o}, but it must be owned by uid {me} and closed to group and others",
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    None
 }
 
 /// The hint given with every refusal to use a runtime folder or an entry.
@@ -68,7 +150,6 @@ pub(crate) use portable::Folder;
 mod unix {
     use std::fs::File;
     use std::os::fd::{BorrowedFd, OwnedFd};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     use std::path::{Path, PathBuf};
 
     use rustix::fs::{self, AtFlags, FileType, Mode, OFlags};
@@ -118,80 +199,22 @@ mod unix {
 
     impl Folder {
         /// Opens the runtime folder (creating it, mode 0700, if `create`),
-        /// checked as its kind requires; `None` if it does not exist and
+        /// checked as its kind requires (see [`RuntimeDir::trusted`] for a
+        /// folder in `$XDG_RUNTIME_DIR`); `None` if it does not exist and
         /// `create` is false.
         ///
         /// # Failure
         /// Invalid input with a hint when the folder is not safe to use;
         /// I/O errors.
         pub(crate) fn open_root(dir: &RuntimeDir, create: bool) -> Result<Option<Folder>> {
-            if create {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&dir.path)
-                    .map_err(|e| io(&dir.path, "creating", e))?;
-            }
-            let path = match dir.kind {
-                RuntimeDirKind::PerUser => dir.path.clone(),
-                RuntimeDirKind::Named => match std::fs::canonicalize(&dir.path) {
-                    Ok(path) => path,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(io(&dir.path, "resolving", e)),
-                },
+            let dir = dir.trusted();
+            let opened = match dir.kind {
+                RuntimeDirKind::Named => walk(&dir.path, create)?,
+                RuntimeDirKind::PerUser | RuntimeDirKind::Xdg => open_per_user(&dir.path, create)?,
             };
-            let fd = match fs::openat(fs::CWD, &path, DIR_FLAGS, Mode::empty()) {
-                Ok(fd) => fd,
-                Err(Errno::NOENT) if !create => return Ok(None),
-                Err(Errno::LOOP | Errno::NOTDIR) => {
-                    return Err(refuse(&path, "it is a symbolic link or not a folder"));
-                }
-                Err(e) => return Err(io(&path, "opening", e)),
+            let Some((fd, path, st)) = opened else {
+                return Ok(None);
             };
-            let st = fs::fstat(&fd).map_err(|e| io(&path, "reading", e))?;
-            let me = rustix::process::geteuid().as_raw();
-            match dir.kind {
-                RuntimeDirKind::PerUser => {
-                    if st.st_uid != me || st.st_mode & GROUP_OR_OTHER_WRITE != 0 {
-                        return Err(refuse(
-                            &path,
-                            format!(
-                                "it is {}, but a per-user runtime folder must be owned by uid {me} and writable by nobody else",
-                                describe(&st)
-                            ),
-                        ));
-                    }
-                }
-                RuntimeDirKind::Named => {
-                    if !(st.st_uid == me || st.st_uid == 0) {
-                        return Err(refuse(
-                            &path,
-                            format!(
-                                "it is {}, but a runtime folder must be owned by root or uid {me}",
-                                describe(&st)
-                            ),
-                        ));
-                    }
-                    check_sticky(&path, &st)?;
-                    for ancestor in path.ancestors().skip(1) {
-                        let meta =
-                            std::fs::metadata(ancestor).map_err(|e| io(ancestor, "reading", e))?;
-                        if !(meta.uid() == me || meta.uid() == 0)
-                            || !others_cannot_replace(meta.mode())
-                        {
-                            return Err(refuse(
-                                &path,
-                                format!(
-                                    "the folder above it, {}, is owned by uid {}, mode {:04o}; every folder above a runtime folder must be owned by root or uid {me}, and sticky if others may write it",
-                                    ancestor.display(),
-                                    meta.uid(),
-                                    meta.mode() & 0o7777
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
             let bits = st.st_mode & 0o3777;
             Ok(Some(Folder {
                 fd,
@@ -342,6 +365,211 @@ mod unix {
         }
     }
 
+    /// The most symbolic links followed on the way to a runtime folder, as
+    /// the kernel allows.
+    const MAX_LINK_HOPS: u32 = 40;
+
+    /// An open folder, its path and its status.
+    type Opened = (OwnedFd, PathBuf, fs::Stat);
+
+    /// Opens the default per-user folder `path`: its parent is opened as it
+    /// is, the folder itself is made there (mode 0700) if `create`, opened
+    /// without following a symbolic link, and must be owned by this user
+    /// and writable by nobody else.
+    fn open_per_user(path: &Path, create: bool) -> Result<Option<Opened>> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(refuse(path, "it is not a folder inside another one"));
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let parent_fd = match fs::openat(
+            fs::CWD,
+            parent,
+            DIR_FLAGS.difference(OFlags::NOFOLLOW),
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if !create => return Ok(None),
+            Err(e) => return Err(io(parent, "opening", e)),
+        };
+        if create {
+            match fs::mkdirat(&parent_fd, name, Mode::RWXU) {
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => return Err(io(path, "creating", e)),
+            }
+        }
+        let Some(fd) = open_dir_at(&parent_fd, name, path)? else {
+            return Ok(None);
+        };
+        let st = fs::fstat(&fd).map_err(|e| io(path, "reading", e))?;
+        let me = rustix::process::geteuid().as_raw();
+        if st.st_uid != me || st.st_mode & GROUP_OR_OTHER_WRITE != 0 {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is {}, but a per-user runtime folder must be owned by uid {me} and writable by nobody else",
+                    describe(&st)
+                ),
+            ));
+        }
+        Ok(Some((fd, path.to_owned(), st)))
+    }
+
+    /// Opens the folder `name` inside `parent` without following a symbolic
+    /// link; `None` if it does not exist.
+    ///
+    /// # Failure
+    /// Invalid input, naming its owner and mode, when it is a symbolic
+    /// link, not a folder, or cannot be opened; I/O errors.
+    fn open_dir_at(
+        parent: &OwnedFd,
+        name: &std::ffi::OsStr,
+        path: &Path,
+    ) -> Result<Option<OwnedFd>> {
+        match fs::openat(parent, name, DIR_FLAGS, Mode::empty()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e @ (Errno::LOOP | Errno::NOTDIR | Errno::ACCESS)) => {
+                let what = match fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(st) => {
+                        let kind = match FileType::from_raw_mode(st.st_mode) {
+                            FileType::Symlink => "a symbolic link",
+                            FileType::Directory => "a folder this user cannot open",
+                            _ => "not a folder",
+                        };
+                        format!("it is {kind}, {}", describe(&st))
+                    }
+                    Err(_) => format!("it cannot be opened ({})", std::io::Error::from(e)),
+                };
+                Err(refuse(path, what))
+            }
+            Err(e) => Err(io(path, "opening", e)),
+        }
+    }
+
+    /// Reaches the runtime folder `path` named by flag, environment or
+    /// configuration file one component at a time from `/`, never through
+    /// a path the kernel resolves on its own: every folder on the way (and
+    /// the runtime folder itself) must be owned by root or this user and,
+    /// if group or others may write it, sticky; a symbolic link on the way
+    /// is followed only if root or this user owns it, at most 40 of them.
+    /// Missing folders are created (if `create`) only once the folder they
+    /// go in passed these checks, one level at a time, mode 0700. `None`
+    /// if it does not exist and `create` is false.
+    fn walk(path: &Path, create: bool) -> Result<Option<Opened>> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::path::Component;
+
+        let absolute = if path.is_absolute() {
+            path.to_owned()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io("finding the current folder", e))?
+                .join(path)
+        };
+        let root = Path::new("/");
+        let root_fd = fs::openat(fs::CWD, root, DIR_FLAGS, Mode::empty())
+            .map_err(|e| io(root, "opening", e))?;
+        let root_st = fs::fstat(&root_fd).map_err(|e| io(root, "reading", e))?;
+        check_on_the_way(root, &root_st)?;
+        let mut reached: Vec<Opened> = vec![(root_fd, root.to_owned(), root_st)];
+        let mut left: std::collections::VecDeque<std::ffi::OsString> = absolute
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_owned()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut hops = 0;
+        while let Some(name) = left.pop_front() {
+            if name == ".." {
+                if reached.len() > 1 {
+                    reached.pop();
+                }
+                continue;
+            }
+            let (here_fd, here_path, _) = reached.last().expect("the root is never left");
+            let next = here_path.join(&name);
+            let st = match fs::statat(here_fd, &name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(Errno::NOENT) if create => {
+                    match fs::mkdirat(here_fd, &name, Mode::RWXU) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => return Err(io(&next, "creating", e)),
+                    }
+                    left.push_front(name);
+                    continue;
+                }
+                Err(Errno::NOENT) => return Ok(None),
+                Err(e) => return Err(io(&next, "reading", e)),
+            };
+            if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                if !owned_by_root_or_me(&st) {
+                    return Err(refuse(
+                        &next,
+                        format!(
+                            "it is a symbolic link {}; a link on the way to a runtime folder is followed only if root or uid {} owns it",
+                            describe(&st),
+                            rustix::process::geteuid().as_raw()
+                        ),
+                    ));
+                }
+                hops += 1;
+                if hops > MAX_LINK_HOPS {
+                    return Err(refuse(
+                        path,
+                        format!("more than {MAX_LINK_HOPS} symbolic links on the way"),
+                    ));
+                }
+                let target = fs::readlinkat(here_fd, &name, Vec::new())
+                    .map_err(|e| io(&next, "reading the link", e))?;
+                let target = Path::new(std::ffi::OsStr::from_bytes(target.as_bytes()));
+                if target.is_absolute() {
+                    reached.truncate(1);
+                }
+                for component in target.components().rev() {
+                    match component {
+                        Component::Normal(part) => left.push_front(part.to_owned()),
+                        Component::ParentDir => left.push_front("..".into()),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            let Some(fd) = open_dir_at(here_fd, &name, &next)? else {
+                return Err(refuse(&next, "it was replaced while it was being opened"));
+            };
+            let st = fs::fstat(&fd).map_err(|e| io(&next, "reading", e))?;
+            check_on_the_way(&next, &st)?;
+            reached.push((fd, next, st));
+        }
+        Ok(reached.pop())
+    }
+
+    fn owned_by_root_or_me(st: &fs::Stat) -> bool {
+        st.st_uid == 0 || st.st_uid == rustix::process::geteuid().as_raw()
+    }
+
+    /// A named runtime folder, and every folder on the way to it, must be
+    /// owned by root or this user, and sticky if others may write it.
+    fn check_on_the_way(path: &Path, st: &fs::Stat) -> Result<()> {
+        if owned_by_root_or_me(st) && others_cannot_replace(st.st_mode) {
+            return Ok(());
+        }
+        Err(refuse(
+            path,
+            format!(
+                "it is {}; a runtime folder and every folder on the way to it must be owned by root or uid {}, and have the sticky bit if group or others may write it",
+                describe(st),
+                rustix::process::geteuid().as_raw()
+            ),
+        ))
+    }
+
     /// A folder others may write must have the sticky bit, so that nobody
     /// can delete or replace another user's entries.
     fn check_sticky(path: &Path, st: &fs::Stat) -> Result<()> {
@@ -380,7 +608,7 @@ mod portable {
         /// Opens the runtime folder (creating it if `create`); `None` if it
         /// does not exist and `create` is false.
         pub(crate) fn open_root(dir: &RuntimeDir, create: bool) -> Result<Option<Folder>> {
-            Self::at(dir.path.clone(), create)
+            Self::at(dir.trusted().path, create)
         }
 
         fn at(path: PathBuf, create: bool) -> Result<Option<Folder>> {

@@ -14,6 +14,7 @@
 mod count;
 mod folder;
 mod holder;
+mod lock;
 mod queue;
 mod record;
 
@@ -117,11 +118,12 @@ pub struct PoolStatus {
     pub dir: String,
     /// Its slot count.
     pub max: u32,
-    /// Slots held now.
+    /// Slots held now, including slots at or above `max` that holders
+    /// admitted before the pool shrank still hold (so it can exceed `max`).
     pub held: u32,
-    /// Slots free now.
+    /// Slots below `max` free now.
     pub free: u32,
-    /// Each slot.
+    /// Each slot below `max`, then each held slot at or above it.
     pub slots: Vec<SlotState>,
 }
 
@@ -157,6 +159,7 @@ impl Pool {
     /// # Failure
     /// As [`Pool::open`].
     pub fn find(runtime_dir: &RuntimeDir, name: &str, count: SlotCount) -> Result<Self> {
+        let runtime_dir = &runtime_dir.trusted();
         let folder = pool_folder(runtime_dir, name, false)?;
         let recorded = match &folder {
             Some(folder) => record::read(folder)?,
@@ -273,33 +276,25 @@ impl Pool {
     fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
         let skip_lock = fault_skips_lock();
         let folder = self.folder()?;
-        let _open_file_limit = allow_open_files(self.max);
-        let files = (0..self.max)
-            .map(|slot| {
-                Ok(folder
-                    .file(&slot_name(slot), true)?
-                    .expect("created when missing"))
-            })
-            .collect::<Result<Vec<File>>>()?;
+        let deadline = Instant::now() + wait.min(LONGEST_WAIT);
+        let mut slots = SlotFiles::open(folder, self.max)?;
         let mut rng = Jitter::seeded();
         let queue = folder.subdir("queue", true)?.expect("created when missing");
         if queue::is_empty(&queue)?
-            && let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)?
+            && let Some(slot) = self.try_slots(&mut slots, &mut rng, skip_lock)?
         {
-            return Ok(self.hold(files, slot, command));
+            return Ok(self.hold(slots.files, slot, command));
         }
-        let ticket = Ticket::take(&queue)?;
-        let deadline = Instant::now() + wait.min(LONGEST_WAIT);
-        while let Place::Behind(what) = ticket.place(self.max)? {
+        let ticket = Ticket::take(&queue, deadline)?;
+        while let Place::Behind(what) = ticket.place(slots.max)? {
             if !queue::wait_for(what, deadline)? {
                 return Err(self.no_slot(wait));
             }
         }
         ticket.become_head();
-        let pause = poll_pause(self.max);
         loop {
-            if let Some(slot) = self.try_slots(&files, &mut rng, skip_lock)? {
-                let guard = self.hold(files, slot, command);
+            if let Some(slot) = self.try_slots(&mut slots, &mut rng, skip_lock)? {
+                let guard = self.hold(slots.files, slot, command);
                 drop(ticket);
                 return Ok(guard);
             }
@@ -307,7 +302,7 @@ impl Pool {
             if now >= deadline {
                 return Err(self.no_slot(wait));
             }
-            thread::sleep(rng.jitter(pause).min(deadline - now));
+            thread::sleep(rng.jitter(poll_pause(slots.max)).min(deadline - now));
         }
     }
 
@@ -324,15 +319,30 @@ impl Pool {
         .with_hint("retry later, raise --wait, or see `sqlite-graphrag slots status`")
     }
 
-    /// Tries every slot once, starting at a random one; returns the one locked.
-    fn try_slots(&self, files: &[File], rng: &mut Jitter, skip_lock: bool) -> Result<Option<u32>> {
-        let start = rng.below(self.max);
-        for k in 0..self.max {
-            let slot = (start + k) % self.max;
-            let locked = skip_lock || try_lock(&files[slot as usize], &self.slot_path(slot))?;
-            if locked {
+    /// Tries every slot once, starting at a random one; returns the one
+    /// locked. A slot at or above the pool's current size (it shrank while
+    /// this process waited) is let go at once, and the smaller size is
+    /// followed from then on.
+    fn try_slots(
+        &self,
+        slots: &mut SlotFiles,
+        rng: &mut Jitter,
+        skip_lock: bool,
+    ) -> Result<Option<u32>> {
+        let start = rng.below(slots.max);
+        for k in 0..slots.max {
+            let slot = (start + k) % slots.max;
+            let file = &slots.files[slot as usize];
+            if !(skip_lock || try_lock(file, &self.slot_path(slot))?) {
+                continue;
+            }
+            if slots.still_within(slot)? {
                 return Ok(Some(slot));
             }
+            fs4::FileExt::unlock(&slots.files[slot as usize]).map_err(|e| {
+                Error::io(format!("unlocking {}", self.slot_path(slot).display()), e)
+            })?;
+            return Ok(None);
         }
         Ok(None)
     }
@@ -360,11 +370,19 @@ impl Pool {
     /// file open proves nothing).
     #[cfg(unix)]
     fn inherited_slot(&self) -> Option<SlotGuard> {
+        use std::ffi::OsStr;
         use std::os::fd::BorrowedFd;
-        let value = std::env::var(ENV_INHERITED_SLOT).ok()?;
-        let (fd, path) = value.split_once(':')?;
-        let fd: i32 = fd.parse().ok().filter(|fd| *fd >= 0)?;
-        let path = PathBuf::from(path);
+        use std::os::unix::ffi::OsStrExt;
+        let value = std::env::var_os(ENV_INHERITED_SLOT)?;
+        let (fd, path) = value
+            .as_bytes()
+            .split_at(value.as_bytes().iter().position(|&b| b == b':')?);
+        let fd: i32 = std::str::from_utf8(fd)
+            .ok()?
+            .parse()
+            .ok()
+            .filter(|fd| *fd >= 0)?;
+        let path = PathBuf::from(OsStr::from_bytes(&path[1..]));
         let slot = (0..self.max).find(|&s| self.slot_path(s) == path)?;
         // SAFETY: the descriptor number is not negative and is only borrowed
         // for fstat and flock within this call; if it is not open they fail
@@ -390,32 +408,19 @@ impl Pool {
     /// it at once), with the recorded holder of each held slot. Creates
     /// nothing: a missing slot file is a free slot.
     pub fn status(&self) -> Result<PoolStatus> {
-        let now = Timestamp::now();
         let patience = Instant::now() + RECORD_PATIENCE;
         let mut slots = Vec::with_capacity(self.max as usize);
         for slot in 0..self.max {
-            let path = self.slot_path(slot);
-            let file = match &self.folder {
-                Some(folder) => folder.file(&slot_name(slot), false)?,
-                None => None,
-            };
-            let seen = match &file {
-                Some(file) => observe(file, &path, patience)?,
-                None => Seen::Free,
-            };
-            drop(file);
-            let (held, holder) = match seen {
-                Seen::Free => (false, None),
-                Seen::Held(holder) => (true, holder),
-            };
-            slots.push(SlotState {
-                slot,
-                held,
-                pid: holder.as_ref().map(|h| h.pid),
-                command: holder.as_ref().map(|h| h.command.clone()),
-                held_for_ms: holder.as_ref().map(|h| now.0 - h.acquired_at_ms),
-                alive: holder.as_ref().and_then(HolderInfo::is_alive),
-            });
+            slots.push(self.slot_state(slot, patience)?);
+        }
+        let free = slots.iter().filter(|s| !s.held).count() as u32;
+        if let Some(folder) = &self.folder {
+            for slot in slots_beyond(folder, self.max)? {
+                let state = self.slot_state(slot, patience)?;
+                if state.held {
+                    slots.push(state);
+                }
+            }
         }
         let held = slots.iter().filter(|s| s.held).count() as u32;
         Ok(PoolStatus {
@@ -423,10 +428,66 @@ impl Pool {
             dir: self.dir.display().to_string(),
             max: self.max,
             held,
-            free: self.max - held,
+            free,
             slots,
         })
     }
+
+    /// Looks at one slot for [`Pool::status`]: the time held and whether
+    /// the holder lives are both taken after the record was accepted.
+    fn slot_state(&self, slot: u32, patience: Instant) -> Result<SlotState> {
+        let path = self.slot_path(slot);
+        let file = match &self.folder {
+            Some(folder) => folder.file(&slot_name(slot), false)?,
+            None => None,
+        };
+        let seen = match &file {
+            Some(file) => observe(file, &path, patience)?,
+            None => Seen::Free,
+        };
+        drop(file);
+        let now = Timestamp::now();
+        Ok(match seen {
+            Seen::Free => SlotState {
+                slot,
+                held: false,
+                pid: None,
+                command: None,
+                held_for_ms: None,
+                alive: None,
+            },
+            Seen::Held(holder) => SlotState {
+                slot,
+                held: true,
+                pid: holder.as_ref().map(|(h, _)| h.pid),
+                command: holder.as_ref().map(|(h, _)| h.command.clone()),
+                held_for_ms: holder
+                    .as_ref()
+                    .map(|(h, _)| (now.0 - h.acquired_at_ms).max(0)),
+                alive: holder.and_then(|(_, alive)| alive),
+            },
+        })
+    }
+}
+
+/// The numbers of the slot files at or above `max` in a pool folder: left
+/// by a larger size, and maybe still held by holders admitted before the
+/// pool shrank.
+fn slots_beyond(folder: &Folder, max: u32) -> Result<Vec<u32>> {
+    let mut beyond: Vec<u32> = folder
+        .names()?
+        .iter()
+        .filter_map(|name| {
+            let slot: u32 = name
+                .strip_prefix("slot-")?
+                .strip_suffix(".lock")?
+                .parse()
+                .ok()?;
+            (slot >= max && *name == slot_name(slot)).then_some(slot)
+        })
+        .collect();
+    beyond.sort_unstable();
+    Ok(beyond)
 }
 
 impl SlotGuard {
@@ -457,6 +518,50 @@ impl Drop for SlotGuard {
     }
 }
 
+/// The open slot files of a pool, and its size as last read from its record.
+struct SlotFiles<'f> {
+    folder: &'f Folder,
+    /// The pool's size; only the first `max` files are tried.
+    max: u32,
+    /// One open file per slot of the size the pool had at first.
+    files: Vec<File>,
+    /// Keeps the raised open-file limit while the files are open.
+    _open_file_limit: OpenFileLimit,
+}
+
+impl<'f> SlotFiles<'f> {
+    /// Opens (creating if needed) the files of slots `0..max`.
+    fn open(folder: &'f Folder, max: u32) -> Result<Self> {
+        let open_file_limit = allow_open_files(max);
+        let files = (0..max)
+            .map(|slot| {
+                Ok(folder
+                    .file(&slot_name(slot), true)?
+                    .expect("created when missing"))
+            })
+            .collect::<Result<Vec<File>>>()?;
+        Ok(SlotFiles {
+            folder,
+            max,
+            files,
+            _open_file_limit: open_file_limit,
+        })
+    }
+
+    /// Reads the pool's record again once `slot` is locked: true if the
+    /// slot is still within the pool; else follows the smaller size. (A
+    /// pool that grew meanwhile is not followed: its new slots are left to
+    /// processes that started later.)
+    fn still_within(&mut self, slot: u32) -> Result<bool> {
+        let current = record::read(self.folder)?.unwrap_or(self.max);
+        if slot < current {
+            return Ok(true);
+        }
+        self.max = current.min(self.max);
+        Ok(false)
+    }
+}
+
 /// The pause between a head's polls of a pool of `max` slots: 1 ms, or
 /// 250 µs per slot in pools of more than four. Up to `max` heads poll `max`
 /// slots each, so the polling work grows only linearly with `max`, while
@@ -468,8 +573,9 @@ fn poll_pause(max: u32) -> Duration {
 /// What `slots status` saw in one slot.
 enum Seen {
     Free,
-    /// Held, by the recorded holder if there is a readable record.
-    Held(Option<HolderInfo>),
+    /// Held, by the recorded holder if there is a readable record, with
+    /// whether that holder was alive when the record was accepted.
+    Held(Option<(HolderInfo, Option<bool>)>),
 }
 
 /// Looks at one slot: free (its lock could be taken, and is let go at
@@ -484,8 +590,13 @@ fn observe(file: &File, path: &Path, patience: Instant) -> Result<Seen> {
                 .map_err(|e| Error::io(format!("unlocking {}", path.display()), e))?;
             return Ok(Seen::Free);
         }
-        let holder = HolderInfo::read_from(file);
-        let believable = holder.as_ref().is_some_and(|h| h.is_alive() != Some(false));
+        let holder = HolderInfo::read_from(file).map(|h| {
+            let alive = h.is_alive();
+            (h, alive)
+        });
+        let believable = holder
+            .as_ref()
+            .is_some_and(|(_, alive)| *alive != Some(false));
         if believable || Instant::now() >= patience {
             return Ok(Seen::Held(holder));
         }
@@ -689,7 +800,7 @@ mod tests {
                     .unwrap();
             });
             let patience = Instant::now() + RECORD_PATIENCE;
-            let Seen::Held(Some(seen)) = observe(&reader, &path, patience).unwrap() else {
+            let Seen::Held(Some((seen, _))) = observe(&reader, &path, patience).unwrap() else {
                 panic!("a held slot was not seen held with a record");
             };
             assert_eq!(seen.command, vec!["new".to_owned()]);
@@ -699,6 +810,26 @@ mod tests {
             observe(&reader, &path, Instant::now()).unwrap(),
             Seen::Free
         ));
+    }
+
+    #[test]
+    fn status_never_reports_a_negative_time_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(&runtime(&dir), "p", count(1, true)).unwrap();
+        let slot = File::options()
+            .read(true)
+            .write(true)
+            .open(pool.slot_path(0))
+            .unwrap();
+        fs4::FileExt::lock(&slot).unwrap();
+        let ahead = HolderInfo {
+            acquired_at_ms: Timestamp::now().0 + 60_000,
+            ..HolderInfo::current(vec!["clock ahead".into()])
+        };
+        ahead.write_to(&slot).unwrap();
+        let status = pool.status().unwrap();
+        assert_eq!(status.slots[0].held_for_ms, Some(0));
+        assert_eq!(status.slots[0].alive, ahead.is_alive());
     }
 
     #[test]

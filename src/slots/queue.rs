@@ -23,15 +23,21 @@
 //! only when the ticket ahead of it leaves.)
 
 use std::fs::File;
+use std::path::Path;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::folder::{Folder, read_start, rewrite};
+use super::lock::{Mode, lock_until};
 use super::try_lock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 const TICKET_PREFIX: &str = "t-";
 const COUNTER: &str = "counter";
+/// The least time given to the line's own locks (the counter, a new
+/// ticket), which their holders keep for a few system calls: a shorter wait
+/// must not fail only because another process was taking a ticket.
+const LINE_LOCK_GRACE: Duration = Duration::from_millis(100);
 
 /// A place in a pool's waiting line, held until dropped.
 pub(crate) struct Ticket<'q> {
@@ -48,12 +54,16 @@ pub(crate) fn is_empty(queue: &Folder) -> Result<bool> {
 
 impl<'q> Ticket<'q> {
     /// Takes the next ticket number and places a locked ticket in the line.
-    pub(crate) fn take(queue: &'q Folder) -> Result<Ticket<'q>> {
-        let number = next_number(queue)?;
+    ///
+    /// # Failure
+    /// No-slot when the line's counter or the new ticket stays locked by
+    /// someone else past `deadline` (and at least 100 ms); I/O errors.
+    pub(crate) fn take(queue: &'q Folder, deadline: Instant) -> Result<Ticket<'q>> {
+        let deadline = deadline.max(Instant::now() + LINE_LOCK_GRACE);
+        let number = next_number(queue, deadline)?;
         let temp = format!("tmp-{number}");
         let lock = queue.file(&temp, true)?.expect("created when missing");
-        fs4::FileExt::lock(&lock)
-            .map_err(|e| Error::io(format!("locking {}", queue.path().join(&temp).display()), e))?;
+        lock_line_file(&lock, &queue.path().join(&temp), deadline)?;
         let name = format!("{TICKET_PREFIX}{number:020}");
         queue.rename(&temp, &name)?;
         Ok(Ticket {
@@ -188,12 +198,31 @@ impl Drop for Ticket<'_> {
     }
 }
 
+/// Takes the exclusive lock of one of the line's own files before
+/// `deadline`.
+///
+/// # Failure
+/// No-slot when someone else holds it until then; I/O errors.
+fn lock_line_file(file: &File, path: &Path, deadline: Instant) -> Result<()> {
+    if lock_until(file, path, Mode::Exclusive, deadline)? {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::NoSlot,
+        format!(
+            "{} stayed locked by another process for the whole wait",
+            path.display()
+        ),
+    )
+    .with_hint("the waiting line's own processes hold it for moments only: find the process that holds it (fuser or lsof) and stop it"))
+}
+
 /// Increments the line's counter under the lock of its `counter` file.
-fn next_number(queue: &Folder) -> Result<u64> {
+fn next_number(queue: &Folder, deadline: Instant) -> Result<u64> {
     let path = queue.path().join(COUNTER);
     let io = |e| Error::io(format!("updating {}", path.display()), e);
     let file = queue.file(COUNTER, true)?.expect("created when missing");
-    fs4::FileExt::lock(&file).map_err(io)?;
+    lock_line_file(&file, &path, deadline)?;
     let text = read_start(&file, 64).map_err(io)?;
     let number = text.trim().parse::<u64>().unwrap_or(0) + 1;
     rewrite(&file, number.to_string().as_bytes()).map_err(io)?;
@@ -221,9 +250,9 @@ mod tests {
         };
         let queue = Folder::open_root(&runtime, true).unwrap().unwrap();
         assert!(is_empty(&queue).unwrap());
-        let first = Ticket::take(&queue).unwrap();
-        let second = Ticket::take(&queue).unwrap();
-        let third = Ticket::take(&queue).unwrap();
+        let first = Ticket::take(&queue, Instant::now()).unwrap();
+        let second = Ticket::take(&queue, Instant::now()).unwrap();
+        let third = Ticket::take(&queue, Instant::now()).unwrap();
         assert!(!is_empty(&queue).unwrap());
         assert!(matches!(first.place(1).unwrap(), Place::Head));
         assert!(matches!(third.place(3).unwrap(), Place::Head));

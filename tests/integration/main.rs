@@ -14,5 +14,6 @@ mod test_fts_sync;
 mod test_import_export;
 mod test_memory_commands;
 mod test_retrieval;
+mod test_slot_robustness;
 mod test_slot_security;
 mod test_slots;

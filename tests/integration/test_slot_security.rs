@@ -277,3 +277,99 @@ fn a_planted_queue_counter_in_a_shared_dir_is_not_written_through() {
     let mut holder = holder;
     holder.wait().unwrap();
 }
+
+#[test]
+fn a_runtime_dir_is_never_reached_through_another_users_symbolic_link() {
+    if !running_as_root() {
+        return;
+    }
+    let dir = shared_tempdir();
+    let victim = victim_file(dir.path(), VICTIM_UID);
+    let home = victim.parent().unwrap().to_owned();
+    let tmp = dir.path().join("tmp");
+    let planted = tmp.join("shared-graphrag");
+    symlink(&home, &planted).unwrap();
+    chown(&planted, OTHER_UID);
+    for runtime in [planted.clone(), planted.join("sub")] {
+        let out = as_user(
+            slots_cmd(dir.path(), Some(&runtime), &["exec", "--", "true"]),
+            VICTIM_UID,
+        );
+        assert_eq!(out.status.code(), Some(125), "{}", runtime.display());
+        let error = error_of(&out);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains(&planted.display().to_string())
+                && message.contains("symbolic link")
+                && message.contains(&format!("uid {OTHER_UID}")),
+            "{error}"
+        );
+        assert_eq!(error["kind"], "invalid_input");
+    }
+    let entries: Vec<_> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        entries,
+        ["precious.txt"],
+        "something was made in the victim's folder"
+    );
+
+    let own = tmp.join("own-link");
+    symlink(&home, &own).unwrap();
+    chown(&own, VICTIM_UID);
+    let runtime = own.join("a/b");
+    let out = as_user(
+        slots_cmd(dir.path(), Some(&runtime), &["exec", "--", "true"]),
+        VICTIM_UID,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", error_of(&out));
+    use std::os::unix::fs::MetadataExt;
+    for made in [home.join("a"), home.join("a/b")] {
+        let meta = std::fs::symlink_metadata(&made).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.mode() & 0o7777),
+            (VICTIM_UID, 0o700),
+            "{}",
+            made.display()
+        );
+    }
+}
+
+#[test]
+fn a_per_user_runtime_dir_blocked_by_a_private_folder_or_a_dangling_link_is_refused() {
+    if !running_as_root() {
+        return;
+    }
+    let dir = shared_tempdir();
+    let planted = dir.path().join(format!("tmp/sqlite-graphrag-{VICTIM_UID}"));
+    for dangling in [false, true] {
+        if dangling {
+            std::fs::remove_dir(&planted).unwrap();
+            symlink(dir.path().join("tmp/nowhere"), &planted).unwrap();
+        } else {
+            std::fs::create_dir(&planted).unwrap();
+            chmod(&planted, 0o700);
+        }
+        chown(&planted, OTHER_UID);
+        let status = as_user(slots_cmd(dir.path(), None, &["status"]), VICTIM_UID);
+        assert_eq!(status.status.code(), Some(5), "dangling link: {dangling}");
+        let exec = as_user(
+            slots_cmd(dir.path(), None, &["exec", "--", "true"]),
+            VICTIM_UID,
+        );
+        assert_eq!(exec.status.code(), Some(125), "dangling link: {dangling}");
+        for error in [error_of(&status), error_of(&exec)] {
+            let message = error["message"].as_str().unwrap();
+            assert_eq!(error["kind"], "invalid_input", "{error}");
+            assert!(
+                message.contains(&planted.display().to_string())
+                    && message.contains(&format!("uid {OTHER_UID}"))
+                    && message.contains("mode"),
+                "{error}"
+            );
+            assert!(error["hint"].as_str().unwrap().contains("--runtime-dir"));
+        }
+    }
+}

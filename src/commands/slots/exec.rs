@@ -91,7 +91,8 @@ fn guarded(job: Job, guard: &SlotGuard) -> Job {
     use std::os::fd::{AsFd, AsRawFd};
     match guard.file() {
         Some(file) => {
-            let value = format!("{}:{}", file.as_raw_fd(), guard.path().display());
+            let mut value = OsString::from(format!("{}:", file.as_raw_fd()));
+            value.push(guard.path());
             job.inherit_descriptor(file.as_fd(), crate::slots::ENV_INHERITED_SLOT, value)
         }
         None => job,

@@ -63,10 +63,16 @@ impl PoolArgs {
     }
 }
 
-/// Parses a number of seconds (fractions allowed) for `--wait` and `--timeout`.
+/// Parses a number of seconds (fractions allowed) for `--wait` and
+/// `--timeout`; a number too large for a duration means the longest one.
 fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
     let secs: f64 = text
         .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} must be zero or more seconds"))
+        .ok()
+        .filter(|secs: &f64| !secs.is_nan())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds"))?;
+    if secs < 0.0 {
+        return Err(format!("{text:?} must be zero or more seconds"));
+    }
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
