@@ -32,7 +32,19 @@ pub(crate) enum Contents {
 }
 
 /// Reads what the database holds, without writing anything.
+///
+/// All of it is read in one read transaction: another process may be
+/// creating the schema meanwhile, and a mix of reads from before and after
+/// its commit would make a new database of ours look like someone else's.
 pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Contents> {
+    let snapshot = conn.unchecked_transaction()?;
+    let contents = inspect_snapshot(&snapshot)?;
+    snapshot.commit()?;
+    Ok(contents)
+}
+
+/// [`inspect`], inside the caller's read transaction.
+fn inspect_snapshot(conn: &Connection) -> rusqlite::Result<Contents> {
     let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
     let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if application_id == APPLICATION_ID {
