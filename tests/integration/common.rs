@@ -400,7 +400,31 @@ fn parse_success(args: &[&str], output: &Output) -> Value {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout_json(args, output)
+    let json = stdout_json(args, output);
+    check_shape(args, &json);
+    json
+}
+
+/// Checks the output of a verb whose shape is known against its strict
+/// struct, so that every test that runs it checks its shape too.
+fn check_shape(args: &[&str], json: &Value) {
+    let Some(verb) = args.iter().find(|a| !a.starts_with('-')) else {
+        return;
+    };
+    match *verb {
+        "read" => drop(typed::<Memory>(args, json.clone())),
+        "list" => drop(typed::<MemoryList>(args, json.clone())),
+        "remember" | "edit" | "rename" | "forget" | "restore" => {
+            drop(typed::<Outcome>(args, json.clone()))
+        }
+        "history" => drop(typed::<History>(args, json.clone())),
+        "search" | "recall" | "hybrid-search" => drop(typed::<SearchResults>(args, json.clone())),
+        "import" => drop(typed::<ImportReport>(args, json.clone())),
+        "init" => drop(typed::<InitReport>(args, json.clone())),
+        "namespaces" => drop(typed::<NamespaceList>(args, json.clone())),
+        "stats" => drop(typed::<Stats>(args, json.clone())),
+        _ => {}
+    }
 }
 
 /// Reads `json`, the output of `args`, as `T`, failing the test on any
