@@ -678,10 +678,22 @@ pub(crate) fn read_start(mut file: &File, limit: u64) -> std::io::Result<String>
     Ok(text)
 }
 
-/// Replaces the whole content of `file` with `bytes`.
+/// The most spaces [`rewrite`] writes over old content.
+const MAX_PADDING: usize = 64 * 1024;
+
+/// Replaces the whole content of `file` with `bytes` without ever leaving
+/// it empty, even for a moment: a process killed in between would leave an
+/// empty record behind, which reads as "no record". The new bytes are
+/// written over the old ones, padded with spaces to the old length (the
+/// readers of these files ignore surrounding whitespace), and only then is
+/// the file cut to size.
 pub(crate) fn rewrite(mut file: &File, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
-    file.set_len(0)?;
+    let old_len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let mut padded = bytes.to_vec();
+    // A damaged, huge file is cut in steps: its garbage tail stays damage.
+    padded.resize(old_len.min(MAX_PADDING).max(bytes.len()), b' ');
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(bytes)
+    file.write_all(&padded)?;
+    file.set_len(bytes.len() as u64)
 }
