@@ -383,7 +383,9 @@ impl Pool {
             .ok()
             .filter(|fd| *fd >= 0)?;
         let path = PathBuf::from(OsStr::from_bytes(&path[1..]));
-        let slot = (0..self.max).find(|&s| self.slot_path(s) == path)?;
+        // Any slot of the pool, even one at or above a count that shrank
+        // since the parent took it: the parent holds it all the same.
+        let slot = (0..MAX_SLOTS_LIMIT).find(|&s| self.slot_path(s) == path)?;
         // SAFETY: the descriptor number is not negative and is only borrowed
         // for fstat and flock within this call; if it is not open they fail
         // with EBADF and nothing else happens.

@@ -303,3 +303,41 @@ fn an_untrusted_or_relative_xdg_runtime_dir_is_ignored_with_a_warning() {
         assert!(warning.contains("uid 1003"), "{warning}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_nested_exec_keeps_its_parents_slot_after_the_pool_shrank() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let started = dir.path().join("started");
+    // The holder takes slot 0 of a one-slot pool; grown to two, the pool
+    // leaves slot 1 to the command under test.
+    let holder = bare_cmd(dir.path())
+        .env("SQLITE_GRAPHRAG_RUNTIME_DIR", &runtime)
+        .args(["slots", "exec", "--max", "1", "--", "sh", "-c"])
+        .arg(format!("touch '{}'; sleep 10", started.display()))
+        .spawn_retrying();
+    wait_until(20, "the holder of slot 0 never started", || {
+        started.exists()
+    });
+    let grown = slots_in(dir.path(), &runtime, &["resize", "--max", "2"]).output_retrying();
+    assert!(grown.status.success(), "{grown:?}");
+    let binary = crate::common::binary();
+    let inner = format!(
+        "'{b}' slots resize --max 1 >/dev/null && '{b}' slots exec --wait 0 -- true",
+        b = binary.display()
+    );
+    let out = bare_cmd(dir.path())
+        .env("SQLITE_GRAPHRAG_RUNTIME_DIR", &runtime)
+        .args(["slots", "exec", "--wait", "5", "--", "sh", "-c", &inner])
+        .output_retrying();
+    let mut holder = holder;
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the nested exec did not find its parent's slot above the new size: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
