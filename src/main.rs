@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) if err.is_output_closed() => ExitCode::SUCCESS,
-        Err(err) if wrapper => output::report_wrapper_error(&err),
+        Err(err) if wrapper => output::report_wrapper_error(&err, silent),
         Err(err) => output::report_error(&err, silent),
     }
 }

@@ -44,10 +44,13 @@ pub fn write_error_to_stderr(err: &Error) {
 }
 
 /// Reports a failure of `slots exec`, whose stdout belongs to the command it
-/// wraps: stderr gets the readable message, then the error envelope as its
-/// last line. Returns the wrapper's exit code for the kind.
-pub fn report_wrapper_error(err: &Error) -> ExitCode {
-    write_error_to_stderr(err);
+/// wraps: stderr gets the readable message (unless `silent`, for `-qq`),
+/// then the error envelope as its last line. Returns the wrapper's exit
+/// code for the kind.
+pub fn report_wrapper_error(err: &Error, silent: bool) -> ExitCode {
+    if !silent {
+        write_error_to_stderr(err);
+    }
     let mut err_out = io::stderr().lock();
     // Nothing more can be done if stderr itself is gone.
     let _ = writeln!(err_out, "{}", envelope(err)).and_then(|()| err_out.flush());

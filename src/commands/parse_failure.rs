@@ -44,7 +44,7 @@ pub fn parse_failure(err: clap::Error, args: &[OsString]) -> ExitCode {
     }
     .with_hint(HINT);
     if names_slots_exec(args) {
-        output::report_wrapper_error(&error)
+        output::report_wrapper_error(&error, false)
     } else {
         output::report_error(&error, false)
     }
