@@ -121,9 +121,14 @@ fn create_private_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .take_while(|p| fs::symlink_metadata(p).is_err())
         .collect();
-    let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    let builder = {
+        let mut builder = fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+    };
+    #[cfg(not(unix))]
+    let builder = fs::DirBuilder::new();
     for folder in missing.into_iter().rev() {
         match builder.create(folder) {
             Ok(()) => {
