@@ -193,6 +193,91 @@ pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
+/// What `health` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    pub ok: bool,
+    pub integrity: Vec<String>,
+    pub fts_consistent: bool,
+    pub fts_rows: i64,
+    pub live_memories: i64,
+    pub schema_current: bool,
+}
+
+/// What `purge` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeReport {
+    pub namespace: String,
+    pub purged: u64,
+}
+
+/// An embedding space: a model and its dimension.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Space {
+    pub model: String,
+    pub dim: u32,
+}
+
+/// What `reindex` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReindexReport {
+    pub previous_space: Option<Space>,
+    pub space: Space,
+    pub memories: u64,
+    pub chunks: u64,
+}
+
+/// One slot in `slots status`.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotState {
+    pub slot: u32,
+    pub held: bool,
+    pub pid: Option<u32>,
+    pub command: Option<Vec<String>>,
+    pub held_for_ms: Option<i64>,
+    pub alive: Option<bool>,
+}
+
+/// What `slots status` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolStatus {
+    pub pool: String,
+    pub dir: String,
+    pub max: u32,
+    pub held: u32,
+    pub free: u32,
+    pub slots: Vec<SlotState>,
+}
+
+/// What `slots resize` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resized {
+    pub pool: String,
+    pub dir: String,
+    pub max: u32,
+}
+
 /// The binary under test: `SQLITE_GRAPHRAG_TEST_BIN` if set (to test a
 /// release or cross-compiled build), else the one cargo just built. When the
 /// path cargo compiled in cannot be seen (a cross-compiled test run under
@@ -423,6 +508,14 @@ fn check_shape(args: &[&str], json: &Value) {
         "init" => drop(typed::<InitReport>(args, json.clone())),
         "namespaces" => drop(typed::<NamespaceList>(args, json.clone())),
         "stats" => drop(typed::<Stats>(args, json.clone())),
+        "health" => drop(typed::<Health>(args, json.clone())),
+        "purge" => drop(typed::<PurgeReport>(args, json.clone())),
+        "reindex" => drop(typed::<ReindexReport>(args, json.clone())),
+        "slots" => match args.iter().filter(|a| !a.starts_with('-')).nth(1) {
+            Some(&"status") => drop(typed::<PoolStatus>(args, json.clone())),
+            Some(&"resize") => drop(typed::<Resized>(args, json.clone())),
+            _ => {}
+        },
         _ => {}
     }
 }
