@@ -528,8 +528,10 @@ mod tests {
     fn a_per_user_config_path_that_is_a_folder_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("sqlite-graphrag/config.json")).unwrap();
+        // The per-user config folder: XDG's on Unix, %APPDATA% on Windows.
         let env = Env {
             xdg_config_home: Some(dir.path().into()),
+            appdata: Some(dir.path().into()),
             db: Some("x.db".into()),
             ..Env::default()
         };
