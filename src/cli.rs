@@ -14,7 +14,7 @@ use crate::commands;
 /// lines); logs go to stderr. On failure stdout gets
 /// {"error":{"kind":…,"message":…}} and the exit code of that kind.
 #[derive(Debug, Parser)]
-#[command(name = "sqlite-graphrag", version)]
+#[command(name = "sqlite-graphrag", bin_name = "sqlite-graphrag", version)]
 pub struct Cli {
     /// Options accepted anywhere on the line.
     #[command(flatten)]

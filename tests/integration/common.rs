@@ -296,6 +296,12 @@ pub fn binary() -> PathBuf {
     profile_dir.join(built.file_name().unwrap())
 }
 
+/// A command that succeeds at once on every platform (Windows has no
+/// `true`): this binary printing its version.
+pub fn quick_command() -> [String; 2] {
+    [binary().display().to_string(), "--version".to_owned()]
+}
+
 /// A private folder with a database path inside it.
 pub struct TestEnv {
     pub dir: TempDir,

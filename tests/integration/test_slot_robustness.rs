@@ -53,8 +53,13 @@ fn an_empty_pool_record_left_by_a_crash_is_written_again() {
     std::fs::create_dir_all(runtime.join("llm")).unwrap();
     std::fs::write(runtime.join("llm/pool.json"), "").unwrap();
     status_of(dir.path(), &runtime);
-    let out =
-        slots_in(dir.path(), &runtime, &["exec", "--max", "2", "--", "true"]).output_retrying();
+    let [quick, version] = crate::common::quick_command();
+    let out = slots_in(
+        dir.path(),
+        &runtime,
+        &["exec", "--max", "2", "--", &quick, &version],
+    )
+    .output_retrying();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let record: Value =
         serde_json::from_slice(&std::fs::read(runtime.join("llm/pool.json")).unwrap()).unwrap();
@@ -219,11 +224,12 @@ fn locks_kept_by_someone_else_do_not_outlast_the_wait() {
 fn a_huge_wait_is_a_long_wait() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = dir.path().join("runtime");
+    let [quick, version] = crate::common::quick_command();
     for wait in ["1e300", "inf"] {
         let out = slots_in(
             dir.path(),
             &runtime,
-            &["exec", "--wait", wait, "--", "true"],
+            &["exec", "--wait", wait, "--", &quick, &version],
         )
         .output_retrying();
         assert_eq!(out.status.code(), Some(0), "--wait {wait}: {out:?}");

@@ -67,7 +67,8 @@ fn honours_fault_hook(dir: &Path) -> bool {
         .env("SQLITE_GRAPHRAG_FAULT", "skip-slot-lock")
         .arg("--runtime-dir")
         .arg(dir.join("probe"))
-        .args(["slots", "exec", "--max", "1", "--", "true"])
+        .args(["slots", "exec", "--max", "1", "--"])
+        .args(crate::common::quick_command())
         .output_retrying();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8_lossy(&out.stderr).contains("slots are NOT locked")
@@ -426,8 +427,9 @@ fn status_reports_holders_and_pools_keep_their_size() {
 fn an_out_of_range_pool_record_is_damage() {
     let dir = tempfile::tempdir().unwrap();
     let pool = dir.path().join("runtime/llm");
+    let [quick, version] = crate::common::quick_command();
     assert!(
-        slots(dir.path(), &["exec", "--max", "1", "--", "true"])
+        slots(dir.path(), &["exec", "--max", "1", "--", &quick, &version])
             .status
             .success()
     );
@@ -624,7 +626,8 @@ fn commands_resolve_only_the_settings_they_use() {
         .env_remove("XDG_CONFIG_HOME")
         .arg("--runtime-dir")
         .arg(env.dir.path().join("runtime"))
-        .args(["slots", "exec", "--max", "1", "--", "true"])
+        .args(["slots", "exec", "--max", "1", "--"])
+        .args(crate::common::quick_command())
         .output_retrying();
     assert_eq!(
         out.status.code(),
