@@ -499,10 +499,22 @@ fn parse_success(args: &[&str], output: &Output) -> Value {
 /// Checks the output of a verb whose shape is known against its strict
 /// struct, so that every test that runs it checks its shape too.
 fn check_shape(args: &[&str], json: &Value) {
-    let Some(verb) = args.iter().find(|a| !a.starts_with('-')) else {
+    // The verb is the first word that is neither an option nor the value of
+    // a global option that takes one.
+    let mut words = args.iter().copied();
+    let mut verb = None;
+    while let Some(word) = words.next() {
+        if ["--db", "--namespace", "--runtime-dir", "--config"].contains(&word) {
+            words.next();
+        } else if !word.starts_with('-') {
+            verb = Some(word);
+            break;
+        }
+    }
+    let Some(verb) = verb else {
         return;
     };
-    match *verb {
+    match verb {
         "read" => drop(typed::<Memory>(args, json.clone())),
         "list" => drop(typed::<MemoryList>(args, json.clone())),
         "remember" | "edit" | "rename" | "forget" | "restore" => {
