@@ -40,7 +40,7 @@ pub fn check_path(path: &Path) -> Result<()> {
 /// # Failure
 /// An I/O error naming the path when the system cannot tell (a folder
 /// above it that the user may not enter, say), and for a folder.
-pub(crate) fn exists(path: &Path) -> Result<bool> {
+pub fn exists(path: &Path) -> Result<bool> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(Error::new(
             ErrorKind::Io,

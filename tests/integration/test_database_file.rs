@@ -410,3 +410,50 @@ fn a_config_folder_the_user_may_not_enter_counts_as_no_config_file() {
         None => eprintln!("skipped: this user may enter any folder"),
     }
 }
+
+#[test]
+fn a_missing_default_database_reads_as_empty_and_a_named_one_is_not_found() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], db: Option<&str>| {
+        let mut cmd = crate::common::bare_cmd(home.path());
+        if let Some(db) = db {
+            cmd.env("SQLITE_GRAPHRAG_DB", db);
+        }
+        cmd.args(args).output_retrying()
+    };
+    for (verb, empty) in [
+        (&["hybrid-search", "auth decision"][..], r#"{"results":[]}"#),
+        (&["recall", "auth decision"], r#"{"results":[]}"#),
+        (&["search", "auth"], r#"{"results":[]}"#),
+        (&["list"], r#"{"items":[]}"#),
+        (&["export"], ""),
+    ] {
+        let out = run(verb, None);
+        assert_eq!(out.status.code(), Some(0), "{verb:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            empty,
+            "{verb:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no database yet"),
+            "{verb:?} says why it is empty"
+        );
+    }
+    assert_eq!(run(&["read", "x"], None).status.code(), Some(3));
+    assert_eq!(run(&["stats"], None).status.code(), Some(3));
+    let entries: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(entries.is_empty(), "reading created {entries:?}");
+
+    let typo = home.path().join("typo.sqlite");
+    let typo = typo.to_str().unwrap();
+    assert_eq!(run(&["list"], Some(typo)).status.code(), Some(3));
+    let flagged = crate::common::bare_cmd(home.path())
+        .args(["--db", typo, "hybrid-search", "x"])
+        .output_retrying();
+    assert_eq!(
+        flagged.status.code(),
+        Some(3),
+        "a named database must exist"
+    );
+}
