@@ -457,3 +457,53 @@ fn a_missing_default_database_reads_as_empty_and_a_named_one_is_not_found() {
         "a named database must exist"
     );
 }
+
+#[cfg(not(unix))]
+skipped_here!(
+    a_database_in_a_setgid_folder_is_shared_with_its_group,
+    "file modes and groups are Unix permissions"
+);
+
+#[cfg(unix)]
+#[test]
+fn a_database_in_a_setgid_folder_is_shared_with_its_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    use std::path::Path;
+
+    use crate::common::bare_cmd;
+
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: running as other users needs root");
+        return;
+    }
+    const TEAM: u32 = 2100;
+    let top = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = top.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, Some(0), Some(TEAM)).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let db = shared.join("team/memory.sqlite");
+    let run = |uid: u32, gid: u32, args: &[&str]| {
+        let mut cmd = bare_cmd(top.path());
+        cmd.arg("--db").arg(&db).args(args).uid(uid).gid(gid);
+        cmd.output_retrying()
+    };
+    let owner_and_mode = |path: &Path| {
+        let meta = std::fs::metadata(path).unwrap();
+        (meta.gid(), meta.mode() & 0o7777)
+    };
+
+    let first = run(2001, TEAM, &["remember", "--name", "a", "--body", "first"]);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(owner_and_mode(&shared.join("team")), (TEAM, 0o2770));
+    assert_eq!(owner_and_mode(&db), (TEAM, 0o660));
+    let second = run(2002, TEAM, &["remember", "--name", "b", "--body", "second"]);
+    assert!(second.status.success(), "another member writes: {second:?}");
+    let listed = run(2001, TEAM, &["list"]);
+    let items: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(items["items"].as_array().unwrap().len(), 2);
+    let outsider = run(2003, 2003, &["read", "a"]);
+    assert_eq!(outsider.status.code(), Some(8), "{outsider:?}");
+}
