@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod embed;
 pub mod error;
+pub mod graph;
 pub mod logging;
 pub mod memory;
 pub mod output;
