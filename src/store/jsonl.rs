@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::busy::YIELD_PAUSE;
-use super::chunks::{EmbeddedText, embed_text};
+use super::derived::{Derived, derive};
 use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
@@ -106,7 +106,7 @@ struct Record {
     namespace: String,
     name: String,
     content: Content,
-    embedded: EmbeddedText,
+    derived: Derived,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -150,12 +150,12 @@ fn parse_record(
             "updated_at {updated_at} is in the future (the import started at {now})"
         )));
     }
-    let embedded = embed_text(embedder, &content.description, &content.body)?;
+    let derived = derive(embedder, &content.description, &content.body)?;
     Ok(Record {
         namespace,
         name: line.name,
         content,
-        embedded,
+        derived,
         created_at,
         updated_at,
     })
@@ -173,7 +173,7 @@ fn write_until(tx: &Tx<'_>, records: &[Record], deadline: Instant) -> Result<Vec
             namespace: &r.namespace,
             name: &r.name,
             content: &r.content,
-            embedded: &r.embedded,
+            derived: &r.derived,
             created_at: r.created_at,
             updated_at: r.updated_at,
         };

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::Store;
-use super::chunks::embed_text;
+use super::derived::derive;
 use super::memory_tx::{NewVersion, Upsert, text_changes};
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
@@ -225,14 +225,14 @@ impl Store {
         } else {
             Upsert::CreateOnly
         };
-        let embedded = embed_text(embedder, &content.description, &content.body)?;
+        let derived = derive(embedder, &content.description, &content.body)?;
         self.write(|tx| {
             let now = Timestamp::now();
             let new = NewVersion {
                 namespace,
                 name,
                 content,
-                embedded: &embedded,
+                derived: &derived,
                 created_at: now,
                 updated_at: now,
             };
@@ -286,8 +286,8 @@ impl Store {
             if memory.deleted_at.is_none() && next == content_of(&memory) {
                 return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
             }
-            let embedded = text_changes(&memory, &next)
-                .then(|| embed_text(embedder, &next.description, &next.body))
+            let derived = text_changes(&memory, &next)
+                .then(|| derive(embedder, &next.description, &next.body))
                 .transpose()?;
             let written = self.write(|tx| {
                 tx.write_version_if_current(
@@ -295,7 +295,7 @@ impl Store {
                     &next,
                     action,
                     Timestamp::now(),
-                    embedded.as_ref(),
+                    derived.as_ref(),
                 )
             })?;
             if let Some(outcome) = written {

@@ -5,10 +5,12 @@
 
 use rusqlite::params;
 
-use super::chunks::EmbeddedText;
+use super::derived::Derived;
+use super::graph_tx::Asserting;
 use super::memories::{Action, Outcome, content_of, find, outcome};
 use super::tx::Tx;
 use crate::error::{Error, ErrorKind, Result};
+use crate::graph::Extractor;
 use crate::memory::{Content, Memory, MemoryId, VersionNumber};
 use crate::time::Timestamp;
 
@@ -21,13 +23,13 @@ pub(crate) enum Upsert {
     CreateOrUpdate,
 }
 
-/// A memory to store: where, under what name, its content (with its text
-/// embedded beforehand) and its times.
+/// A memory to store: where, under what name, its content (with what its
+/// text gives, made beforehand) and its times.
 pub(crate) struct NewVersion<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub content: &'a Content,
-    pub embedded: &'a EmbeddedText,
+    pub derived: &'a Derived,
     /// Applies only when the memory is new.
     pub created_at: Timestamp,
     /// Applies only when the memory is new; a new version of an existing
@@ -50,7 +52,7 @@ impl Tx<'_> {
             namespace,
             name,
             content,
-            embedded,
+            derived,
             ..
         } = *new;
         self.ensure_namespace(namespace, new.updated_at)?;
@@ -84,7 +86,7 @@ impl Tx<'_> {
                 content,
                 Action::Updated,
                 Timestamp::now(),
-                Some(embedded),
+                Some(derived),
             ),
         }
     }
@@ -108,7 +110,7 @@ impl Tx<'_> {
             new.updated_at.0
         ])?;
         let id = MemoryId::from_row_id(self.last_insert_rowid());
-        self.write_chunks(id, new.namespace, new.embedded)?;
+        self.write_derived(id, new.namespace, VersionNumber::FIRST, new.derived)?;
         self.record_version(id, Action::Created, new.updated_at)?;
         Ok(Outcome {
             memory_id: id,
@@ -127,9 +129,9 @@ impl Tx<'_> {
         content: &Content,
         action: Action,
         at: Timestamp,
-        embedded: Option<&EmbeddedText>,
+        derived: Option<&Derived>,
     ) -> Result<Outcome> {
-        self.write_version_if_current(memory, content, action, at, embedded)?
+        self.write_version_if_current(memory, content, action, at, derived)?
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,
@@ -146,16 +148,16 @@ impl Tx<'_> {
     /// may have been read before this transaction began). Returns `None`,
     /// having written nothing, if it was changed meanwhile.
     ///
-    /// `embedded` is `content`'s text embedded before the transaction began;
-    /// it is required when the text changes (nothing is embedded while the
-    /// write lock is held).
+    /// `derived` is what `content`'s text gives, made before the transaction
+    /// began; it is required when the text changes (nothing is embedded or
+    /// extracted while the write lock is held).
     pub(crate) fn write_version_if_current(
         &self,
         memory: &Memory,
         content: &Content,
         action: Action,
         at: Timestamp,
-        embedded: Option<&EmbeddedText>,
+        derived: Option<&Derived>,
     ) -> Result<Option<Outcome>> {
         let written = self
             .prepare_cached(
@@ -176,13 +178,18 @@ impl Tx<'_> {
             return Ok(None);
         }
         if text_changes(memory, content) {
-            let embedded = embedded.ok_or_else(|| {
+            let derived = derived.ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,
                     format!("the new text of memory {:?} was not embedded", memory.name),
                 )
             })?;
-            self.write_chunks(memory.memory_id, &memory.namespace, embedded)?;
+            self.write_derived(
+                memory.memory_id,
+                &memory.namespace,
+                memory.version.next(),
+                derived,
+            )?;
         }
         self.record_version(memory.memory_id, action, at)?;
         Ok(Some(outcome(
@@ -223,6 +230,24 @@ impl Tx<'_> {
             memory.version.next(),
             Action::Forgotten,
         ))
+    }
+
+    /// Writes a memory's vectors and the built-in extractor's assertions.
+    fn write_derived(
+        &self,
+        id: MemoryId,
+        namespace: &str,
+        version: VersionNumber,
+        derived: &Derived,
+    ) -> Result<()> {
+        self.write_chunks(id, namespace, &derived.embedded)?;
+        let who = Asserting {
+            memory_id: id,
+            namespace,
+            version,
+            extractor: Extractor::Builtin,
+        };
+        self.replace_assertions(&who, &derived.graph)
     }
 
     /// Copies the memory's current row into `memory_versions` as `action`.

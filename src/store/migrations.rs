@@ -45,6 +45,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("migrations/0005_fts_fold.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("migrations/0006_graph.sql"),
+    },
 ];
 
 /// The schema version this program writes.

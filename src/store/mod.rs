@@ -10,9 +10,11 @@
 mod backlog;
 mod busy;
 mod chunks;
+mod derived;
 mod file;
 mod fts;
 mod fts_text;
+mod graph_tx;
 mod jsonl;
 mod listing;
 mod marker;

@@ -1,0 +1,101 @@
+//! What one memory asserts about the graph, and who asserts it.
+
+use serde::Serialize;
+
+use super::extract::Extracted;
+use super::names::{EntityName, EntityType, Relation, Weight};
+
+/// Who asserted a mention or a relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Extractor {
+    /// A user, through a command's flags or files.
+    Explicit,
+    /// The built-in offline extractor.
+    Builtin,
+}
+
+impl Extractor {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Extractor::Explicit => "explicit",
+            Extractor::Builtin => "builtin",
+        }
+    }
+}
+
+/// An entity a memory mentions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    /// Its name.
+    pub name: EntityName,
+    /// Its type.
+    pub kind: EntityType,
+    /// How many times the memory mentions it.
+    pub count: u32,
+}
+
+/// A relationship a memory asserts between two of its mentions (indexes
+/// into [`MemoryGraph::mentions`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The source entity.
+    pub from: usize,
+    /// The target entity.
+    pub to: usize,
+    /// Its kind.
+    pub relation: Relation,
+    /// Its weight.
+    pub weight: Weight,
+    /// What it says, if anything.
+    pub description: String,
+}
+
+/// Everything one extractor asserts about one memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryGraph {
+    /// The entities it mentions.
+    pub mentions: Vec<Mention>,
+    /// The relationships between them.
+    pub links: Vec<Link>,
+}
+
+impl From<Extracted> for MemoryGraph {
+    fn from(extracted: Extracted) -> Self {
+        // Being mentioned together has no direction: the pair is stored one
+        // way only, from the entity whose key sorts first, whatever order a
+        // memory mentions them in.
+        let keys: Vec<_> = extracted.entities.iter().map(|f| f.name.key()).collect();
+        let mentions = extracted
+            .entities
+            .into_iter()
+            .filter_map(|found| {
+                Some(Mention {
+                    kind: EntityType::new(found.kind).ok()?,
+                    name: found.name,
+                    count: found.mentions,
+                })
+            })
+            .collect();
+        let links = extracted
+            .relationships
+            .into_iter()
+            .filter_map(|r| {
+                let (from, to) = if keys.get(r.from) <= keys.get(r.to) {
+                    (r.from, r.to)
+                } else {
+                    (r.to, r.from)
+                };
+                Some(Link {
+                    from,
+                    to,
+                    relation: Relation::new(Relation::MENTIONED_WITH).ok()?,
+                    weight: r.weight,
+                    description: String::new(),
+                })
+            })
+            .collect();
+        MemoryGraph { mentions, links }
+    }
+}

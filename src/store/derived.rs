@@ -1,0 +1,35 @@
+//! What a memory's text gives before it is written: its vectors, and the
+//! graph the built-in extractor finds in it. Both are made before the
+//! write transaction starts, so the write lock is held only for writing.
+
+use super::chunks::{EmbeddedText, embed_text};
+use crate::embed::Embedder;
+use crate::error::Result;
+use crate::graph::MemoryGraph;
+use crate::graph::extract::extract;
+
+/// A memory's text, embedded and read by the built-in extractor.
+pub(crate) struct Derived {
+    /// Its chunks and their vectors.
+    pub embedded: EmbeddedText,
+    /// What the built-in extractor asserts about it.
+    pub graph: MemoryGraph,
+}
+
+/// Embeds `description` and `body` with `embedder` and extracts their
+/// entities.
+///
+/// # Failure
+/// The embedder's errors.
+pub(crate) fn derive(embedder: &dyn Embedder, description: &str, body: &str) -> Result<Derived> {
+    let embedded = embed_text(embedder, description, body)?;
+    let graph = if description.is_empty() {
+        extract(body)
+    } else {
+        extract(&format!("{description}\n{body}"))
+    };
+    Ok(Derived {
+        embedded,
+        graph: graph.into(),
+    })
+}
