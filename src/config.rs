@@ -26,6 +26,8 @@ pub const ENV_RUNTIME_DIR: &str = "SQLITE_GRAPHRAG_RUNTIME_DIR";
 pub const ENV_MAX_SLOTS: &str = "SQLITE_GRAPHRAG_MAX_SLOTS";
 /// Environment variable naming the configuration file.
 pub const ENV_CONFIG: &str = "SQLITE_GRAPHRAG_CONFIG";
+/// Environment variable naming the agent session that writes memories.
+pub const ENV_SESSION: &str = "SQLITE_GRAPHRAG_SESSION";
 
 /// The folder created inside the platform's data, config and runtime folders.
 const APP_DIR: &str = "sqlite-graphrag";
@@ -46,6 +48,8 @@ pub struct Env {
     pub max_slots: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CONFIG`.
     pub config: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_SESSION`.
+    pub session: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CONFIG_HOME`.
@@ -70,6 +74,7 @@ impl Env {
             runtime_dir: var(ENV_RUNTIME_DIR),
             max_slots: var(ENV_MAX_SLOTS),
             config: var(ENV_CONFIG),
+            session: var(ENV_SESSION),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
@@ -134,6 +139,8 @@ pub struct Config {
     pub runtime_dir: RuntimeDir,
     /// The slot count of a new pool, or why the given one is bad.
     max_slots: Deferred<SlotCount>,
+    /// The agent session from the environment, or why it is bad.
+    session: Deferred<Option<String>>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
     /// Warnings about the resolved settings, written once logging is set up.
@@ -177,12 +184,23 @@ impl Config {
             (None, None, None) => default_runtime_dir(env),
         };
         let max_slots = slot_count(env, &file).map_err(DeferredError::from);
+        let session = env
+            .session
+            .as_ref()
+            .map(|s| {
+                let s = utf8(s, ENV_SESSION)?;
+                crate::memory::validate_session(s)?;
+                Ok::<_, Error>(s.to_owned())
+            })
+            .transpose()
+            .map_err(DeferredError::from);
         Ok(Config {
             db_path,
             db_is_default,
             namespace,
             runtime_dir,
             max_slots,
+            session,
             log_level: log_level(flags.verbose, flags.quiet),
             notices,
         })
@@ -211,6 +229,17 @@ impl Config {
     /// configuration file gave a bad namespace.
     pub fn namespace(&self) -> Result<&str> {
         self.namespace.as_deref().map_err(DeferredError::to_error)
+    }
+
+    /// The agent session named by `SQLITE_GRAPHRAG_SESSION`, if any.
+    ///
+    /// # Failure
+    /// Invalid input for a malformed session id.
+    pub fn session(&self) -> Result<Option<&str>> {
+        self.session
+            .as_ref()
+            .map(Option::as_deref)
+            .map_err(DeferredError::to_error)
     }
 
     /// The slot count of a new pool.

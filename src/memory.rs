@@ -293,6 +293,31 @@ pub struct Memory {
     pub updated_at: Timestamp,
     /// When it was forgotten, if it is.
     pub deleted_at: Option<Timestamp>,
+    /// The agent session that last wrote it, if one was named.
+    pub session: Option<String>,
+}
+
+/// Longest accepted session id, in bytes.
+pub const MAX_SESSION_BYTES: usize = 128;
+
+/// Checks an agent session id: 1 to [`MAX_SESSION_BYTES`] bytes, no
+/// white space or control characters.
+///
+/// # Failure
+/// Invalid input or too-large, naming the session.
+pub fn validate_session(session: &str) -> Result<()> {
+    if session.is_empty() || session.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(format!(
+            "session {session:?} must be non-empty, without white space or control characters"
+        )));
+    }
+    if session.len() > MAX_SESSION_BYTES {
+        return Err(Error::too_large(format!(
+            "session of {} bytes; the limit is {MAX_SESSION_BYTES}",
+            session.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a memory name against the documented rules.

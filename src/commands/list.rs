@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
-use crate::memory::{Memory, validate_type};
+use crate::memory::{Memory, validate_session, validate_type};
 use crate::store::ListFilter;
 
 /// Arguments of `list`.
@@ -24,6 +24,9 @@ pub struct ListArgs {
     /// Include forgotten memories
     #[arg(long)]
     pub include_deleted: bool,
+    /// Only memories last written in this agent session
+    #[arg(long)]
+    pub session: Option<String>,
 }
 
 /// What `list` prints.
@@ -39,9 +42,13 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
     if let Some(kind) = &args.kind {
         validate_type(kind)?;
     }
+    if let Some(session) = &args.session {
+        validate_session(session)?;
+    }
     let store = open_for_reading(config)?;
     let filter = ListFilter {
         kind: args.kind.clone(),
+        session: args.session.clone(),
         limit: args.limit,
         offset: args.offset,
         include_deleted: args.include_deleted,

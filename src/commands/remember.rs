@@ -29,6 +29,9 @@ pub struct RememberArgs {
     /// If the name exists, write a new version instead of failing
     #[arg(long)]
     pub update: bool,
+    /// The agent session writing it [env: SQLITE_GRAPHRAG_SESSION]
+    #[arg(long)]
+    pub session: Option<String>,
 }
 
 /// Stores the memory and returns what was done.
@@ -41,7 +44,21 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
     let content = Content::new(args.kind.clone(), args.description.clone(), body, metadata)?;
     // Checked before opening, which may create the database: bad input changes nothing.
     crate::memory::validate_name(&args.name)?;
+    let session = match &args.session {
+        Some(session) => {
+            crate::memory::validate_session(session)?;
+            Some(session.as_str())
+        }
+        None => config.session()?,
+    };
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-    store.remember(&*embedder, namespace, &args.name, &content, args.update)
+    store.remember(
+        &*embedder,
+        namespace,
+        &args.name,
+        &content,
+        session,
+        args.update,
+    )
 }

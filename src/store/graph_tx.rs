@@ -138,6 +138,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Deletes the relationships of `namespace` that nothing asserts, then
+    /// its entities without mentions and without relationships.
+    pub(crate) fn drop_unasserted_in(&self, namespace: &str) -> Result<()> {
+        self.prepare_cached(
+            "DELETE FROM relationships WHERE source_id IN (SELECT id FROM entities WHERE namespace = ?1)
+             AND NOT EXISTS (SELECT 1 FROM assertions WHERE relationship_id = relationships.id)",
+        )?
+        .execute([namespace])?;
+        self.prepare_cached(
+            "DELETE FROM entities WHERE namespace = ?1
+             AND NOT EXISTS (SELECT 1 FROM mentions WHERE entity_id = entities.id)
+             AND NOT EXISTS (SELECT 1 FROM relationships
+                             WHERE source_id = entities.id OR target_id = entities.id)",
+        )?
+        .execute([namespace])?;
+        Ok(())
+    }
+
     /// Returns the entity named `name` in `namespace`, creating it with
     /// `kind` if it is new; an existing entity takes `kind` only when
     /// `set_type` (what a user states wins over what an extractor guessed).

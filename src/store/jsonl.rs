@@ -22,6 +22,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::{
     Content, MAX_BODY_BYTES, Metadata, check_unique_keys, validate_name, validate_namespace,
+    validate_session,
 };
 use crate::time::Timestamp;
 
@@ -63,6 +64,9 @@ pub struct ImportLine {
     /// defaults to `created_at`, and may not be earlier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// The agent session that wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// A line that could not be imported.
@@ -107,6 +111,7 @@ struct Record {
     name: String,
     content: Content,
     derived: Derived,
+    session: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -126,6 +131,9 @@ fn parse_record(
         .unwrap_or_else(|| default_namespace.to_owned());
     validate_namespace(&namespace)?;
     validate_name(&line.name)?;
+    if let Some(session) = &line.session {
+        validate_session(session)?;
+    }
     let metadata = line.metadata.map(Metadata::from_value).transpose()?;
     let content = Content::new(line.kind, line.description, line.body, metadata)?;
     let created_at = line
@@ -156,6 +164,7 @@ fn parse_record(
         name: line.name,
         content,
         derived,
+        session: line.session,
         created_at,
         updated_at,
     })
@@ -176,6 +185,7 @@ fn write_until(tx: &Tx<'_>, records: &[Record], deadline: Instant) -> Result<Vec
             derived: &r.derived,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            session: r.session.as_deref(),
         };
         actions.push(tx.upsert(&new, Upsert::CreateOrUpdate)?.action);
     }
@@ -412,6 +422,7 @@ impl Store {
                 metadata: Some(memory.metadata.to_value()),
                 created_at: Some(created_at.to_string()),
                 updated_at: Some(updated_at.to_string()),
+                session: memory.session,
             })?;
             count += 1;
         }

@@ -15,6 +15,8 @@ use crate::time::Timestamp;
 pub struct ListFilter {
     /// Only memories of this type.
     pub kind: Option<String>,
+    /// Only memories last written in this agent session.
+    pub session: Option<String>,
     /// At most this many.
     pub limit: u32,
     /// Skip this many first.
@@ -31,6 +33,7 @@ impl Store {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
              WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
+                 AND (?6 IS NULL OR session = ?6)
              ORDER BY updated_at DESC, id DESC LIMIT ?4 OFFSET ?5"
         );
         let mut stmt = self.conn().prepare(&sql)?;
@@ -40,7 +43,8 @@ impl Store {
                 filter.kind,
                 filter.include_deleted,
                 filter.limit,
-                filter.offset
+                filter.offset,
+                filter.session
             ],
             |row| memory_from_row(row, false),
         )?;
@@ -61,12 +65,18 @@ impl Store {
 
 impl Tx<'_> {
     /// Deletes the memories of `namespace` forgotten at or before `cutoff`,
-    /// with their versions and vectors; returns how many.
+    /// with their versions, vectors and graph assertions, then the
+    /// relationships and entities nothing asserts any more; returns how
+    /// many memories.
     pub(crate) fn purge_forgotten(&self, namespace: &str, cutoff: Timestamp) -> Result<usize> {
-        Ok(self.execute(
+        let purged = self.execute(
             "DELETE FROM memories
              WHERE namespace = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2",
             params![namespace, cutoff.0],
-        )?)
+        )?;
+        if purged > 0 {
+            self.drop_unasserted_in(namespace)?;
+        }
+        Ok(purged)
     }
 }

@@ -100,7 +100,7 @@ pub struct VersionRow {
 
 /// The columns [`memory_from_row`] expects, in order.
 pub(crate) const MEMORY_COLUMNS: &str = "id, namespace, name, type, description, body, metadata, \
-     version, created_at, updated_at, deleted_at";
+     version, created_at, updated_at, deleted_at, session";
 
 /// Maps a row selected with [`MEMORY_COLUMNS`] to a [`Memory`].
 pub(crate) fn memory_from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Result<Memory> {
@@ -116,6 +116,7 @@ pub(crate) fn memory_from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Resul
         created_at: Timestamp(row.get(8)?),
         updated_at: Timestamp(row.get(9)?),
         deleted_at: row.get::<_, Option<i64>>(10)?.map(Timestamp),
+        session: row.get(11)?,
     })
 }
 
@@ -207,7 +208,8 @@ impl Store {
         find_live(self.conn(), namespace, name)
     }
 
-    /// Stores a memory; with `update`, an existing name gets a new version.
+    /// Stores a memory, written in agent session `session` if one is
+    /// named; with `update`, an existing name gets a new version.
     ///
     /// # Failure
     /// Already-exists if the name is taken and `update` is false.
@@ -217,6 +219,7 @@ impl Store {
         namespace: &str,
         name: &str,
         content: &Content,
+        session: Option<&str>,
         update: bool,
     ) -> Result<Outcome> {
         validate_name(name)?;
@@ -235,6 +238,7 @@ impl Store {
                 derived: &derived,
                 created_at: now,
                 updated_at: now,
+                session,
             };
             tx.upsert(&new, mode)
         })
@@ -296,6 +300,7 @@ impl Store {
                     action,
                     Timestamp::now(),
                     derived.as_ref(),
+                    None,
                 )
             })?;
             if let Some(outcome) = written {

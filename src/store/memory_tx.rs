@@ -35,6 +35,8 @@ pub(crate) struct NewVersion<'a> {
     /// Applies only when the memory is new; a new version of an existing
     /// memory is stamped with the time it is written.
     pub updated_at: Timestamp,
+    /// The agent session writing it; `None` keeps the one recorded.
+    pub session: Option<&'a str>,
 }
 
 impl Tx<'_> {
@@ -87,6 +89,7 @@ impl Tx<'_> {
                 Action::Updated,
                 Timestamp::now(),
                 Some(derived),
+                new.session,
             ),
         }
     }
@@ -96,8 +99,8 @@ impl Tx<'_> {
         let content = new.content;
         self.prepare_cached(
             "INSERT INTO memories (namespace, name, type, description, body, metadata,
-                 version, created_at, updated_at, deleted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, NULL)",
+                 version, created_at, updated_at, deleted_at, session)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, NULL, ?9)",
         )?
         .execute(params![
             new.namespace,
@@ -107,7 +110,8 @@ impl Tx<'_> {
             content.body,
             content.metadata.as_str(),
             new.created_at.0,
-            new.updated_at.0
+            new.updated_at.0,
+            new.session
         ])?;
         let id = MemoryId::from_row_id(self.last_insert_rowid());
         self.write_derived(id, new.namespace, VersionNumber::FIRST, new.derived)?;
@@ -130,8 +134,9 @@ impl Tx<'_> {
         action: Action,
         at: Timestamp,
         derived: Option<&Derived>,
+        session: Option<&str>,
     ) -> Result<Outcome> {
-        self.write_version_if_current(memory, content, action, at, derived)?
+        self.write_version_if_current(memory, content, action, at, derived, session)?
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,
@@ -150,7 +155,8 @@ impl Tx<'_> {
     ///
     /// `derived` is what `content`'s text gives, made before the transaction
     /// began; it is required when the text changes (nothing is embedded or
-    /// extracted while the write lock is held).
+    /// extracted while the write lock is held). `session` names the agent
+    /// session writing it; `None` keeps the one recorded.
     pub(crate) fn write_version_if_current(
         &self,
         memory: &Memory,
@@ -158,11 +164,13 @@ impl Tx<'_> {
         action: Action,
         at: Timestamp,
         derived: Option<&Derived>,
+        session: Option<&str>,
     ) -> Result<Option<Outcome>> {
         let written = self
             .prepare_cached(
                 "UPDATE memories SET type = ?2, description = ?3, body = ?4, metadata = ?5,
-                     version = version + 1, updated_at = ?6, deleted_at = NULL
+                     version = version + 1, updated_at = ?6, deleted_at = NULL,
+                     session = coalesce(?8, session)
                  WHERE id = ?1 AND version = ?7",
             )?
             .execute(params![
@@ -172,7 +180,8 @@ impl Tx<'_> {
                 content.body,
                 content.metadata.as_str(),
                 at.0,
-                memory.version
+                memory.version,
+                session
             ])?;
         if written == 0 {
             return Ok(None);
@@ -254,8 +263,10 @@ impl Tx<'_> {
     fn record_version(&self, id: MemoryId, action: Action, at: Timestamp) -> Result<()> {
         self.prepare_cached(
             "INSERT INTO memory_versions
-                 (memory_id, version, action, name, type, description, body, metadata, deleted, recorded_at)
-             SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL, ?3
+                 (memory_id, version, action, name, type, description, body, metadata, deleted,
+                  recorded_at, session)
+             SELECT id, version, ?2, name, type, description, body, metadata, deleted_at IS NOT NULL,
+                 ?3, session
              FROM memories WHERE id = ?1",
         )?
         .execute(params![id, action.as_str(), at.0])?;
