@@ -379,7 +379,7 @@ mod tests {
         ] {
             let content = Content::new(None, None, body.into(), None).unwrap();
             store
-                .remember(&wide, "global", name, &content, false)
+                .remember(&wide, "global", name, &content, None, false)
                 .unwrap();
         }
         let scope = Scope::namespace("global");

@@ -444,7 +444,7 @@ mod tests {
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "m", &content, false)
+            .remember(&model, "global", "m", &content, None, false)
             .unwrap();
         let scope = Scope::namespace("global");
         let no_words = store.fts_candidates(&scope, "\"*()", 10).unwrap_err();

@@ -466,25 +466,25 @@ mod tests {
         let ns = "global";
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("one"), false)
+                .remember(&model, ns, "a", &content("one"), None, false)
                 .unwrap()
                 .action,
             Action::Created
         );
         let err = store
-            .remember(&model, ns, "a", &content("two"), false)
+            .remember(&model, ns, "a", &content("two"), None, false)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists);
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("one"), true)
+                .remember(&model, ns, "a", &content("one"), None, true)
                 .unwrap()
                 .action,
             Action::Unchanged
         );
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("two"), true)
+                .remember(&model, ns, "a", &content("two"), None, true)
                 .unwrap()
                 .version,
             VersionNumber::new(2)
@@ -516,11 +516,11 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "a", &content("one"), false)
+            .remember(&model, "global", "a", &content("one"), None, false)
             .unwrap();
         let stale = store.read("global", "a").unwrap();
         store
-            .remember(&model, "global", "a", &content("two"), true)
+            .remember(&model, "global", "a", &content("two"), None, true)
             .unwrap();
         let written = store
             .write(|tx| {
@@ -529,6 +529,7 @@ mod tests {
                     &content("three"),
                     Action::Updated,
                     Timestamp::now(),
+                    None,
                     None,
                 )
             })
@@ -546,7 +547,7 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "a", &content("body"), false)
+            .remember(&model, "global", "a", &content("body"), None, false)
             .unwrap();
         let patch = ContentPatch {
             description: Some("desc".into()),

@@ -38,6 +38,7 @@ pub struct Memory {
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+    pub session: Option<String>,
 }
 
 /// What `list` prints.
