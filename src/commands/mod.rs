@@ -129,6 +129,7 @@ fn embedder(_config: &Config) -> Box<dyn Embedder> {
 fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -> Result<Store> {
     let mut store = Store::open(config.db_path()?, mode)?;
     store.embed_backlog(embedder)?;
+    store.extract_backlog()?;
     Ok(store)
 }
 
@@ -162,6 +163,7 @@ impl RetrievalArgs {
         let embedder = embedder(config);
         let mut store = open_for_reading(config)?;
         store.embed_backlog(&*embedder)?;
+        store.extract_backlog()?;
         let results = search(&store, &*embedder, &self.query, self.k as usize, &scope)?;
         Ok(SearchResults { results })
     }

@@ -89,6 +89,15 @@ pub fn extract(text: &str) -> Extracted {
     seen.into_extracted()
 }
 
+/// Finds the entities of a memory: its description, then its body.
+pub fn extract_memory(description: &str, body: &str) -> Extracted {
+    if description.is_empty() {
+        extract(body)
+    } else {
+        extract(&format!("{description}\n{body}"))
+    }
+}
+
 /// A white-space separated word of the text, cleaned of the punctuation
 /// around it.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use super::chunks::{EmbeddedText, embed_text};
 use crate::embed::Embedder;
 use crate::error::Result;
 use crate::graph::MemoryGraph;
-use crate::graph::extract::extract;
+use crate::graph::extract::extract_memory;
 
 /// A memory's text, embedded and read by the built-in extractor.
 pub(crate) struct Derived {
@@ -23,13 +23,8 @@ pub(crate) struct Derived {
 /// The embedder's errors.
 pub(crate) fn derive(embedder: &dyn Embedder, description: &str, body: &str) -> Result<Derived> {
     let embedded = embed_text(embedder, description, body)?;
-    let graph = if description.is_empty() {
-        extract(body)
-    } else {
-        extract(&format!("{description}\n{body}"))
-    };
     Ok(Derived {
         embedded,
-        graph: graph.into(),
+        graph: extract_memory(description, body).into(),
     })
 }

@@ -250,6 +250,8 @@ impl Tx<'_> {
         derived: &Derived,
     ) -> Result<()> {
         self.write_chunks(id, namespace, &derived.embedded)?;
+        self.prepare_cached("DELETE FROM graph_backlog WHERE memory_id = ?1")?
+            .execute([id])?;
         let who = Asserting {
             memory_id: id,
             namespace,

@@ -14,6 +14,7 @@ mod derived;
 mod file;
 mod fts;
 mod fts_text;
+mod graph_backlog;
 mod graph_tx;
 mod jsonl;
 mod listing;
