@@ -41,6 +41,24 @@ pub struct Memory {
     pub session: Option<String>,
 }
 
+/// An entity as `read` shows it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// What `read` prints: a memory and the entities it mentions. The memory's
+/// own fields are checked strictly by [`Memory`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ReadMemory {
+    #[serde(flatten)]
+    pub memory: Memory,
+    pub entities: Vec<EntitySummary>,
+}
+
 /// What `list` prints.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -517,7 +535,7 @@ fn check_shape(args: &[&str], json: &Value) {
         return;
     };
     match verb {
-        "read" => drop(typed::<Memory>(args, json.clone())),
+        "read" => drop(typed::<ReadMemory>(args, json.clone())),
         "list" => drop(typed::<MemoryList>(args, json.clone())),
         "remember" | "edit" | "rename" | "forget" | "restore" => {
             drop(typed::<Outcome>(args, json.clone()))

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::common::{
-    History, InitReport, Memory, MemoryList, NamespaceList, NamespaceStats, Outcome, SearchResults,
-    StartRetrying, Stats, TestEnv, bare_cmd,
+    History, InitReport, MemoryList, NamespaceList, NamespaceStats, Outcome, ReadMemory,
+    SearchResults, StartRetrying, Stats, TestEnv, bare_cmd,
 };
 
 /// The names of `list`'s items, in order.
@@ -45,7 +45,7 @@ fn remember_read_list_and_versions() {
     assert_eq!(created.name, "auth-decision");
     assert!(created.memory_id > 0);
 
-    let memory: Memory = env.ok_as(&["read", "auth-decision"]);
+    let memory = env.ok_as::<ReadMemory>(&["read", "auth-decision"]).memory;
     assert_eq!(memory.memory_id, created.memory_id);
     assert_eq!(memory.body.as_deref(), Some("We use OAuth device flow."));
     assert_eq!(memory.kind, "decision");
@@ -76,7 +76,7 @@ fn remember_read_list_and_versions() {
 
     let edited: Outcome = env.ok_as(&["edit", "auth-decision", "--body", "We use OAuth PKCE."]);
     assert_eq!((edited.action.as_str(), edited.version), ("updated", 2));
-    let memory: Memory = env.ok_as(&["read", "auth-decision"]);
+    let memory = env.ok_as::<ReadMemory>(&["read", "auth-decision"]).memory;
     assert_eq!(memory.description, "how we log in");
     assert_eq!(memory.version, 2);
 
@@ -118,7 +118,7 @@ fn rename_forget_restore_purge() {
         (restored.action.as_str(), restored.version),
         ("restored", 5)
     );
-    let memory: Memory = env.ok_as(&["read", "final"]);
+    let memory = env.ok_as::<ReadMemory>(&["read", "final"]).memory;
     assert_eq!(memory.body.as_deref(), Some("first text"));
 
     let history: History = env.ok_as(&["history", "final"]);
@@ -160,7 +160,7 @@ fn remember_on_a_forgotten_name_needs_update() {
     assert!(err.hint.as_deref().unwrap().contains("restore"), "{err:?}");
     let revived: Outcome = env.ok_as(&["remember", "--name", "m", "--body", "two", "--update"]);
     assert_eq!(revived.action, "updated");
-    let memory: Memory = env.ok_as(&["read", "m"]);
+    let memory = env.ok_as::<ReadMemory>(&["read", "m"]).memory;
     assert_eq!(memory.body.as_deref(), Some("two"));
 }
 
@@ -180,8 +180,8 @@ fn body_sources_are_equivalent() {
         &["remember", "--name", "from-stdin", "--body-stdin"],
         "naïve café — 東京 🙂\n",
     );
-    let a: Memory = env.ok_as(&["read", "from-file"]);
-    let b: Memory = env.ok_as(&["read", "from-stdin"]);
+    let a = env.ok_as::<ReadMemory>(&["read", "from-file"]).memory;
+    let b = env.ok_as::<ReadMemory>(&["read", "from-stdin"]).memory;
     assert_eq!(a.body.as_deref(), Some("naïve café — 東京 🙂\n"));
     assert_eq!(a.body, b.body);
     env.fails(
@@ -204,12 +204,14 @@ fn namespaces_are_separate() {
         "--body",
         "in team a",
     ]);
-    let in_team: Memory = env.ok_as(&["read", "same", "--namespace", "team-a"]);
+    let in_team = env
+        .ok_as::<ReadMemory>(&["read", "same", "--namespace", "team-a"])
+        .memory;
     assert_eq!(
         (in_team.namespace.as_str(), in_team.body.as_deref()),
         ("team-a", Some("in team a"))
     );
-    let in_global: Memory = env.ok_as(&["read", "same"]);
+    let in_global = env.ok_as::<ReadMemory>(&["read", "same"]).memory;
     assert_eq!(in_global.body.as_deref(), Some("in global"));
     let one_each = |namespace: &str| NamespaceStats {
         namespace: namespace.to_owned(),
