@@ -92,6 +92,14 @@ pub enum Command {
     Health(commands::health::HealthArgs),
     /// List namespaces with their counts.
     Namespaces(commands::namespaces::NamespacesArgs),
+    /// Relate two entities explicitly (creating missing ones).
+    Link(commands::link::LinkArgs),
+    /// Remove explicit relationships between two entities.
+    Unlink(commands::link::UnlinkArgs),
+    /// List the entities of the namespace.
+    Entities(commands::entities::EntitiesArgs),
+    /// Print one entity: its memories and relationships.
+    Entity(commands::entities::EntityArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

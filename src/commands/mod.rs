@@ -2,6 +2,7 @@
 //! This file dispatches, and holds what several verbs share.
 
 pub mod edit;
+pub mod entities;
 pub mod export;
 pub mod forget;
 pub mod health;
@@ -9,6 +10,7 @@ pub mod history;
 pub mod hybrid_search;
 pub mod import;
 pub mod init;
+pub mod link;
 pub mod list;
 pub mod namespaces;
 pub mod parse_failure;
@@ -70,6 +72,10 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Stats(args) => reply(out, stats::cmd_stats(config, &args)),
         Command::Health(args) => reply(out, health::cmd_health(config, &args)),
         Command::Namespaces(args) => reply(out, namespaces::cmd_namespaces(config, &args)),
+        Command::Link(args) => reply(out, link::cmd_link(config, &args)),
+        Command::Unlink(args) => reply(out, link::cmd_unlink(config, &args)),
+        Command::Entities(args) => reply(out, entities::cmd_entities(config, &args)),
+        Command::Entity(args) => reply(out, entities::cmd_entity(config, &args)),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {

@@ -1,0 +1,63 @@
+//! `entities` and `entity`: the entities of the namespace, and one in full.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::open_for_reading;
+use crate::config::Config;
+use crate::error::Result;
+use crate::graph::{EntityName, EntityType};
+use crate::store::{EntityDetail, EntityFilter, EntityOrder, EntityRow};
+
+/// Arguments of `entities`.
+#[derive(Debug, Clone, Args)]
+pub struct EntitiesArgs {
+    /// Only entities of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Only entities whose name starts with this (any case)
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// The order
+    #[arg(long, value_enum, default_value = "degree")]
+    pub sort: EntityOrder,
+    /// At most this many
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+/// Arguments of `entity`.
+#[derive(Debug, Clone, Args)]
+pub struct EntityArgs {
+    /// The entity's name (any case)
+    pub name: String,
+}
+
+/// What `entities` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityList {
+    /// The entities, in the order asked for.
+    pub entities: Vec<EntityRow>,
+}
+
+/// Returns the namespace's visible entities.
+pub fn cmd_entities(config: &Config, args: &EntitiesArgs) -> Result<EntityList> {
+    let namespace = config.namespace()?;
+    let kind = args.kind.as_deref().map(EntityType::new).transpose()?;
+    let store = open_for_reading(config)?;
+    let filter = EntityFilter {
+        kind: kind.map(|k| k.as_str().to_owned()),
+        prefix: args.prefix.clone(),
+        order: args.sort,
+        limit: args.limit,
+    };
+    let entities = store.entities(namespace, &filter)?;
+    Ok(EntityList { entities })
+}
+
+/// Returns one entity with its memories and relationships.
+pub fn cmd_entity(config: &Config, args: &EntityArgs) -> Result<EntityDetail> {
+    let namespace = config.namespace()?;
+    let name = EntityName::new(&args.name)?;
+    open_for_reading(config)?.entity(namespace, &name)
+}
