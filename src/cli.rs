@@ -100,6 +100,8 @@ pub enum Command {
     Entities(commands::entities::EntitiesArgs),
     /// Print one entity: its memories and relationships.
     Entity(commands::entities::EntityArgs),
+    /// Memories reached through the graph from a memory or an entity.
+    Related(commands::related::RelatedArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

@@ -18,6 +18,7 @@ pub mod purge;
 pub mod read;
 pub mod recall;
 pub mod reindex;
+pub mod related;
 pub mod remember;
 pub mod rename;
 pub mod restore;
@@ -76,6 +77,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Unlink(args) => reply(out, link::cmd_unlink(config, &args)),
         Command::Entities(args) => reply(out, entities::cmd_entities(config, &args)),
         Command::Entity(args) => reply(out, entities::cmd_entity(config, &args)),
+        Command::Related(args) => reply(out, related::cmd_related(config, &args)),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {

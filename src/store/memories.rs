@@ -149,7 +149,7 @@ fn missing(namespace: &str, name: &str) -> Error {
 }
 
 /// Returns the live memory, or not-found (with a hint if it was forgotten).
-fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
+pub(crate) fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
     require_namespace(conn, namespace)?;
     match find(conn, namespace, name)? {
         Some(memory) if memory.deleted_at.is_none() => Ok(memory),
