@@ -102,6 +102,8 @@ pub enum Command {
     Entity(commands::entities::EntityArgs),
     /// Memories reached through the graph from a memory or an entity.
     Related(commands::related::RelatedArgs),
+    /// The whole graph: export it, count it.
+    Graph(commands::graph::GraphArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod entities;
 pub mod export;
 pub mod forget;
+pub mod graph;
 pub mod health;
 pub mod history;
 pub mod hybrid_search;
@@ -78,6 +79,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Entities(args) => reply(out, entities::cmd_entities(config, &args)),
         Command::Entity(args) => reply(out, entities::cmd_entity(config, &args)),
         Command::Related(args) => reply(out, related::cmd_related(config, &args)),
+        Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {
