@@ -100,6 +100,12 @@ pub enum Command {
     Entities(commands::entities::EntitiesArgs),
     /// Print one entity: its memories and relationships.
     Entity(commands::entities::EntityArgs),
+    /// Merge entities into one; their names become its aliases.
+    MergeEntities(commands::entities::MergeArgs),
+    /// Give an entity a new name; the old one becomes an alias.
+    RenameEntity(commands::entities::RenameEntityArgs),
+    /// Delete an entity and keep extractors from bringing it back.
+    ForgetEntity(commands::entities::EntityArgs),
     /// Memories reached through the graph from a memory or an entity.
     Related(commands::related::RelatedArgs),
     /// The whole graph: export it, count it.

@@ -1,13 +1,14 @@
-//! `entities` and `entity`: the entities of the namespace, and one in full.
+//! `entities` and `entity` (the entities of the namespace, and one in
+//! full), and the verbs that change entities as a whole.
 
 use clap::Args;
 use serde::Serialize;
 
-use super::open_for_reading;
+use super::{open_existing, open_for_reading};
 use crate::config::Config;
 use crate::error::Result;
 use crate::graph::{EntityName, EntityType};
-use crate::store::{EntityDetail, EntityFilter, EntityOrder, EntityRow};
+use crate::store::{EntityChange, EntityDetail, EntityFilter, EntityOrder, EntityRow};
 
 /// Arguments of `entities`.
 #[derive(Debug, Clone, Args)]
@@ -31,6 +32,26 @@ pub struct EntitiesArgs {
 pub struct EntityArgs {
     /// The entity's name (any case)
     pub name: String,
+}
+
+/// Arguments of `merge-entities`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The entities merged (they become aliases of the result)
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// The entity they become (created if missing)
+    #[arg(long)]
+    pub into: String,
+}
+
+/// Arguments of `rename-entity`.
+#[derive(Debug, Clone, Args)]
+pub struct RenameEntityArgs {
+    /// The entity's name now
+    pub name: String,
+    /// Its new name (the old one stays as an alias)
+    pub new_name: String,
 }
 
 /// What `entities` prints.
@@ -60,4 +81,31 @@ pub fn cmd_entity(config: &Config, args: &EntityArgs) -> Result<EntityDetail> {
     let namespace = config.namespace()?;
     let name = EntityName::new(&args.name)?;
     open_for_reading(config)?.entity(namespace, &name)
+}
+
+/// Merges entities into one.
+pub fn cmd_merge(config: &Config, args: &MergeArgs) -> Result<EntityChange> {
+    let namespace = config.namespace()?;
+    let sources = args
+        .sources
+        .iter()
+        .map(|s| EntityName::new(s))
+        .collect::<Result<Vec<_>>>()?;
+    let into = EntityName::new(&args.into)?;
+    open_existing(config)?.merge_entities(namespace, &sources, &into)
+}
+
+/// Renames an entity.
+pub fn cmd_rename_entity(config: &Config, args: &RenameEntityArgs) -> Result<EntityChange> {
+    let namespace = config.namespace()?;
+    let old = EntityName::new(&args.name)?;
+    let new = EntityName::new(&args.new_name)?;
+    open_existing(config)?.rename_entity(namespace, &old, &new)
+}
+
+/// Forgets an entity for good.
+pub fn cmd_forget_entity(config: &Config, args: &EntityArgs) -> Result<EntityChange> {
+    let namespace = config.namespace()?;
+    let name = EntityName::new(&args.name)?;
+    open_existing(config)?.forget_entity(namespace, &name)
 }

@@ -78,6 +78,9 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Unlink(args) => reply(out, link::cmd_unlink(config, &args)),
         Command::Entities(args) => reply(out, entities::cmd_entities(config, &args)),
         Command::Entity(args) => reply(out, entities::cmd_entity(config, &args)),
+        Command::MergeEntities(args) => reply(out, entities::cmd_merge(config, &args)),
+        Command::RenameEntity(args) => reply(out, entities::cmd_rename_entity(config, &args)),
+        Command::ForgetEntity(args) => reply(out, entities::cmd_forget_entity(config, &args)),
         Command::Related(args) => reply(out, related::cmd_related(config, &args)),
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Slots(args) => match args.command {

@@ -70,6 +70,13 @@ impl Store {
             tx.ensure_namespace(link.namespace, now)?;
             let source = tx.entity_for(link.namespace, link.from, link.kind, false, now)?;
             let target = tx.entity_for(link.namespace, link.to, link.kind, false, now)?;
+            if source == target {
+                return Err(Error::invalid(format!(
+                    "{:?} and {:?} are names of one entity",
+                    link.from.as_str(),
+                    link.to.as_str()
+                )));
+            }
             let id = tx.relationship_for(source, target, link.relation.as_str())?;
             tx.prepare_cached(
                 "INSERT INTO assertions (relationship_id, memory_id, extractor, version, weight, description)

@@ -87,7 +87,10 @@ pub struct EntityFilter {
 
 /// The columns of an [`EntityRow`] for an entity aliased `e`; only live
 /// memories and visible relationships count.
-const ENTITY_ROW_COLUMNS: &str = "e.name, e.type, e.description, e.aliases, e.updated_at,
+const ENTITY_ROW_COLUMNS: &str = "e.name, e.type, e.description,
+    (SELECT json_group_array(name) FROM (SELECT name FROM entity_aliases
+                                         WHERE entity_id = e.id ORDER BY key)) AS aliases,
+    e.updated_at,
     (SELECT count(DISTINCT mm.memory_id) FROM mentions mm JOIN memories m ON m.id = mm.memory_id
      WHERE mm.entity_id = e.id AND m.deleted_at IS NULL) AS memories,
     (SELECT count(*) FROM relationships r WHERE (r.source_id = e.id OR r.target_id = e.id)

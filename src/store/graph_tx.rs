@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tx::Tx;
 use crate::error::Result;
-use crate::graph::{EntityId, EntityName, EntityType, Extractor, MemoryGraph, RelationshipId};
+use crate::graph::{
+    EntityId, EntityKey, EntityName, EntityType, Extractor, MemoryGraph, RelationshipId,
+};
 use crate::memory::{MemoryId, VersionNumber};
 use crate::time::Timestamp;
 
@@ -34,13 +36,16 @@ impl Tx<'_> {
         let now = Timestamp::now();
         let mut ids = Vec::with_capacity(graph.mentions.len());
         for mention in &graph.mentions {
-            let id = self.entity_for(
-                who.namespace,
-                &mention.name,
-                &mention.kind,
-                who.extractor == Extractor::Explicit,
-                now,
-            )?;
+            let explicit = who.extractor == Extractor::Explicit;
+            let key = mention.name.key();
+            if !explicit
+                && self.known_entity(who.namespace, &key)?.is_none()
+                && self.is_ignored(who.namespace, &key)?
+            {
+                ids.push(None);
+                continue;
+            }
+            let id = self.entity_for(who.namespace, &mention.name, &mention.kind, explicit, now)?;
             self.prepare_cached(
                 "INSERT INTO mentions (memory_id, entity_id, extractor, version, count)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -53,10 +58,11 @@ impl Tx<'_> {
                 who.version,
                 mention.count
             ])?;
-            ids.push(id);
+            ids.push(Some(id));
         }
         for link in &graph.links {
-            let (Some(&source), Some(&target)) = (ids.get(link.from), ids.get(link.to)) else {
+            let (Some(&Some(source)), Some(&Some(target))) = (ids.get(link.from), ids.get(link.to))
+            else {
                 continue;
             };
             if source == target {
@@ -156,9 +162,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Returns the entity named `name` in `namespace`, creating it with
-    /// `kind` if it is new; an existing entity takes `kind` only when
-    /// `set_type` (what a user states wins over what an extractor guessed).
+    /// Returns the entity named `name` in `namespace`, found by its name
+    /// or one of its aliases, or created with `kind` if it is new (and no
+    /// longer ignored, if `forget-entity` removed it). An existing entity
+    /// takes `kind` only when `set_type`.
     pub(crate) fn entity_for(
         &self,
         namespace: &str,
@@ -168,11 +175,7 @@ impl Tx<'_> {
         at: Timestamp,
     ) -> Result<EntityId> {
         let key = name.key();
-        let found: Option<EntityId> = self
-            .prepare_cached("SELECT id FROM entities WHERE namespace = ?1 AND key = ?2")?
-            .query_row(params![namespace, key.as_str()], |row| row.get(0))
-            .optional()?;
-        if let Some(id) = found {
+        if let Some(id) = self.known_entity(namespace, &key)? {
             if set_type {
                 self.prepare_cached(
                     "UPDATE entities SET type = ?2, updated_at = ?3 WHERE id = ?1 AND type <> ?2",
@@ -181,6 +184,8 @@ impl Tx<'_> {
             }
             return Ok(id);
         }
+        self.prepare_cached("DELETE FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
+            .execute(params![namespace, key.as_str()])?;
         self.prepare_cached(
             "INSERT INTO entities (namespace, key, name, type, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -193,6 +198,29 @@ impl Tx<'_> {
             at.0
         ])?;
         Ok(EntityId::from_row_id(self.last_insert_rowid()))
+    }
+
+    /// The entity whose name or alias has `key` in `namespace`, if any.
+    pub(crate) fn known_entity(
+        &self,
+        namespace: &str,
+        key: &EntityKey,
+    ) -> Result<Option<EntityId>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id FROM entities WHERE namespace = ?1 AND key = ?2
+                 UNION ALL SELECT entity_id FROM entity_aliases WHERE namespace = ?1 AND key = ?2
+                 LIMIT 1",
+            )?
+            .query_row(params![namespace, key.as_str()], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Whether `forget-entity` removed the name with `key` from `namespace`.
+    fn is_ignored(&self, namespace: &str, key: &EntityKey) -> Result<bool> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
+            .exists(params![namespace, key.as_str()])?)
     }
 
     /// Returns the relationship `relation` from `source` to `target`,

@@ -14,8 +14,7 @@ ALTER TABLE memory_versions ADD COLUMN session TEXT;
 CREATE INDEX memories_by_session ON memories (namespace, session, created_at)
 WHERE session IS NOT NULL;
 
--- `key` is the name case-folded with white space collapsed; `aliases` a
--- JSON array of other names.
+-- `key` is the name case-folded with white space collapsed.
 CREATE TABLE entities (
     id          INTEGER PRIMARY KEY,
     namespace   TEXT NOT NULL REFERENCES namespaces (name),
@@ -23,11 +22,31 @@ CREATE TABLE entities (
     name        TEXT NOT NULL,
     type        TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    aliases     TEXT NOT NULL DEFAULT '[]',
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
     UNIQUE (namespace, key)
 );
+
+-- Other names of an entity (kept by merges and renames): an extractor that
+-- finds one of them finds the entity. No key is both an entity's and an
+-- alias's within a namespace.
+CREATE TABLE entity_aliases (
+    entity_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    UNIQUE (namespace, key)
+);
+
+CREATE INDEX entity_aliases_by_entity ON entity_aliases (entity_id);
+
+-- Names that `forget-entity` removed: extractors do not bring them back;
+-- a user who names one explicitly does.
+CREATE TABLE ignored_entities (
+    namespace TEXT NOT NULL REFERENCES namespaces (name),
+    key       TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
 
 -- A memory mentions an entity, as an extractor found in one of its versions.
 CREATE TABLE mentions (
