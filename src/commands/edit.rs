@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::graph_input::GraphInputArgs;
 use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -25,6 +26,9 @@ pub struct EditArgs {
     /// New metadata, a JSON object (replaces the old one)
     #[arg(long, value_name = "JSON")]
     pub metadata: Option<String>,
+    /// A new graph the memory asserts (replaces the one given before)
+    #[command(flatten)]
+    pub graph: GraphInputArgs,
 }
 
 /// Writes a new version with the given fields changed.
@@ -37,16 +41,18 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
         body: args.body.read()?,
         metadata: args.metadata.as_deref().map(Metadata::parse).transpose()?,
     };
+    let graph = args.graph.read()?;
     if patch.kind.is_none()
         && patch.description.is_none()
         && patch.body.is_none()
         && patch.metadata.is_none()
+        && graph.is_none()
     {
         return Err(Error::usage(
-            "nothing to change: pass --body/--body-file/--body-stdin, --type, --description or --metadata",
+            "nothing to change: pass --body/--body-file/--body-stdin, --type, --description, --metadata or a graph",
         ));
     }
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
-    store.edit(&*embedder, namespace, &args.name, &patch)
+    store.edit(&*embedder, namespace, &args.name, &patch, graph.as_ref())
 }

@@ -6,6 +6,7 @@ pub mod entities;
 pub mod export;
 pub mod forget;
 pub mod graph;
+pub mod graph_input;
 pub mod health;
 pub mod history;
 pub mod hybrid_search;

@@ -2,11 +2,12 @@
 
 use clap::Args;
 
+use super::graph_input::GraphInputArgs;
 use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Metadata};
-use crate::store::{OpenMode, Outcome};
+use crate::store::{Attached, OpenMode, Outcome};
 
 /// Arguments of `remember`.
 #[derive(Debug, Clone, Args)]
@@ -32,6 +33,9 @@ pub struct RememberArgs {
     /// The agent session writing it [env: SQLITE_GRAPHRAG_SESSION]
     #[arg(long)]
     pub session: Option<String>,
+    /// A graph the memory asserts
+    #[command(flatten)]
+    pub graph: GraphInputArgs,
 }
 
 /// Stores the memory and returns what was done.
@@ -51,6 +55,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
         }
         None => config.session()?,
     };
+    let graph = args.graph.read()?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
     store.remember(
@@ -58,7 +63,10 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
         namespace,
         &args.name,
         &content,
-        session,
+        &Attached {
+            session,
+            graph: graph.as_ref(),
+        },
         args.update,
     )
 }

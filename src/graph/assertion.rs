@@ -34,6 +34,8 @@ pub struct Mention {
     pub kind: EntityType,
     /// How many times the memory mentions it.
     pub count: u32,
+    /// What it is, when a user says so.
+    pub description: Option<String>,
 }
 
 /// A relationship a memory asserts between two of its mentions (indexes
@@ -75,6 +77,7 @@ impl From<Extracted> for MemoryGraph {
                     kind: EntityType::new(found.kind).ok()?,
                     name: found.name,
                     count: found.mentions,
+                    description: None,
                 })
             })
             .collect();

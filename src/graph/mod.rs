@@ -2,6 +2,7 @@
 //! them, and how they are found in a memory's text.
 
 pub mod assertion;
+pub mod explicit;
 pub mod extract;
 pub mod ids;
 pub mod names;

@@ -115,6 +115,11 @@ impl EntityType {
         Ok(EntityType(text.to_owned()))
     }
 
+    /// The type of an entity created without one: [`EntityType::DEFAULT`].
+    pub fn default_type() -> Self {
+        EntityType(Self::DEFAULT.to_owned())
+    }
+
     /// The type as stored.
     pub fn as_str(&self) -> &str {
         &self.0

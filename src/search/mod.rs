@@ -333,6 +333,7 @@ mod tests {
     use super::*;
     use crate::embed::{EmbeddingSpace, StaticModel};
     use crate::memory::Content;
+    use crate::store::Attached;
 
     /// An embedder of 1,536 dimensions, as HTTP models have: each word
     /// lights a few dimensions picked by its hash.
@@ -379,7 +380,7 @@ mod tests {
         ] {
             let content = Content::new(None, None, body.into(), None).unwrap();
             store
-                .remember(&wide, "global", name, &content, None, false)
+                .remember(&wide, "global", name, &content, &Attached::default(), false)
                 .unwrap();
         }
         let scope = Scope::namespace("global");

@@ -407,6 +407,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Attached;
 
     #[test]
     fn user_text_becomes_quoted_terms() {
@@ -444,7 +445,7 @@ mod tests {
             crate::memory::Content::new(None, None, "near and or not".into(), None).unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "m", &content, None, false)
+            .remember(&model, "global", "m", &content, &Attached::default(), false)
             .unwrap();
         let scope = Scope::namespace("global");
         let no_words = store.fts_candidates(&scope, "\"*()", 10).unwrap_err();

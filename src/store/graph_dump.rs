@@ -141,7 +141,7 @@ impl Store {
                     relation: row.get(4)?,
                     weight: 0.0,
                     description: row.get(6)?,
-                    explicit: row.get(7)?,
+                    linked: row.get(7)?,
                 },
             ))
         })?;

@@ -24,8 +24,9 @@ pub struct RelationshipView {
     pub weight: f64,
     /// What a user said of it, if anything.
     pub description: String,
-    /// Whether a user linked it (else only memories assert it).
-    pub explicit: bool,
+    /// Whether a user linked it with `link` (it then stands on its own
+    /// until `unlink`); else only memories assert it.
+    pub linked: bool,
 }
 
 /// What `link` asks for.
@@ -196,7 +197,7 @@ pub(crate) fn relationship_view(
                 relation: row.get(2)?,
                 weight: row.get(3)?,
                 description: row.get(4)?,
-                explicit: row.get(5)?,
+                linked: row.get(5)?,
             })
         })?)
 }

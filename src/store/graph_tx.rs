@@ -46,6 +46,12 @@ impl Tx<'_> {
                 continue;
             }
             let id = self.entity_for(who.namespace, &mention.name, &mention.kind, explicit, now)?;
+            if let Some(description) = &mention.description {
+                self.prepare_cached(
+                    "UPDATE entities SET description = ?2, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![id, description, now.0])?;
+            }
             self.prepare_cached(
                 "INSERT INTO mentions (memory_id, entity_id, extractor, version, count)
                  VALUES (?1, ?2, ?3, ?4, ?5)

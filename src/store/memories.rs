@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::Store;
 use super::derived::derive;
-use super::memory_tx::{NewVersion, Upsert, text_changes};
+use super::memory_tx::{Attached, NewVersion, Upsert, text_changes};
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::graph::MemoryGraph;
 use crate::memory::{Content, Memory, MemoryId, Metadata, VersionNumber, validate_name};
 use crate::time::Timestamp;
 
@@ -208,8 +209,9 @@ impl Store {
         find_live(self.conn(), namespace, name)
     }
 
-    /// Stores a memory, written in agent session `session` if one is
-    /// named; with `update`, an existing name gets a new version.
+    /// Stores a memory with what it carries (its session, a graph the user
+    /// gives, written in the same transaction); with `update`, an existing
+    /// name gets a new version.
     ///
     /// # Failure
     /// Already-exists if the name is taken and `update` is false.
@@ -219,7 +221,7 @@ impl Store {
         namespace: &str,
         name: &str,
         content: &Content,
-        session: Option<&str>,
+        attached: &Attached<'_>,
         update: bool,
     ) -> Result<Outcome> {
         validate_name(name)?;
@@ -238,14 +240,18 @@ impl Store {
                 derived: &derived,
                 created_at: now,
                 updated_at: now,
-                session,
+                session: attached.session,
             };
-            tx.upsert(&new, mode)
+            let outcome = tx.upsert(&new, mode)?;
+            tx.write_explicit(&outcome, attached.graph)?;
+            Ok(outcome)
         })
     }
 
     /// Changes some fields of a live memory, writing a new version if
-    /// anything changed (a changed text is embedded with `embedder`).
+    /// anything changed (a changed text is embedded with `embedder`), and
+    /// replaces the graph the user gave it when `graph` is given (in the
+    /// same transaction, even when the content stays as it was).
     ///
     /// The new text is embedded before the write lock is taken; if the
     /// memory changes meanwhile, the edit is prepared again from its new
@@ -260,8 +266,9 @@ impl Store {
         namespace: &str,
         name: &str,
         patch: &ContentPatch,
+        graph: Option<&MemoryGraph>,
     ) -> Result<Outcome> {
-        self.write_prepared(embedder, name, Action::Updated, |conn| {
+        self.write_prepared(embedder, name, Action::Updated, graph, |conn| {
             let memory = find_live(conn, namespace, name)?;
             let next = patched(&content_of(&memory), patch)?;
             Ok((memory, next))
@@ -270,7 +277,8 @@ impl Store {
 
     /// Writes the content that `prepare` derives from a memory it reads
     /// outside the write lock, as the memory's next version with `action`
-    /// (or nothing, if the content is already so). The new text is embedded
+    /// (or nothing, if the content is already so), with the user's `graph`
+    /// if one is given. The new text is embedded
     /// before the write lock is taken; if the memory changes meanwhile, the
     /// change is prepared again from its new state.
     ///
@@ -282,26 +290,45 @@ impl Store {
         embedder: &dyn Embedder,
         name: &str,
         action: Action,
+        graph: Option<&MemoryGraph>,
         mut prepare: impl FnMut(&Connection) -> Result<(Memory, Content)>,
     ) -> Result<Outcome> {
         let mut deadline = None;
         loop {
             let (memory, next) = prepare(self.conn())?;
             if memory.deleted_at.is_none() && next == content_of(&memory) {
-                return Ok(outcome(&memory, name, memory.version, Action::Unchanged));
+                let unchanged = outcome(&memory, name, memory.version, Action::Unchanged);
+                let Some(graph) = graph else {
+                    return Ok(unchanged);
+                };
+                let written = self.write(|tx| {
+                    if !tx.is_at_version(&memory)? {
+                        return Ok(false);
+                    }
+                    tx.write_explicit(&unchanged, Some(graph))?;
+                    Ok(true)
+                })?;
+                if written {
+                    return Ok(unchanged);
+                }
+                continue;
             }
             let derived = text_changes(&memory, &next)
                 .then(|| derive(embedder, &next.description, &next.body))
                 .transpose()?;
             let written = self.write(|tx| {
-                tx.write_version_if_current(
+                let written = tx.write_version_if_current(
                     &memory,
                     &next,
                     action,
                     Timestamp::now(),
                     derived.as_ref(),
                     None,
-                )
+                )?;
+                if let Some(outcome) = &written {
+                    tx.write_explicit(outcome, graph)?;
+                }
+                Ok(written)
             })?;
             if let Some(outcome) = written {
                 return Ok(outcome);
@@ -367,7 +394,7 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<Outcome> {
-        self.write_prepared(embedder, name, Action::Restored, |conn| {
+        self.write_prepared(embedder, name, Action::Restored, None, |conn| {
             require_namespace(conn, namespace)?;
             let memory = find(conn, namespace, name)?.ok_or_else(|| missing(namespace, name))?;
             let content = match version {
@@ -454,6 +481,7 @@ fn version_content(
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::store::Attached;
 
     fn content(body: &str) -> Content {
         Content::new(None, None, body.to_owned(), None).unwrap()
@@ -466,25 +494,39 @@ mod tests {
         let ns = "global";
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("one"), None, false)
+                .remember(
+                    &model,
+                    ns,
+                    "a",
+                    &content("one"),
+                    &Attached::default(),
+                    false
+                )
                 .unwrap()
                 .action,
             Action::Created
         );
         let err = store
-            .remember(&model, ns, "a", &content("two"), None, false)
+            .remember(
+                &model,
+                ns,
+                "a",
+                &content("two"),
+                &Attached::default(),
+                false,
+            )
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists);
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("one"), None, true)
+                .remember(&model, ns, "a", &content("one"), &Attached::default(), true)
                 .unwrap()
                 .action,
             Action::Unchanged
         );
         assert_eq!(
             store
-                .remember(&model, ns, "a", &content("two"), None, true)
+                .remember(&model, ns, "a", &content("two"), &Attached::default(), true)
                 .unwrap()
                 .version,
             VersionNumber::new(2)
@@ -516,11 +558,25 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "a", &content("one"), None, false)
+            .remember(
+                &model,
+                "global",
+                "a",
+                &content("one"),
+                &Attached::default(),
+                false,
+            )
             .unwrap();
         let stale = store.read("global", "a").unwrap();
         store
-            .remember(&model, "global", "a", &content("two"), None, true)
+            .remember(
+                &model,
+                "global",
+                "a",
+                &content("two"),
+                &Attached::default(),
+                true,
+            )
             .unwrap();
         let written = store
             .write(|tx| {
@@ -547,18 +603,31 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         store
-            .remember(&model, "global", "a", &content("body"), None, false)
+            .remember(
+                &model,
+                "global",
+                "a",
+                &content("body"),
+                &Attached::default(),
+                false,
+            )
             .unwrap();
         let patch = ContentPatch {
             description: Some("desc".into()),
             ..ContentPatch::default()
         };
         assert_eq!(
-            store.edit(&model, "global", "a", &patch).unwrap().action,
+            store
+                .edit(&model, "global", "a", &patch, None)
+                .unwrap()
+                .action,
             Action::Updated
         );
         assert_eq!(
-            store.edit(&model, "global", "a", &patch).unwrap().action,
+            store
+                .edit(&model, "global", "a", &patch, None)
+                .unwrap()
+                .action,
             Action::Unchanged
         );
         let memory = store.read("global", "a").unwrap();

@@ -10,7 +10,7 @@ use super::graph_tx::Asserting;
 use super::memories::{Action, Outcome, content_of, find, outcome};
 use super::tx::Tx;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::Extractor;
+use crate::graph::{Extractor, MemoryGraph};
 use crate::memory::{Content, Memory, MemoryId, VersionNumber};
 use crate::time::Timestamp;
 
@@ -21,6 +21,15 @@ pub(crate) enum Upsert {
     CreateOnly,
     /// Write a new version if the name is taken (reviving a forgotten memory).
     CreateOrUpdate,
+}
+
+/// What a write of a memory carries besides its content.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attached<'a> {
+    /// The agent session writing it; `None` keeps the one recorded.
+    pub session: Option<&'a str>,
+    /// The graph the user gives it; `None` keeps the one given before.
+    pub graph: Option<&'a MemoryGraph>,
 }
 
 /// A memory to store: where, under what name, its content (with what its
@@ -259,6 +268,34 @@ impl Tx<'_> {
             extractor: Extractor::Builtin,
         };
         self.replace_assertions(&who, &derived.graph)
+    }
+
+    /// Replaces what the user asserted about the memory of `outcome` with
+    /// `graph`, if one is given, as of the version written.
+    pub(crate) fn write_explicit(
+        &self,
+        outcome: &Outcome,
+        graph: Option<&MemoryGraph>,
+    ) -> Result<()> {
+        let Some(graph) = graph else {
+            return Ok(());
+        };
+        let who = Asserting {
+            memory_id: outcome.memory_id,
+            namespace: &outcome.namespace,
+            version: outcome.version,
+            extractor: Extractor::Explicit,
+        };
+        self.replace_assertions(&who, graph)
+    }
+
+    /// Whether `memory` is still live at the version it was read at.
+    pub(crate) fn is_at_version(&self, memory: &Memory) -> Result<bool> {
+        Ok(self
+            .prepare_cached(
+                "SELECT 1 FROM memories WHERE id = ?1 AND version = ?2 AND deleted_at IS NULL",
+            )?
+            .exists(params![memory.memory_id, memory.version])?)
     }
 
     /// Copies the memory's current row into `memory_versions` as `action`.

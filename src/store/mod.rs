@@ -50,6 +50,7 @@ pub use graph_walk::{HOP_DECAY, RelatedMemory, Step, WalkOptions};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
+pub use memory_tx::Attached;
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 pub use tx::Tx;
