@@ -53,7 +53,67 @@ pub struct Health {
     pub live_memories: i64,
     /// True when the schema is at this program's version.
     pub schema_current: bool,
+    /// The graph's consistency problems, each with how many rows have it;
+    /// empty when the graph is sound.
+    pub graph_problems: Vec<GraphProblem>,
 }
+
+/// One kind of inconsistency in the graph, and how many rows have it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphProblem {
+    /// What is wrong.
+    pub problem: &'static str,
+    /// How many rows.
+    pub rows: i64,
+}
+
+/// Each graph check: what it finds, and the query counting it.
+const GRAPH_CHECKS: &[(&str, &str)] = &[
+    (
+        "rows that reference a missing row",
+        "SELECT count(*) FROM pragma_foreign_key_check",
+    ),
+    (
+        "relationships that nothing asserts",
+        "SELECT count(*) FROM relationships r
+         WHERE NOT EXISTS (SELECT 1 FROM assertions WHERE relationship_id = r.id)",
+    ),
+    (
+        "entities without mentions or relationships",
+        "SELECT count(*) FROM entities e
+         WHERE NOT EXISTS (SELECT 1 FROM mentions WHERE entity_id = e.id)
+           AND NOT EXISTS (SELECT 1 FROM relationships WHERE source_id = e.id OR target_id = e.id)",
+    ),
+    (
+        "relationships between entities of different namespaces",
+        "SELECT count(*) FROM relationships r JOIN entities s ON s.id = r.source_id
+         JOIN entities t ON t.id = r.target_id WHERE s.namespace <> t.namespace",
+    ),
+    (
+        "mentions by a memory of another namespace",
+        "SELECT count(*) FROM mentions mm JOIN memories m ON m.id = mm.memory_id
+         JOIN entities e ON e.id = mm.entity_id WHERE m.namespace <> e.namespace",
+    ),
+    (
+        "assertions from a memory version that does not exist",
+        "SELECT count(*) FROM assertions a JOIN memories m ON m.id = a.memory_id
+         WHERE a.version > m.version OR a.version < 1",
+    ),
+    (
+        "mentions from a memory version that does not exist",
+        "SELECT count(*) FROM mentions mm JOIN memories m ON m.id = mm.memory_id
+         WHERE mm.version > m.version OR mm.version < 1",
+    ),
+    (
+        "aliases that are also an entity's name",
+        "SELECT count(*) FROM entity_aliases a JOIN entities e
+         ON e.namespace = a.namespace AND e.key = a.key",
+    ),
+    (
+        "relationships from an entity to itself",
+        "SELECT count(*) FROM relationships WHERE source_id = target_id",
+    ),
+];
 
 impl Store {
     /// Returns live, forgotten and version counts per namespace, including
@@ -124,8 +184,19 @@ impl Store {
         let live_memories = count("SELECT count(*) FROM memories WHERE deleted_at IS NULL")?;
         let fts_consistent = index_matches_content && fts_rows == live_memories;
         let schema_current = schema_version(conn)? == LATEST_VERSION;
+        let mut graph_problems = Vec::new();
+        for &(problem, sql) in GRAPH_CHECKS {
+            let rows = count(sql)?;
+            if rows > 0 {
+                graph_problems.push(GraphProblem { problem, rows });
+            }
+        }
         Ok(Health {
-            ok: integrity == ["ok"] && fts_consistent && schema_current,
+            ok: integrity == ["ok"]
+                && fts_consistent
+                && schema_current
+                && graph_problems.is_empty(),
+            graph_problems,
             integrity,
             fts_consistent,
             fts_rows,

@@ -224,6 +224,7 @@ pub struct Health {
     pub fts_rows: i64,
     pub live_memories: i64,
     pub schema_current: bool,
+    pub graph_problems: Vec<Value>,
 }
 
 /// What `purge` prints.
