@@ -37,15 +37,22 @@ impl Tx<'_> {
         let mut ids = Vec::with_capacity(graph.mentions.len());
         for mention in &graph.mentions {
             let explicit = who.extractor == Extractor::Explicit;
-            let key = mention.name.key();
-            if !explicit
-                && self.known_entity(who.namespace, &key)?.is_none()
-                && self.is_ignored(who.namespace, &key)?
-            {
+            let (known, ignored) = self.look_up_entity(who.namespace, &mention.name.key())?;
+            if known.is_none() && ignored && !explicit {
                 ids.push(None);
                 continue;
             }
-            let id = self.entity_for(who.namespace, &mention.name, &mention.kind, explicit, now)?;
+            let id = match known {
+                Some(id) => {
+                    if explicit {
+                        self.set_entity_type(id, &mention.kind, now)?;
+                    }
+                    id
+                }
+                None => {
+                    self.create_entity(who.namespace, &mention.name, &mention.kind, ignored, now)?
+                }
+            };
             if let Some(description) = &mention.description {
                 self.prepare_cached(
                     "UPDATE entities SET description = ?2, updated_at = ?3 WHERE id = ?1",
@@ -180,18 +187,40 @@ impl Tx<'_> {
         set_type: bool,
         at: Timestamp,
     ) -> Result<EntityId> {
-        let key = name.key();
-        if let Some(id) = self.known_entity(namespace, &key)? {
-            if set_type {
-                self.prepare_cached(
-                    "UPDATE entities SET type = ?2, updated_at = ?3 WHERE id = ?1 AND type <> ?2",
-                )?
-                .execute(params![id, kind.as_str(), at.0])?;
+        match self.look_up_entity(namespace, &name.key())? {
+            (Some(id), _) => {
+                if set_type {
+                    self.set_entity_type(id, kind, at)?;
+                }
+                Ok(id)
             }
-            return Ok(id);
+            (None, ignored) => self.create_entity(namespace, name, kind, ignored, at),
         }
-        self.prepare_cached("DELETE FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
-            .execute(params![namespace, key.as_str()])?;
+    }
+
+    /// Gives an entity the type a user states.
+    fn set_entity_type(&self, id: EntityId, kind: &EntityType, at: Timestamp) -> Result<()> {
+        self.prepare_cached(
+            "UPDATE entities SET type = ?2, updated_at = ?3 WHERE id = ?1 AND type <> ?2",
+        )?
+        .execute(params![id, kind.as_str(), at.0])?;
+        Ok(())
+    }
+
+    /// Creates an entity, taking its name off the ignored ones if it was.
+    fn create_entity(
+        &self,
+        namespace: &str,
+        name: &EntityName,
+        kind: &EntityType,
+        ignored: bool,
+        at: Timestamp,
+    ) -> Result<EntityId> {
+        let key = name.key();
+        if ignored {
+            self.prepare_cached("DELETE FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
+                .execute(params![namespace, key.as_str()])?;
+        }
         self.prepare_cached(
             "INSERT INTO entities (namespace, key, name, type, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -212,21 +241,22 @@ impl Tx<'_> {
         namespace: &str,
         key: &EntityKey,
     ) -> Result<Option<EntityId>> {
-        Ok(self
-            .prepare_cached(
-                "SELECT id FROM entities WHERE namespace = ?1 AND key = ?2
-                 UNION ALL SELECT entity_id FROM entity_aliases WHERE namespace = ?1 AND key = ?2
-                 LIMIT 1",
-            )?
-            .query_row(params![namespace, key.as_str()], |row| row.get(0))
-            .optional()?)
+        Ok(self.look_up_entity(namespace, key)?.0)
     }
 
-    /// Whether `forget-entity` removed the name with `key` from `namespace`.
-    fn is_ignored(&self, namespace: &str, key: &EntityKey) -> Result<bool> {
+    /// The entity whose name or alias has `key` in `namespace`, if any,
+    /// and whether `forget-entity` removed that name.
+    fn look_up_entity(&self, namespace: &str, key: &EntityKey) -> Result<(Option<EntityId>, bool)> {
         Ok(self
-            .prepare_cached("SELECT 1 FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
-            .exists(params![namespace, key.as_str()])?)
+            .prepare_cached(
+                "SELECT coalesce(
+                     (SELECT id FROM entities WHERE namespace = ?1 AND key = ?2),
+                     (SELECT entity_id FROM entity_aliases WHERE namespace = ?1 AND key = ?2)),
+                     EXISTS (SELECT 1 FROM ignored_entities WHERE namespace = ?1 AND key = ?2)",
+            )?
+            .query_row(params![namespace, key.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?)
     }
 
     /// Returns the relationship `relation` from `source` to `target`,
@@ -237,14 +267,11 @@ impl Tx<'_> {
         target: EntityId,
         relation: &str,
     ) -> Result<RelationshipId> {
-        self.prepare_cached(
-            "INSERT INTO relationships (source_id, target_id, relation) VALUES (?1, ?2, ?3)
-             ON CONFLICT (source_id, target_id, relation) DO NOTHING",
-        )?
-        .execute(params![source, target, relation])?;
         Ok(self
             .prepare_cached(
-                "SELECT id FROM relationships WHERE source_id = ?1 AND target_id = ?2 AND relation = ?3",
+                "INSERT INTO relationships (source_id, target_id, relation) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source_id, target_id, relation) DO UPDATE SET relation = excluded.relation
+                 RETURNING id",
             )?
             .query_row(params![source, target, relation], |row| row.get(0))?)
     }
