@@ -59,6 +59,9 @@ pub use tx::Tx;
 /// (and, after that, how long a write transaction is retried).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
 /// Page size of a new database file, in bytes.
 pub const PAGE_SIZE: u32 = 16 * 1024;
 
@@ -140,6 +143,11 @@ impl Store {
     /// adopted.
     fn configure(&mut self, mode: OpenMode) -> Result<()> {
         self.conn.busy_handler(Some(busy::wait_while_busy))?;
+        // Every statement a write runs stays prepared: the default cache of
+        // 16 is smaller than what one memory's write with its graph runs,
+        // and preparing again costs more than running.
+        self.conn
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         fts_text::register_fold(&self.conn)?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
