@@ -21,6 +21,13 @@ impl EntityId {
     }
 }
 
+impl RelationshipId {
+    /// Wraps a row id of the `relationships` table.
+    pub(crate) fn from_row_id(id: i64) -> Self {
+        RelationshipId(id)
+    }
+}
+
 /// Stores and reads an id as its integer.
 macro_rules! sql_id {
     ($id:ident) => {

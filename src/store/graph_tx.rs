@@ -267,11 +267,18 @@ impl Tx<'_> {
         target: EntityId,
         relation: &str,
     ) -> Result<RelationshipId> {
+        let inserted = self
+            .prepare_cached(
+                "INSERT OR IGNORE INTO relationships (source_id, target_id, relation)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![source, target, relation])?;
+        if inserted == 1 {
+            return Ok(RelationshipId::from_row_id(self.last_insert_rowid()));
+        }
         Ok(self
             .prepare_cached(
-                "INSERT INTO relationships (source_id, target_id, relation) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (source_id, target_id, relation) DO UPDATE SET relation = excluded.relation
-                 RETURNING id",
+                "SELECT id FROM relationships WHERE source_id = ?1 AND target_id = ?2 AND relation = ?3",
             )?
             .query_row(params![source, target, relation], |row| row.get(0))?)
     }
