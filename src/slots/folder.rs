@@ -370,9 +370,10 @@ mod unix {
         /// filters the mode a file or folder is created with, so one made
         /// under its own name would be seen by other users with the narrower
         /// mode until `fchmod` widens it, and they would be refused. Where
-        /// the system cannot rename without replacing, it is renamed only
-        /// if `name` is still missing, which leaves a moment in which a
-        /// concurrent creator's entry could be replaced by an identical one.
+        /// the system cannot rename without replacing, a file is linked to
+        /// `name` (which fails if it exists) and the temporary name removed,
+        /// which leaves a moment in which the file has two links, and a
+        /// folder is renamed only if `name` is still missing.
         fn place(&self, temporary: &str, name: &str, path: &Path) -> Result<bool> {
             #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
             match fs::renameat_with(
@@ -387,11 +388,21 @@ mod unix {
                 Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {}
                 Err(e) => return Err(io(path, "creating", e)),
             }
-            match fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(_) => Ok(false),
-                Err(Errno::NOENT) => fs::renameat(&self.fd, temporary, &self.fd, name)
-                    .map(|()| true)
-                    .map_err(|e| io(path, "creating", e)),
+            match fs::linkat(&self.fd, temporary, &self.fd, name, AtFlags::empty()) {
+                Ok(()) => {
+                    let _ = fs::unlinkat(&self.fd, temporary, AtFlags::empty());
+                    Ok(true)
+                }
+                Err(Errno::EXIST) => Ok(false),
+                Err(Errno::PERM | Errno::ISDIR) => {
+                    match fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(_) => Ok(false),
+                        Err(Errno::NOENT) => fs::renameat(&self.fd, temporary, &self.fd, name)
+                            .map(|()| true)
+                            .map_err(|e| io(path, "creating", e)),
+                        Err(e) => Err(io(path, "creating", e)),
+                    }
+                }
                 Err(e) => Err(io(path, "creating", e)),
             }
         }
