@@ -1,4 +1,5 @@
-# A minimal image: the static musl binary from dist/ (scripts/build-release.sh)
+# A minimal image: the static musl binary dist/bin/sqlite-graphrag
+# (scripts/build-release.sh)
 # on an empty base, run as an unprivileged user. Building it needs no
 # registry and no network.
 #
@@ -7,8 +8,7 @@
 #   /run/sqlite-graphrag    the slot pools; mount the host's runtime dir here so
 #                           that host and containers share one cap
 FROM scratch
-ARG VERSION=0.1.0
-COPY --chmod=0755 dist/sqlite-graphrag-${VERSION}-x86_64-unknown-linux-musl /usr/local/bin/sqlite-graphrag
+COPY --chmod=0755 dist/bin/sqlite-graphrag /usr/local/bin/sqlite-graphrag
 ENV SQLITE_GRAPHRAG_DB=/data/graphrag.sqlite \
     SQLITE_GRAPHRAG_RUNTIME_DIR=/run/sqlite-graphrag \
     HOME=/data

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-binary=dist/sqlite-graphrag-$version-x86_64-unknown-linux-musl
+binary=dist/bin/sqlite-graphrag
 [ -x "$binary" ] || ./scripts/build-release.sh
 image=localhost/sqlite-graphrag:test
 read -r -a run_opts <<<"${PODMAN_RUN_OPTS:---runtime=runc --ulimit nofile=4096:4096 --ulimit nproc=4096:4096}"
