@@ -125,6 +125,9 @@ impl ConfigFile {
 pub struct Config {
     /// The database file, or why there is none.
     db_path: Deferred<PathBuf>,
+    /// Whether `db_path` is the per-user default (no flag, environment
+    /// variable or configuration file named a database).
+    db_is_default: bool,
     /// The namespace memories are read from and written to, or why it is bad.
     namespace: Deferred<String>,
     /// The folder holding the slot pools, and how it was chosen.
@@ -144,6 +147,7 @@ impl Config {
     /// that was named but is missing; usage when no database path can be derived.
     pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Self> {
         let file = load_file(flags, env)?;
+        let db_is_default = flags.db.is_none() && env.db.is_none() && file.db.is_none();
         let db_path = match (&flags.db, &env.db, &file.db) {
             (Some(path), _, _) => Ok(path.clone()),
             (None, Some(path), _) => Ok(PathBuf::from(path)),
@@ -172,6 +176,7 @@ impl Config {
         let max_slots = slot_count(env, &file).map_err(DeferredError::from);
         Ok(Config {
             db_path,
+            db_is_default,
             namespace,
             runtime_dir,
             max_slots,
@@ -187,6 +192,12 @@ impl Config {
     /// Usage when no database path was given and none can be derived.
     pub fn db_path(&self) -> Result<&Path> {
         self.db_path.as_deref().map_err(DeferredError::to_error)
+    }
+
+    /// Whether the database is the per-user default one rather than a file
+    /// named by flag, environment variable or configuration file.
+    pub fn db_is_default(&self) -> bool {
+        self.db_is_default
     }
 
     /// The namespace memories are read from and written to.

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::open_existing;
+use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::output;
@@ -21,7 +21,7 @@ pub struct ExportArgs {
 /// reads, and returns how many were written.
 pub fn cmd_export(config: &Config, args: &ExportArgs, out: &mut dyn Write) -> Result<u64> {
     let namespace = config.namespace()?;
-    let store = open_existing(config)?;
+    let store = open_for_reading(config)?;
     let namespace = (!args.all_namespaces).then_some(namespace);
     let count = store.export(namespace, |line| output::write_json(out, line))?;
     tracing::info!("exported {count} memories");

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::open_existing;
+use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::memory::{MemoryId, validate_name};
@@ -33,7 +33,7 @@ pub struct History {
 pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<History> {
     let namespace = config.namespace()?;
     validate_name(&args.name)?;
-    let store = open_existing(config)?;
+    let store = open_for_reading(config)?;
     let (memory, versions) = store.history(namespace, &args.name)?;
     Ok(History {
         memory_id: memory.memory_id,

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::open_existing;
+use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::memory::{Memory, validate_type};
@@ -39,7 +39,7 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
     if let Some(kind) = &args.kind {
         validate_type(kind)?;
     }
-    let store = open_existing(config)?;
+    let store = open_for_reading(config)?;
     let filter = ListFilter {
         kind: args.kind.clone(),
         limit: args.limit,

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
 use crate::search::{SearchResult, Searcher};
-use crate::store::{OpenMode, Scope, Store};
+use crate::store::{self, OpenMode, Scope, Store};
 use crate::time::Timestamp;
 
 /// Runs one verb with the resolved configuration, writes what it returns
@@ -80,6 +80,23 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
             }
         },
     }
+}
+
+/// Opens the configured database for a verb that only reads memories. The
+/// per-user default database reads as an empty one until something
+/// creates it, so that a first search on a new machine finds nothing
+/// instead of failing; a database named by flag, environment variable or
+/// configuration file must exist (a typo there stays an error).
+fn open_for_reading(config: &Config) -> Result<Store> {
+    let path = config.db_path()?;
+    if config.db_is_default() && !store::exists(path)? {
+        tracing::warn!(
+            "no database yet at {}: reading it as empty; `remember`, `import` or `init` creates it",
+            path.display()
+        );
+        return Store::open_in_memory();
+    }
+    Store::open(path, OpenMode::Existing)
 }
 
 /// Writes a verb's successful result as one JSON document.
@@ -143,7 +160,8 @@ impl RetrievalArgs {
     fn run(&self, config: &Config, search: Searcher) -> Result<SearchResults> {
         let scope = self.scope(config)?;
         let embedder = embedder(config);
-        let store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+        let mut store = open_for_reading(config)?;
+        store.embed_backlog(&*embedder)?;
         let results = search(&store, &*embedder, &self.query, self.k as usize, &scope)?;
         Ok(SearchResults { results })
     }

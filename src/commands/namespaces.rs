@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::open_existing;
+use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::NamespaceStats;
@@ -21,6 +21,6 @@ pub struct NamespaceList {
 
 /// Returns every namespace with its counts.
 pub fn cmd_namespaces(config: &Config, _args: &NamespacesArgs) -> Result<NamespaceList> {
-    let namespaces = open_existing(config)?.namespaces()?;
+    let namespaces = open_for_reading(config)?.namespaces()?;
     Ok(NamespaceList { namespaces })
 }

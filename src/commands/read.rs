@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::open_existing;
+use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::memory::{Memory, validate_name};
@@ -18,6 +18,6 @@ pub struct ReadArgs {
 pub fn cmd_read(config: &Config, args: &ReadArgs) -> Result<Memory> {
     let namespace = config.namespace()?;
     validate_name(&args.name)?;
-    let store = open_existing(config)?;
+    let store = open_for_reading(config)?;
     store.read(namespace, &args.name)
 }

@@ -67,6 +67,18 @@ impl HolderInfo {
         serde_json::from_str(text.trim()).ok()
     }
 
+    /// Tells whether the recorded holder runs in this process's pid
+    /// namespace; `None` if the record or this platform does not say.
+    pub fn pid_namespace(&self) -> Option<PidNamespace> {
+        let recorded = self.pid_namespace.as_ref()?;
+        let own = own_pid_namespace()?;
+        Some(if *recorded == own {
+            PidNamespace::Same
+        } else {
+            PidNamespace::Other
+        })
+    }
+
     /// Tells whether the recorded holder is still the same live process:
     /// `Some(false)` if it is gone, a zombie, or its pid now belongs to a
     /// process started at another time; `None` where this cannot be known
@@ -77,6 +89,17 @@ impl HolderInfo {
         }
         liveness(self.pid, self.start_time)
     }
+}
+
+/// Where a holder runs, seen from the process that reads its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidNamespace {
+    /// The reader's pid namespace: the recorded pid names the holder here.
+    Same,
+    /// Another pid namespace (another container, or the host seen from a
+    /// container): the recorded pid means nothing here.
+    Other,
 }
 
 /// Keeps the arguments of `command` that fit in [`MAX_COMMAND_BYTES`]; the

@@ -35,7 +35,7 @@ use count::validate_pool_name;
 pub use count::{MAX_SLOTS_LIMIT, SlotCount};
 use folder::Folder;
 pub use folder::{RuntimeDir, RuntimeDirKind};
-pub use holder::HolderInfo;
+pub use holder::{HolderInfo, PidNamespace};
 use queue::{Place, Ticket};
 
 /// The pool used when none is named.
@@ -107,6 +107,9 @@ pub struct SlotState {
     /// for a held slot means the holder died and its child tree still runs.
     /// `null` when unknown (free slot, another pid namespace, no /proc).
     pub alive: Option<bool>,
+    /// Whether the holder runs in this process's pid namespace (held slots
+    /// with a record only; `null` when unknown).
+    pub pid_namespace: Option<PidNamespace>,
 }
 
 /// A whole pool as `slots status` reports it.
@@ -457,6 +460,7 @@ impl Pool {
                 command: None,
                 held_for_ms: None,
                 alive: None,
+                pid_namespace: None,
             },
             Seen::Held(holder) => SlotState {
                 slot,
@@ -466,6 +470,7 @@ impl Pool {
                 held_for_ms: holder
                     .as_ref()
                     .map(|(h, _)| (now.0 - h.acquired_at_ms).max(0)),
+                pid_namespace: holder.as_ref().and_then(|(h, _)| h.pid_namespace()),
                 alive: holder.and_then(|(_, alive)| alive),
             },
         })

@@ -1,11 +1,14 @@
 //! The database file on disk: which paths are accepted, and creating a new
-//! file and its folders so that only their owner can read them.
+//! file and its folders so that only their owner can read them, or their
+//! group where a folder says so.
 //!
 //! On Unix a new database file gets mode 0600 and every folder created for
-//! it mode 0700, whatever the umask. SQLite gives the `-wal` and `-shm`
-//! files it creates beside the database the database file's own mode, so a
-//! user who wants to share a database changes that file's mode and the
-//! others follow. Existing files and folders are never changed.
+//! it mode 0700, whatever the umask. A folder with the setgid bit shares
+//! what is made in it with its group: there a new database file gets mode
+//! 0660 and a new folder 2770 (both in the folder's group, by the setgid
+//! bit). SQLite gives the `-wal` and `-shm` files it creates beside the
+//! database the database file's own mode, so they follow it. Existing files
+//! and folders are never changed.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -40,7 +43,7 @@ pub fn check_path(path: &Path) -> Result<()> {
 /// # Failure
 /// An I/O error naming the path when the system cannot tell (a folder
 /// above it that the user may not enter, say), and for a folder.
-pub(crate) fn exists(path: &Path) -> Result<bool> {
+pub fn exists(path: &Path) -> Result<bool> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(Error::new(
             ErrorKind::Io,
@@ -66,7 +69,8 @@ pub(crate) fn open_error(path: &Path, err: rusqlite::Error) -> Error {
 }
 
 /// Creates an empty database file at `path` (and its missing folders),
-/// readable by its owner only. A file that appeared meanwhile is left as
+/// readable by its owner only, or by the group of a setgid folder it is
+/// made in. A file that appeared meanwhile is left as
 /// it is: another process created it. On failure, the folders this call
 /// made are removed again.
 pub(crate) fn create_private(path: &Path) -> Result<()> {
@@ -86,14 +90,16 @@ fn create_private_file(path: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mode = if group_shared(path) { 0o660 } else { 0o600 };
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     match options.open(path) {
         Ok(file) => {
-            // The umask may have removed bits: set exactly owner read and write.
+            // The umask may have removed bits: set exactly the chosen mode.
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                if let Err(e) = file.set_permissions(fs::Permissions::from_mode(0o600)) {
+                if let Err(e) = file.set_permissions(fs::Permissions::from_mode(mode)) {
                     drop(file);
                     let _ = fs::remove_file(path);
                     return Err(create_error(path, e));
@@ -112,9 +118,9 @@ fn create_error(path: &Path, err: io::Error) -> Error {
 }
 
 /// Creates `dir` and its missing ancestors, outermost first, each with mode
-/// 0700 on Unix whatever the umask (which filters the mode `mkdir` is
-/// given, and may even take the owner's bits), and adds each folder it made
-/// to `made`.
+/// 0700 on Unix (2770 in a setgid folder) whatever the umask (which filters
+/// the mode `mkdir` is given, and may even take the owner's bits), and adds
+/// each folder it made to `made`.
 fn create_private_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> io::Result<()> {
     let missing: Vec<&Path> = dir
         .ancestors()
@@ -136,7 +142,8 @@ fn create_private_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> io::Result<()> {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
-                    fs::set_permissions(folder, fs::Permissions::from_mode(0o700))?;
+                    let mode = if group_shared(folder) { 0o2770 } else { 0o700 };
+                    fs::set_permissions(folder, fs::Permissions::from_mode(mode))?;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && folder.is_dir() => {}
@@ -144,6 +151,18 @@ fn create_private_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Tells whether the folder that holds `path` has the setgid bit, which
+/// shares what is made in it with the folder's group.
+#[cfg(unix)]
+fn group_shared(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::metadata(parent).is_ok_and(|m| m.permissions().mode() & 0o2000 != 0)
 }
 
 /// Removes the folders in `made`, innermost first, as far as they are

@@ -33,7 +33,7 @@ use marker::Contents;
 
 pub use backlog::ReindexReport;
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
-pub use file::check_path;
+pub use file::{check_path, exists};
 pub use jsonl::{ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};

@@ -251,6 +251,7 @@ pub struct SlotState {
     pub command: Option<Vec<String>>,
     pub held_for_ms: Option<i64>,
     pub alive: Option<bool>,
+    pub pid_namespace: Option<String>,
 }
 
 /// What `slots status` prints.

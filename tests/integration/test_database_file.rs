@@ -410,3 +410,100 @@ fn a_config_folder_the_user_may_not_enter_counts_as_no_config_file() {
         None => eprintln!("skipped: this user may enter any folder"),
     }
 }
+
+#[test]
+fn a_missing_default_database_reads_as_empty_and_a_named_one_is_not_found() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], db: Option<&str>| {
+        let mut cmd = crate::common::bare_cmd(home.path());
+        if let Some(db) = db {
+            cmd.env("SQLITE_GRAPHRAG_DB", db);
+        }
+        cmd.args(args).output_retrying()
+    };
+    for (verb, empty) in [
+        (&["hybrid-search", "auth decision"][..], r#"{"results":[]}"#),
+        (&["recall", "auth decision"], r#"{"results":[]}"#),
+        (&["search", "auth"], r#"{"results":[]}"#),
+        (&["list"], r#"{"items":[]}"#),
+        (&["export"], ""),
+    ] {
+        let out = run(verb, None);
+        assert_eq!(out.status.code(), Some(0), "{verb:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            empty,
+            "{verb:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no database yet"),
+            "{verb:?} says why it is empty"
+        );
+    }
+    assert_eq!(run(&["read", "x"], None).status.code(), Some(3));
+    assert_eq!(run(&["stats"], None).status.code(), Some(3));
+    let entries: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+    assert!(entries.is_empty(), "reading created {entries:?}");
+
+    let typo = home.path().join("typo.sqlite");
+    let typo = typo.to_str().unwrap();
+    assert_eq!(run(&["list"], Some(typo)).status.code(), Some(3));
+    let flagged = crate::common::bare_cmd(home.path())
+        .args(["--db", typo, "hybrid-search", "x"])
+        .output_retrying();
+    assert_eq!(
+        flagged.status.code(),
+        Some(3),
+        "a named database must exist"
+    );
+}
+
+#[cfg(not(unix))]
+skipped_here!(
+    a_database_in_a_setgid_folder_is_shared_with_its_group,
+    "file modes and groups are Unix permissions"
+);
+
+#[cfg(unix)]
+#[test]
+fn a_database_in_a_setgid_folder_is_shared_with_its_group() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    use std::path::Path;
+
+    use crate::common::bare_cmd;
+
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: running as other users needs root");
+        return;
+    }
+    const TEAM: u32 = 2100;
+    let top = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = top.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, Some(0), Some(TEAM)).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let db = shared.join("team/memory.sqlite");
+    let run = |uid: u32, gid: u32, args: &[&str]| {
+        let mut cmd = bare_cmd(top.path());
+        cmd.arg("--db").arg(&db).args(args).uid(uid).gid(gid);
+        cmd.output_retrying()
+    };
+    let owner_and_mode = |path: &Path| {
+        let meta = std::fs::metadata(path).unwrap();
+        (meta.gid(), meta.mode() & 0o7777)
+    };
+
+    let first = run(2001, TEAM, &["remember", "--name", "a", "--body", "first"]);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(owner_and_mode(&shared.join("team")), (TEAM, 0o2770));
+    assert_eq!(owner_and_mode(&db), (TEAM, 0o660));
+    let second = run(2002, TEAM, &["remember", "--name", "b", "--body", "second"]);
+    assert!(second.status.success(), "another member writes: {second:?}");
+    let listed = run(2001, TEAM, &["list"]);
+    let items: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(items["items"].as_array().unwrap().len(), 2);
+    let outsider = run(2003, 2003, &["read", "a"]);
+    assert_eq!(outsider.status.code(), Some(8), "{outsider:?}");
+}

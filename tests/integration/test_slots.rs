@@ -402,6 +402,7 @@ fn status_reports_holders_and_pools_keep_their_size() {
     );
     if cfg!(target_os = "linux") {
         assert_eq!(held[0]["alive"], true);
+        assert_eq!(held[0]["pid_namespace"], "same");
     }
     holder.wait().unwrap();
 
@@ -421,6 +422,67 @@ fn status_reports_holders_and_pools_keep_their_size() {
     let resized = slots(dir.path(), &["resize", "--max", "5"]);
     assert!(resized.status.success());
     assert_eq!(status(dir.path())["max"], 5);
+}
+
+/// Whether `unshare` can start a process in a new pid namespace here (as
+/// root, or through a user namespace).
+fn unshare_pid_args() -> Option<Vec<&'static str>> {
+    let candidates: [&[&str]; 2] = [
+        &["--pid", "--fork", "--mount-proc"],
+        &[
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ],
+    ];
+    candidates.into_iter().map(<[&str]>::to_vec).find(|args| {
+        std::process::Command::new("unshare")
+            .args(args)
+            .arg("true")
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn status_says_when_a_holder_runs_in_another_pid_namespace() {
+    let Some(unshare) = unshare_pid_args() else {
+        eprintln!("skipped: unshare cannot make a pid namespace here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("runtime");
+    let ready = dir.path().join("ready");
+    let mut holder = std::process::Command::new("unshare")
+        .args(&unshare)
+        .arg(crate::common::binary())
+        .arg("--runtime-dir")
+        .arg(&runtime)
+        .args(["slots", "exec", "--max", "2", "--"])
+        .args(["sh", "-c", "touch \"$0\"; sleep 2"])
+        .arg(&ready)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the holder never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = status(dir.path());
+    let slot = report["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["held"] == true)
+        .cloned()
+        .expect("one slot is held");
+    assert_eq!(slot["pid_namespace"], "other", "{report}");
+    assert_eq!(slot["alive"], Value::Null, "its pid means nothing here");
+    assert!(holder.wait().unwrap().success());
 }
 
 #[test]
