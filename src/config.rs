@@ -136,6 +136,8 @@ pub struct Config {
     max_slots: Deferred<SlotCount>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
+    /// Warnings about the resolved settings, written once logging is set up.
+    pub notices: Vec<String>,
 }
 
 impl Config {
@@ -148,11 +150,12 @@ impl Config {
     pub fn resolve(flags: &GlobalArgs, env: &Env) -> Result<Self> {
         let file = load_file(flags, env)?;
         let db_is_default = flags.db.is_none() && env.db.is_none() && file.db.is_none();
+        let mut notices = Vec::new();
         let db_path = match (&flags.db, &env.db, &file.db) {
             (Some(path), _, _) => Ok(path.clone()),
             (None, Some(path), _) => Ok(PathBuf::from(path)),
             (None, None, Some(path)) => Ok(path.clone()),
-            (None, None, None) => default_db_path(env),
+            (None, None, None) => default_db_path(env, &mut notices),
         }
         .map_err(DeferredError::from);
         let namespace = match (&flags.namespace, &env.namespace, &file.namespace) {
@@ -181,6 +184,7 @@ impl Config {
             runtime_dir,
             max_slots,
             log_level: log_level(flags.verbose, flags.quiet),
+            notices,
         })
     }
 }
@@ -332,12 +336,17 @@ enum Folder {
     Config,
 }
 
-/// The per-user folder of this program: on Windows under `%APPDATA%`; else
-/// under `$XDG_DATA_HOME` / `$XDG_CONFIG_HOME`, falling back to
+/// The per-user folder of this program. On Windows: data under
+/// `%LOCALAPPDATA%` (it stays on this machine), configuration under
+/// `%APPDATA%` (it roams with the profile). Elsewhere: under
+/// `$XDG_DATA_HOME` / `$XDG_CONFIG_HOME`, falling back to
 /// `$HOME/.local/share` / `$HOME/.config`.
 fn user_dir(env: &Env, folder: Folder) -> Option<PathBuf> {
     let base = if cfg!(windows) {
-        env.appdata.as_ref().map(PathBuf::from)
+        match folder {
+            Folder::Data => env.local_appdata.as_ref().map(PathBuf::from),
+            Folder::Config => env.appdata.as_ref().map(PathBuf::from),
+        }
     } else {
         let (xdg, fallback) = match folder {
             Folder::Data => (&env.xdg_data_home, ".local/share"),
@@ -350,13 +359,33 @@ fn user_dir(env: &Env, folder: Folder) -> Option<PathBuf> {
     base.map(|b| b.join(APP_DIR))
 }
 
-fn default_db_path(env: &Env) -> Result<PathBuf> {
-    user_dir(env, Folder::Data)
+/// The default database. On Windows, a database left in the roaming
+/// `%APPDATA%` folder by earlier versions is still used while none exists
+/// under `%LOCALAPPDATA%`, with a notice saying how to move it.
+fn default_db_path(env: &Env, notices: &mut Vec<String>) -> Result<PathBuf> {
+    let path = user_dir(env, Folder::Data)
         .map(|dir| dir.join(DB_FILE_NAME))
         .ok_or_else(|| {
             Error::usage("cannot find a per-user data folder for the default database")
                 .with_hint(format!("pass --db PATH or set {ENV_DB}"))
-        })
+        })?;
+    let roaming = env
+        .appdata
+        .as_ref()
+        .filter(|_| cfg!(windows))
+        .map(|dir| PathBuf::from(dir).join(APP_DIR).join(DB_FILE_NAME));
+    match roaming {
+        Some(old) if !path.exists() && old.is_file() => {
+            notices.push(format!(
+                "using the database in the roaming profile, {}; the default is now {}: \
+                 move the file (and any -wal and -shm files beside it) there while nothing uses it",
+                old.display(),
+                path.display()
+            ));
+            Ok(old)
+        }
+        _ => Ok(path),
+    }
 }
 
 /// `$XDG_RUNTIME_DIR/sqlite-graphrag` (if `$XDG_RUNTIME_DIR` passes the
@@ -548,5 +577,40 @@ mod tests {
         };
         let err = Config::resolve(&GlobalArgs::default(), &env).unwrap_err();
         assert!(err.message().contains("is a folder"), "{}", err.message());
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_default_database_is_local_and_an_old_roaming_one_is_still_used() {
+        let local = tempfile::tempdir().unwrap();
+        let roaming = tempfile::tempdir().unwrap();
+        let env = Env {
+            local_appdata: Some(local.path().into()),
+            appdata: Some(roaming.path().into()),
+            ..Env::default()
+        };
+        let resolve = || Config::resolve(&GlobalArgs::default(), &env).unwrap();
+        let new = local.path().join("sqlite-graphrag").join("graphrag.sqlite");
+        let old = roaming
+            .path()
+            .join("sqlite-graphrag")
+            .join("graphrag.sqlite");
+        assert_eq!(resolve().db_path().unwrap(), new);
+        assert!(resolve().notices.is_empty());
+
+        std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+        std::fs::write(&old, b"").unwrap();
+        let config = resolve();
+        assert_eq!(config.db_path().unwrap(), old);
+        assert!(
+            config.notices[0].contains("roaming"),
+            "{:?}",
+            config.notices
+        );
+
+        std::fs::create_dir_all(new.parent().unwrap()).unwrap();
+        std::fs::write(&new, b"").unwrap();
+        assert_eq!(resolve().db_path().unwrap(), new);
+        assert!(resolve().notices.is_empty());
     }
 }

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
     let silent = cli.global.quiet >= 2;
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);
+        for notice in &config.notices {
+            tracing::warn!("{notice}");
+        }
         commands::run(cli.command, &config, &mut io::stdout().lock())
     });
     match result {

@@ -426,6 +426,7 @@ fn status_reports_holders_and_pools_keep_their_size() {
 
 /// Whether `unshare` can start a process in a new pid namespace here (as
 /// root, or through a user namespace).
+#[cfg(target_os = "linux")]
 fn unshare_pid_args() -> Option<Vec<&'static str>> {
     let candidates: [&[&str]; 2] = [
         &["--pid", "--fork", "--mount-proc"],
@@ -447,8 +448,14 @@ fn unshare_pid_args() -> Option<Vec<&'static str>> {
     })
 }
 
-#[test]
+#[cfg(not(target_os = "linux"))]
+skipped_here!(
+    status_says_when_a_holder_runs_in_another_pid_namespace,
+    "pid namespaces are Linux's"
+);
+
 #[cfg(target_os = "linux")]
+#[test]
 fn status_says_when_a_holder_runs_in_another_pid_namespace() {
     let Some(unshare) = unshare_pid_args() else {
         eprintln!("skipped: unshare cannot make a pid namespace here");
