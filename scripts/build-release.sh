@@ -13,19 +13,23 @@
 # root (otherwise it prints the commands to run and exits 1).
 #
 # Paths of the checkout and of CARGO_HOME are remapped in Rust and C code,
-# timestamps come from the last commit (SOURCE_DATE_EPOCH), and archives are
-# written with sorted entries, fixed owners and fixed times, so the same
-# commit gives the same bytes anywhere.
+# the Windows linker sees only relative paths into the target folder
+# (scripts/mingw-link.sh), timestamps come from the last commit
+# (SOURCE_DATE_EPOCH), and archives are written with sorted entries, fixed
+# owners and fixed times, so the same commit gives the same bytes in any
+# folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
+# The physical path: cargo and rustc see that one, and it is what gets remapped.
+root=$(pwd -P)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 dist=${DIST_DIR:-$root/dist}
 # A target folder of its own: artifacts that other builds left in target/
 # (with other flags) must not end up in a release.
-target_dir=${RELEASE_TARGET_DIR:-$root/target/release-build}
+# Absolute, as cargo spells it to rustc and the linker.
+target_dir=$(realpath -s -m -- "${RELEASE_TARGET_DIR:-$root/target/release-build}")
 musl=x86_64-unknown-linux-musl
 windows=x86_64-pc-windows-gnu
 
@@ -83,8 +87,12 @@ cmap="-ffile-prefix-map=$root=/build/sqlite-graphrag -ffile-prefix-map=$cargo_ho
 RUSTFLAGS="$remap -C target-feature=+crt-static -C relocation-model=pie" \
   CFLAGS_x86_64_unknown_linux_musl="$cmap" \
   cargo build --release --locked --target $musl --target-dir "$target_dir"
-# --no-insert-timestamp keeps the link time out of the PE header.
-RUSTFLAGS="$remap -C link-arg=-Wl,--no-insert-timestamp" \
+# --no-insert-timestamp keeps the link time out of the PE header;
+# scripts/mingw-link.sh keeps the checkout's folder out of the order of the
+# import tables (see there).
+RUSTFLAGS="$remap -C link-arg=-Wl,--no-insert-timestamp -C linker-flavor=gcc" \
+  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER="$root/scripts/mingw-link.sh" \
+  MINGW_LINK_DIR="$target_dir" \
   CFLAGS_x86_64_pc_windows_gnu="$cmap" \
   cargo build --release --locked --target $windows --target-dir "$target_dir"
 
