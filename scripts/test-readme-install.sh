@@ -29,6 +29,7 @@
 # pulled here: when absent it is built with mmdebstrap (minbase, bookworm)
 # from this machine's Debian mirror and imported under that name, and kept.
 set -euo pipefail
+readme=${README:+$(realpath "$README")}
 cd "$(dirname "$0")/.."
 root=$(pwd)
 commit=$(git rev-parse HEAD)
@@ -63,7 +64,7 @@ trap cleanup EXIT
 # --- the blocks ----------------------------------------------------------
 git clone --quiet "$root" "$clone"
 git -C "$clone" checkout --quiet --detach "$commit"
-readme=${README:-$clone/README.md}
+readme=${readme:-$clone/README.md}
 # One file per fenced block of the Install section: NN.<language>, plus
 # NN.line with the README line the block starts on.
 awk -v out="$scratch/blocks" '
