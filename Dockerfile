@@ -8,10 +8,11 @@
 #   /run/sqlite-graphrag    the slot pools; mount the host's runtime dir here so
 #                           that host and containers share one cap
 FROM scratch
-# Cargo.toml's version, the full commit id, and the commit time in RFC 3339.
-ARG VERSION
-ARG REVISION
-ARG CREATED
+# Cargo.toml's version, the full commit id, and the commit time in RFC 3339
+# (empty unless given, as scripts/build-image.sh does).
+ARG VERSION=""
+ARG REVISION=""
+ARG CREATED=""
 LABEL org.opencontainers.image.title="sqlite-graphrag" \
       org.opencontainers.image.description="Persistent GraphRAG memory for AI coding agents in one SQLite file" \
       org.opencontainers.image.licenses="MIT" \

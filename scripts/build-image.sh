@@ -27,7 +27,9 @@ read -r -a build_opts <<<"${PODMAN_BUILD_OPTS:-}"
 source_label=()
 [ -z "$repository" ] || source_label=(--label "org.opencontainers.image.source=$repository")
 
-podman build "${build_opts[@]}" --timestamp "$SOURCE_DATE_EPOCH" \
+# --no-cache: podman's layer cache would reuse a cached LABEL step built with
+# other build arguments (another commit's revision and time).
+podman build "${build_opts[@]}" --no-cache --timestamp "$SOURCE_DATE_EPOCH" \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
   "${source_label[@]}" -t "$image:latest" -t "$image:$version" -f Dockerfile .
 podman image inspect --format '{{.Id}} created {{.Created}}' "$image:$version"

@@ -5,14 +5,16 @@
 #
 # Why: GNU ld orders a PE's import tables by the names of its input files as
 # spelled on its command line (SORT(*)(.idata$2) etc. in its default
-# script). With LTO, rustc hands over the standard library, whose members
-# carry its raw-dylib imports (kernel32.dll, ntdll.dll, bcryptprimitives.dll,
-# api-ms-win-core-synch-l1-2-0.dll), from a temporary folder inside the target
-# folder, beside MinGW's import libraries under /usr. Whether the target
-# folder's absolute path sorts before or after /usr (/tmp/... or /home/...
-# before, /work/... or /var/... after) decided the order of the import tables,
-# hence the addresses in the code: the same commit built to different
-# executables in different folders. Relative paths sort the same anywhere.
+# script). With LTO, rustc hands over the rlibs whose members carry the
+# raw-dylib imports (the standard library's bcryptprimitives.dll and
+# api-ms-win-core-synch-l1-2-0.dll, windows-sys's kernel32.dll, ntdll.dll...)
+# from a temporary folder inside the target folder, beside MinGW's import
+# libraries under /usr. Left absolute, the order of the import tables, and
+# with it the addresses in the code, depends on whether the target folder's
+# path sorts before /usr (/tmp, /home) or after it (/work, /var): the same
+# commit builds to different executables in different folders. Paths
+# relative to the target folder (x86_64-pc-windows-gnu/...) sort after every
+# absolute path, wherever the folder is.
 set -euo pipefail
 dir=${MINGW_LINK_DIR:?"MINGW_LINK_DIR (the cargo target folder) is not set"}
 args=()
