@@ -24,7 +24,11 @@ cd "$(dirname "$0")/.."
 root=$(pwd -P)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+# The time of every archive entry. Not exported to cargo: cc-rs reruns
+# libsqlite3-sys's build script, recompiling SQLite for both targets,
+# whenever SOURCE_DATE_EPOCH changes (after every commit), and no C code here
+# reads __DATE__ or __TIME__, the only use GCC has for it.
+source_date_epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 dist=${DIST_DIR:-$root/dist}
 # A target folder of its own: artifacts that other builds left in target/
 # (with other flags) must not end up in a release.
@@ -76,7 +80,7 @@ if [ ${#missing_packages[@]} -gt 0 ] || [ ${#missing_targets[@]} -gt 0 ]; then
     rustup target add "${missing_targets[@]}"
   fi
 else
-  echo "toolchains: musl-gcc, x86_64-w64-mingw32-gcc and both rustup targets are installed" >&2
+  echo "found: musl-gcc, x86_64-w64-mingw32-gcc, python3, rustup targets $musl and $windows" >&2
 fi
 
 # --- build
@@ -108,17 +112,17 @@ musl_name=sqlite-graphrag-$version-$musl
 mkdir -p "$stage/$musl_name"
 install -m 0755 "$musl_exe" "$stage/$musl_name/sqlite-graphrag"
 install -m 0644 README.md LICENSE "$stage/$musl_name/"
-tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+tar --sort=name --mtime="@$source_date_epoch" --owner=0 --group=0 --numeric-owner \
   --format=gnu -C "$stage" -cf - "$musl_name" | gzip -9 -n > "$dist/$musl_name.tar.gz"
 
 windows_name=sqlite-graphrag-$version-$windows
 mkdir -p "$stage/$windows_name"
 install -m 0755 "$windows_exe" "$stage/$windows_name/sqlite-graphrag.exe"
 install -m 0644 README.md LICENSE "$stage/$windows_name/"
-python3 - "$stage" "$windows_name" "$dist/$windows_name.zip" <<'PY'
+python3 - "$stage" "$windows_name" "$dist/$windows_name.zip" "$source_date_epoch" <<'PY'
 import os, sys, time, zipfile
-stage, name, out = sys.argv[1:]
-stamp = time.gmtime(max(int(os.environ["SOURCE_DATE_EPOCH"]), 315532800))[:6]
+stage, name, out, epoch = sys.argv[1:]
+stamp = time.gmtime(max(int(epoch), 315532800))[:6]
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
     for file in sorted(os.listdir(os.path.join(stage, name))):
         info = zipfile.ZipInfo(f"{name}/{file}", date_time=stamp)
