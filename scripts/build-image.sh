@@ -19,8 +19,8 @@ binary=dist/bin/sqlite-graphrag
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 repository=$(sed -n 's/^repository = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 revision=$(git rev-parse HEAD)
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
-created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+source_date_epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+created=$(date -u -d "@$source_date_epoch" +%Y-%m-%dT%H:%M:%SZ)
 image=localhost/sqlite-graphrag
 
 read -r -a build_opts <<<"${PODMAN_BUILD_OPTS:-}"
@@ -29,7 +29,7 @@ source_label=()
 
 # --no-cache: podman's layer cache would reuse a cached LABEL step built with
 # other build arguments (another commit's revision and time).
-podman build "${build_opts[@]}" --no-cache --timestamp "$SOURCE_DATE_EPOCH" \
+podman build "${build_opts[@]}" --no-cache --timestamp "$source_date_epoch" \
   --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
   "${source_label[@]}" -t "$image:latest" -t "$image:$version" -f Dockerfile .
 podman image inspect --format '{{.Id}} created {{.Created}}' "$image:$version"
