@@ -102,14 +102,7 @@ done
 echo "ok: remembered and found in the container as root and as 1003; the database belongs to the caller"
 
 echo "== CI image: the binary copied as the README's Containerfile.ci does"
-if ! podman image exists "$base_image"; then
-  echo "building $base_image offline (mmdebstrap minbase bookworm, then podman import)"
-  mirror=(http://deb.debian.org/debian)
-  [ -f /etc/apt/sources.list.d/debian.sources ] && mirror=(/etc/apt/sources.list.d/debian.sources)
-  mmdebstrap --quiet --variant=minbase bookworm "$work/debian.tar" "${mirror[@]}"
-  podman import --quiet --change 'CMD ["bash"]' "$work/debian.tar" "$base_image" >/dev/null
-  rm -f "$work/debian.tar"
-fi
+./scripts/debian-base-image.sh "$base_image"
 mkdir "$work/ci"
 awk '/^## / { install = ($0 ~ /^## Install/) } install && /^```dockerfile/ { block = 1; next } block && /^```/ { exit } block' \
   README.md >"$work/ci/Containerfile.ci"
