@@ -219,13 +219,8 @@ user_env=(
 
 # --- the Debian base image the README's Containerfile names --------------
 base_image=docker.io/library/debian:bookworm-slim
-if grep -qs "FROM $base_image" "$scratch"/blocks/*.dockerfile && ! podman image exists "$base_image"; then
-  echo "== building $base_image offline (mmdebstrap minbase bookworm, then podman import)"
-  mirror=(http://deb.debian.org/debian)
-  [ -f /etc/apt/sources.list.d/debian.sources ] && mirror=(/etc/apt/sources.list.d/debian.sources)
-  mmdebstrap --quiet --variant=minbase bookworm "$scratch/debian.tar" "${mirror[@]}"
-  podman import --quiet --change 'CMD ["bash"]' "$scratch/debian.tar" "$base_image" >/dev/null
-  rm -f "$scratch/debian.tar"
+if grep -qs "FROM $base_image" "$scratch"/blocks/*.dockerfile; then
+  "$root/scripts/debian-base-image.sh" "$base_image"
 fi
 
 # --- run -----------------------------------------------------------------
