@@ -30,11 +30,17 @@
         ];
       };
 
+      # Cargo.toml's version plus the commit: 0.1.0+git.<shortRev>, or
+      # 0.1.0+dirty for a tree with uncommitted changes. `+` and `.` are
+      # allowed in store path names.
+      version =
+        cargoToml.package.version + (if self ? shortRev then "+git.${self.shortRev}" else "+dirty");
+
       package =
         pkgs:
         pkgs.rustPlatform.buildRustPackage {
           pname = cargoToml.package.name;
-          version = cargoToml.package.version;
+          inherit version;
           inherit src;
           cargoLock.lockFile = ./Cargo.lock;
           # The integration tests run the built binary against real SQLite
@@ -75,17 +81,44 @@
         {
           # Building the package runs `cargo test` (doCheck).
           build = self.packages.${system}.default;
-          fmt = pkgs.runCommand "sqlite-graphrag-fmt" { nativeBuildInputs = [ pkgs.cargo pkgs.rustfmt ]; } ''
-            cd ${src}
-            cargo fmt --all -- --check
-            touch $out
-          '';
+          # Clippy on every target, warnings as errors, with the crates the
+          # package vendors (its cargoDeps), so it needs no network either.
+          # No format check: nixpkgs' rustfmt is not the one rust-toolchain.toml
+          # pins, and the two may format differently.
+          clippy = pkgs.stdenv.mkDerivation {
+            pname = "${cargoToml.package.name}-clippy";
+            inherit version src;
+            inherit (package pkgs) cargoDeps;
+            nativeBuildInputs = [
+              pkgs.rustPlatform.cargoSetupHook
+              pkgs.cargo
+              pkgs.rustc
+              pkgs.clippy
+            ];
+            buildPhase = ''
+              runHook preBuild
+              cargo clippy --offline --locked --all-targets -- -D warnings
+              runHook postBuild
+            '';
+            installPhase = ''
+              touch $out
+            '';
+          };
+        }
+        // lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+          static = self.packages.${system}.static;
         }
       );
+
+      # `nix fmt`: in nixos-25.11, nixfmt is the RFC 166 style
+      # (nixfmt-rfc-style is its deprecated alias there).
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {
           inputsFrom = [ (package pkgs) ];
+          # Where rust-analyzer finds the standard library's source.
+          RUST_SRC_PATH = "${pkgs.rustPlatform.rustLibSrc}";
           packages = [
             pkgs.clippy
             pkgs.rustfmt

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Checks the Nix flake without fetching nixpkgs (which this can't do
-# offline): flake.nix parses; the version it reads is Cargo.toml's; every
-# path it names is in the tree and tracked by git; flake.lock pins nixpkgs
-# to a full revision with a narHash, on the branch flake.nix asks for.
+# offline):
+# - flake.nix parses;
+# - its outputs function, evaluated with a stand-in for nixpkgs that has
+#   only the names the flake uses, gives for every system: packages.default
+#   (plus packages.static and checks.static on Linux, the same derivation),
+#   apps.default running the package's program, checks.build and
+#   checks.clippy (cargo clippy --all-targets, -D warnings, on the package's
+#   vendored crates) and no checks.fmt, a formatter, and a dev shell with
+#   RUST_SRC_PATH; the package version is Cargo.toml's plus +git.<shortRev>
+#   (+dirty without a commit), valid in a store path name; every path the
+#   source set names exists;
+# - every path flake.nix names is tracked by git;
+# - flake.lock pins nixpkgs to a full revision with a narHash, on the branch
+#   flake.nix asks for.
+# Not checked here: that nixpkgs has these names with these meanings, and
+# that the derivations build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v nix-instantiate >/dev/null || { echo "needs nix-instantiate (Debian nix-bin)" >&2; exit 1; }
@@ -10,10 +23,107 @@ command -v nix-instantiate >/dev/null || { echo "needs nix-instantiate (Debian n
 nix-instantiate --parse flake.nix >/dev/null
 echo "ok: flake.nix parses"
 
-flake_version=$(nix-instantiate --eval --json -E '(builtins.fromTOML (builtins.readFile ./Cargo.toml)).package.version')
-cargo_version=$(cargo metadata --no-deps --locked --format-version 1 | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["packages"][0]["version"]))')
-[ "$flake_version" = "$cargo_version" ] || { echo "flake version $flake_version != Cargo.toml $cargo_version" >&2; exit 1; }
-echo "ok: version $cargo_version"
+# ${...} below is Nix interpolation, not the shell's.
+# shellcheck disable=SC2016
+outputs_json=$(nix-instantiate --eval --strict --json -E '
+let
+  flake = import ./flake.nix;
+  stubDerivation = name: attrs: attrs // {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+  };
+  lib = {
+    genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
+    optionalAttrs = condition: attrs: if condition then attrs else { };
+    getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
+    licenses.mit = "MIT";
+    platforms.unix = [ ];
+    fileset = {
+      unions = paths: paths;
+      toSource = { root, fileset }:
+        assert builtins.all builtins.pathExists fileset;
+        "/nix/store/00000000000000000000000000000000-source";
+    };
+  };
+  pkgsFor = system: isStatic: {
+    stdenv = {
+      hostPlatform = { inherit system; isLinux = builtins.match ".*-linux" system != null; };
+      mkDerivation = args: stubDerivation "${args.pname}-${args.version}" args;
+    };
+    rustPlatform = {
+      buildRustPackage = args: stubDerivation "${args.pname}-${args.version}" (args // {
+        inherit isStatic;
+        cargoDeps = stubDerivation "${args.pname}-${args.version}-vendor" { inherit (args.cargoLock) lockFile; };
+      });
+      cargoSetupHook = stubDerivation "cargo-setup-hook" { };
+      rustLibSrc = stubDerivation "rust-lib-src" { };
+    };
+    pkgsStatic = pkgsFor system true;
+    mkShell = args: stubDerivation "shell" args;
+    cargo = stubDerivation "cargo" { };
+    rustc = stubDerivation "rustc" { };
+    clippy = stubDerivation "clippy" { };
+    rustfmt = stubDerivation "rustfmt" { };
+    rust-analyzer = stubDerivation "rust-analyzer" { };
+    python3 = stubDerivation "python3" { };
+    shellcheck = stubDerivation "shellcheck" { };
+    hyperfine = stubDerivation "hyperfine" { };
+    nixfmt = stubDerivation "nixfmt" { };
+  };
+  nixpkgs = { inherit lib; legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ] (system: pkgsFor system false); };
+  evaluate = extra: let self = flake.outputs { inherit self nixpkgs; } // extra; in self;
+  committed = evaluate { shortRev = "1234567"; };
+  dirty = evaluate { };
+in
+builtins.mapAttrs (system: packages: {
+  packages = builtins.attrNames packages;
+  apps = builtins.attrNames committed.apps.${system};
+  checks = builtins.attrNames committed.checks.${system};
+  devShells = builtins.attrNames committed.devShells.${system};
+  formatter = committed.formatter.${system}.name;
+  version = packages.default.version;
+  dirtyVersion = dirty.packages.${system}.default.version;
+  program = committed.apps.${system}.default.program;
+  mainProgram = packages.default.meta.mainProgram;
+  staticIsPackage = if packages ? static then committed.checks.${system}.static.name == packages.static.name && packages.static.isStatic && !packages.default.isStatic else null;
+  clippyBuild = committed.checks.${system}.clippy.buildPhase;
+  clippyVendorsCrates = committed.checks.${system}.clippy.cargoDeps.name == packages.default.cargoDeps.name;
+  rustSrcPath = committed.devShells.${system}.default.RUST_SRC_PATH or null;
+}) committed.packages
+')
+cargo_version=$(cargo metadata --no-deps --locked --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
+
+python3 - "$outputs_json" "$cargo_version" <<'PY'
+import json, re, sys
+outputs, cargo_version = json.loads(sys.argv[1]), sys.argv[2]
+# What Nix accepts in a store path name (and so in a derivation's version).
+store_name = re.compile(r"[A-Za-z0-9+\-._?=]+")
+assert set(outputs) == {"x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin"}, sorted(outputs)
+for system, got in sorted(outputs.items()):
+    linux = system.endswith("-linux")
+    def expect(what, actual, wanted):
+        assert actual == wanted, f"{system}: {what} is {actual}, expected {wanted}"
+    expect("packages", got["packages"], ["default", "static"] if linux else ["default"])
+    expect("checks", got["checks"], ["build", "clippy", "static"] if linux else ["build", "clippy"])
+    expect("apps", got["apps"], ["default"])
+    expect("devShells", got["devShells"], ["default"])
+    expect("formatter", got["formatter"], "nixfmt")
+    expect("version", got["version"], f"{cargo_version}+git.1234567")
+    expect("version without a commit", got["dirtyVersion"], f"{cargo_version}+dirty")
+    assert store_name.fullmatch(got["version"]) and store_name.fullmatch(got["dirtyVersion"]), f"{system}: version not valid in a store path"
+    assert got["program"].endswith("/bin/" + got["mainProgram"]), f"{system}: apps.default runs {got['program']}"
+    if linux:
+        assert got["staticIsPackage"], f"{system}: checks.static is not packages.static from pkgsStatic"
+    command = re.search(r"cargo clippy[^\n]*", got["clippyBuild"])
+    assert command and "--all-targets" in command.group(0) and "-D warnings" in command.group(0) \
+        and "--offline" in command.group(0), f"{system}: checks.clippy runs {command and command.group(0)}"
+    assert got["clippyVendorsCrates"], f"{system}: checks.clippy does not use the package's cargoDeps"
+    assert got["rustSrcPath"] == "/nix/store/00000000000000000000000000000000-rust-lib-src", \
+        f"{system}: RUST_SRC_PATH is {got['rustSrcPath']}"
+print(f"ok: outputs for {', '.join(sorted(outputs))}: packages, apps, checks (build, clippy, static on Linux), "
+      f"formatter, dev shell with RUST_SRC_PATH; version {cargo_version}+git.<shortRev> or +dirty")
+PY
 
 untracked=$(grep -o '\./[A-Za-z0-9_.-][A-Za-z0-9_./-]*' flake.nix | sort -u | while read -r path; do
   [ -n "$(git ls-files -- "$path")" ] || echo "$path"

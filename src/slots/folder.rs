@@ -156,6 +156,21 @@ mod unix {
     use rustix::io::Errno;
 
     use super::{RuntimeDir, RuntimeDirKind, refuse};
+
+    /// A name for an entry being created, unique among the processes of
+    /// every container that shares the folder (pids repeat across pid
+    /// namespaces, so the time in nanoseconds goes in too): it starts with
+    /// a dot, which no name the pools use does.
+    fn temporary_name(name: &str) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::{SystemTime, UNIX_EPOCH};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!(".{name}.{}.{nanos}.{n}.new", std::process::id())
+    }
     use crate::error::{Error, Result};
 
     const STICKY: u32 = 0o1000;
@@ -237,13 +252,12 @@ mod unix {
         /// writable by others without the sticky bit; I/O errors.
         pub(crate) fn subdir(&self, name: &str, create: bool) -> Result<Option<Folder>> {
             let path = self.path.join(name);
-            let created = create
-                && match fs::mkdirat(&self.fd, name, Mode::RWXU) {
-                    Ok(()) => true,
-                    Err(Errno::EXIST) => false,
-                    Err(e) => return Err(io(&path, "creating", e)),
-                };
-            let fd = match fs::openat(&self.fd, name, DIR_FLAGS, Mode::empty()) {
+            let mut opened = fs::openat(&self.fd, name, DIR_FLAGS, Mode::empty());
+            if create && matches!(opened, Err(Errno::NOENT)) {
+                self.create_dir_in_place(name, &path)?;
+                opened = fs::openat(&self.fd, name, DIR_FLAGS, Mode::empty());
+            }
+            let fd = match opened {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) if !create => return Ok(None),
                 Err(Errno::LOOP | Errno::NOTDIR) => {
@@ -251,10 +265,6 @@ mod unix {
                 }
                 Err(e) => return Err(io(&path, "opening", e)),
             };
-            if created {
-                fs::fchmod(&fd, Mode::from_raw_mode(self.dir_mode))
-                    .map_err(|e| io(&path, "setting the mode of", e))?;
-            }
             let st = fs::fstat(&fd).map_err(|e| io(&path, "reading", e))?;
             check_sticky(&path, &st)?;
             Ok(Some(Folder {
@@ -287,15 +297,9 @@ mod unix {
                         }
                     }
                     Err(Errno::NOENT) if create => {
-                        let flags = OFlags::RDWR | FILE_FLAGS | OFlags::CREATE | OFlags::EXCL;
-                        match fs::openat(&self.fd, name, flags, mode) {
-                            Ok(fd) => {
-                                fs::fchmod(&fd, mode)
-                                    .map_err(|e| io(&path, "setting the mode of", e))?;
-                                break fd;
-                            }
-                            Err(Errno::EXIST) => continue,
-                            Err(e) => return Err(io(&path, "creating", e)),
+                        match self.create_file_in_place(name, &path, mode)? {
+                            Some(fd) => break fd,
+                            None => continue,
                         }
                     }
                     Err(Errno::NOENT) => return Ok(None),
@@ -314,6 +318,92 @@ mod unix {
                     &path,
                     format!("it has {links} hard links, so it may be someone else's file"),
                 )),
+            }
+        }
+
+        /// Creates the folder `name` with this folder's folder mode, unless
+        /// it exists. See [`Folder::place`] for how nobody sees it with
+        /// another mode.
+        fn create_dir_in_place(&self, name: &str, path: &Path) -> Result<()> {
+            let temporary = temporary_name(name);
+            match fs::mkdirat(&self.fd, &temporary, Mode::RWXU) {
+                Ok(()) => {}
+                Err(e) => return Err(io(path, "creating", e)),
+            }
+            let made = fs::openat(&self.fd, &temporary, DIR_FLAGS, Mode::empty())
+                .and_then(|fd| fs::fchmod(&fd, Mode::from_raw_mode(self.dir_mode)))
+                .map_err(|e| io(path, "setting the mode of", e))
+                .and_then(|()| self.place(&temporary, name, path));
+            if !matches!(made, Ok(true)) {
+                let _ = fs::unlinkat(&self.fd, &temporary, AtFlags::REMOVEDIR);
+            }
+            made.map(|_| ())
+        }
+
+        /// Creates the file `name` with exactly `mode` and returns it open
+        /// for reading and writing; `None` if it appeared meanwhile. See
+        /// [`Folder::place`] for how nobody sees it with another mode.
+        fn create_file_in_place(
+            &self,
+            name: &str,
+            path: &Path,
+            mode: Mode,
+        ) -> Result<Option<OwnedFd>> {
+            let temporary = temporary_name(name);
+            let flags = OFlags::RDWR | FILE_FLAGS | OFlags::CREATE | OFlags::EXCL;
+            let fd = fs::openat(&self.fd, &temporary, flags, mode)
+                .map_err(|e| io(path, "creating", e))?;
+            let placed = fs::fchmod(&fd, mode)
+                .map_err(|e| io(path, "setting the mode of", e))
+                .and_then(|()| self.place(&temporary, name, path));
+            match placed {
+                Ok(true) => Ok(Some(fd)),
+                other => {
+                    let _ = fs::unlinkat(&self.fd, &temporary, AtFlags::empty());
+                    other.map(|_| None)
+                }
+            }
+        }
+
+        /// Renames the entry `temporary`, already given its final mode, to
+        /// `name` unless `name` exists (then returns false): the umask
+        /// filters the mode a file or folder is created with, so one made
+        /// under its own name would be seen by other users with the narrower
+        /// mode until `fchmod` widens it, and they would be refused. Where
+        /// the system cannot rename without replacing, a file is linked to
+        /// `name` (which fails if it exists) and the temporary name removed,
+        /// which leaves a moment in which the file has two links, and a
+        /// folder is renamed only if `name` is still missing.
+        fn place(&self, temporary: &str, name: &str, path: &Path) -> Result<bool> {
+            #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+            match fs::renameat_with(
+                &self.fd,
+                temporary,
+                &self.fd,
+                name,
+                fs::RenameFlags::NOREPLACE,
+            ) {
+                Ok(()) => return Ok(true),
+                Err(Errno::EXIST) => return Ok(false),
+                Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {}
+                Err(e) => return Err(io(path, "creating", e)),
+            }
+            match fs::linkat(&self.fd, temporary, &self.fd, name, AtFlags::empty()) {
+                Ok(()) => {
+                    let _ = fs::unlinkat(&self.fd, temporary, AtFlags::empty());
+                    Ok(true)
+                }
+                Err(Errno::EXIST) => Ok(false),
+                Err(Errno::PERM | Errno::ISDIR) => {
+                    match fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(_) => Ok(false),
+                        Err(Errno::NOENT) => fs::renameat(&self.fd, temporary, &self.fd, name)
+                            .map(|()| true)
+                            .map_err(|e| io(path, "creating", e)),
+                        Err(e) => Err(io(path, "creating", e)),
+                    }
+                }
+                Err(e) => Err(io(path, "creating", e)),
             }
         }
 

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::common::{StartRetrying, bare_cmd};
+use crate::common::{SpawnRetrying, StartRetrying, bare_cmd};
 
 const VICTIM_TEXT: &str = "precious\n";
 /// The user whose files are at stake, and another local user.
@@ -370,6 +370,57 @@ fn a_per_user_runtime_dir_blocked_by_a_private_folder_or_a_dangling_link_is_refu
                 "{error}"
             );
             assert!(error["hint"].as_str().unwrap().contains("--runtime-dir"));
+        }
+    }
+}
+
+#[test]
+fn users_of_a_group_creating_a_pool_at_once_are_never_refused() {
+    if !running_as_root() {
+        eprintln!("skipped: running as other users needs root");
+        return;
+    }
+    // Members of one group, with the umask that narrows what they create:
+    // a file or folder another member creates must never be seen with
+    // that narrower mode (it would be opened read-only and fail).
+    const GROUP: u32 = 2100;
+    let members = [2001, 2002, 2003];
+    for round in 0..8 {
+        let dir = shared_tempdir();
+        let runtime = dir.path().join("run");
+        std::fs::create_dir(&runtime).unwrap();
+        std::os::unix::fs::chown(&runtime, Some(0), Some(GROUP)).unwrap();
+        chmod(&runtime, 0o3770);
+        let children: Vec<_> = members
+            .iter()
+            .cycle()
+            .take(9)
+            .map(|&uid| {
+                let mut cmd = slots_cmd(
+                    dir.path(),
+                    Some(&runtime),
+                    &["exec", "--max", "2", "--wait", "60"],
+                );
+                cmd.args(["--", "sleep", "0.05"]).uid(uid).gid(GROUP);
+                unsafe {
+                    cmd.pre_exec(|| {
+                        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+                        Ok(())
+                    });
+                }
+                cmd.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn_retrying()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {:?}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
