@@ -8,19 +8,21 @@
 //! ("Caroline", "Café Nero", "Bank of America"). A capitalised word that
 //! only starts a sentence and is a common English word ("Sounds great",
 //! "Yesterday we…") is not a name; weekdays and months are never entities.
-//! Entities that appear close together are related (`mentioned_with`,
-//! weighted by how close). It knows no dictionary of names: a person, a
+//! Each entity is related to the entity mentioned nearest to it
+//! (`mentioned_with`, weighted by how close). It knows no dictionary of names: a person, a
 //! place and a product all come out as `name` unless a title, a suffix
 //! ("Inc", "University", "Street") or the form of the word tells more.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use super::names::{EntityName, Weight};
 
 /// The most entities kept for one memory.
 pub const MAX_ENTITIES: usize = 24;
-/// The most `mentioned_with` relationships kept for one memory.
-pub const MAX_RELATIONSHIPS: usize = 48;
+/// The most `mentioned_with` relationships kept for one memory (each
+/// entity is related to its nearest neighbour, so at most one per entity).
+pub const MAX_RELATIONSHIPS: usize = MAX_ENTITIES;
 /// Mentions further apart than this many bytes are not related.
 const MAX_GAP: usize = 400;
 /// The gap, in bytes, at which a relationship's weight falls to one half.
@@ -150,7 +152,7 @@ fn words(text: &str) -> impl Iterator<Item = Word<'_>> {
                 continue;
             };
             let last = raw.trim_end_matches(['"', '\'', '”', '’', ')', ']', '*', '`', '_']);
-            if is_abbreviation(last) {
+            if last.ends_with('.') && is_abbreviation(last) {
                 word.ends_clause = false;
                 sentence_start = false;
             } else {
@@ -232,6 +234,14 @@ enum Class<'a> {
 
 fn classify<'a>(word: &Word<'a>) -> Class<'a> {
     let text = word.text;
+    // Most words are plain lower-case words: none of the forms below.
+    if !word.backticked && !word.called && text.bytes().all(|b| b.is_ascii_lowercase()) {
+        return if CONNECTORS.contains(&text) {
+            Class::Connector
+        } else {
+            Class::Other
+        };
+    }
     if is_url(text) {
         return Class::Entity("url", text);
     }
@@ -449,9 +459,21 @@ const FUNCTION_WORDS: &[&str] = &[
 
 fn is_never_a_name(text: &str) -> bool {
     let lower = text.to_lowercase();
-    CALENDAR.contains(&lower.as_str())
-        || FUNCTION_WORDS.contains(&lower.as_str())
+    word_set(&NEVER_NAMES, &[CALENDAR, FUNCTION_WORDS]).contains(lower.as_str())
         || is_contraction(&lower)
+}
+
+/// Words that are never names: [`CALENDAR`] and [`FUNCTION_WORDS`].
+static NEVER_NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+/// The words of [`COMMON`].
+static COMMON_WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+
+/// The set `cell` holds, made from `lists` the first time it is asked for.
+fn word_set<'a>(
+    cell: &'a OnceLock<HashSet<&'static str>>,
+    lists: &[&[&'static str]],
+) -> &'a HashSet<&'static str> {
+    cell.get_or_init(|| lists.iter().flat_map(|list| list.iter().copied()).collect())
 }
 
 /// `you've`, `it'll`, `don't`: a word, an apostrophe and a short ending
@@ -821,7 +843,9 @@ fn is_common(text: &str) -> bool {
     let lower = text.to_lowercase();
     let verb_like =
         lower.chars().count() >= 6 && ["ed", "ing", "ly"].iter().any(|end| lower.ends_with(end));
-    verb_like || is_contraction(&lower) || COMMON.contains(&lower.as_str())
+    verb_like
+        || is_contraction(&lower)
+        || word_set(&COMMON_WORDS, &[COMMON]).contains(lower.as_str())
 }
 
 /// Words before a name that make it a person's.
@@ -1000,21 +1024,26 @@ impl Seen {
         });
         kept.truncate(MAX_ENTITIES);
         kept.sort_by_key(|c| c.offsets[0]);
-        let mut relationships = Vec::new();
+        // Each entity is related to the one mentioned nearest to it (within
+        // MAX_GAP): the few relationships that say the most, not every pair.
+        let mut nearest: HashMap<(usize, usize), usize> = HashMap::new();
         for (i, a) in kept.iter().enumerate() {
-            for (j, b) in kept.iter().enumerate().skip(i + 1) {
-                let gap = nearest_gap(&a.offsets, &b.offsets);
-                if gap <= MAX_GAP {
-                    let weight = 1.0 / (1.0 + gap as f64 / HALF_WEIGHT_GAP);
-                    let rounded = (weight * 1000.0).round() / 1000.0;
-                    if let Ok(weight) = Weight::new(rounded) {
-                        relationships.push(CoMention {
-                            from: i,
-                            to: j,
-                            weight,
-                        });
-                    }
-                }
+            let closest = kept
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(j, b)| (nearest_gap(&a.offsets, &b.offsets), j))
+                .min();
+            if let Some((gap, j)) = closest.filter(|&(gap, _)| gap <= MAX_GAP) {
+                nearest.insert((i.min(j), i.max(j)), gap);
+            }
+        }
+        let mut relationships = Vec::new();
+        for ((from, to), gap) in nearest {
+            let weight = 1.0 / (1.0 + gap as f64 / HALF_WEIGHT_GAP);
+            let rounded = (weight * 1000.0).round() / 1000.0;
+            if let Ok(weight) = Weight::new(rounded) {
+                relationships.push(CoMention { from, to, weight });
             }
         }
         relationships.sort_by(|x, y| y.weight.get().total_cmp(&x.weight.get()));
