@@ -7,6 +7,7 @@
 //! crash leaves each transaction either whole or absent.
 
 use std::io::{self, BufRead};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Longest a transaction of an import holds the write lock, about: other
 /// writers wait for it, and give up after the busy timeout.
 const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
+/// The most lines the reading thread hands to the writing thread at once:
+/// small enough that the two threads overlap for most of an import.
+const PIPELINE_CHUNK: usize = 1000;
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -293,7 +297,7 @@ impl Store {
     /// # Failure
     /// As [`Store::import`], and whatever `open` fails with.
     pub fn import_lazily(
-        open: impl FnOnce() -> Result<Store>,
+        open: impl FnOnce() -> Result<Store> + Send,
         embedder: &dyn Embedder,
         reader: impl BufRead,
         default_namespace: &str,
@@ -314,20 +318,64 @@ impl Store {
 }
 
 /// Reads, checks and writes the lines of [`Store::import`] into `destination`.
+///
+/// Two threads share the work: this one reads, checks, embeds and extracts
+/// each batch while a writer thread writes the one before, so the two cores
+/// of a small machine both work.
 fn import_into(
-    destination: &mut impl Destination,
+    destination: &mut (impl Destination + Send),
     embedder: &dyn Embedder,
     mut reader: impl BufRead,
     default_namespace: &str,
     batch_size: usize,
 ) -> Result<ImportReport> {
-    let mut report = ImportReport::default();
+    let (batches, received) = mpsc::sync_channel::<Vec<Record>>(1);
+    thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<ImportReport> {
+            let mut written = ImportReport::default();
+            for batch in received {
+                destination.store()?.write_batch(&batch, &mut written)?;
+            }
+            Ok(written)
+        });
+        let mut report = ImportReport::default();
+        let read = read_batches(
+            &mut reader,
+            embedder,
+            default_namespace,
+            batch_size,
+            &mut report,
+            &batches,
+        );
+        drop(batches);
+        let written = writer
+            .join()
+            .map_err(|_| Error::new(ErrorKind::Database, "the import's writer panicked"))??;
+        read?;
+        report.imported += written.imported;
+        report.updated += written.updated;
+        report.unchanged += written.unchanged;
+        Ok(report)
+    })
+}
+
+/// Reads the lines, checks, embeds and extracts them, and sends them to
+/// the writer `batch_size` at a time; rejected lines go into `report`.
+/// Stops early when the writer stopped (its error is the import's).
+fn read_batches(
+    reader: &mut impl BufRead,
+    embedder: &dyn Embedder,
+    default_namespace: &str,
+    batch_size: usize,
+    report: &mut ImportReport,
+    batches: &mpsc::SyncSender<Vec<Record>>,
+) -> Result<()> {
     let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let now = Timestamp::now();
     loop {
-        let read = read_line_capped(&mut reader, &mut buf)
+        let read = read_line_capped(reader, &mut buf)
             .map_err(|e| Error::io(format!("reading import line {}", line_no + 1), e))?;
         match read {
             LineRead::End => break,
@@ -351,15 +399,20 @@ fn import_into(
                 }
             }
         }
-        if batch.len() >= batch_size {
-            destination.store()?.write_batch(&batch, &mut report)?;
-            batch.clear();
+        if batch.len() >= batch_size.min(PIPELINE_CHUNK) {
+            let full = std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(batch_size.min(PIPELINE_CHUNK)),
+            );
+            if batches.send(full).is_err() {
+                return Ok(());
+            }
         }
     }
     if !batch.is_empty() {
-        destination.store()?.write_batch(&batch, &mut report)?;
+        let _ = batches.send(batch);
     }
-    Ok(report)
+    Ok(())
 }
 
 impl Store {
