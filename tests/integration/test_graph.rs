@@ -1,0 +1,168 @@
+//! The entity graph: traversal with exact scores on a small known graph,
+//! and what forgetting, restoring and purging a memory do to it.
+
+use serde_json::{Value, json};
+
+use crate::common::TestEnv;
+
+/// Remembers `name` with a lower-case body (which the built-in extractor
+/// finds nothing in) and the entities given explicitly.
+fn remember_with(env: &TestEnv, name: &str, entities: &[&str]) {
+    let list: Vec<Value> = entities.iter().map(|e| json!({ "name": e })).collect();
+    let graph = json!({ "entities": list }).to_string();
+    env.ok_stdin(
+        &[
+            "remember",
+            "--name",
+            name,
+            "--body",
+            "plain words only",
+            "--graph-stdin",
+        ],
+        graph,
+    );
+}
+
+fn link(env: &TestEnv, from: &str, to: &str, relation: &str, weight: &str) {
+    env.ok(&[
+        "link",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--relation",
+        relation,
+        "--weight",
+        weight,
+    ]);
+}
+
+/// `(name, hops, score rounded to 4 places)` of each result, in order.
+fn related(env: &TestEnv, args: &[&str]) -> Vec<(String, u64, f64)> {
+    let mut full = vec!["related"];
+    full.extend_from_slice(args);
+    env.ok(&full)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["hops"].as_u64().unwrap(),
+                (r["score"].as_f64().unwrap() * 10_000.0).round() / 10_000.0,
+            )
+        })
+        .collect()
+}
+
+fn expect(list: &[(&str, u64, f64)]) -> Vec<(String, u64, f64)> {
+    list.iter()
+        .map(|(n, h, s)| ((*n).to_owned(), *h, *s))
+        .collect()
+}
+
+/// A -works_with(0.8)-> B <-depends_on(0.5)- C, and the hub H that four
+/// memories mention, A -knows-> H.
+fn known_graph() -> TestEnv {
+    let env = TestEnv::new();
+    remember_with(&env, "m-a", &["A"]);
+    remember_with(&env, "m-b", &["B"]);
+    remember_with(&env, "m-c", &["C"]);
+    for i in 0..4 {
+        remember_with(&env, &format!("m-h{i}"), &["H"]);
+    }
+    link(&env, "A", "B", "works_with", "0.8");
+    link(&env, "C", "B", "depends_on", "0.5");
+    link(&env, "A", "H", "knows", "1");
+    env
+}
+
+#[test]
+fn traversal_scores_decay_per_hop_and_hubs_are_dampened() {
+    let env = known_graph();
+    assert_eq!(
+        related(&env, &["--entity", "a"]),
+        expect(&[
+            ("m-a", 0, 1.0),
+            ("m-b", 1, 0.4),
+            ("m-h3", 1, 0.25),
+            ("m-h2", 1, 0.25),
+            ("m-h1", 1, 0.25),
+            ("m-h0", 1, 0.25),
+            ("m-c", 2, 0.1),
+        ])
+    );
+    let first = &env.ok(&["related", "--entity", "A"])["results"];
+    assert_eq!(
+        first[6]["via"],
+        json!([
+            {"entity": "A", "relation": null, "direction": null},
+            {"entity": "B", "relation": "works_with", "direction": "out"},
+            {"entity": "C", "relation": "depends_on", "direction": "in"},
+        ])
+    );
+    assert_eq!(
+        related(
+            &env,
+            &["--entity", "A", "--hops", "1", "--min-weight", "0.9"]
+        ),
+        expect(&[
+            ("m-a", 0, 1.0),
+            ("m-h3", 1, 0.25),
+            ("m-h2", 1, 0.25),
+            ("m-h1", 1, 0.25),
+            ("m-h0", 1, 0.25)
+        ])
+    );
+    assert_eq!(
+        related(&env, &["--entity", "A", "--relation", "works_with"]),
+        expect(&[("m-a", 0, 1.0), ("m-b", 1, 0.4)])
+    );
+    assert_eq!(
+        related(&env, &["m-b", "--hops", "1"]),
+        expect(&[("m-a", 1, 0.4), ("m-c", 1, 0.25)])
+    );
+}
+
+#[test]
+fn a_cycle_keeps_the_best_path() {
+    let env = known_graph();
+    link(&env, "C", "A", "cycles", "1");
+    let results = &env.ok(&["related", "--entity", "A", "--relation", "cycles"])["results"];
+    assert_eq!(results[1]["name"], "m-c");
+    assert_eq!(results[1]["hops"], 1);
+    assert_eq!(results[1]["score"], 0.5);
+    assert_eq!(results[1]["via"][1]["direction"], "in");
+}
+
+#[test]
+fn forgotten_memories_hide_what_only_they_assert_until_restored_or_purged() {
+    let env = TestEnv::new();
+    let graph = json!({
+        "entities": [{"name": "Alpha"}, {"name": "Beta"}],
+        "relationships": [{"from": "Alpha", "to": "Beta", "relation": "feeds", "weight": 0.7}]
+    })
+    .to_string();
+    env.ok_stdin(
+        &[
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            "plain words",
+            "--graph-stdin",
+        ],
+        graph,
+    );
+    let degree = |name: &str| env.ok(&["entity", name])["degree"].clone();
+    assert_eq!(degree("alpha"), 1);
+    env.ok(&["forget", "m"]);
+    assert_eq!(env.ok(&["entities"])["entities"], json!([]));
+    assert_eq!(degree("alpha"), 0);
+    env.ok(&["restore", "m"]);
+    assert_eq!(degree("alpha"), 1);
+    env.ok(&["forget", "m"]);
+    env.ok(&["purge", "--yes"]);
+    env.fails(&["entity", "alpha"], 3);
+    assert_eq!(env.ok(&["health"])["ok"], true);
+}
