@@ -22,7 +22,7 @@ pub struct LinkArgs {
     #[arg(long)]
     pub relation: String,
     /// Its weight, in (0, 1]
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub weight: f64,
     /// What it says
     #[arg(long, default_value = "")]

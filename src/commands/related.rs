@@ -23,7 +23,7 @@ pub struct RelatedArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=5))]
     pub hops: u32,
     /// Relationships lighter than this are not walked
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub min_weight: f64,
     /// Only relationships of this kind are walked
     #[arg(long)]

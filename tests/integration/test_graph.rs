@@ -166,3 +166,94 @@ fn forgotten_memories_hide_what_only_they_assert_until_restored_or_purged() {
     env.fails(&["entity", "alpha"], 3);
     assert_eq!(env.ok(&["health"])["ok"], true);
 }
+
+#[test]
+fn bad_graph_input_is_refused_and_changes_nothing() {
+    let env = TestEnv::new();
+    env.ok(&["remember", "--name", "kept", "--body", "plain words"]);
+    let before = (
+        env.ok(&["list"]),
+        env.ok(&["entities"]),
+        env.ok(&["graph", "export"]),
+    );
+    let file = env.dir.path().join("graph.json");
+    let many: Vec<Value> = (0..10_000)
+        .map(|i| json!({ "name": format!("e{i}") }))
+        .collect();
+    let cases: [(&str, Value, i32); 6] = [
+        ("entities", json!([{"name": "x", "typo": 1}]), 5),
+        ("entities", json!({"name": "not an array"}), 5),
+        ("entities", Value::Array(many), 6),
+        (
+            "relationships",
+            json!([{"from": "a", "to": "b", "relation": "has space"}]),
+            5,
+        ),
+        (
+            "relationships",
+            json!([{"from": "a", "to": "b", "relation": "r", "weight": 0}]),
+            5,
+        ),
+        (
+            "relationships",
+            json!([{"from": "a", "to": "b", "relation": "r", "weight": 1.5}]),
+            5,
+        ),
+    ];
+    for (kind, content, code) in cases {
+        std::fs::write(&file, content.to_string()).unwrap();
+        let flag = format!("--{kind}-file");
+        env.fails(
+            &[
+                "remember",
+                "--name",
+                "new",
+                "--body",
+                "b",
+                &flag,
+                file.to_str().unwrap(),
+            ],
+            code,
+        );
+        env.fails(
+            &[
+                "edit",
+                "kept",
+                "--body",
+                "changed",
+                &flag,
+                file.to_str().unwrap(),
+            ],
+            code,
+        );
+    }
+    env.fails(&["unlink", "--from", "nobody", "--to", "nothing"], 3);
+    env.fails(
+        &["link", "--from", "a", "--to", "b", "--relation", "Bad Name"],
+        5,
+    );
+    env.fails(
+        &[
+            "link",
+            "--from",
+            "a",
+            "--to",
+            "b",
+            "--relation",
+            "r",
+            "--weight",
+            "-1",
+        ],
+        5,
+    );
+    env.fails(
+        &["link", "--from", "same", "--to", "SAME", "--relation", "r"],
+        5,
+    );
+    let after = (
+        env.ok(&["list"]),
+        env.ok(&["entities"]),
+        env.ok(&["graph", "export"]),
+    );
+    assert_eq!(before, after);
+}
