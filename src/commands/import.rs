@@ -18,8 +18,8 @@ pub struct ImportArgs {
     /// JSONL file to read, or - for standard input
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Lines written per transaction
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Lines read, embedded and handed to the writing thread at a time
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
 }
 

@@ -34,9 +34,6 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Longest a transaction of an import holds the write lock, about: other
 /// writers wait for it, and give up after the busy timeout.
 const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
-/// The most lines the reading thread hands to the writing thread at once:
-/// small enough that the two threads overlap for most of an import.
-const PIPELINE_CHUNK: usize = 1000;
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -399,11 +396,8 @@ fn read_batches(
                 }
             }
         }
-        if batch.len() >= batch_size.min(PIPELINE_CHUNK) {
-            let full = std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(batch_size.min(PIPELINE_CHUNK)),
-            );
+        if batch.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
             if batches.send(full).is_err() {
                 return Ok(());
             }
