@@ -257,3 +257,78 @@ fn bad_graph_input_is_refused_and_changes_nothing() {
     );
     assert_eq!(before, after);
 }
+
+/// A small deterministic generator, so that a failing sequence can be run
+/// again from its seed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn random_changes_leave_a_consistent_graph() {
+    const NAMES: [&str; 6] = ["Ada", "Bob", "Cleo", "Dan", "Eve", "src/app.rs"];
+    for seed in 1..=4u64 {
+        let env = TestEnv::new();
+        env.ok(&["init"]);
+        let mut rng = Lcg(seed);
+        let pick = |rng: &mut Lcg| NAMES[rng.below(NAMES.len() as u64) as usize];
+        for step in 0..60 {
+            let memory = format!("m{}", rng.below(5));
+            let (a, b) = (pick(&mut rng), pick(&mut rng));
+            let body = format!("{a} talked with {b} about {}", pick(&mut rng));
+            let args: Vec<String> = match rng.below(9) {
+                0 | 1 => vec![
+                    "remember".into(),
+                    "--name".into(),
+                    memory,
+                    "--body".into(),
+                    body,
+                    "--update".into(),
+                ],
+                2 => vec!["edit".into(), memory, "--body".into(), body],
+                3 => vec!["forget".into(), memory],
+                4 => vec!["restore".into(), memory],
+                5 => vec!["purge".into(), "--yes".into()],
+                6 => vec![
+                    "link".into(),
+                    "--from".into(),
+                    a.into(),
+                    "--to".into(),
+                    b.into(),
+                    "--relation".into(),
+                    "knows".into(),
+                ],
+                7 => vec![
+                    "unlink".into(),
+                    "--from".into(),
+                    a.into(),
+                    "--to".into(),
+                    b.into(),
+                ],
+                _ => vec!["merge-entities".into(), a.into(), "--into".into(), b.into()],
+            };
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = env.cmd().args(&args).output().unwrap();
+            let code = out.status.code();
+            assert!(
+                matches!(code, Some(0 | 3 | 4 | 5)),
+                "seed {seed} step {step} {args:?}: {code:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let health = env.ok(&["health"]);
+            assert_eq!(
+                health["graph_problems"],
+                json!([]),
+                "seed {seed} step {step} {args:?}: {health}"
+            );
+        }
+    }
+}
