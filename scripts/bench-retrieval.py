@@ -2,13 +2,16 @@
 """Retrieval quality on the development split of the LoCoMo benchmark.
 
 Imports ../shared/bench/locomo-dev/memories.jsonl into a new database with
-the release binary (each dialog turn is a memory; its session goes into
-metadata), runs every query of queries.jsonl except category 5 (adversarial)
+the release binary (each dialog turn is a memory, with the dialog session
+it was said in as its session), runs every query of queries.jsonl except category 5 (adversarial)
 in its own namespace through `search` (words only), `recall` (vectors only)
 and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each, then R@10
 for each question category.
 
 usage: bench-retrieval.py [--bin PATH] [--data DIR] [--modes search,recall,hybrid-search]
+                          [--extra "ARGS"]
+
+--extra adds arguments to every query (e.g. "--no-graph").
 """
 import argparse
 import json
@@ -34,6 +37,7 @@ def main():
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "sqlite-graphrag"))
     parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "bench", "locomo-dev"))
     parser.add_argument("--modes", default="search,recall,hybrid-search")
+    parser.add_argument("--extra", default="", help="arguments added to every query")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
@@ -42,9 +46,10 @@ def main():
     lines = []
     for m in memories:
         line = {"name": m["name"], "namespace": m["namespace"], "body": m["body"]}
-        if "created_at" in m:
-            line["created_at"] = m["created_at"]
-        extra = {k: v for k, v in m.items() if k not in ("name", "namespace", "body", "created_at")}
+        for field in ("created_at", "session"):
+            if field in m:
+                line[field] = m[field]
+        extra = {k: v for k, v in m.items() if k not in ("name", "namespace", "body", "created_at", "session")}
         if extra:
             line["metadata"] = extra
         lines.append(json.dumps(line))
@@ -61,7 +66,7 @@ def main():
             start = time.time()
             for q in queries:
                 try:
-                    out = run(binary, db, ["--namespace", q["namespace"], mode, q["query"], "-k", "20"])
+                    out = run(binary, db, ["--namespace", q["namespace"], mode, q["query"], "-k", "20", *args.extra.split()])
                     names = [r["name"] for r in out["results"]]
                 except SystemExit:
                     names = []
