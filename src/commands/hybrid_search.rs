@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{RetrievalArgs, SearchResults};
+use super::{GraphArgs, RetrievalArgs, SearchResults};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -13,9 +13,13 @@ pub struct HybridSearchArgs {
     /// The query and its filters.
     #[command(flatten)]
     pub retrieval: RetrievalArgs,
+    /// Graph expansion.
+    #[command(flatten)]
+    pub graph: GraphArgs,
 }
 
 /// Returns the results, best first.
 pub fn cmd_hybrid_search(config: &Config, args: &HybridSearchArgs) -> Result<SearchResults> {
-    args.retrieval.run(config, search::hybrid_search)
+    args.retrieval
+        .run(config, search::hybrid_search, args.graph.graph_hops(true))
 }

@@ -43,7 +43,7 @@ use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
-use crate::search::{SearchResult, Searcher};
+use crate::search::{DEFAULT_HOPS, MAX_HOPS, Request, SearchResult, Searcher};
 use crate::store::{self, OpenMode, Scope, Store};
 use crate::time::Timestamp;
 
@@ -172,13 +172,24 @@ pub struct RetrievalArgs {
 
 impl RetrievalArgs {
     /// Runs one of the three searches with these arguments.
-    fn run(&self, config: &Config, search: Searcher) -> Result<SearchResults> {
+    fn run(
+        &self,
+        config: &Config,
+        search: Searcher,
+        graph_hops: Option<u32>,
+    ) -> Result<SearchResults> {
         let scope = self.scope(config)?;
         let embedder = embedder(config);
         let mut store = open_for_reading(config)?;
         store.embed_backlog(&*embedder)?;
         store.extract_backlog()?;
-        let results = search(&store, &*embedder, &self.query, self.k as usize, &scope)?;
+        let request = Request {
+            query: &self.query,
+            k: self.k as usize,
+            scope: &scope,
+            graph_hops,
+        };
+        let results = search(&store, &*embedder, &request)?;
         Ok(SearchResults { results })
     }
 
@@ -199,6 +210,29 @@ impl RetrievalArgs {
             since: self.since.as_deref().map(Timestamp::parse).transpose()?,
             until: self.until.as_deref().map(Timestamp::parse).transpose()?,
         })
+    }
+}
+
+/// Graph expansion flags of `recall` and `hybrid-search`.
+#[derive(Debug, Clone, Args)]
+pub struct GraphArgs {
+    /// Also rank memories the entity graph reaches from the best hits (on by default in hybrid-search)
+    #[arg(long, overrides_with = "no_graph")]
+    pub graph: bool,
+    /// Rank by the direct matches only
+    #[arg(long, overrides_with = "graph", conflicts_with = "hops")]
+    pub no_graph: bool,
+    /// Relationships walked from the best hits' entities
+    #[arg(long, value_name = "H", default_value_t = DEFAULT_HOPS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HOPS)))]
+    pub hops: u32,
+}
+
+impl GraphArgs {
+    /// The hops to walk, or `None` with the graph off; `on_by_default`
+    /// says which it is when neither `--graph` nor `--no-graph` is given.
+    pub fn graph_hops(&self, on_by_default: bool) -> Option<u32> {
+        let on = self.graph || (on_by_default && !self.no_graph);
+        on.then_some(self.hops)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{RetrievalArgs, SearchResults};
+use super::{GraphArgs, RetrievalArgs, SearchResults};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -13,9 +13,13 @@ pub struct RecallArgs {
     /// The query and its filters.
     #[command(flatten)]
     pub retrieval: RetrievalArgs,
+    /// Graph expansion.
+    #[command(flatten)]
+    pub graph: GraphArgs,
 }
 
 /// Returns the results, best first.
 pub fn cmd_recall(config: &Config, args: &RecallArgs) -> Result<SearchResults> {
-    args.retrieval.run(config, search::recall)
+    args.retrieval
+        .run(config, search::recall, args.graph.graph_hops(false))
 }

@@ -17,5 +17,5 @@ pub struct SearchArgs {
 
 /// Returns the results, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<SearchResults> {
-    args.retrieval.run(config, search::word_search)
+    args.retrieval.run(config, search::word_search, None)
 }

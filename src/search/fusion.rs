@@ -15,6 +15,8 @@ use crate::memory::MemoryId;
 pub const FTS_WEIGHT: f64 = 0.5;
 /// Weight of the vector ranking.
 pub const VECTOR_WEIGHT: f64 = 0.5;
+/// Weight of the graph ranking.
+pub const GRAPH_WEIGHT: f64 = 0.3;
 
 /// One ranking to fuse.
 #[derive(Debug, Clone, Copy)]

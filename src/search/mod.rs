@@ -2,6 +2,7 @@
 //! both fused (`hybrid_search`). All three return the same result shape.
 
 mod fusion;
+mod graph;
 
 use serde::Serialize;
 
@@ -11,11 +12,26 @@ use crate::memory::MemoryId;
 use crate::store::{OpenMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
-pub use fusion::{FTS_WEIGHT, Fused, Ranking, VECTOR_WEIGHT, fuse};
+pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, VECTOR_WEIGHT, fuse};
+pub use graph::{DEFAULT_HOPS, MAX_HOPS, Via};
+
+/// What to search for, where, and how.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The query text.
+    pub query: &'a str,
+    /// How many results.
+    pub k: usize,
+    /// Which memories.
+    pub scope: &'a Scope,
+    /// Relationships the graph expansion walks; `None` turns it off.
+    /// `search` (words only) never expands.
+    pub graph_hops: Option<u32>,
+}
 
 /// The signature the three searches share: the store, the embedder that
-/// made its vectors, the query, how many results, and the scope.
-pub type Searcher = fn(&Store, &dyn Embedder, &str, usize, &Scope) -> Result<Vec<SearchResult>>;
+/// made its vectors, and the request.
+pub type Searcher = fn(&Store, &dyn Embedder, &Request<'_>) -> Result<Vec<SearchResult>>;
 
 /// How many candidates each ranker contributes to the fusion.
 pub const CANDIDATES: usize = 100;
@@ -33,6 +49,12 @@ pub struct MatchInfo {
     pub vector_rank: Option<usize>,
     /// Cosine similarity of the best chunk.
     pub vector_score: Option<f32>,
+    /// Rank among the memories the graph reached.
+    pub graph_rank: Option<usize>,
+    /// Graph score, at most 1 (see `Graph-aware retrieval` in the README).
+    pub graph_score: Option<f64>,
+    /// How the graph reached it.
+    pub via: Option<Via>,
 }
 
 /// One search result.
@@ -184,33 +206,92 @@ fn excerpt(text: &str) -> String {
 pub fn recall(
     store: &Store,
     embedder: &dyn Embedder,
-    query: &str,
-    k: usize,
-    scope: &Scope,
+    request: &Request<'_>,
 ) -> Result<Vec<SearchResult>> {
+    let (query, k, scope) = (request.query, request.k, request.scope);
     store.check_scope(scope)?;
     require_words(query)?;
     let vector = embed_query(store, embedder, query)?;
+    let Some(hops) = request.graph_hops else {
+        let mut results = Vec::with_capacity(k);
+        for (i, hit) in vector_candidates(store, scope, &vector, k)?
+            .into_iter()
+            .enumerate()
+        {
+            let matched = MatchInfo {
+                vector_rank: Some(i + 1),
+                vector_score: Some(hit.score),
+                ..MatchInfo::default()
+            };
+            let source = SnippetSource::WordsOrChunk(query, hit.seq);
+            results.extend(result_for(
+                store,
+                hit.memory_id,
+                f64::from(hit.score),
+                source,
+                matched,
+            )?);
+        }
+        return Ok(results);
+    };
+    let vectors = vector_candidates(store, scope, &vector, k.max(CANDIDATES))?;
+    let vector_scores: Vec<(MemoryId, f64)> = vectors
+        .iter()
+        .map(|h| (h.memory_id, f64::from(h.score)))
+        .collect();
+    let reached = graph::expand(store, scope, query, &vector_scores, hops)?;
+    let graph_scores: Vec<(MemoryId, f64)> =
+        reached.iter().map(|r| (r.memory_id, r.score)).collect();
+    let rankings = [
+        Ranking {
+            name: "vectors",
+            weight: VECTOR_WEIGHT,
+            hits: &vector_scores,
+        },
+        Ranking {
+            name: "graph",
+            weight: GRAPH_WEIGHT,
+            hits: &graph_scores,
+        },
+    ];
     let mut results = Vec::with_capacity(k);
-    for (i, hit) in vector_candidates(store, scope, &vector, k)?
-        .into_iter()
-        .enumerate()
-    {
-        let matched = MatchInfo {
-            vector_rank: Some(i + 1),
-            vector_score: Some(hit.score),
+    for fused in fuse(&rankings).into_iter().take(k) {
+        let (vector_hit, graph_hit) = (fused.positions[0], fused.positions[1]);
+        let mut matched = MatchInfo {
+            vector_rank: vector_hit.map(|i| i + 1),
+            vector_score: vector_hit.map(|i| vectors[i].score),
             ..MatchInfo::default()
         };
-        let source = SnippetSource::WordsOrChunk(query, hit.seq);
+        graph_match(store, &mut matched, &reached, graph_hit)?;
+        let source = match vector_hit {
+            Some(i) => SnippetSource::WordsOrChunk(query, vectors[i].seq),
+            None => SnippetSource::Words(query),
+        };
         results.extend(result_for(
             store,
-            hit.memory_id,
-            f64::from(hit.score),
+            fused.memory_id,
+            fused.score,
             source,
             matched,
         )?);
     }
     Ok(results)
+}
+
+/// Fills in the graph's part of `matched` for the memory at `position`
+/// among those the graph `reached`.
+fn graph_match(
+    store: &Store,
+    matched: &mut MatchInfo,
+    reached: &[graph::Reached],
+    position: Option<usize>,
+) -> Result<()> {
+    if let Some(i) = position {
+        matched.graph_rank = Some(i + 1);
+        matched.graph_score = Some(reached[i].score);
+        matched.via = Some(reached[i].via(store)?);
+    }
+    Ok(())
 }
 
 /// Returns the `k` live memories in `scope` that best match the words of
@@ -222,10 +303,9 @@ pub fn recall(
 pub fn word_search(
     store: &Store,
     _embedder: &dyn Embedder,
-    query: &str,
-    k: usize,
-    scope: &Scope,
+    request: &Request<'_>,
 ) -> Result<Vec<SearchResult>> {
+    let (query, k, scope) = (request.query, request.k, request.scope);
     let mut results = Vec::with_capacity(k);
     for (i, (id, score)) in store
         .fts_candidates(scope, query, k)?
@@ -264,10 +344,9 @@ fn word_candidates(store: &Store, scope: &Scope, query: &str) -> Result<Vec<(Mem
 pub fn hybrid_search(
     store: &Store,
     embedder: &dyn Embedder,
-    query: &str,
-    k: usize,
-    scope: &Scope,
+    request: &Request<'_>,
 ) -> Result<Vec<SearchResult>> {
+    let (query, k, scope) = (request.query, request.k, request.scope);
     store.check_scope(scope)?;
     require_words(query)?;
     // The word ranking runs on a second connection in a second thread while
@@ -304,15 +383,39 @@ pub fn hybrid_search(
             hits: &vector_scores,
         },
     ];
+    let reached = match request.graph_hops {
+        Some(hops) => {
+            let direct: Vec<(MemoryId, f64)> = fuse(&rankings)
+                .iter()
+                .map(|f| (f.memory_id, f.score))
+                .collect();
+            graph::expand(store, scope, query, &direct, hops)?
+        }
+        None => Vec::new(),
+    };
+    let graph_scores: Vec<(MemoryId, f64)> =
+        reached.iter().map(|r| (r.memory_id, r.score)).collect();
+    let [words, vectors_ranking] = rankings;
+    let rankings = [
+        words,
+        vectors_ranking,
+        Ranking {
+            name: "graph",
+            weight: GRAPH_WEIGHT,
+            hits: &graph_scores,
+        },
+    ];
     let mut results = Vec::with_capacity(k);
     for fused in fuse(&rankings).into_iter().take(k) {
         let (fts_hit, vector_hit) = (fused.positions[0], fused.positions[1]);
-        let matched = MatchInfo {
+        let mut matched = MatchInfo {
             fts_rank: fts_hit.map(|i| i + 1),
             fts_score: fts_hit.map(|i| fts[i].1),
             vector_rank: vector_hit.map(|i| i + 1),
             vector_score: vector_hit.map(|i| vectors[i].score),
+            ..MatchInfo::default()
         };
+        graph_match(store, &mut matched, &reached, fused.positions[2])?;
         let source = match (fts_hit, vector_hit) {
             (None, Some(i)) => SnippetSource::WordsOrChunk(query, vectors[i].seq),
             _ => SnippetSource::Words(query),
@@ -384,11 +487,17 @@ mod tests {
                 .unwrap();
         }
         let scope = Scope::namespace("global");
-        let found = recall(&store, &wide, "alpha bravo", 3, &scope).unwrap();
+        let request = |query| Request {
+            query,
+            k: 3,
+            scope: &scope,
+            graph_hops: None,
+        };
+        let found = recall(&store, &wide, &request("alpha bravo")).unwrap();
         let names: Vec<&str> = found.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["a", "c", "b"]);
         assert!((found[0].score - 0.816).abs() < 0.01, "{}", found[0].score);
-        let builtin = recall(&store, &StaticModel::new(), "alpha", 3, &scope).unwrap_err();
+        let builtin = recall(&store, &StaticModel::new(), &request("alpha")).unwrap_err();
         assert_eq!(builtin.kind(), ErrorKind::InvalidInput);
     }
 }

@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// The display name of an entity.
-    fn entity_name(&self, id: EntityId) -> Result<String> {
+    pub(crate) fn entity_name(&self, id: EntityId) -> Result<String> {
         Ok(self
             .conn()
             .prepare_cached("SELECT name FROM entities WHERE id = ?1")?

@@ -17,6 +17,7 @@ mod fts_text;
 mod graph_backlog;
 mod graph_dump;
 mod graph_entities;
+mod graph_expand;
 mod graph_links;
 mod graph_read;
 mod graph_tx;

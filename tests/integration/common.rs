@@ -111,6 +111,29 @@ pub struct MatchInfo {
     pub fts_score: Option<f64>,
     pub vector_rank: Option<u64>,
     pub vector_score: Option<f64>,
+    pub graph_rank: Option<u64>,
+    pub graph_score: Option<f64>,
+    pub via: Option<GraphVia>,
+}
+
+/// How the graph reached a search result.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphVia {
+    pub memory: Option<String>,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub entities: Vec<GraphStep>,
+}
+
+/// One entity of a graph path.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphStep {
+    pub entity: String,
+    pub relation: Option<String>,
+    pub direction: Option<String>,
 }
 
 /// One result of `search`, `recall` or `hybrid-search`.

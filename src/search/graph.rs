@@ -1,0 +1,318 @@
+//! Graph expansion: a third ranking of the memories reached from the best
+//! direct hits (and from the entities the query names) through shared
+//! entities, and through their neighbours in the same session.
+//!
+//! Each seed (one of the [`SEEDS`] best direct hits) weighs its fused score
+//! relative to the best hit's. It passes that weight to every entity it
+//! mentions; an entity the query names gets [`QUERY_ENTITY_WEIGHT`]. Up to
+//! `hops` relationships are then walked from those entities, each step
+//! multiplying the weight by the relationship's weight and by
+//! [`HOP_DECAY`]. A memory that mentions a reached entity gains the
+//! entity's weight times ln(N / df) / √df, with df the number of memories
+//! that mention it and N the live memories in scope: an entity that many
+//! memories mention says little about any one of them, and one in more
+//! than [`HUB_SHARE`] of them (a user's own name, say) is skipped. A memory
+//! written just before or after a seed in the seed's session (up to
+//! [`SESSION_WINDOW`] places away) gains the seed's weight divided by the
+//! distance. The two parts are each scaled to a best of 1 and added with
+//! [`SHARED_ENTITY_PART`] and [`SESSION_PART`]; the seeds themselves are
+//! left out.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::graph::EntityId;
+use crate::memory::MemoryId;
+use crate::store::{HOP_DECAY, Scope, Step, Store};
+
+/// How many of the best direct hits seed the expansion.
+pub const SEEDS: usize = 5;
+/// Relationships walked from the seeds' entities, by default.
+pub const DEFAULT_HOPS: u32 = 1;
+/// The most relationships `--hops` may ask to walk.
+pub const MAX_HOPS: u32 = 3;
+/// What an entity named in the query weighs, against 1 for the best hit.
+pub const QUERY_ENTITY_WEIGHT: f64 = 0.5;
+/// Entities mentioned by more than this share of the memories are hubs.
+pub const HUB_SHARE: f64 = 0.05;
+/// Hubs at any size: an entity mentioned by more memories is skipped.
+pub const MAX_ENTITY_MEMORIES: u64 = 2_000;
+/// How many places before and after a seed its session neighbours reach.
+pub const SESSION_WINDOW: u32 = 2;
+/// Share of the graph score from shared entities.
+pub const SHARED_ENTITY_PART: f64 = 0.4;
+/// Share of the graph score from session neighbours.
+pub const SESSION_PART: f64 = 0.6;
+
+/// Where a path through the graph starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Origin {
+    /// A direct hit.
+    Seed(MemoryId),
+    /// An entity the query names.
+    Query,
+}
+
+/// An entity reached: its weight and the best path to it.
+#[derive(Debug, Clone)]
+struct Activation {
+    weight: f64,
+    origin: Origin,
+    path: Vec<(EntityId, Option<(String, &'static str)>)>,
+}
+
+/// How a memory was reached, as ids: resolved to names only for the
+/// results shown.
+#[derive(Debug, Clone)]
+enum Route {
+    /// Through entities, from an origin.
+    Entities {
+        origin: Origin,
+        path: Vec<(EntityId, Option<(String, &'static str)>)>,
+    },
+    /// As a session neighbour of a seed.
+    Session { seed: MemoryId },
+}
+
+/// A memory the graph reached, with its graph score.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    /// The memory.
+    pub memory_id: MemoryId,
+    /// Its graph score, at most 1.
+    pub score: f64,
+    route: Route,
+}
+
+/// The path of a graph match, as `match.via` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Via {
+    /// The direct hit the path starts from; `null` when it starts from an
+    /// entity the query names.
+    pub memory: Option<String>,
+    /// The session shared with that hit, when the memory was reached as
+    /// its neighbour there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The entities walked: one the start mentions (or the query names),
+    /// then each relationship and the entity it reached.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<Step>,
+}
+
+impl Reached {
+    /// The path, with names.
+    pub fn via(&self, store: &Store) -> Result<Via> {
+        let name_of = |id| -> Result<Option<String>> { Ok(store.memory(id)?.map(|m| m.name)) };
+        Ok(match &self.route {
+            Route::Session { seed } => Via {
+                memory: name_of(*seed)?,
+                session: store.memory(*seed)?.and_then(|m| m.session),
+                entities: Vec::new(),
+            },
+            Route::Entities { origin, path } => {
+                let mut entities = Vec::with_capacity(path.len());
+                for (entity, step) in path {
+                    entities.push(Step {
+                        entity: store.entity_name(*entity)?,
+                        relation: step.as_ref().map(|(relation, _)| relation.clone()),
+                        direction: step.as_ref().map(|&(_, direction)| direction),
+                    });
+                }
+                Via {
+                    memory: match origin {
+                        Origin::Seed(id) => name_of(*id)?,
+                        Origin::Query => None,
+                    },
+                    session: None,
+                    entities,
+                }
+            }
+        })
+    }
+}
+
+/// A memory's best contribution so far in one part of the score.
+#[derive(Debug, Clone)]
+struct Part {
+    total: f64,
+    best: f64,
+    route: Route,
+}
+
+impl Part {
+    fn add(parts: &mut HashMap<MemoryId, Part>, memory: MemoryId, gain: f64, route: Route) {
+        match parts.get_mut(&memory) {
+            Some(part) => {
+                part.total += gain;
+                if gain > part.best {
+                    part.best = gain;
+                    part.route = route;
+                }
+            }
+            None => {
+                parts.insert(
+                    memory,
+                    Part {
+                        total: gain,
+                        best: gain,
+                        route,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Memories reached through the graph from `direct` (memories and their
+/// fused scores, best first) and from the entities `query` names, walking
+/// up to `hops` relationships; best first.
+pub fn expand(
+    store: &Store,
+    scope: &Scope,
+    query: &str,
+    direct: &[(MemoryId, f64)],
+    hops: u32,
+) -> Result<Vec<Reached>> {
+    let seeds = &direct[..direct.len().min(SEEDS)];
+    let top = seeds.first().map_or(0.0, |s| s.1);
+    let mut activated: HashMap<EntityId, Activation> = HashMap::new();
+    let mut activate = |entity, weight, origin| {
+        let entry = activated.entry(entity).or_insert(Activation {
+            weight: 0.0,
+            origin,
+            path: vec![(entity, None)],
+        });
+        entry.weight += weight;
+    };
+    let mut by_session: HashMap<MemoryId, Part> = HashMap::new();
+    for &(seed, score) in seeds {
+        let weight = if top > 0.0 { score / top } else { 1.0 };
+        for entity in store.mentioned_entities(seed)? {
+            activate(entity, weight, Origin::Seed(seed));
+        }
+        for (neighbour, distance) in store.session_neighbours(seed, SESSION_WINDOW)? {
+            let route = Route::Session { seed };
+            Part::add(
+                &mut by_session,
+                neighbour,
+                weight / f64::from(distance),
+                route,
+            );
+        }
+    }
+    for entity in store.entities_named_in(scope.namespace.as_deref(), query)? {
+        activate(entity, QUERY_ENTITY_WEIGHT, Origin::Query);
+    }
+    let total = store.live_count(scope.namespace.as_deref())?;
+    let hub_at = ((total as f64 * HUB_SHARE).ceil() as u64).clamp(2, MAX_ENTITY_MEMORIES);
+    let mut df: HashMap<EntityId, u64> = HashMap::new();
+    let mut frontier: Vec<EntityId> = activated.keys().copied().collect();
+    frontier.sort();
+    for _ in 0..hops {
+        let mut next = Vec::new();
+        for entity in frontier {
+            if is_hub(store, &mut df, entity, hub_at)? {
+                continue;
+            }
+            let from = activated[&entity].clone();
+            for (other, relation, direction, weight) in store.weighted_neighbours(entity)? {
+                let weight = from.weight * weight * HOP_DECAY;
+                if activated.get(&other).is_some_and(|a| a.weight >= weight) {
+                    continue;
+                }
+                let mut path = from.path.clone();
+                path.push((other, Some((relation, direction))));
+                activated.insert(
+                    other,
+                    Activation {
+                        weight,
+                        origin: from.origin,
+                        path,
+                    },
+                );
+                next.push(other);
+            }
+        }
+        next.sort();
+        next.dedup();
+        frontier = next;
+    }
+    let mut by_entity: HashMap<MemoryId, Part> = HashMap::new();
+    let mut entities: Vec<(&EntityId, &Activation)> = activated.iter().collect();
+    entities.sort_by_key(|(id, _)| **id);
+    for (&entity, activation) in entities {
+        if is_hub(store, &mut df, entity, hub_at)? {
+            continue;
+        }
+        let count = df[&entity] as f64;
+        let specificity = (total as f64 / count).ln().max(0.0) / count.sqrt();
+        for memory in store.mentioning_memories(entity, hub_at)? {
+            let route = Route::Entities {
+                origin: activation.origin,
+                path: activation.path.clone(),
+            };
+            Part::add(
+                &mut by_entity,
+                memory,
+                activation.weight * specificity,
+                route,
+            );
+        }
+    }
+    let mut reached: HashMap<MemoryId, Reached> = HashMap::new();
+    for (parts, share) in [(by_entity, SHARED_ENTITY_PART), (by_session, SESSION_PART)] {
+        let best = parts.values().map(|p| p.total).fold(0.0, f64::max);
+        if best <= 0.0 {
+            continue;
+        }
+        for (memory, part) in parts {
+            let gain = share * part.total / best;
+            let entry = reached.entry(memory).or_insert(Reached {
+                memory_id: memory,
+                score: 0.0,
+                route: part.route.clone(),
+            });
+            if gain > entry.score {
+                entry.route = part.route;
+            }
+            entry.score += gain;
+        }
+    }
+    for (seed, _) in seeds {
+        reached.remove(seed);
+    }
+    let mut ranked = Vec::with_capacity(reached.len());
+    for (memory, found) in reached {
+        if found.score > 0.0 && store.in_scope(scope, memory)? {
+            ranked.push(found);
+        }
+    }
+    ranked.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.memory_id.cmp(&b.memory_id))
+    });
+    Ok(ranked)
+}
+
+/// Whether `entity` is mentioned by more than `hub_at` memories; counts
+/// are remembered in `df`.
+fn is_hub(
+    store: &Store,
+    df: &mut HashMap<EntityId, u64>,
+    entity: EntityId,
+    hub_at: u64,
+) -> Result<bool> {
+    let count = match df.get(&entity) {
+        Some(&count) => count,
+        None => {
+            let count = store.mention_count(entity, hub_at + 1)?;
+            df.insert(entity, count);
+            count
+        }
+    };
+    Ok(count == 0 || count > hub_at)
+}
