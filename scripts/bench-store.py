@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks the release binary on generated corpora: import throughput
 (with embeddings) and whole-process latency of --version, read, remember,
-search, recall and hybrid-search.
+search, recall and hybrid-search (with and without the graph).
 
 usage: bench-store.py [--bin PATH] [--sizes 10000,100000] [--runs 100] [--queries 20]
 
@@ -65,8 +65,8 @@ def bench_size(binary, count, runs, queries, tmp):
         for i in range(runs)
     ])
     per_query = max(1, runs // len(queries))
-    for verb in ("search", "recall", "hybrid-search"):
-        samples = [run_timed([binary, "--db", db, verb, q]) for q in queries for _ in range(per_query)]
+    for verb in ("search", "recall", "hybrid-search", "hybrid-search --no-graph"):
+        samples = [run_timed([binary, "--db", db, *verb.split(), q]) for q in queries for _ in range(per_query)]
         summary(f"{verb} ({len(queries)} queries)", samples)
 
 

@@ -6,7 +6,9 @@ store: decisions, bugs, preferences, facts about a codebase. Like real notes,
 the words follow a long-tailed distribution: common English words, a few
 hundred frequent technical terms, and thousands of rare names (components,
 files, people, tickets) drawn with Zipf-like weights, so most content words
-occur in few memories. The output is deterministic for a given --seed.
+occur in few memories. Every 20 consecutive memories share a `session`, as
+the notes one agent session writes would. The output is deterministic for a
+given --seed.
 
 usage: gen-corpus.py COUNT [--seed N] [--namespace NS] > corpus.jsonl
        gen-corpus.py --queries N [--seed N] > queries.txt
@@ -64,6 +66,7 @@ ADVICE = [
     "Ask the owner before touching this code.",
 ]
 TYPES = ["decision", "bug", "preference", "fact", "note", "todo"]
+SESSION_LENGTH = 20
 
 
 class Vocabulary:
@@ -145,6 +148,7 @@ def main():
             "description": f"{vocab.pick(vocab.components)}: {rng.choice(CONDITIONS)}",
             "body": body(vocab, rng),
             "metadata": {"source": "generator", "seq": i},
+            "session": f"session-{i // SESSION_LENGTH:05d}",
         }
         if args.namespace:
             line["namespace"] = args.namespace

@@ -1,9 +1,9 @@
-//! Fusing any number of named rankings: a weighted sum of min-max-normalised
+//! Fusing any number of named rankings: a weighted sum of normalised
 //! scores.
 //!
-//! Each ranking's scores are scaled to [0, 1] (best 1, worst 0; a ranking
-//! of one score counts as 1), then added with the ranking's weight; a memory
-//! missing from a ranking gets 0 from it. Reciprocal rank fusion was
+//! Each ranking's scores are scaled to [0, 1] by its [`Scale`], then added
+//! with the ranking's weight; a memory missing from a ranking gets 0 from
+//! it. Reciprocal rank fusion was
 //! measured too: it scored within 0.01 of this on the development split
 //! (docs/BENCHMARKS.md).
 
@@ -18,6 +18,17 @@ pub const VECTOR_WEIGHT: f64 = 0.5;
 /// Weight of the graph ranking.
 pub const GRAPH_WEIGHT: f64 = 0.3;
 
+/// How a ranking's scores are brought to [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Best 1, worst 0 (a ranking of one score counts as 1): for scores
+    /// whose zero means nothing, such as BM25 or cosine.
+    MinMax,
+    /// Divided by the best: for scores that are 0 for no evidence, such as
+    /// the graph's.
+    Max,
+}
+
 /// One ranking to fuse.
 #[derive(Debug, Clone, Copy)]
 pub struct Ranking<'a> {
@@ -25,6 +36,8 @@ pub struct Ranking<'a> {
     pub name: &'static str,
     /// How much its normalised scores count.
     pub weight: f64,
+    /// How its scores are normalised.
+    pub scale: Scale,
     /// `(memory, score)` pairs, best first, higher scores better.
     pub hits: &'a [(MemoryId, f64)],
 }
@@ -40,12 +53,16 @@ pub struct Fused {
     pub positions: Vec<Option<usize>>,
 }
 
-fn normalized(hits: &[(MemoryId, f64)]) -> impl Iterator<Item = (MemoryId, f64)> + '_ {
+fn normalized<'a>(ranking: &Ranking<'a>) -> impl Iterator<Item = (MemoryId, f64)> + 'a {
+    let hits = ranking.hits;
     let max = hits
         .iter()
         .map(|&(_, s)| s)
         .fold(f64::NEG_INFINITY, f64::max);
-    let min = hits.iter().map(|&(_, s)| s).fold(f64::INFINITY, f64::min);
+    let min = match ranking.scale {
+        Scale::MinMax => hits.iter().map(|&(_, s)| s).fold(f64::INFINITY, f64::min),
+        Scale::Max => 0.0,
+    };
     let span = max - min;
     hits.iter()
         .map(move |&(id, s)| (id, if span > 0.0 { (s - min) / span } else { 1.0 }))
@@ -62,7 +79,7 @@ pub fn fuse(rankings: &[Ranking<'_>]) -> Vec<Fused> {
             ranking.name,
             ranking.weight
         );
-        for (position, (id, score)) in normalized(ranking.hits).enumerate() {
+        for (position, (id, score)) in normalized(ranking).enumerate() {
             let at = *slot.entry(id).or_insert_with(|| {
                 fused.push(Fused {
                     memory_id: id,
@@ -108,11 +125,13 @@ mod tests {
             Ranking {
                 name: "words",
                 weight: FTS_WEIGHT,
+                scale: Scale::MinMax,
                 hits: &fts,
             },
             Ranking {
                 name: "vectors",
                 weight: VECTOR_WEIGHT,
+                scale: Scale::MinMax,
                 hits: &vec,
             },
         ];
@@ -135,7 +154,12 @@ mod tests {
             (MemoryId::from_row_id(2), 0.5),
         ];
         let c = [(MemoryId::from_row_id(3), 7.0)];
-        let ranking = |name, weight, hits| Ranking { name, weight, hits };
+        let ranking = |name, weight, hits| Ranking {
+            name,
+            weight,
+            scale: Scale::MinMax,
+            hits,
+        };
         let fused = fuse(&[
             ranking("a", 0.2, &a[..]),
             ranking("b", 0.3, &b[..]),
@@ -148,5 +172,25 @@ mod tests {
             ids(&fuse(&[ranking("a", 1.0, &a[..])])),
             [1, 2, 3].map(MemoryId::from_row_id)
         );
+    }
+
+    #[test]
+    fn max_scaling_keeps_the_weakest_hit() {
+        let hits = [
+            (MemoryId::from_row_id(1), 0.6),
+            (MemoryId::from_row_id(2), 0.4),
+        ];
+        let fused = |scale| {
+            fuse(&[Ranking {
+                name: "graph",
+                weight: 0.3,
+                scale,
+                hits: &hits,
+            }])
+        };
+        let by_max = fused(Scale::Max);
+        assert!((by_max[0].score - 0.3).abs() < 1e-12);
+        assert!((by_max[1].score - 0.2).abs() < 1e-12);
+        assert_eq!(fused(Scale::MinMax)[1].score, 0.0);
     }
 }

@@ -316,3 +316,146 @@ fn is_hub(
     };
     Ok(count == 0 || count > hub_at)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::StaticModel;
+    use crate::graph::explicit::{self, EntityInput, GraphInput, RelationshipInput};
+    use crate::memory::Content;
+    use crate::store::Attached;
+
+    fn entity(name: &str) -> EntityInput {
+        EntityInput {
+            name: name.into(),
+            kind: None,
+            description: None,
+        }
+    }
+
+    /// Remembers `name` with a body the built-in extractor finds nothing
+    /// in, the given session and explicit entities and relationships.
+    fn remember(
+        store: &mut Store,
+        name: &str,
+        session: Option<&str>,
+        entities: &[&str],
+        relationships: &[(&str, &str, &str, f64)],
+    ) -> MemoryId {
+        let input = GraphInput {
+            entities: entities.iter().map(|e| entity(e)).collect(),
+            relationships: relationships
+                .iter()
+                .map(|&(from, to, relation, weight)| RelationshipInput {
+                    from: from.into(),
+                    to: to.into(),
+                    relation: relation.into(),
+                    weight: Some(weight),
+                    description: None,
+                })
+                .collect(),
+        };
+        let graph = explicit::check(input).unwrap();
+        let content = Content::new(None, None, "plain words only".into(), None).unwrap();
+        let attached = Attached {
+            session,
+            graph: Some(&graph),
+        };
+        store
+            .remember(
+                &StaticModel::new(),
+                "global",
+                name,
+                &content,
+                &attached,
+                false,
+            )
+            .unwrap()
+            .memory_id
+    }
+
+    /// Session s1: before, seed, next, after-next. The seed and `friend`
+    /// mention Zanzibar; `friend` says Zanzibar is part of Pemba, which
+    /// `island` mentions; the seed and 40 fillers mention the hub Hubert.
+    /// 46 memories in all.
+    fn known_store() -> (Store, MemoryId) {
+        let mut store = Store::open_in_memory().unwrap();
+        remember(&mut store, "before", Some("s1"), &[], &[]);
+        let seed = remember(&mut store, "seed", Some("s1"), &["Zanzibar", "Hubert"], &[]);
+        remember(&mut store, "next", Some("s1"), &[], &[]);
+        remember(&mut store, "after-next", Some("s1"), &[], &[]);
+        let part_of = [("Zanzibar", "Pemba", "part_of", 0.8)];
+        remember(&mut store, "friend", None, &["Zanzibar"], &part_of);
+        remember(&mut store, "island", None, &["Pemba"], &[]);
+        for i in 0..40 {
+            remember(&mut store, &format!("filler-{i}"), None, &["Hubert"], &[]);
+        }
+        (store, seed)
+    }
+
+    /// `(name, score rounded to 4 places, via)` of each memory reached.
+    fn expanded(store: &Store, seed: MemoryId, query: &str, hops: u32) -> Vec<(String, f64, Via)> {
+        let scope = Scope::namespace("global");
+        expand(store, &scope, query, &[(seed, 1.0)], hops)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let name = store.memory(r.memory_id).unwrap().unwrap().name;
+                let score = (r.score * 10_000.0).round() / 10_000.0;
+                (name, score, r.via(store).unwrap())
+            })
+            .collect()
+    }
+
+    fn via(memory: Option<&str>, session: Option<&str>, steps: &[(&str, Option<&str>)]) -> Via {
+        Via {
+            memory: memory.map(str::to_owned),
+            session: session.map(str::to_owned),
+            entities: steps
+                .iter()
+                .map(|&(entity, relation)| Step {
+                    entity: entity.into(),
+                    relation: relation.map(str::to_owned),
+                    direction: relation.map(|_| "out"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shared_entities_session_neighbours_and_one_hop_with_exact_scores() {
+        let (store, seed) = known_store();
+        let session = via(Some("seed"), Some("s1"), &[]);
+        let zanzibar = via(Some("seed"), None, &[("Zanzibar", None)]);
+        let pemba = via(
+            Some("seed"),
+            None,
+            &[("Zanzibar", None), ("Pemba", Some("part_of"))],
+        );
+        // Zanzibar (weight 1) and Pemba (1 × 0.8 × 0.5) are each in 2 of 46
+        // memories; `friend` has both: 1.4 shares, `island` 0.4 of them.
+        assert_eq!(
+            expanded(&store, seed, "anything", 1),
+            [
+                ("before".to_owned(), 0.6, session.clone()),
+                ("next".to_owned(), 0.6, session.clone()),
+                ("friend".to_owned(), 0.4, zanzibar.clone()),
+                ("after-next".to_owned(), 0.3, session.clone()),
+                ("island".to_owned(), 0.1143, pemba),
+            ]
+        );
+        let without_hops = expanded(&store, seed, "anything", 0);
+        assert_eq!(without_hops.len(), 4);
+        assert_eq!(without_hops[2], ("friend".to_owned(), 0.4, zanzibar));
+    }
+
+    #[test]
+    fn an_entity_the_query_names_seeds_the_walk() {
+        let (store, seed) = known_store();
+        let found = expanded(&store, seed, "what is in PEMBA's harbour", 0);
+        let island = found.iter().find(|(name, ..)| name == "island").unwrap();
+        // Pemba weighs 0.5: `friend` has 1.5 shares, `island` 0.5.
+        assert_eq!(island.1, 0.1333);
+        assert_eq!(island.2, via(None, None, &[("Pemba", None)]));
+    }
+}

@@ -12,7 +12,7 @@ use crate::memory::MemoryId;
 use crate::store::{OpenMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
-pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, VECTOR_WEIGHT, fuse};
+pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, Scale, VECTOR_WEIGHT, fuse};
 pub use graph::{DEFAULT_HOPS, MAX_HOPS, Via};
 
 /// What to search for, where, and how.
@@ -245,11 +245,13 @@ pub fn recall(
     let rankings = [
         Ranking {
             name: "vectors",
+            scale: Scale::MinMax,
             weight: VECTOR_WEIGHT,
             hits: &vector_scores,
         },
         Ranking {
             name: "graph",
+            scale: Scale::Max,
             weight: GRAPH_WEIGHT,
             hits: &graph_scores,
         },
@@ -374,11 +376,13 @@ pub fn hybrid_search(
     let rankings = [
         Ranking {
             name: "words",
+            scale: Scale::MinMax,
             weight: FTS_WEIGHT,
             hits: &fts,
         },
         Ranking {
             name: "vectors",
+            scale: Scale::MinMax,
             weight: VECTOR_WEIGHT,
             hits: &vector_scores,
         },
@@ -401,6 +405,7 @@ pub fn hybrid_search(
         vectors_ranking,
         Ranking {
             name: "graph",
+            scale: Scale::Max,
             weight: GRAPH_WEIGHT,
             hits: &graph_scores,
         },

@@ -332,3 +332,47 @@ fn random_changes_leave_a_consistent_graph() {
         }
     }
 }
+
+/// The result named `name` of a search, with its `match`.
+fn found<'a>(results: &'a Value, name: &str) -> Option<&'a Value> {
+    results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+}
+
+#[test]
+fn searches_rank_session_neighbours_through_the_graph_unless_told_not_to() {
+    let env = TestEnv::new();
+    let session = ["--session", "s1"];
+    let remember = |name: &str, body: &str, extra: &[&str]| {
+        let mut args = vec!["remember", "--name", name, "--body", body];
+        args.extend_from_slice(extra);
+        env.ok(&args);
+    };
+    remember("seed", "zebra crossing schedule", &session);
+    remember("next", "plain words only", &session);
+    for i in 0..4 {
+        remember(&format!("other-{i}"), &format!("zebra note {i}"), &[]);
+    }
+    let hybrid = env.ok(&["hybrid-search", "zebra", "-k", "6"]);
+    let next = &found(&hybrid, "next").unwrap()["match"];
+    assert_eq!(next["graph_rank"], 1);
+    assert_eq!(next["graph_score"], 0.6);
+    assert_eq!(next["via"], json!({"memory": "seed", "session": "s1"}));
+    for args in [
+        &["hybrid-search", "zebra", "-k", "6", "--no-graph"][..],
+        &["hybrid-search", "zebra", "-k", "6", "--graph", "--no-graph"],
+        &["recall", "zebra", "-k", "6"],
+    ] {
+        let plain = env.ok(args);
+        let next = found(&plain, "next").map(|r| &r["match"]);
+        assert!(next.is_none_or(|m| m["graph_rank"].is_null()), "{args:?}");
+    }
+    let recall = env.ok(&["recall", "zebra", "-k", "6", "--graph"]);
+    assert_eq!(found(&recall, "next").unwrap()["match"]["graph_rank"], 1);
+    env.fails(&["hybrid-search", "zebra", "--hops", "4"], 2);
+    env.fails(&["hybrid-search", "zebra", "--no-graph", "--hops", "1"], 2);
+    env.fails(&["search", "zebra", "--graph"], 2);
+}
