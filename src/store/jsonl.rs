@@ -581,9 +581,9 @@ impl Store {
 
     /// Calls `emit` with every line of an export of `namespace` (every
     /// namespace if `None`), in the order an import needs them: the names
-    /// `forget-entity` removed, every live memory (by namespace and name,
-    /// with the graph users gave it), the links made with `link`, and the
-    /// entities `entities` shows.
+    /// `forget-entity` removed, every live memory (by namespace and in the
+    /// order they were created, with the graph users gave it), the links
+    /// made with `link`, and the entities `entities` shows.
     pub fn export(
         &self,
         namespace: Option<&str>,
@@ -604,7 +604,9 @@ impl Store {
     }
 
     /// Calls `emit` with every live memory of `namespace` (all if `None`)
-    /// as a memory line, by namespace and name; returns how many.
+    /// as a memory line, by namespace and in the order they were created
+    /// (so that an import numbers them in the same order, and what breaks
+    /// ties by that order shows them the same); returns how many.
     fn export_memories(
         &self,
         namespace: Option<&str>,
@@ -614,7 +616,7 @@ impl Store {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
              WHERE deleted_at IS NULL AND (?1 IS NULL OR namespace = ?1)
-             ORDER BY namespace, name"
+             ORDER BY namespace, id"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let mut rows = stmt.query([namespace])?;

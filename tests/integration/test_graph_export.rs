@@ -429,3 +429,53 @@ fn related_breaks_ties_by_name_not_by_row_order() {
         "{related}"
     );
 }
+
+#[test]
+fn entity_lists_relationships_by_relation_then_name_not_by_row_order() {
+    let env = TestEnv::new();
+    for to in ["Zed", "Amy"] {
+        env.ok(&["link", "--from", "E", "--to", to, "--relation", "knows"]);
+        env.ok(&["link", "--from", to, "--to", "E", "--relation", "knows"]);
+    }
+    let entity = env.ok(&["entity", "E"]);
+    let ends = |list: &str, end: &str| -> Vec<Value> {
+        entity[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[end].clone())
+            .collect()
+    };
+    assert_eq!(
+        ends("outgoing", "to"),
+        [json!("Amy"), json!("Zed")],
+        "{entity}"
+    );
+    assert_eq!(
+        ends("incoming", "from"),
+        [json!("Amy"), json!("Zed")],
+        "{entity}"
+    );
+}
+
+#[test]
+fn memories_written_at_one_time_list_in_the_same_order_after_a_round_trip() {
+    let source = TestEnv::new();
+    let lines = ["b", "a", "c"]
+        .map(|name| json!({"name": name, "body": "x", "created_at": "2024-05-08T13:56:00Z"}))
+        .map(|line| line.to_string())
+        .join("\n");
+    import(&source, &[], lines);
+    let target = TestEnv::new();
+    import(&target, &[], export(&source));
+    let names = |env: &TestEnv| -> Vec<Value> {
+        env.ok(&["list"])["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].clone())
+            .collect()
+    };
+    assert_eq!(names(&source), [json!("c"), json!("a"), json!("b")]);
+    assert_eq!(names(&target), names(&source));
+}
