@@ -1,4 +1,4 @@
-//! `export`: write live memories as JSON lines.
+//! `export`: write live memories, and the graph, as JSON lines.
 
 use std::io::Write;
 
@@ -8,6 +8,7 @@ use super::open_for_reading;
 use crate::config::Config;
 use crate::error::Result;
 use crate::output;
+use crate::store::ExportCounts;
 
 /// Arguments of `export`.
 #[derive(Debug, Clone, Args)]
@@ -17,13 +18,18 @@ pub struct ExportArgs {
     pub all_namespaces: bool,
 }
 
-/// Writes one JSON line per live memory to `out`, in the format `import`
-/// reads, and returns how many were written.
-pub fn cmd_export(config: &Config, args: &ExportArgs, out: &mut dyn Write) -> Result<u64> {
+/// Writes one JSON line per live memory, and one per graph line, to `out`,
+/// in the format and order `import` reads, and returns how many of each
+/// were written.
+pub fn cmd_export(config: &Config, args: &ExportArgs, out: &mut dyn Write) -> Result<ExportCounts> {
     let namespace = config.namespace()?;
     let store = open_for_reading(config)?;
     let namespace = (!args.all_namespaces).then_some(namespace);
-    let count = store.export(namespace, |line| output::write_json(out, line))?;
-    tracing::info!("exported {count} memories");
-    Ok(count)
+    let counts = store.export(namespace, |line| output::write_json(out, line))?;
+    tracing::info!(
+        "exported {} memories and {} graph lines",
+        counts.memories,
+        counts.graph_lines
+    );
+    Ok(counts)
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::assertion::{Link, MemoryGraph, Mention};
 use super::names::{EntityName, EntityType, Relation, Weight};
@@ -18,21 +18,21 @@ pub const MAX_RELATIONSHIPS: usize = 2000;
 pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 
 /// One entity as a user writes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityInput {
     /// Its name.
     pub name: String,
     /// Its type (default `concept`).
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// What it is.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// One relationship as a user writes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelationshipInput {
     /// The source entity's name.
@@ -42,10 +42,10 @@ pub struct RelationshipInput {
     /// Its kind, in snake_case.
     pub relation: String,
     /// Its weight in (0, 1] (default 1).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// What it says.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 

@@ -150,7 +150,12 @@ impl Store {
 
 /// Moves everything of `source` to `target` and deletes `source`; returns
 /// its name, now an alias of `target`.
-fn merge_one(tx: &Tx<'_>, namespace: &str, source: EntityId, target: EntityId) -> Result<String> {
+pub(crate) fn merge_one(
+    tx: &Tx<'_>,
+    namespace: &str,
+    source: EntityId,
+    target: EntityId,
+) -> Result<String> {
     let name = entity_name(tx, source)?;
     let key: String = tx.query_row("SELECT key FROM entities WHERE id = ?1", [source], |row| {
         row.get(0)

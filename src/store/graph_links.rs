@@ -4,8 +4,8 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::Store;
 use super::memories::require_namespace;
+use super::{Store, Tx};
 use crate::error::{Error, Result};
 use crate::graph::{EntityId, EntityName, EntityType, Extractor, Relation, RelationshipId, Weight};
 use crate::time::Timestamp;
@@ -60,37 +60,8 @@ impl Store {
     /// # Failure
     /// Invalid input for a link from an entity to itself.
     pub fn link(&mut self, link: &NewLink<'_>) -> Result<RelationshipView> {
-        if link.from.key() == link.to.key() {
-            return Err(Error::invalid(format!(
-                "an entity cannot be linked to itself ({:?})",
-                link.from.as_str()
-            )));
-        }
         self.write(|tx| {
-            let now = Timestamp::now();
-            tx.ensure_namespace(link.namespace, now)?;
-            let source = tx.entity_for(link.namespace, link.from, link.kind, false, now)?;
-            let target = tx.entity_for(link.namespace, link.to, link.kind, false, now)?;
-            if source == target {
-                return Err(Error::invalid(format!(
-                    "{:?} and {:?} are names of one entity",
-                    link.from.as_str(),
-                    link.to.as_str()
-                )));
-            }
-            let id = tx.relationship_for(source, target, link.relation.as_str())?;
-            tx.prepare_cached(
-                "INSERT INTO assertions (relationship_id, memory_id, extractor, version, weight, description)
-                 VALUES (?1, NULL, ?2, NULL, ?3, ?4)
-                 ON CONFLICT (relationship_id) WHERE memory_id IS NULL
-                 DO UPDATE SET weight = excluded.weight, description = excluded.description",
-            )?
-            .execute(params![
-                id,
-                Extractor::Explicit.as_str(),
-                link.weight.get(),
-                link.description
-            ])?;
+            let id = tx.link(link, Timestamp::now())?;
             relationship_view(tx, id)
         })
     }
@@ -146,6 +117,46 @@ impl Store {
             tx.drop_unasserted(&(vec![source, target], ids))?;
             Ok(removed)
         })
+    }
+}
+
+impl Tx<'_> {
+    /// Writes the explicit link `link` as [`Store::link`] does, at `at`,
+    /// and returns its relationship.
+    ///
+    /// # Failure
+    /// Invalid input for a link from an entity to itself.
+    pub(crate) fn link(&self, link: &NewLink<'_>, at: Timestamp) -> Result<RelationshipId> {
+        if link.from.key() == link.to.key() {
+            return Err(Error::invalid(format!(
+                "an entity cannot be linked to itself ({:?})",
+                link.from.as_str()
+            )));
+        }
+        self.ensure_namespace(link.namespace, at)?;
+        let source = self.entity_for(link.namespace, link.from, link.kind, false, at)?;
+        let target = self.entity_for(link.namespace, link.to, link.kind, false, at)?;
+        if source == target {
+            return Err(Error::invalid(format!(
+                "{:?} and {:?} are names of one entity",
+                link.from.as_str(),
+                link.to.as_str()
+            )));
+        }
+        let id = self.relationship_for(source, target, link.relation.as_str())?;
+        self.prepare_cached(
+            "INSERT INTO assertions (relationship_id, memory_id, extractor, version, weight, description)
+             VALUES (?1, NULL, ?2, NULL, ?3, ?4)
+             ON CONFLICT (relationship_id) WHERE memory_id IS NULL
+             DO UPDATE SET weight = excluded.weight, description = excluded.description",
+        )?
+        .execute(params![
+            id,
+            Extractor::Explicit.as_str(),
+            link.weight.get(),
+            link.description
+        ])?;
+        Ok(id)
     }
 }
 

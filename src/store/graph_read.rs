@@ -162,10 +162,13 @@ impl Store {
             )?
             .query_map([id], |row| row.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        let relationship_ids = |column: &str| -> Result<Vec<RelationshipId>> {
+        // By relation, then the other end's name: an order that row ids,
+        // which an export and import renumber, do not change.
+        let relationship_ids = |column: &str, other: &str| -> Result<Vec<RelationshipId>> {
             let sql = format!(
-                "SELECT r.id FROM relationships r WHERE r.{column} = ?1 AND {VISIBLE_RELATIONSHIP}
-                 ORDER BY r.relation, r.id"
+                "SELECT r.id FROM relationships r JOIN entities o ON o.id = r.{other}
+                 WHERE r.{column} = ?1 AND {VISIBLE_RELATIONSHIP}
+                 ORDER BY r.relation, o.key"
             );
             Ok(self
                 .conn()
@@ -182,8 +185,8 @@ impl Store {
             entity,
             created_at,
             mentioned_in,
-            outgoing: views(relationship_ids("source_id")?)?,
-            incoming: views(relationship_ids("target_id")?)?,
+            outgoing: views(relationship_ids("source_id", "target_id")?)?,
+            incoming: views(relationship_ids("target_id", "source_id")?)?,
         })
     }
 }

@@ -6,7 +6,9 @@
 //! ways keeps its best score (and the path of it). A memory scores its best
 //! entity's score divided by the square root of how many live memories
 //! mention that entity, so that an entity in every memory (a user's own
-//! name, say) does not drown the rest.
+//! name, say) does not drown the rest. Between paths of equal score, the
+//! one whose names sort first wins, so that the answer depends on the
+//! graph alone, not on row ids (which an export and import renumber).
 
 use std::collections::{HashMap, HashSet};
 
@@ -66,6 +68,19 @@ pub struct RelatedMemory {
 struct Reached {
     score: f64,
     via: Vec<Step>,
+}
+
+/// Whether path `a` sorts before path `b`: by entity names (any case),
+/// then relations and directions.
+fn path_before(a: &[Step], b: &[Step]) -> bool {
+    let key = |step: &Step| {
+        (
+            step.entity.to_lowercase(),
+            step.relation.clone(),
+            step.direction,
+        )
+    };
+    a.iter().map(key).lt(b.iter().map(key))
 }
 
 impl Store {
@@ -130,7 +145,8 @@ impl Store {
                 let from = best[&entity].clone();
                 for (neighbour, relation, direction, weight) in self.neighbours(entity, options)? {
                     let score = from.score * weight * HOP_DECAY;
-                    if best.get(&neighbour).is_some_and(|r| r.score >= score) {
+                    let known = best.get(&neighbour);
+                    if known.is_some_and(|r| r.score > score) {
                         continue;
                     }
                     let mut via = from.via.clone();
@@ -139,6 +155,9 @@ impl Store {
                         relation: Some(relation),
                         direction: Some(direction),
                     });
+                    if known.is_some_and(|r| r.score == score && !path_before(&via, &r.via)) {
+                        continue;
+                    }
                     best.insert(neighbour, Reached { score, via });
                     next.push(neighbour);
                 }
@@ -234,7 +253,11 @@ impl Store {
                 }
                 let hops = u32::try_from(path.via.len() - 1).unwrap_or(u32::MAX);
                 let better = found.get(&id).is_none_or(|(r, _)| {
-                    (score, std::cmp::Reverse(hops)) > (r.score, std::cmp::Reverse(r.hops))
+                    let (new, old) = (
+                        (score, std::cmp::Reverse(hops)),
+                        (r.score, std::cmp::Reverse(r.hops)),
+                    );
+                    new > old || (new == old && path_before(&path.via, &r.via))
                 });
                 if better {
                     let related = RelatedMemory {

@@ -1,7 +1,8 @@
 //! The JSONL exchange format: `import` in short transactions, and `export`.
 //!
-//! On import, each line is validated (and embedded) on its own; bad lines
-//! are reported by number and skipped. Good lines are written in batches,
+//! A line is a memory, or a graph line (`graph_lines`). On import, each
+//! line is validated (and embedded) on its own; bad lines are reported by
+//! number and skipped. Good lines are written in batches,
 //! each in `BEGIN IMMEDIATE` transactions of at most about
 //! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
 //! crash leaves each transaction either whole or absent.
@@ -16,11 +17,14 @@ use serde_json::Value;
 
 use super::busy::YIELD_PAUSE;
 use super::derived::{Derived, derive};
+use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
 use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::graph::MemoryGraph;
+use crate::graph::explicit::{self, EntityInput, GraphInput, RelationshipInput};
 use crate::memory::{
     Content, MAX_BODY_BYTES, Metadata, check_unique_keys, validate_name, validate_namespace,
     validate_session,
@@ -68,6 +72,37 @@ pub struct ImportLine {
     /// The agent session that wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// Entities the memory mentions, as `--entities-file` takes them. With
+    /// `relationships`, the graph a user gave the memory: either field
+    /// replaces that whole graph; neither leaves it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<Vec<EntityInput>>,
+    /// Relationships the memory asserts, as `--relationships-file` takes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationships: Option<Vec<RelationshipInput>>,
+}
+
+/// One line of what `export` writes: a memory, or a graph line.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ExportLine {
+    /// A live memory.
+    Memory(ImportLine),
+    /// A name `forget-entity` removed.
+    Ignored(IgnoredLine),
+    /// A relationship made with `link`.
+    Link(LinkLine),
+    /// An entity's name, type, description, aliases and times.
+    Entity(EntityLine),
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportCounts {
+    /// Memory lines.
+    pub memories: u64,
+    /// Graph lines.
+    pub graph_lines: u64,
 }
 
 /// A line that could not be imported.
@@ -88,6 +123,8 @@ pub struct ImportReport {
     pub updated: u64,
     /// Lines whose content was already stored.
     pub unchanged: u64,
+    /// Graph lines written: entities, links and ignored names.
+    pub graph_lines: u64,
     /// Lines rejected.
     pub failed: u64,
     /// The first rejected lines, with reasons.
@@ -104,10 +141,34 @@ impl ImportReport {
             });
         }
     }
+
+    /// Adds what `other` counted, keeping the first rejected lines of both.
+    fn add(&mut self, other: ImportReport) {
+        self.imported += other.imported;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.graph_lines += other.graph_lines;
+        self.failed += other.failed;
+        self.errors.extend(other.errors);
+        self.errors.sort_by_key(|e| e.line);
+        self.errors.truncate(MAX_REPORTED_ERRORS);
+    }
 }
 
-/// A validated line, ready to write.
-struct Record {
+/// A validated line, ready to write, with its line number.
+struct Numbered {
+    line: u64,
+    record: Record,
+}
+
+/// A validated line.
+enum Record {
+    Memory(MemoryRecord),
+    Graph(GraphRecord),
+}
+
+/// A validated memory line.
+struct MemoryRecord {
     namespace: String,
     name: String,
     content: Content,
@@ -115,6 +176,8 @@ struct Record {
     session: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
+    /// The graph the line gives the memory, if it gives one.
+    graph: Option<MemoryGraph>,
 }
 
 fn parse_record(
@@ -125,6 +188,10 @@ fn parse_record(
 ) -> Result<Record> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
+    if let Some(graph) = parse_graph_line(text, default_namespace, now)? {
+        check_unique_keys(text)?;
+        return Ok(Record::Graph(graph));
+    }
     let line: ImportLine = serde_json::from_str(text)?;
     check_unique_keys(text)?;
     let namespace = line
@@ -135,19 +202,47 @@ fn parse_record(
     if let Some(session) = &line.session {
         validate_session(session)?;
     }
+    let graph = match (line.entities, line.relationships) {
+        (None, None) => None,
+        (entities, relationships) => Some(explicit::check(GraphInput {
+            entities: entities.unwrap_or_default(),
+            relationships: relationships.unwrap_or_default(),
+        })?),
+    };
     let metadata = line.metadata.map(Metadata::from_value).transpose()?;
     let content = Content::new(line.kind, line.description, line.body, metadata)?;
-    let created_at = line
-        .created_at
-        .as_deref()
-        .map(Timestamp::parse)
-        .transpose()?;
-    let updated_at = line
-        .updated_at
-        .as_deref()
-        .map(Timestamp::parse)
-        .transpose()?;
-    let created_at = created_at.or(updated_at).unwrap_or(now);
+    let (created_at, updated_at) =
+        line_times(line.created_at.as_deref(), line.updated_at.as_deref(), now)?
+            .unwrap_or((now, now));
+    let derived = derive(embedder, &content.description, &content.body)?;
+    Ok(Record::Memory(MemoryRecord {
+        namespace,
+        name: line.name,
+        content,
+        derived,
+        session: line.session,
+        created_at,
+        updated_at,
+        graph,
+    }))
+}
+
+/// Reads the `created_at` and `updated_at` of a line, each defaulting to
+/// the other; `None` if neither is given.
+///
+/// # Failure
+/// Invalid input for a time that is not RFC 3339, a change before the
+/// creation, or a change after `now` (the start of the import).
+pub(crate) fn line_times(
+    created_at: Option<&str>,
+    updated_at: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<(Timestamp, Timestamp)>> {
+    let created_at = created_at.map(Timestamp::parse).transpose()?;
+    let updated_at = updated_at.map(Timestamp::parse).transpose()?;
+    let Some(created_at) = created_at.or(updated_at) else {
+        return Ok(None);
+    };
     let updated_at = updated_at.unwrap_or(created_at);
     if updated_at < created_at {
         return Err(Error::invalid(format!(
@@ -159,38 +254,82 @@ fn parse_record(
             "updated_at {updated_at} is in the future (the import started at {now})"
         )));
     }
-    let derived = derive(embedder, &content.description, &content.body)?;
-    Ok(Record {
-        namespace,
-        name: line.name,
-        content,
-        derived,
-        session: line.session,
-        created_at,
-        updated_at,
-    })
+    Ok(Some((created_at, updated_at)))
+}
+
+/// What writing one line did.
+#[derive(Debug)]
+enum Written {
+    /// A memory line, and what it did to the memory.
+    Memory(Action),
+    /// A graph line, written.
+    Graph,
+    /// A graph line that cannot apply to the graph as it is, and why.
+    Rejected(Error),
 }
 
 /// Writes records from the start of `records` until all are written or
 /// `deadline` has passed (at least one), and returns what each did.
-fn write_until(tx: &Tx<'_>, records: &[Record], deadline: Instant) -> Result<Vec<Action>> {
-    let mut actions = Vec::new();
-    for r in records {
-        if !actions.is_empty() && Instant::now() >= deadline {
+fn write_until(tx: &Tx<'_>, records: &[Numbered], deadline: Instant) -> Result<Vec<Written>> {
+    let mut written = Vec::new();
+    for numbered in records {
+        if !written.is_empty() && Instant::now() >= deadline {
             break;
         }
-        let new = NewVersion {
-            namespace: &r.namespace,
-            name: &r.name,
-            content: &r.content,
-            derived: &r.derived,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            session: r.session.as_deref(),
-        };
-        actions.push(tx.upsert(&new, Upsert::CreateOrUpdate)?.action);
+        written.push(match &numbered.record {
+            Record::Memory(r) => Written::Memory(write_memory(tx, r)?),
+            Record::Graph(g) => {
+                match within_savepoint(tx, || tx.write_graph_line(g, Timestamp::now()))? {
+                    Ok(()) => Written::Graph,
+                    Err(err) => Written::Rejected(err),
+                }
+            }
+        });
     }
-    Ok(actions)
+    Ok(written)
+}
+
+/// Runs `work` within a savepoint of `tx`: if it fails for a reason of
+/// the line's own (invalid input, not found, already exists, too large),
+/// what it wrote is undone and the error is returned inside `Ok`; any
+/// other error is the transaction's.
+fn within_savepoint(tx: &Tx<'_>, work: impl FnOnce() -> Result<()>) -> Result<Result<()>> {
+    tx.execute_batch("SAVEPOINT graph_line")?;
+    match work() {
+        Ok(()) => {
+            tx.execute_batch("RELEASE graph_line")?;
+            Ok(Ok(()))
+        }
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::InvalidInput
+                    | ErrorKind::NotFound
+                    | ErrorKind::AlreadyExists
+                    | ErrorKind::TooLarge
+            ) =>
+        {
+            tx.execute_batch("ROLLBACK TO graph_line; RELEASE graph_line")?;
+            Ok(Err(err))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Writes a memory line: the memory, and the graph it gives it.
+fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Action> {
+    let new = NewVersion {
+        namespace: &r.namespace,
+        name: &r.name,
+        content: &r.content,
+        derived: &r.derived,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        session: r.session.as_deref(),
+    };
+    let outcome = tx.upsert(&new, Upsert::CreateOrUpdate)?;
+    tx.write_explicit(&outcome, r.graph.as_ref())?;
+    Ok(outcome.action)
 }
 
 /// What reading one line produced.
@@ -326,7 +465,7 @@ fn import_into(
     default_namespace: &str,
     batch_size: usize,
 ) -> Result<ImportReport> {
-    let (batches, received) = mpsc::sync_channel::<Vec<Record>>(1);
+    let (batches, received) = mpsc::sync_channel::<Vec<Numbered>>(1);
     thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<ImportReport> {
             let mut written = ImportReport::default();
@@ -349,9 +488,7 @@ fn import_into(
             .join()
             .map_err(|_| Error::new(ErrorKind::Database, "the import's writer panicked"))??;
         read?;
-        report.imported += written.imported;
-        report.updated += written.updated;
-        report.unchanged += written.unchanged;
+        report.add(written);
         Ok(report)
     })
 }
@@ -365,9 +502,9 @@ fn read_batches(
     default_namespace: &str,
     batch_size: usize,
     report: &mut ImportReport,
-    batches: &mpsc::SyncSender<Vec<Record>>,
+    batches: &mpsc::SyncSender<Vec<Numbered>>,
 ) -> Result<()> {
-    let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
+    let mut batch: Vec<Numbered> = Vec::with_capacity(batch_size);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let now = Timestamp::now();
@@ -391,7 +528,10 @@ fn read_batches(
                     continue;
                 }
                 match parse_record(embedder, line, default_namespace, now) {
-                    Ok(record) => batch.push(record),
+                    Ok(record) => batch.push(Numbered {
+                        line: line_no,
+                        record,
+                    }),
                     Err(err) => report.reject(line_no, &err),
                 }
             }
@@ -413,54 +553,84 @@ impl Store {
     /// Writes `batch` in as few transactions as keep each under
     /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
     /// them, and counts what they did.
-    fn write_batch(&mut self, batch: &[Record], report: &mut ImportReport) -> Result<()> {
+    fn write_batch(&mut self, batch: &[Numbered], report: &mut ImportReport) -> Result<()> {
         let mut rest = batch;
         while !rest.is_empty() {
             if rest.len() < batch.len() {
                 thread::sleep(YIELD_PAUSE);
             }
-            let actions =
+            let written =
                 self.write(|tx| write_until(tx, rest, Instant::now() + MAX_TRANSACTION_TIME))?;
-            rest = &rest[actions.len()..];
-            for action in actions {
-                match action {
-                    Action::Created => report.imported += 1,
-                    Action::Unchanged => report.unchanged += 1,
-                    _ => report.updated += 1,
+            for (numbered, what) in rest.iter().zip(&written) {
+                match what {
+                    Written::Memory(Action::Created) => report.imported += 1,
+                    Written::Memory(Action::Unchanged) => report.unchanged += 1,
+                    Written::Memory(_) => report.updated += 1,
+                    Written::Graph => report.graph_lines += 1,
+                    Written::Rejected(err) => report.reject(numbered.line, err),
                 }
             }
+            rest = &rest[written.len()..];
             tracing::info!(
                 "import: {} lines stored so far",
-                report.imported + report.updated + report.unchanged
+                report.imported + report.updated + report.unchanged + report.graph_lines
             );
         }
         Ok(())
     }
 
-    /// Calls `emit` with every live memory as an export line, ordered by
-    /// namespace and name; only `namespace` if one is given.
+    /// Calls `emit` with every line of an export of `namespace` (every
+    /// namespace if `None`), in the order an import needs them: the names
+    /// `forget-entity` removed, every live memory (by namespace and in the
+    /// order they were created, with the graph users gave it), the links
+    /// made with `link`, and the entities `entities` shows.
     pub fn export(
         &self,
         namespace: Option<&str>,
-        mut emit: impl FnMut(&ImportLine) -> Result<()>,
-    ) -> Result<u64> {
+        mut emit: impl FnMut(&ExportLine) -> Result<()>,
+    ) -> Result<ExportCounts> {
         if let Some(namespace) = namespace {
             require_namespace(self.conn(), namespace)?;
         }
+        let now = Timestamp::now();
+        let mut counts = ExportCounts::default();
+        counts.graph_lines +=
+            self.ignored_lines(namespace, |line| emit(&ExportLine::Ignored(line)))?;
+        counts.memories = self.export_memories(namespace, now, &mut emit)?;
+        counts.graph_lines += self.link_lines(namespace, |line| emit(&ExportLine::Link(line)))?;
+        counts.graph_lines +=
+            self.entity_lines(namespace, now, |line| emit(&ExportLine::Entity(line)))?;
+        Ok(counts)
+    }
+
+    /// Calls `emit` with every live memory of `namespace` (all if `None`)
+    /// as a memory line, by namespace and in the order they were created
+    /// (so that an import numbers them in the same order, and what breaks
+    /// ties by that order shows them the same); returns how many.
+    fn export_memories(
+        &self,
+        namespace: Option<&str>,
+        now: Timestamp,
+        emit: &mut impl FnMut(&ExportLine) -> Result<()>,
+    ) -> Result<u64> {
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
              WHERE deleted_at IS NULL AND (?1 IS NULL OR namespace = ?1)
-             ORDER BY namespace, name"
+             ORDER BY namespace, id"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let mut rows = stmt.query([namespace])?;
         let mut count = 0;
-        let now = Timestamp::now();
         while let Some(row) = rows.next()? {
             let memory = memory_from_row(row, true)?;
             let (created_at, updated_at) =
                 importable_times(memory.created_at, memory.updated_at, now);
-            emit(&ImportLine {
+            let graph = self.explicit_graph(memory.memory_id)?;
+            let (entities, relationships) = match graph {
+                Some(g) => (Some(g.entities), Some(g.relationships)),
+                None => (None, None),
+            };
+            emit(&ExportLine::Memory(ImportLine {
                 name: memory.name,
                 namespace: Some(memory.namespace),
                 kind: Some(memory.kind),
@@ -470,7 +640,9 @@ impl Store {
                 created_at: Some(created_at.to_string()),
                 updated_at: Some(updated_at.to_string()),
                 session: memory.session,
-            })?;
+                entities,
+                relationships,
+            }))?;
             count += 1;
         }
         Ok(count)
@@ -481,7 +653,7 @@ impl Store {
 /// `now` accepts them: within the years RFC 3339 can write, not later than
 /// `now`, and created no later than changed. Earlier versions stored times
 /// that break these rules; only such times are changed.
-fn importable_times(
+pub(crate) fn importable_times(
     created_at: Timestamp,
     updated_at: Timestamp,
     now: Timestamp,
@@ -523,17 +695,19 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         let now = Timestamp::now();
-        let records: Vec<Record> = ["a", "b", "c"]
+        let records: Vec<Numbered> = ["a", "b", "c"]
             .iter()
-            .map(|name| {
-                let line = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
-                parse_record(&model, line.as_bytes(), "global", now).unwrap()
+            .zip(1..)
+            .map(|(name, line)| {
+                let text = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
+                let record = parse_record(&model, text.as_bytes(), "global", now).unwrap();
+                Numbered { line, record }
             })
             .collect();
         let first = store
             .write(|tx| write_until(tx, &records, Instant::now()))
             .unwrap();
-        assert_eq!(first, [Action::Created]);
+        assert!(matches!(first[..], [Written::Memory(Action::Created)]));
         let later = Instant::now() + Duration::from_secs(3600);
         let rest = store
             .write(|tx| write_until(tx, &records[1..], later))

@@ -175,6 +175,7 @@ pub struct ImportReport {
     pub imported: u64,
     pub updated: u64,
     pub unchanged: u64,
+    pub graph_lines: u64,
     pub failed: u64,
     pub errors: Vec<ImportError>,
 }
