@@ -32,6 +32,9 @@ pub struct Mention {
     pub name: EntityName,
     /// Its type.
     pub kind: EntityType,
+    /// Whether the type was stated: a user's entity without a type, or one
+    /// named only by a relationship, leaves a known entity's type alone.
+    pub type_stated: bool,
     /// How many times the memory mentions it.
     pub count: u32,
     /// What it is, when a user says so.
@@ -75,6 +78,7 @@ impl From<Extracted> for MemoryGraph {
             .filter_map(|found| {
                 Some(Mention {
                     kind: EntityType::new(found.kind).ok()?,
+                    type_stated: true,
                     name: found.name,
                     count: found.mentions,
                     description: None,

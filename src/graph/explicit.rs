@@ -105,6 +105,7 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
         graph.mentions.push(Mention {
             name,
             kind,
+            type_stated: entity.kind.is_some(),
             count: 1,
             description: entity.description,
         });
@@ -120,6 +121,7 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
                 graph.mentions.push(Mention {
                     name,
                     kind: EntityType::default_type(),
+                    type_stated: false,
                     count: 1,
                     description: None,
                 });

@@ -44,7 +44,7 @@ impl Tx<'_> {
             }
             let id = match known {
                 Some(id) => {
-                    if explicit {
+                    if explicit && mention.type_stated {
                         self.set_entity_type(id, &mention.kind, now)?;
                     }
                     id

@@ -376,3 +376,41 @@ fn searches_rank_session_neighbours_through_the_graph_unless_told_not_to() {
     env.fails(&["hybrid-search", "zebra", "--no-graph", "--hops", "1"], 2);
     env.fails(&["search", "zebra", "--graph"], 2);
 }
+
+#[test]
+fn a_graph_without_types_leaves_known_types_alone() {
+    let env = TestEnv::new();
+    env.ok(&[
+        "link",
+        "--from",
+        "Ada",
+        "--to",
+        "Bob",
+        "--relation",
+        "knows",
+        "--type",
+        "person",
+    ]);
+    let graph = json!({
+        "entities": [{"name": "ada"}],
+        "relationships": [{"from": "Bob", "to": "Cleo", "relation": "knows"}],
+    });
+    env.ok_stdin(
+        &[
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            "plain words only",
+            "--graph-stdin",
+        ],
+        graph.to_string(),
+    );
+    let type_of = |name: &str| env.ok(&["entity", name])["type"].clone();
+    assert_eq!(type_of("Ada"), "person");
+    assert_eq!(type_of("Bob"), "person");
+    assert_eq!(type_of("Cleo"), "concept");
+    let typed = json!({"entities": [{"name": "Ada", "type": "project"}]});
+    env.ok_stdin(&["edit", "m", "--graph-stdin"], typed.to_string());
+    assert_eq!(type_of("Ada"), "project");
+}
