@@ -5,18 +5,24 @@
 //! Each seed (one of the [`SEEDS`] best direct hits) weighs its fused score
 //! relative to the best hit's. It passes that weight to every entity it
 //! mentions; an entity the query names gets [`QUERY_ENTITY_WEIGHT`]. Up to
-//! `hops` relationships are then walked from those entities, each step
+//! `hops` relationships are then walked from those entities (the
+//! [`MAX_RELATIONSHIPS_WALKED`] newest of each, keeping the
+//! [`MAX_ENTITIES_PER_HOP`] heaviest entities per hop), each step
 //! multiplying the weight by the relationship's weight and by
 //! [`HOP_DECAY`]. A memory that mentions a reached entity gains the
-//! entity's weight times ln(N / df) / √df, with df the number of memories
-//! that mention it and N the live memories in scope: an entity that many
-//! memories mention says little about any one of them, and one in more
-//! than [`HUB_SHARE`] of them (a user's own name, say) is skipped. A memory
-//! written just before or after a seed in the seed's session (up to
-//! [`SESSION_WINDOW`] places away) gains the seed's weight divided by the
-//! distance. The two parts are each scaled to a best of 1 and added with
-//! [`SHARED_ENTITY_PART`] and [`SESSION_PART`]; the seeds themselves are
-//! left out.
+//! entity's weight divided by √df, df being how many memories mention it:
+//! an entity that many memories mention says little about any one of them,
+//! and one in more than [`HUB_SHARE`] of them, or in more than
+//! [`MAX_ENTITY_MEMORIES`] (a user's own name, say), is a hub, neither
+//! scored nor walked through. A memory written just before or after a seed
+//! in the seed's session (up to [`SESSION_WINDOW`] places away) gains the
+//! seed's weight divided by the distance. The two parts are each scaled to
+//! a best of 1 and added with [`SHARED_ENTITY_PART`] and [`SESSION_PART`];
+//! the seeds themselves are left out, and so are forgotten memories and
+//! those outside the scope. At most [`MAX_REACHED`] memories are returned.
+//!
+//! Every lookup is bounded, so that the expansion costs a few milliseconds
+//! at any size: hubs are recognised by counting no further than the cap.
 
 use std::collections::HashMap;
 
@@ -38,7 +44,13 @@ pub const QUERY_ENTITY_WEIGHT: f64 = 0.5;
 /// Entities mentioned by more than this share of the memories are hubs.
 pub const HUB_SHARE: f64 = 0.05;
 /// Hubs at any size: an entity mentioned by more memories is skipped.
-pub const MAX_ENTITY_MEMORIES: u64 = 2_000;
+pub const MAX_ENTITY_MEMORIES: u64 = 100;
+/// Relationships read per entity walked from: its newest.
+pub const MAX_RELATIONSHIPS_WALKED: u64 = 16;
+/// Entities kept after each hop: those of greatest weight.
+pub const MAX_ENTITIES_PER_HOP: usize = 32;
+/// Memories the graph ranking returns at most.
+pub const MAX_REACHED: usize = 100;
 /// How many places before and after a seed its session neighbours reach.
 pub const SESSION_WINDOW: u32 = 2;
 /// Share of the graph score from shared entities.
@@ -206,7 +218,10 @@ pub fn expand(
     for entity in store.entities_named_in(scope.namespace.as_deref(), query)? {
         activate(entity, QUERY_ENTITY_WEIGHT, Origin::Query);
     }
-    let total = store.live_count(scope.namespace.as_deref())?;
+    // Past this many memories the share rule gives more than the hard
+    // cap, so counting further would change nothing.
+    let counted_to = (MAX_ENTITY_MEMORIES as f64 / HUB_SHARE) as u64;
+    let total = store.memory_count(scope.namespace.as_deref(), counted_to)?;
     let hub_at = ((total as f64 * HUB_SHARE).ceil() as u64).clamp(2, MAX_ENTITY_MEMORIES);
     let mut df: HashMap<EntityId, u64> = HashMap::new();
     let mut frontier: Vec<EntityId> = activated.keys().copied().collect();
@@ -218,7 +233,9 @@ pub fn expand(
                 continue;
             }
             let from = activated[&entity].clone();
-            for (other, relation, direction, weight) in store.weighted_neighbours(entity)? {
+            for (other, relation, direction, weight) in
+                store.weighted_neighbours(entity, MAX_RELATIONSHIPS_WALKED)?
+            {
                 let weight = from.weight * weight * HOP_DECAY;
                 if activated.get(&other).is_some_and(|a| a.weight >= weight) {
                     continue;
@@ -238,6 +255,8 @@ pub fn expand(
         }
         next.sort();
         next.dedup();
+        next.sort_by(|a, b| activated[b].weight.total_cmp(&activated[a].weight));
+        next.truncate(MAX_ENTITIES_PER_HOP);
         frontier = next;
     }
     let mut by_entity: HashMap<MemoryId, Part> = HashMap::new();
@@ -247,8 +266,7 @@ pub fn expand(
         if is_hub(store, &mut df, entity, hub_at)? {
             continue;
         }
-        let count = df[&entity] as f64;
-        let specificity = (total as f64 / count).ln().max(0.0) / count.sqrt();
+        let specificity = 1.0 / (df[&entity] as f64).sqrt();
         for memory in store.mentioning_memories(entity, hub_at)? {
             let route = Route::Entities {
                 origin: activation.origin,
@@ -284,17 +302,21 @@ pub fn expand(
     for (seed, _) in seeds {
         reached.remove(seed);
     }
-    let mut ranked = Vec::with_capacity(reached.len());
-    for (memory, found) in reached {
-        if found.score > 0.0 && store.in_scope(scope, memory)? {
-            ranked.push(found);
-        }
-    }
-    ranked.sort_by(|a, b| {
+    let mut candidates: Vec<Reached> = reached.into_values().filter(|r| r.score > 0.0).collect();
+    candidates.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then(a.memory_id.cmp(&b.memory_id))
     });
+    let mut ranked = Vec::with_capacity(MAX_REACHED);
+    for found in candidates {
+        if ranked.len() == MAX_REACHED {
+            break;
+        }
+        if store.live_in_scope(scope, found.memory_id)? {
+            ranked.push(found);
+        }
+    }
     Ok(ranked)
 }
 

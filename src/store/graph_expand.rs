@@ -37,35 +37,39 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// The live memories that mention `entity`, at most `limit`.
+    /// The memories that mention `entity` (forgotten ones included), at most `limit`; read from the index alone.
     pub fn mentioning_memories(&self, entity: EntityId, limit: u64) -> Result<Vec<MemoryId>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(self
             .conn()
             .prepare_cached(
-                "SELECT DISTINCT mm.memory_id FROM mentions mm JOIN memories m ON m.id = mm.memory_id
-                 WHERE mm.entity_id = ?1 AND m.deleted_at IS NULL LIMIT ?2",
+                "SELECT DISTINCT memory_id FROM mentions WHERE entity_id = ?1 LIMIT ?2",
             )?
             .query_map(params![entity, limit], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The visible relationships of `entity`, either direction: the entity
-    /// at the other end, the relation, `out` or `in`, and the weight.
+    /// The visible relationships of `entity`, either direction, the
+    /// `limit` newest of them: the entity at the other end, the relation,
+    /// `out` or `in`, and the weight.
     pub fn weighted_neighbours(
         &self,
         entity: EntityId,
+        limit: u64,
     ) -> Result<Vec<(EntityId, String, &'static str, f64)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn().prepare_cached(
-            "SELECT r.source_id, r.target_id, r.relation,
+            "WITH newest AS (
+                 SELECT id, source_id, target_id, relation FROM relationships
+                 WHERE source_id = ?1 OR target_id = ?1 ORDER BY id DESC LIMIT ?2)
+             SELECT r.source_id, r.target_id, r.relation,
                  coalesce(
                      (SELECT weight FROM assertions WHERE relationship_id = r.id AND memory_id IS NULL),
                      (SELECT max(a.weight) FROM assertions a JOIN memories m ON m.id = a.memory_id
                       WHERE a.relationship_id = r.id AND m.deleted_at IS NULL))
-             FROM relationships r WHERE r.source_id = ?1 OR r.target_id = ?1
-             ORDER BY r.id",
+             FROM newest r ORDER BY r.id DESC",
         )?;
-        let rows = stmt.query_map([entity], |row| {
+        let rows = stmt.query_map(params![entity, limit], |row| {
             Ok((
                 row.get::<_, EntityId>(0)?,
                 row.get::<_, EntityId>(1)?,
@@ -99,8 +103,10 @@ impl Store {
             })
             .collect();
         let mut by_name = self.conn().prepare_cached(
-            "SELECT id FROM entities WHERE key = ?2 AND (?1 IS NULL OR namespace = ?1)
-             UNION SELECT entity_id FROM entity_aliases WHERE key = ?2 AND (?1 IS NULL OR namespace = ?1)",
+            "SELECT id FROM entities
+             WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2
+             UNION SELECT entity_id FROM entity_aliases
+             WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2",
         )?;
         let mut found = Vec::new();
         for start in 0..words.len() {
@@ -158,14 +164,19 @@ impl Store {
 }
 
 impl Store {
-    /// How many live memories `namespace` holds (every namespace if `None`).
-    pub fn live_count(&self, namespace: Option<&str>) -> Result<u64> {
+    /// How many memories `namespace` holds (every namespace if `None`),
+    /// forgotten ones included, counting no further than `cap`: read from
+    /// an index, without reading rows.
+    pub fn memory_count(&self, namespace: Option<&str>, cap: u64) -> Result<u64> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
         let count: i64 = self
             .conn()
             .prepare_cached(
-                "SELECT count(*) FROM memories WHERE (?1 IS NULL OR namespace = ?1) AND deleted_at IS NULL",
+                "SELECT count(*) FROM (SELECT 1 FROM memories
+                 WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1)
+                 LIMIT ?2)",
             )?
-            .query_row([namespace], |row| row.get(0))?;
+            .query_row(params![namespace, cap], |row| row.get(0))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }

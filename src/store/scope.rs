@@ -41,21 +41,38 @@ impl Scope {
     /// Returns true if the memory passes every filter, reading only the
     /// columns the filters need (never the body).
     pub(crate) fn admits(&self, conn: &Connection, id: MemoryId) -> Result<bool> {
+        Ok(self.place_of(conn, id)?.is_some_and(|(_, fits)| fits))
+    }
+
+    /// Whether memory `id` is live and in the scope.
+    pub(crate) fn admits_live(&self, conn: &Connection, id: MemoryId) -> Result<bool> {
+        Ok(self
+            .place_of(conn, id)?
+            .is_some_and(|(live, fits)| live && fits))
+    }
+
+    /// Whether memory `id` is live and whether it fits the scope; `None`
+    /// if there is no such memory.
+    fn place_of(&self, conn: &Connection, id: MemoryId) -> Result<Option<(bool, bool)>> {
         let row = conn
-            .prepare_cached("SELECT namespace, type, created_at FROM memories WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT namespace, type, created_at, deleted_at IS NULL FROM memories WHERE id = ?1",
+            )?
             .query_row([id], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     Timestamp(row.get(2)?),
+                    row.get::<_, bool>(3)?,
                 ))
             })
             .optional()?;
-        Ok(row.is_some_and(|(namespace, kind, created_at)| {
-            self.namespace.as_ref().is_none_or(|ns| *ns == namespace)
+        Ok(row.map(|(namespace, kind, created_at, live)| {
+            let fits = self.namespace.as_ref().is_none_or(|ns| *ns == namespace)
                 && self.kind.as_ref().is_none_or(|k| *k == kind)
                 && self.since.is_none_or(|t| created_at >= t)
-                && self.until.is_none_or(|t| created_at <= t)
+                && self.until.is_none_or(|t| created_at <= t);
+            (live, fits)
         }))
     }
 
@@ -74,5 +91,10 @@ impl Store {
     /// Returns true if memory `id` is in `scope` (namespace, type, time).
     pub fn in_scope(&self, scope: &Scope, id: MemoryId) -> Result<bool> {
         scope.admits(self.conn(), id)
+    }
+
+    /// Returns true if memory `id` is live (not forgotten) and in `scope`.
+    pub fn live_in_scope(&self, scope: &Scope, id: MemoryId) -> Result<bool> {
+        scope.admits_live(self.conn(), id)
     }
 }
