@@ -18,8 +18,8 @@
 #      sticky bit is refused (exit 5).
 #
 # Runs as root. Settings (environment):
-#   CONTAINERS_CONF  podman's configuration for this machine; by default a
-#                    scratch one with runtime = "runc" and lowered ulimits
+#   CONTAINERS_CONF  podman's configuration for this machine (default
+#                    scripts/podman-test.conf: runtime = "runc", lowered ulimits)
 #   HOST_BINARY      the binary the host processes run (default
 #                    dist/bin/sqlite-graphrag, built by build-image.sh)
 # The group graphrag is created if missing and then removed again; the
@@ -50,11 +50,7 @@ cleanup() {
   if [ "$group_existed" = no ] && getent group graphrag >/dev/null; then groupdel graphrag; fi
 }
 trap cleanup EXIT
-if [ -z "${CONTAINERS_CONF:-}" ]; then
-  export CONTAINERS_CONF=$work/containers.conf
-  printf '%s\n' '[containers]' 'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]' \
-    '[engine]' 'runtime = "runc"' >"$CONTAINERS_CONF"
-fi
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/podman-test.conf}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== image: scripts/build-image.sh twice"

@@ -19,8 +19,8 @@
 #   README=path        the README to take the blocks from (default: the
 #                      clone's); the blocks still run in a clone of HEAD
 #   ONLY=3,4           run only these blocks (numbered as in the table)
-#   CONTAINERS_CONF    podman's configuration for this machine; by default a
-#                      scratch one with runtime = "runc" and lowered ulimits
+#   CONTAINERS_CONF    podman's configuration for this machine (default
+#                      scripts/podman-test.conf: runc, lowered ulimits)
 #   KEEP=1             keep the scratch folder
 #
 # Host state the blocks create (the group graphrag, /run/graphrag, the
@@ -90,16 +90,7 @@ rustup_bin=$(command -v rustup)
 for tool in cargo cargo-clippy cargo-fmt clippy-driver rustc rustdoc rustfmt rustup; do
   ln -s "$rustup_bin" "$scratch/tools/$tool"
 done
-if [ -z "${CONTAINERS_CONF:-}" ]; then
-  CONTAINERS_CONF=$scratch/containers.conf
-  cat >"$CONTAINERS_CONF" <<'EOF'
-[containers]
-default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
-
-[engine]
-runtime = "runc"
-EOF
-fi
+CONTAINERS_CONF=${CONTAINERS_CONF:-$root/scripts/podman-test.conf}
 # `nix` in the blocks is this parse-only stand-in; it calls the real nix.
 cat >"$scratch/tools/nix" <<'SHIM'
 #!/usr/bin/env bash

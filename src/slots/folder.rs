@@ -326,10 +326,7 @@ mod unix {
         /// another mode.
         fn create_dir_in_place(&self, name: &str, path: &Path) -> Result<()> {
             let temporary = temporary_name(name);
-            match fs::mkdirat(&self.fd, &temporary, Mode::RWXU) {
-                Ok(()) => {}
-                Err(e) => return Err(io(path, "creating", e)),
-            }
+            fs::mkdirat(&self.fd, &temporary, Mode::RWXU).map_err(|e| io(path, "creating", e))?;
             let made = fs::openat(&self.fd, &temporary, DIR_FLAGS, Mode::empty())
                 .and_then(|fd| fs::fchmod(&fd, Mode::from_raw_mode(self.dir_mode)))
                 .map_err(|e| io(path, "setting the mode of", e))

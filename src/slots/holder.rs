@@ -44,7 +44,7 @@ impl HolderInfo {
         HolderInfo {
             pid,
             start_time: process_start_time(pid),
-            pid_namespace: own_pid_namespace(),
+            pid_namespace: own_pid_namespace().map(str::to_owned),
             command: shortened(command),
             acquired_at_ms: Timestamp::now().0,
         }
@@ -72,7 +72,7 @@ impl HolderInfo {
     pub fn pid_namespace(&self) -> Option<PidNamespace> {
         let recorded = self.pid_namespace.as_ref()?;
         let own = own_pid_namespace()?;
-        Some(if *recorded == own {
+        Some(if recorded == own {
             PidNamespace::Same
         } else {
             PidNamespace::Other
@@ -84,7 +84,7 @@ impl HolderInfo {
     /// process started at another time; `None` where this cannot be known
     /// (another pid namespace, or a platform without `/proc`).
     pub fn is_alive(&self) -> Option<bool> {
-        if self.pid_namespace.is_none() || self.pid_namespace != own_pid_namespace() {
+        if self.pid_namespace() != Some(PidNamespace::Same) {
             return None;
         }
         liveness(self.pid, self.start_time)
@@ -160,10 +160,15 @@ fn process_start_time(pid: u32) -> Option<u64> {
     proc_stat(pid).map(|(_, started)| started)
 }
 
-fn own_pid_namespace() -> Option<String> {
-    std::fs::read_link("/proc/self/ns/pid")
-        .ok()
-        .map(|p| p.display().to_string())
+/// This process's pid namespace, read once (it never changes).
+fn own_pid_namespace() -> Option<&'static str> {
+    static OWN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .map(|p| p.display().to_string())
+    })
+    .as_deref()
 }
 
 #[cfg(test)]
