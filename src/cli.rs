@@ -110,6 +110,8 @@ pub enum Command {
     Related(commands::related::RelatedArgs),
     /// The whole graph: export it, count it.
     Graph(commands::graph::GraphArgs),
+    /// Ask the claude or codex command-line tool, logged in with a subscription.
+    Llm(commands::llm::LlmArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

@@ -28,6 +28,15 @@ pub const ENV_MAX_SLOTS: &str = "SQLITE_GRAPHRAG_MAX_SLOTS";
 pub const ENV_CONFIG: &str = "SQLITE_GRAPHRAG_CONFIG";
 /// Environment variable naming the agent session that writes memories.
 pub const ENV_SESSION: &str = "SQLITE_GRAPHRAG_SESSION";
+/// Environment variable giving the number of slots of a new `llm` pool.
+pub const ENV_LLM_SLOTS: &str = "SQLITE_GRAPHRAG_LLM_SLOTS";
+/// Environment variable naming the `claude` program to run.
+pub const ENV_CLAUDE_BIN: &str = "SQLITE_GRAPHRAG_CLAUDE_BIN";
+/// Environment variable naming the `codex` program to run.
+pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
+/// The slot count of a new `llm` pool when none is configured: LLM command
+/// lines are heavy, and a subscription takes only a few at once.
+const DEFAULT_LLM_SLOTS: u32 = 2;
 
 /// The folder created inside the platform's data, config and runtime folders.
 const APP_DIR: &str = "sqlite-graphrag";
@@ -50,6 +59,12 @@ pub struct Env {
     pub config: Option<OsString>,
     /// `SQLITE_GRAPHRAG_SESSION`.
     pub session: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_LLM_SLOTS`.
+    pub llm_slots: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CLAUDE_BIN`.
+    pub claude_bin: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CODEX_BIN`.
+    pub codex_bin: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CONFIG_HOME`.
@@ -75,6 +90,9 @@ impl Env {
             max_slots: var(ENV_MAX_SLOTS),
             config: var(ENV_CONFIG),
             session: var(ENV_SESSION),
+            llm_slots: var(ENV_LLM_SLOTS),
+            claude_bin: var(ENV_CLAUDE_BIN),
+            codex_bin: var(ENV_CODEX_BIN),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
@@ -141,6 +159,12 @@ pub struct Config {
     max_slots: Deferred<SlotCount>,
     /// The agent session from the environment, or why it is bad.
     session: Deferred<Option<String>>,
+    /// The slot count of a new `llm` pool, or why the given one is bad.
+    llm_slots: Deferred<SlotCount>,
+    /// The `claude` program named by the environment (else found in `PATH`).
+    pub claude_bin: Option<PathBuf>,
+    /// The `codex` program named by the environment (else found in `PATH`).
+    pub codex_bin: Option<PathBuf>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
     /// Warnings about the resolved settings, written once logging is set up.
@@ -201,6 +225,9 @@ impl Config {
             runtime_dir,
             max_slots,
             session,
+            llm_slots: llm_slot_count(env).map_err(DeferredError::from),
+            claude_bin: env.claude_bin.as_ref().map(PathBuf::from),
+            codex_bin: env.codex_bin.as_ref().map(PathBuf::from),
             log_level: log_level(flags.verbose, flags.quiet),
             notices,
         })
@@ -249,6 +276,17 @@ impl Config {
     /// bad count.
     pub fn max_slots(&self) -> Result<SlotCount> {
         self.max_slots.clone().map_err(|e| e.to_error())
+    }
+}
+
+impl Config {
+    /// The slot count of a new `llm` pool (the pool every LLM subprocess
+    /// takes a slot of).
+    ///
+    /// # Failure
+    /// Invalid input when the environment gave a bad count.
+    pub fn llm_slots(&self) -> Result<SlotCount> {
+        self.llm_slots.clone().map_err(|e| e.to_error())
     }
 }
 
@@ -309,6 +347,23 @@ fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
         }
         (None, None) => Ok(SlotCount::host_default()),
     }
+}
+
+/// The slot count of a new `llm` pool: from the environment, else
+/// [`DEFAULT_LLM_SLOTS`] (a default, which an existing pool overrides).
+fn llm_slot_count(env: &Env) -> Result<SlotCount> {
+    let Some(text) = &env.llm_slots else {
+        return Ok(SlotCount {
+            value: DEFAULT_LLM_SLOTS,
+            explicit: false,
+        });
+    };
+    let text = utf8(text, ENV_LLM_SLOTS)?;
+    let value = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
+    SlotCount::chosen(value, ENV_LLM_SLOTS)
 }
 
 fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {

@@ -40,6 +40,16 @@ pub enum ErrorKind {
     CommandNotExecutable,
     /// The guarded command was not found.
     CommandNotFound,
+    /// An LLM command-line tool was not started because it would have
+    /// billed an API key instead of the user's subscription.
+    ApiKeyRefused,
+    /// An LLM backend is rate limited, out of its usage limit or
+    /// overloaded: retry later.
+    LlmUnavailable,
+    /// An LLM backend's login failed: it needs the user's attention.
+    LlmAuth,
+    /// An LLM backend failed or replied with something unusable.
+    LlmFailed,
 }
 
 impl ErrorKind {
@@ -61,6 +71,10 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::CommandNotExecutable => "command_not_executable",
             ErrorKind::CommandNotFound => "command_not_found",
+            ErrorKind::ApiKeyRefused => "api_key_refused",
+            ErrorKind::LlmUnavailable => "llm_unavailable",
+            ErrorKind::LlmAuth => "llm_auth",
+            ErrorKind::LlmFailed => "llm_failed",
         }
     }
 
@@ -78,6 +92,10 @@ impl ErrorKind {
             ErrorKind::SchemaTooNew => 10,
             ErrorKind::Unhealthy => 11,
             ErrorKind::Partial => 12,
+            ErrorKind::ApiKeyRefused => 13,
+            ErrorKind::LlmUnavailable => 14,
+            ErrorKind::LlmAuth => 15,
+            ErrorKind::LlmFailed => 16,
             ErrorKind::NoSlot => 75,
             ErrorKind::Timeout => 124,
             ErrorKind::CommandNotExecutable => 126,
@@ -234,7 +252,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 15] = [
+    const ALL: [ErrorKind; 19] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -250,6 +268,10 @@ mod tests {
         ErrorKind::Timeout,
         ErrorKind::CommandNotExecutable,
         ErrorKind::CommandNotFound,
+        ErrorKind::ApiKeyRefused,
+        ErrorKind::LlmUnavailable,
+        ErrorKind::LlmAuth,
+        ErrorKind::LlmFailed,
     ];
 
     #[test]

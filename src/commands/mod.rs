@@ -14,6 +14,7 @@ pub mod import;
 pub mod init;
 pub mod link;
 pub mod list;
+pub mod llm;
 pub mod namespaces;
 pub mod parse_failure;
 pub mod purge;
@@ -84,6 +85,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::ForgetEntity(args) => reply(out, entities::cmd_forget_entity(config, &args)),
         Command::Related(args) => reply(out, related::cmd_related(config, &args)),
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
+        Command::Llm(args) => reply(out, llm::cmd_llm(config, &args)),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use super::Captured;
+use super::{Captured, StdoutCheck};
 
 /// Bytes read per system call.
 const CHUNK: usize = 64 * 1024;
@@ -40,11 +40,13 @@ impl Reader {
     /// Starts reading `source` until its end, keeping the first `limit`
     /// bytes. Past the limit the output is marked truncated; with
     /// `overflow`, the flag is raised and reading stops, else the rest is
-    /// read and dropped.
+    /// read and dropped. With `check`, the bytes kept are checked after
+    /// each read until the check rejects them, which raises its flag.
     pub(super) fn start(
         mut source: impl Read + Send + 'static,
         limit: usize,
         overflow: Option<Arc<AtomicBool>>,
+        check: Option<(StdoutCheck, Arc<AtomicBool>)>,
     ) -> Self {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (alive, done) = mpsc::channel::<()>();
@@ -66,6 +68,12 @@ impl Reader {
                 let room = limit.saturating_sub(shared.output.bytes.len());
                 let kept = n.min(room);
                 shared.output.bytes.extend_from_slice(&chunk[..kept]);
+                if let Some((check, rejected)) = &check
+                    && !rejected.load(Ordering::SeqCst)
+                    && (check.0)(&shared.output.bytes)
+                {
+                    rejected.store(true, Ordering::SeqCst);
+                }
                 if kept < n {
                     shared.output.truncated = true;
                     if let Some(flag) = &overflow {

@@ -1,7 +1,9 @@
 //! What to run and how: a [`Job`] is built once and handed to [`run`](super::run).
 
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Environment;
@@ -53,8 +55,32 @@ pub struct Job {
     pub(super) io: Io,
     pub(super) timeout: Option<Duration>,
     pub(super) share_terminal: bool,
+    pub(super) stdout_check: Option<StdoutCheck>,
     #[cfg(unix)]
     pub(super) inherited_fd: Option<std::os::fd::RawFd>,
+}
+
+/// A check of captured stdout while the command runs: it is given the
+/// bytes kept so far each time more arrive, and returns `true` to stop the
+/// run ([`End::Rejected`](super::End::Rejected)). It runs on the reading
+/// thread, so it must be quick: look at a prefix, not at everything.
+#[derive(Clone)]
+pub struct StdoutCheck(pub(super) Arc<Rejects>);
+
+/// The test a [`StdoutCheck`] applies: `true` rejects.
+type Rejects = dyn Fn(&[u8]) -> bool + Send + Sync;
+
+impl StdoutCheck {
+    /// Wraps `reject`, which returns `true` for output that must stop the run.
+    pub fn new(reject: impl Fn(&[u8]) -> bool + Send + Sync + 'static) -> Self {
+        StdoutCheck(Arc::new(reject))
+    }
+}
+
+impl fmt::Debug for StdoutCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StdoutCheck")
+    }
 }
 
 impl Job {
@@ -71,6 +97,7 @@ impl Job {
             io: Io::PassThrough,
             timeout: None,
             share_terminal: false,
+            stdout_check: None,
             #[cfg(unix)]
             inherited_fd: None,
         }
@@ -109,6 +136,13 @@ impl Job {
     /// Captures the standard streams instead of passing them through.
     pub fn capture(mut self, capture: Capture) -> Self {
         self.io = Io::Piped(capture);
+        self
+    }
+
+    /// Checks captured stdout as it arrives, and stops the command's
+    /// process group as soon as `check` rejects it (only with [`Job::capture`]).
+    pub fn check_stdout(mut self, check: StdoutCheck) -> Self {
+        self.stdout_check = Some(check);
         self
     }
 

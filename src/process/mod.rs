@@ -11,7 +11,8 @@
 //! - its wall-clock timeout ([`End::TimedOut`]);
 //! - SIGINT, SIGTERM or SIGHUP received by this process while the run is
 //!   going: the signal is passed on to the group ([`End::Interrupted`]);
-//! - captured stdout growing past its bound ([`End::StdoutOverflow`]).
+//! - captured stdout growing past its bound ([`End::StdoutOverflow`]);
+//! - captured stdout rejected by the job's [`StdoutCheck`] ([`End::Rejected`]).
 //!
 //! The signal handlers are registered once per process. A signal counts
 //! only for the runs going when it arrives; outside any run it has its
@@ -31,6 +32,6 @@ mod terminal;
 mod tests;
 
 pub use env::Environment;
-pub use job::{Capture, Job};
+pub use job::{Capture, Job, StdoutCheck};
 pub use outcome::{Captured, End, Finished};
 pub use run::{KILL_GRACE, run};

@@ -14,6 +14,9 @@ pub enum End {
     Interrupted(i32),
     /// Its captured stdout outgrew the bound; its process group was stopped.
     StdoutOverflow,
+    /// Its captured stdout was rejected by the job's
+    /// [`StdoutCheck`](super::StdoutCheck); its process group was stopped.
+    Rejected,
 }
 
 impl End {
@@ -24,7 +27,7 @@ impl End {
         match self {
             End::Exited(code) => Some(code),
             End::Signaled(signal) | End::Interrupted(signal) => Some(128 + signal),
-            End::TimedOut | End::StdoutOverflow => None,
+            End::TimedOut | End::StdoutOverflow | End::Rejected => None,
         }
     }
 }

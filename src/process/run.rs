@@ -37,6 +37,7 @@ pub fn run(job: &Job) -> Result<Finished> {
     let mut child = command.spawn().map_err(|e| spawn_error(job, e))?;
     note_started(terminal.as_ref(), &child);
     let overflow = Arc::new(AtomicBool::new(false));
+    let rejected = Arc::new(AtomicBool::new(false));
     let mut readers = None;
     if let Io::Piped(capture) = &job.io {
         if let (Some(stdin), Some(input)) = (child.stdin.take(), capture.input.clone()) {
@@ -48,13 +49,24 @@ pub fn run(job: &Job) -> Result<Finished> {
             .zip(child.stderr.take())
             .map(|(out, err)| {
                 (
-                    Reader::start(out, capture.stdout_limit, Some(Arc::clone(&overflow))),
-                    Reader::start(err, capture.stderr_limit, None),
+                    Reader::start(
+                        out,
+                        capture.stdout_limit,
+                        Some(Arc::clone(&overflow)),
+                        job.stdout_check
+                            .clone()
+                            .map(|check| (check, Arc::clone(&rejected))),
+                    ),
+                    Reader::start(err, capture.stderr_limit, None, None),
                 )
             });
     }
     let mut process = Process::new(child);
-    let end = supervise(&mut process, job, &watch, &overflow, terminal.as_ref())
+    let flags = StopFlags {
+        overflow: &overflow,
+        rejected: &rejected,
+    };
+    let end = supervise(&mut process, job, &watch, &flags, terminal.as_ref())
         .map_err(|e| Error::io("waiting for the command", e))?;
     let (stdout, stderr) = match readers {
         Some((out, err)) => {
@@ -71,15 +83,24 @@ pub fn run(job: &Job) -> Result<Finished> {
     })
 }
 
+/// What the stdout reader raises to stop the run.
+struct StopFlags<'a> {
+    /// stdout outgrew its bound.
+    overflow: &'a AtomicBool,
+    /// The job's stdout check rejected what was read.
+    rejected: &'a AtomicBool,
+}
+
 /// Polls the command until it ends, stopping its group on a signal, at the
-/// timeout, or when stdout overflows.
+/// timeout, when stdout overflows, or when its check rejects it.
 fn supervise(
     process: &mut Process,
     job: &Job,
     watch: &SignalWatch,
-    overflow: &AtomicBool,
+    flags: &StopFlags<'_>,
     terminal: Option<&Terminal>,
 ) -> std::io::Result<End> {
+    let overflow = flags.overflow;
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
@@ -87,6 +108,9 @@ fn supervise(
             // A command that wrote past the bound may die of the closed pipe first.
             Some(Event::Ended(_)) if overflow.load(Ordering::SeqCst) => {
                 return Ok(End::StdoutOverflow);
+            }
+            Some(Event::Ended(_)) if flags.rejected.load(Ordering::SeqCst) => {
+                return Ok(End::Rejected);
             }
             Some(Event::Ended(end)) => return Ok(end),
             Some(Event::Stopped(signal)) => {
@@ -101,6 +125,8 @@ fn supervise(
             Some((TERMINATE, End::TimedOut))
         } else if overflow.load(Ordering::SeqCst) {
             Some((TERMINATE, End::StdoutOverflow))
+        } else if flags.rejected.load(Ordering::SeqCst) {
+            Some((TERMINATE, End::Rejected))
         } else {
             None
         };

@@ -57,6 +57,28 @@ fn stdout_past_its_bound_stops_the_run() {
 }
 
 #[test]
+fn a_rejected_first_line_stops_the_run_long_before_it_ends() {
+    let check = StdoutCheck::new(|bytes| bytes.starts_with(b"bad\n"));
+    let job = sh("echo bad; exec sleep 60")
+        .capture(captured(None, MIB, MIB))
+        .check_stdout(check);
+    let started = Instant::now();
+    let done = run(&job).unwrap();
+    assert_eq!(done.end, End::Rejected);
+    assert_eq!(done.stdout.bytes, b"bad\n");
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn accepted_output_runs_to_its_end() {
+    let check = StdoutCheck::new(|bytes| bytes.starts_with(b"bad"));
+    let job = sh("echo good; echo bad")
+        .capture(captured(None, MIB, MIB))
+        .check_stdout(check);
+    assert_eq!(run(&job).unwrap().end, End::Exited(0));
+}
+
+#[test]
 fn stderr_past_its_bound_is_truncated_and_drained() {
     let job = sh("head -c 3000000 /dev/zero >&2; echo done").capture(captured(None, MIB, 1000));
     let done = run(&job).unwrap();

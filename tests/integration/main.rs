@@ -14,6 +14,9 @@ mod test_fts_sync;
 mod test_graph;
 mod test_graph_export;
 mod test_import_export;
+// The fake tools are Python scripts run as programs.
+#[cfg(unix)]
+mod test_llm;
 mod test_memory_commands;
 mod test_retrieval;
 mod test_slot_robustness;

@@ -87,7 +87,7 @@ pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
 /// slot stays held until its whole process tree has exited, and tells it
 /// which slot it is in, so that a nested `slots exec` runs inside it.
 #[cfg(unix)]
-fn guarded(job: Job, guard: &SlotGuard) -> Job {
+pub(crate) fn guarded(job: Job, guard: &SlotGuard) -> Job {
     use std::os::fd::{AsFd, AsRawFd};
     match guard.file() {
         Some(file) => {
@@ -101,6 +101,6 @@ fn guarded(job: Job, guard: &SlotGuard) -> Job {
 
 /// On Windows the lock belongs to this process: nothing is inherited.
 #[cfg(not(unix))]
-fn guarded(job: Job, _guard: &SlotGuard) -> Job {
+pub(crate) fn guarded(job: Job, _guard: &SlotGuard) -> Job {
     job
 }

@@ -65,7 +65,7 @@ impl PoolArgs {
 
 /// Parses a number of seconds (fractions allowed) for `--wait` and
 /// `--timeout`; a number too large for a duration means the longest one.
-fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_seconds(text: &str) -> std::result::Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .ok()

@@ -1,0 +1,207 @@
+//! One LLM run: guard, slot, subprocess, reply.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::backend::{Invocation, Output};
+use super::workdir::WorkDir;
+use super::{Backend, Failure, FailureClass, POOL, guard};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::process::{Capture, End, Environment, Finished, Job, KILL_GRACE, StdoutCheck};
+use crate::slots::Pool;
+
+/// The most stderr bytes kept (the rest is read and dropped).
+const STDERR_LIMIT: usize = 64 * 1024;
+
+/// One prompt for one backend, and the limits of its run.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The prompt, written to the tool's stdin.
+    pub prompt: Vec<u8>,
+    /// The model, when not the tool's default.
+    pub model: Option<String>,
+    /// The JSON schema the reply must follow, if any.
+    pub schema: Option<Value>,
+    /// Wall-clock limit of one attempt.
+    pub timeout: Duration,
+    /// How long to wait for a slot of the pool [`POOL`].
+    pub slot_wait: Duration,
+    /// The most stdout bytes accepted from one attempt.
+    pub max_output: usize,
+    /// Further attempts after a malformed reply.
+    pub malformed_retries: u32,
+    /// Whether a tool may bill an API key (no refusal, keys passed on).
+    pub allow_api_key: bool,
+}
+
+/// A backend's reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    /// The backend that replied.
+    pub backend: &'static str,
+    /// The reply's text.
+    pub text: String,
+    /// The reply as a JSON document, when it is one.
+    pub structured: Option<Value>,
+    /// The attempts it took (more than 1 after malformed replies).
+    pub attempts: u32,
+}
+
+/// Asks `backend` for a reply to `request`.
+///
+/// # Failure
+/// Api-key-refused before anything starts when the tool would bill an API
+/// key (or, for claude, when its output shows it does: it is stopped);
+/// no-slot when no slot frees up within the wait; command-not-found;
+/// timeout; llm-unavailable, llm-auth or llm-failed as the tool's failure
+/// is classified; llm-failed after `1 + malformed_retries` malformed replies.
+pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply> {
+    if !request.allow_api_key {
+        guard::refuse_api_keys(backend, &|name| std::env::var_os(name))?;
+    }
+    let program = program(config, backend);
+    let pool = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt(&pool, backend, &program, request)? {
+            Ok(parsed) => {
+                return Ok(Reply {
+                    backend: backend.name(),
+                    text: parsed.text,
+                    structured: parsed.structured,
+                    attempts,
+                });
+            }
+            Err(failure)
+                if failure.class == FailureClass::Malformed
+                    && attempts <= request.malformed_retries =>
+            {
+                tracing::warn!(
+                    "{} attempt {attempts}: {}; retrying",
+                    backend.name(),
+                    failure.message
+                );
+            }
+            Err(failure) => return Err(failure.into_error(backend.name())),
+        }
+    }
+}
+
+/// The program to run: the one the configuration names, else the
+/// backend's name looked up in `PATH`.
+fn program(config: &Config, backend: Backend) -> OsString {
+    let named = match backend {
+        Backend::Claude => &config.claude_bin,
+        Backend::Codex => &config.codex_bin,
+    };
+    named
+        .as_ref()
+        .map(|path| path.clone().into_os_string())
+        .unwrap_or_else(|| backend.name().into())
+}
+
+/// Runs the tool once under a slot, in a fresh working folder.
+fn attempt(
+    pool: &Pool,
+    backend: Backend,
+    program: &OsString,
+    request: &Request,
+) -> Result<Result<super::backend::Parsed, Failure>> {
+    let spec = backend.spec();
+    let workdir = WorkDir::create()?;
+    let invocation = Invocation {
+        model: request.model.as_deref(),
+        schema: request.schema.as_ref(),
+        workdir: workdir.path(),
+    };
+    let args = (spec.args)(&invocation).map_err(|e| {
+        Error::io(
+            format!("preparing {} in {}", spec.name, workdir.path().display()),
+            e,
+        )
+    })?;
+    let mut job = Job::new(program)
+        .args(args)
+        .current_dir(workdir.path())
+        .environment(Environment::Essentials {
+            extra: backend.passed_vars(request.allow_api_key),
+        })
+        .capture(Capture {
+            input: Some(request.prompt.clone()),
+            stdout_limit: request.max_output,
+            stderr_limit: STDERR_LIMIT,
+        })
+        .timeout(Some(request.timeout));
+    if let (Some(rejects), false) = (spec.rejects_stdout, request.allow_api_key) {
+        job = job.check_stdout(StdoutCheck::new(rejects));
+    }
+    let shown = vec![spec.name.to_owned(), "(llm)".to_owned()];
+    let guard = pool.acquire(request.slot_wait, shown)?;
+    tracing::info!(
+        "running {} in slot {} of pool {}",
+        spec.name,
+        guard.slot(),
+        pool.name()
+    );
+    let job = crate::commands::slots::exec::guarded(job, &guard);
+    let finished = crate::process::run(&job);
+    drop(guard);
+    let finished = finished?;
+    read_reply(backend, request, &finished)
+}
+
+/// Turns a finished run into a reply, a failure, or (for the runner's own
+/// reasons to stop it) an error.
+fn read_reply(
+    backend: Backend,
+    request: &Request,
+    finished: &Finished,
+) -> Result<Result<super::backend::Parsed, Failure>> {
+    let name = backend.name();
+    let exit_code = match finished.end {
+        End::TimedOut => {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{name} ran longer than {:.1} s; its process group was stopped (SIGKILL after {} s)",
+                    request.timeout.as_secs_f64(),
+                    KILL_GRACE.as_secs()
+                ),
+            ));
+        }
+        End::StdoutOverflow => {
+            return Ok(Err(Failure::new(
+                FailureClass::Malformed,
+                format!("it printed more than {} bytes", request.max_output),
+            )));
+        }
+        End::Rejected => {
+            return Ok(Err(Failure::new(
+                FailureClass::BillsApiKey,
+                "its first event shows that it bills an API key (apiKeySource is not \"none\")",
+            )));
+        }
+        End::Interrupted(signal) => {
+            return Err(Error::new(
+                ErrorKind::LlmFailed,
+                format!("{name} was interrupted by signal {signal}"),
+            ));
+        }
+        End::Exited(code) => Some(code),
+        End::Signaled(_) => None,
+    };
+    let stderr = String::from_utf8_lossy(&finished.stderr.bytes);
+    let output = Output {
+        stdout: &finished.stdout.bytes,
+        stderr: &stderr,
+        exit_code,
+        structured: request.schema.is_some(),
+        allow_api_key: request.allow_api_key,
+    };
+    Ok((backend.spec().parse)(&output))
+}

@@ -1,0 +1,77 @@
+"""What the fake `claude` and `codex` share: knobs, the record, timing.
+
+A fake reads its knobs from `fake.json` in its configuration folder
+($CLAUDE_CONFIG_DIR or ~/.claude for claude, $CODEX_HOME or ~/.codex for
+codex) and appends one JSON line per run to `record.jsonl` there: first
+{"started": true, ...} as soon as it runs, then the argv, the environment,
+the working folder and the stdin it got.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+class Fake:
+    def __init__(self, config_dir):
+        self.dir = config_dir
+        try:
+            with open(os.path.join(self.dir, "fake.json")) as f:
+                self.knobs = json.load(f)
+        except FileNotFoundError:
+            self.knobs = {}
+        self.record({"started": True, "pid": os.getpid()})
+
+    def knob(self, name, default=None):
+        return self.knobs.get(name, default)
+
+    def record(self, entry):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(os.path.join(self.dir, "record.jsonl"), "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def record_run(self, argv, stdin):
+        self.record({
+            "argv": argv,
+            "env": dict(os.environ),
+            "cwd": os.getcwd(),
+            "stdin": stdin,
+        })
+
+    def runs(self):
+        """How many runs this configuration folder has seen, this one included."""
+        with open(os.path.join(self.dir, "record.jsonl")) as f:
+            return sum(1 for line in f if '"started"' in line)
+
+    def mode(self):
+        """The mode of this run: `modes` (one per run, the last repeats) or `mode`."""
+        modes = self.knob("modes")
+        if modes:
+            return modes[min(self.runs(), len(modes)) - 1]
+        return self.knob("mode", "success")
+
+    def linger(self):
+        """With `delay`, waits that long; with `grandchild`, first starts a
+        process that sleeps as long and records its pid."""
+        delay = self.knob("delay", 0)
+        if self.knob("grandchild"):
+            child = subprocess.Popen(["sleep", str(max(delay, 1))])
+            self.record({"grandchild": child.pid})
+        if delay:
+            time.sleep(delay)
+
+    def noise(self):
+        sys.stderr.write(self.knob("stderr", ""))
+        sys.stderr.flush()
+
+
+def emit(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def fail(message, code=1):
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
