@@ -50,6 +50,19 @@ const RETRY_LATER_MARKERS: &[&str] = &[
     "usage limit",
 ];
 
+/// The most bytes of a tool's error text kept in a message (its end, where
+/// the error usually is).
+const MESSAGE_BYTES: usize = 2000;
+
+/// The last [`MESSAGE_BYTES`] of `text`, on a character boundary.
+fn tail(text: &str) -> &str {
+    let mut start = text.len().saturating_sub(MESSAGE_BYTES);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
 /// What to do about a refused API key.
 pub(super) const API_KEY_HINT: &str = "log the tool in with your subscription (OAuth) and remove the API key \
      from its environment and settings, or pass --allow-api-key to pay per token";
@@ -74,7 +87,7 @@ impl Failure {
         } else {
             otherwise
         };
-        Failure::new(class, text.trim())
+        Failure::new(class, tail(text.trim()))
     }
 
     /// The error reported for this failure by `backend`.
@@ -106,6 +119,15 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_error_text_keeps_its_end() {
+        let text = format!("{}é rate limit", "x".repeat(5000));
+        let failure = Failure::classify(&text, FailureClass::Failed);
+        assert_eq!(failure.class, FailureClass::RetryLater);
+        assert!(failure.message.len() <= MESSAGE_BYTES);
+        assert!(failure.message.ends_with("é rate limit"));
+    }
 
     #[test]
     fn error_texts_of_both_tools_are_classified() {

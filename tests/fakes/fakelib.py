@@ -63,7 +63,9 @@ class Fake:
             time.sleep(delay)
 
     def noise(self):
+        """Writes `stderr` (text) and `stderr_bytes` bytes of noise to stderr."""
         sys.stderr.write(self.knob("stderr", ""))
+        sys.stderr.write("e" * self.knob("stderr_bytes", 0))
         sys.stderr.flush()
 
 

@@ -342,6 +342,35 @@ fn a_timeout_kills_the_whole_group_and_frees_the_slot() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
+fn the_only_slot_is_held_until_the_tool_dies_with_its_caller() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"delay": 300}));
+    let one_slot = [("SQLITE_GRAPHRAG_LLM_SLOTS", "1")];
+    let mut first = llm.env.std_cmd();
+    first
+        .arg("--runtime-dir")
+        .arg(llm.env.dir.path().join("runtime"))
+        .args(["llm", "run", "--backend", "claude", "--prompt", "slow"])
+        .env("SQLITE_GRAPHRAG_CLAUDE_BIN", fake("claude"))
+        .env(one_slot[0].0, one_slot[0].1)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut first = first.spawn().unwrap();
+    wait_until(60, "the first fake to start", || {
+        !llm.runs("claude").is_empty()
+    });
+    let error = llm.fails("claude", &["--wait", "0"], &one_slot, 75);
+    assert_eq!(error["kind"], "no_slot");
+    assert_eq!(llm.runs("claude").len(), 1, "the second tool never started");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    llm.knobs("claude", json!({}));
+    let out = llm.ok("claude", &["--wait", "60"], &one_slot);
+    assert_eq!(out["attempts"], 1);
+}
+
+#[test]
 fn megabytes_of_output_are_read_and_a_bound_stops_more() {
     for backend in ["claude", "codex"] {
         let llm = Llm::new();
