@@ -12,7 +12,7 @@ use super::{Backend, Failure, FailureClass, POOL, guard};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::{Capture, End, Environment, Finished, Job, KILL_GRACE, StdoutCheck};
-use crate::slots::Pool;
+use crate::slots::{Pool, guarded};
 
 /// The most stderr bytes kept (the rest is read and dropped).
 const STDERR_LIMIT: usize = 64 * 1024;
@@ -148,7 +148,7 @@ fn attempt(
         guard.slot(),
         pool.name()
     );
-    let job = crate::commands::slots::exec::guarded(job, &guard);
+    let job = guarded(job, &guard);
     let finished = crate::process::run(&job);
     drop(guard);
     let finished = finished?;

@@ -14,6 +14,7 @@
 mod count;
 mod folder;
 mod holder;
+mod inherit;
 mod lock;
 mod queue;
 mod record;
@@ -36,6 +37,7 @@ pub use count::{MAX_SLOTS_LIMIT, SlotCount};
 use folder::Folder;
 pub use folder::{RuntimeDir, RuntimeDirKind};
 pub use holder::{HolderInfo, PidNamespace};
+pub use inherit::guarded;
 use queue::{Place, Ticket};
 
 /// The pool used when none is named.

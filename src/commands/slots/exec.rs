@@ -15,7 +15,7 @@ use crate::cli::Command;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::{End, Job, KILL_GRACE, run};
-use crate::slots::SlotGuard;
+use crate::slots::guarded;
 
 /// Arguments of `slots exec`.
 #[derive(Debug, Clone, Args)]
@@ -78,29 +78,7 @@ pub fn cmd_slots_exec(config: &Config, args: &ExecArgs) -> Result<ExitCode> {
                 KILL_GRACE.as_secs()
             ),
         )),
-        // Only captured output can overflow; this command's passes through.
+        // Only captured output can overflow or be rejected; this command's passes through.
         end => Ok(ExitCode::from((end.shell_code().unwrap_or(1) & 0xff) as u8)),
     }
-}
-
-/// Lets the command inherit the slot's locked descriptor (Unix), so that the
-/// slot stays held until its whole process tree has exited, and tells it
-/// which slot it is in, so that a nested `slots exec` runs inside it.
-#[cfg(unix)]
-pub(crate) fn guarded(job: Job, guard: &SlotGuard) -> Job {
-    use std::os::fd::{AsFd, AsRawFd};
-    match guard.file() {
-        Some(file) => {
-            let mut value = OsString::from(format!("{}:", file.as_raw_fd()));
-            value.push(guard.path());
-            job.inherit_descriptor(file.as_fd(), crate::slots::ENV_INHERITED_SLOT, value)
-        }
-        None => job,
-    }
-}
-
-/// On Windows the lock belongs to this process: nothing is inherited.
-#[cfg(not(unix))]
-pub(crate) fn guarded(job: Job, _guard: &SlotGuard) -> Job {
-    job
 }
