@@ -60,11 +60,11 @@ pub struct RunArgs {
     /// Seconds to wait for a slot of the `llm` pool (exit 75 when it runs out)
     #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_seconds)]
     pub wait: Duration,
-    /// The most bytes of output accepted from one attempt
-    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// The most bytes of output accepted from one attempt (1 to 1 GiB)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1 << 30))]
     pub max_output: usize,
-    /// Further attempts after a reply that cannot be read
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    /// Further attempts after a reply that cannot be read (0 to 10)
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
     /// Let the tool bill an API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, …) and
     /// pass such keys on to it: this costs money per token. Without it the tool

@@ -454,3 +454,21 @@ fn a_missing_tool_is_127() {
         .unwrap();
     assert_eq!(out.status.code(), Some(127));
 }
+
+#[test]
+fn bad_input_is_refused_before_any_tool_starts() {
+    let llm = Llm::new();
+    let bad_schema = llm.env.dir.path().join("bad.json");
+    std::fs::write(&bad_schema, "{not json").unwrap();
+    let bad_schema = bad_schema.display().to_string();
+    let cases: [(&[&str], i32); 4] = [
+        (&["--prompt", "  "], 5),
+        (&["--schema-file", &bad_schema], 5),
+        (&["--retries", "11"], 2),
+        (&["--max-output", "0"], 2),
+    ];
+    for (args, code) in cases {
+        llm.fails("claude", args, &[], code);
+        assert!(llm.record("claude").is_empty(), "{args:?}");
+    }
+}
