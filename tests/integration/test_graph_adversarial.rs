@@ -438,3 +438,43 @@ fn hostile_command_sequences_round_trip() {
     ]);
     assert_round_trip(&env);
 }
+
+#[test]
+fn the_walk_passes_through_entities_that_only_links_name() {
+    let env = TestEnv::new();
+    let fillers = FILLERS
+        .iter()
+        .enumerate()
+        .map(|(i, body)| json!({"name": format!("filler-{i}"), "body": body}));
+    let lines: Vec<Value> = [
+        json!({"name": "invoices", "body": "payroll: the nightly job rewrites every row",
+               "entities": [{"name": "billing-db", "type": "service"}]}),
+        json!({"link": {"from": "Atlas Project", "to": "billing-db", "relation": "depends_on"}}),
+    ]
+    .into_iter()
+    .chain(fillers)
+    .collect();
+    assert_eq!(import(&env, &lines).failed, 0);
+    let related = env.ok(&["related", "--entity", "Atlas Project"]);
+    assert_eq!(related["results"][0]["name"], "invoices", "{related}");
+    for args in [
+        &["hybrid-search", "Atlas Project"][..],
+        &["recall", "Atlas Project", "--graph"],
+    ] {
+        let results: SearchResults = env.ok_as(args);
+        let invoices = results
+            .results
+            .iter()
+            .find(|r| r.name == "invoices")
+            .unwrap_or_else(|| panic!("{args:?}: {results:?}"));
+        let via = invoices.matched.via.as_ref();
+        let path: Vec<&str> = via
+            .map(|v| v.entities.iter().map(|s| s.entity.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            path,
+            ["Atlas Project", "billing-db"],
+            "{args:?}: {invoices:?}"
+        );
+    }
+}
