@@ -478,3 +478,44 @@ fn the_walk_passes_through_entities_that_only_links_name() {
         );
     }
 }
+
+#[test]
+fn a_query_names_entities_whose_names_hold_punctuation() {
+    let env = TestEnv::new();
+    let fillers = FILLERS
+        .iter()
+        .enumerate()
+        .map(|(i, body)| json!({"name": format!("filler-{i}"), "body": body}));
+    let named = [
+        "#4711",
+        "https://example.com/docs/",
+        "C++",
+        "@alice",
+        ".env",
+    ];
+    let lines: Vec<Value> = named
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"name": format!("about-{i}"), "body": "payroll: nothing to say here",
+                   "entities": [{"name": name}]})
+        })
+        .chain(fillers)
+        .collect();
+    assert_eq!(import(&env, &lines).failed, 0);
+    for (i, name) in named.iter().enumerate() {
+        let query = format!("what happened with {name}?");
+        for verb in [&["hybrid-search"][..], &["recall", "--graph"]] {
+            let mut args = verb.to_vec();
+            args.extend(["--", &query]);
+            let results: SearchResults = env.ok_as(&args);
+            let about = format!("about-{i}");
+            let hit = results.results.iter().find(|r| r.name == about);
+            let via = hit.and_then(|r| r.matched.via.as_ref());
+            let first = via
+                .and_then(|v| v.entities.first())
+                .map(|s| s.entity.as_str());
+            assert_eq!(first, Some(*name), "{args:?}: {results:?}");
+        }
+    }
+}
