@@ -519,3 +519,19 @@ fn a_query_names_entities_whose_names_hold_punctuation() {
         }
     }
 }
+
+#[test]
+fn merging_one_entity_named_twice_merges_it_once() {
+    let env = graph_corpus();
+    let merged = env.ok(&["merge-entities", "Alpha", "alpha", "--into", "Gamma"]);
+    assert_eq!(merged, json!({"entity": "Gamma", "names": ["Alpha"]}));
+    assert_graph_healthy(&env);
+    env.ok(&["rename-entity", "Gamma", "Omega"]);
+    let merged = env.ok(&["merge-entities", "Beta", "BETA", "Omega", "--into", "Delta"]);
+    assert_eq!(
+        merged,
+        json!({"entity": "Delta", "names": ["Beta", "Omega"]})
+    );
+    assert_graph_healthy(&env);
+    assert_round_trip(&env);
+}
