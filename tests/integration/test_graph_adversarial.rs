@@ -535,3 +535,24 @@ fn merging_one_entity_named_twice_merges_it_once() {
     assert_graph_healthy(&env);
     assert_round_trip(&env);
 }
+
+#[test]
+fn lines_that_are_not_objects_are_rejected_whatever_they_hold() {
+    let env = graph_corpus();
+    let before = export(&env);
+    let lines = [
+        json!([{"name": "Alpha", "description": "set by an array"}]),
+        json!([{"from": "Alpha", "to": "Gamma", "relation": "knows"}]),
+        json!(["Alpha"]),
+        json!(["from-an-array", "its body"]),
+        json!([[{"name": "Alpha"}], null, "x"]),
+        json!("Alpha"),
+        json!(null),
+    ];
+    let report = import(&env, &lines);
+    let rejected: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(rejected, [1, 2, 3, 4, 5, 6, 7], "{report:?}");
+    assert_eq!(report.graph_lines + report.imported, 0, "{report:?}");
+    assert_eq!(export(&env), before, "a rejected line changed the database");
+    assert_graph_healthy(&env);
+}
