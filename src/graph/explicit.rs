@@ -2,7 +2,7 @@
 //! `--relationships-file` (JSON arrays) or `--graph-stdin` (one object
 //! holding both), checked whole before anything is written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,7 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
             description: entity.description,
         });
     }
+    let mut given: HashSet<(usize, usize, String)> = HashSet::new();
     for (i, r) in input.relationships.into_iter().enumerate() {
         let at = |e: Error| prefix(e, &format!("relationships[{i}]"));
         let relation = Relation::new(&r.relation).map_err(at)?;
@@ -134,6 +135,14 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
             return Err(at(Error::invalid(format!(
                 "relationship from {:?} to itself",
                 r.from
+            ))));
+        }
+        if !given.insert((from, to, relation.as_str().to_owned())) {
+            return Err(at(Error::invalid(format!(
+                "relationship {:?} from {:?} to {:?} is given twice",
+                relation.as_str(),
+                r.from,
+                r.to
             ))));
         }
         graph.links.push(Link {

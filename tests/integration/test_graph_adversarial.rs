@@ -556,3 +556,37 @@ fn lines_that_are_not_objects_are_rejected_whatever_they_hold() {
     assert_eq!(export(&env), before, "a rejected line changed the database");
     assert_graph_healthy(&env);
 }
+
+#[test]
+fn a_relationship_given_twice_is_refused_like_an_entity_given_twice() {
+    let env = graph_corpus();
+    let before = export(&env);
+    let twice = json!({"relationships": [
+        {"from": "Alpha", "to": "Beta", "relation": "knows", "weight": 1.0, "description": "first"},
+        {"from": "alpha", "to": "BETA", "relation": "knows", "weight": 0.5, "description": "second"}
+    ]});
+    let error = env
+        .cmd()
+        .args(["edit", "m", "--graph-stdin"])
+        .write_stdin(twice.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(error.status.code(), Some(5), "{error:?}");
+    let mut line = twice.clone();
+    line["name"] = json!("n");
+    line["body"] = json!("lower case words");
+    let report = import(&env, &[line]);
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(
+        report.errors[0].message.contains("given twice"),
+        "{report:?}"
+    );
+    assert_eq!(export(&env), before);
+    let both_ways = json!({"relationships": [
+        {"from": "Alpha", "to": "Beta", "relation": "knows"},
+        {"from": "Beta", "to": "Alpha", "relation": "knows"},
+        {"from": "Alpha", "to": "Beta", "relation": "uses"}
+    ]});
+    env.ok_stdin(&["edit", "m", "--graph-stdin"], both_ways.to_string());
+    assert_round_trip(&env);
+}
