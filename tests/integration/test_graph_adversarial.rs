@@ -590,3 +590,29 @@ fn a_relationship_given_twice_is_refused_like_an_entity_given_twice() {
     env.ok_stdin(&["edit", "m", "--graph-stdin"], both_ways.to_string());
     assert_round_trip(&env);
 }
+
+#[test]
+fn an_entity_line_merges_the_same_whatever_the_order_of_its_aliases() {
+    for aliases in [["Xen", "Xeno"], ["Xeno", "Xen"]] {
+        let env = TestEnv::new();
+        let lines = [
+            json!({"name": "m", "body": "lower case words only",
+                   "entities": [{"name": "Alpha"}, {"name": "Xeno"}]}),
+            json!({"entity": {"name": "Xeno", "aliases": ["Xen"]}}),
+            json!({"entity": {"name": "Alpha", "aliases": aliases}}),
+        ];
+        let report = import(&env, &lines);
+        assert_eq!(
+            (report.failed, report.graph_lines),
+            (0, 2),
+            "{aliases:?}: {report:?}"
+        );
+        let alpha = env.ok(&["entity", "Alpha"]);
+        assert_eq!(
+            alpha["aliases"],
+            json!(["Xen", "Xeno"]),
+            "{aliases:?}: {alpha}"
+        );
+        assert_round_trip(&env);
+    }
+}
