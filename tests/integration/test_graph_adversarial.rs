@@ -616,3 +616,46 @@ fn an_entity_line_merges_the_same_whatever_the_order_of_its_aliases() {
         assert_round_trip(&env);
     }
 }
+
+#[test]
+fn a_relationship_description_is_limited_like_an_entity_description() {
+    let env = graph_corpus();
+    let before = export(&env);
+    let long = "d".repeat(4097);
+    let error = env.error(
+        &[
+            "link",
+            "--from",
+            "Alpha",
+            "--to",
+            "Gamma",
+            "--relation",
+            "knows",
+            "--description",
+            &long,
+        ],
+        6,
+    );
+    assert_eq!(error.kind, "too_large", "{error:?}");
+    let relationship = json!([{"from": "Alpha", "to": "Gamma", "relation": "knows",
+                              "description": long}]);
+    let out = env
+        .cmd()
+        .args(["edit", "m", "--graph-stdin"])
+        .write_stdin(json!({"relationships": relationship}).to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let lines = [
+        json!({"link": relationship[0]}),
+        json!({"name": "n", "body": "lower case", "relationships": relationship}),
+        json!({"link": {"from": "Alpha", "to": "Gamma", "relation": "knows",
+                        "description": "d".repeat(4096)}}),
+    ];
+    let report = import(&env, &lines);
+    let rejected: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(rejected, [1, 2], "{report:?}");
+    assert_eq!(report.graph_lines, 1, "{report:?}");
+    env.ok(&["unlink", "--from", "Alpha", "--to", "Gamma"]);
+    assert_eq!(export(&env), before, "a rejected line changed the database");
+}
