@@ -13,6 +13,34 @@ use crate::memory::MemoryId;
 /// Longest run of query words looked up as one entity name.
 const MAX_NAME_WORDS: usize = 6;
 
+/// What a query word loses at its start before it is looked up as typed:
+/// quotes and opening brackets (a leading `.` or `#` is part of a name).
+const OPENING_PUNCTUATION: [char; 8] = ['"', '\'', '`', '(', '[', '{', '“', '‘'];
+
+/// What a query word loses at its end before it is looked up as typed:
+/// sentence punctuation, quotes and closing brackets.
+const CLOSING_PUNCTUATION: [char; 14] = [
+    '.', ',', ';', ':', '!', '?', '"', '\'', '`', ')', ']', '}', '”', '’',
+];
+
+/// The words of `text`, each stripped of the characters `leading` says at
+/// its start and of those `trailing` says at its end, and of an English
+/// possessive `'s`.
+fn words_of(
+    text: &str,
+    leading: impl Fn(char) -> bool,
+    trailing: impl Fn(char) -> bool,
+) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|w| {
+            let w = w.trim_start_matches(&leading).trim_end_matches(&trailing);
+            w.strip_suffix("'s")
+                .or_else(|| w.strip_suffix("’s"))
+                .unwrap_or(w)
+        })
+        .collect()
+}
+
 impl Store {
     /// The entities memory `id` mentions, by any extractor.
     pub fn mentioned_entities(&self, id: MemoryId) -> Result<Vec<EntityId>> {
@@ -93,15 +121,15 @@ impl Store {
     /// The entities of `namespace` (of every namespace if `None`) whose
     /// name or alias is a run of words of `text`, in any case.
     pub fn entities_named_in(&self, namespace: Option<&str>, text: &str) -> Result<Vec<EntityId>> {
-        let words: Vec<&str> = text
-            .split_whitespace()
-            .map(|w| {
-                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                w.strip_suffix("'s")
-                    .or_else(|| w.strip_suffix("’s"))
-                    .unwrap_or(w)
-            })
-            .collect();
+        // Each word as the extractor would name it (`render()` gives
+        // `render`), and as typed but for the punctuation around it (`#123`,
+        // `C++`, a URL ending in `/`).
+        let bare = words_of(text, |c| !c.is_alphanumeric(), |c| !c.is_alphanumeric());
+        let typed = words_of(
+            text,
+            |c| OPENING_PUNCTUATION.contains(&c),
+            |c| CLOSING_PUNCTUATION.contains(&c),
+        );
         let mut by_name = self.conn().prepare_cached(
             "SELECT id FROM entities
              WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2
@@ -109,15 +137,24 @@ impl Store {
              WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2",
         )?;
         let mut found = Vec::new();
-        for start in 0..words.len() {
-            for end in start + 1..=words.len().min(start + MAX_NAME_WORDS) {
-                let Ok(name) = EntityName::new(&words[start..end].join(" ")) else {
-                    continue;
+        for start in 0..bare.len() {
+            for end in start + 1..=bare.len().min(start + MAX_NAME_WORDS) {
+                let as_bare = bare[start..end].join(" ");
+                let as_typed = typed[start..end].join(" ");
+                let runs = if as_bare == as_typed {
+                    vec![as_bare]
+                } else {
+                    vec![as_bare, as_typed]
                 };
-                let ids = by_name
-                    .query_map(params![namespace, name.key().as_str()], |row| row.get(0))?
-                    .collect::<rusqlite::Result<Vec<EntityId>>>()?;
-                found.extend(ids);
+                for run in runs {
+                    let Ok(name) = EntityName::new(&run) else {
+                        continue;
+                    };
+                    let ids = by_name
+                        .query_map(params![namespace, name.key().as_str()], |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<EntityId>>>()?;
+                    found.extend(ids);
+                }
             }
         }
         found.sort();
