@@ -3,6 +3,8 @@
 //! neighbours, the entities a query names, and a memory's neighbours in
 //! its session.
 
+use std::collections::HashSet;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
@@ -10,6 +12,9 @@ use crate::error::Result;
 use crate::graph::{EntityId, EntityName};
 use crate::memory::MemoryId;
 
+/// Words of a query looked up as entity names: the first ones only, so
+/// that a pasted document costs no more than a question.
+const MAX_QUERY_WORDS: usize = 64;
 /// Longest run of query words looked up as one entity name.
 const MAX_NAME_WORDS: usize = 6;
 
@@ -137,19 +142,19 @@ impl Store {
              WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2",
         )?;
         let mut found = Vec::new();
-        for start in 0..bare.len() {
-            for end in start + 1..=bare.len().min(start + MAX_NAME_WORDS) {
+        let mut looked_up = HashSet::new();
+        let words = bare.len().min(MAX_QUERY_WORDS);
+        for start in 0..words {
+            for end in start + 1..=words.min(start + MAX_NAME_WORDS) {
                 let as_bare = bare[start..end].join(" ");
                 let as_typed = typed[start..end].join(" ");
-                let runs = if as_bare == as_typed {
-                    vec![as_bare]
-                } else {
-                    vec![as_bare, as_typed]
-                };
-                for run in runs {
+                for run in [as_bare, as_typed] {
                     let Ok(name) = EntityName::new(&run) else {
                         continue;
                     };
+                    if !looked_up.insert(name.key()) {
+                        continue;
+                    }
                     let ids = by_name
                         .query_map(params![namespace, name.key().as_str()], |row| row.get(0))?
                         .collect::<rusqlite::Result<Vec<EntityId>>>()?;
