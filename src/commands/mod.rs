@@ -224,17 +224,18 @@ pub struct GraphArgs {
     /// Rank by the direct matches only
     #[arg(long, overrides_with = "graph", conflicts_with = "hops")]
     pub no_graph: bool,
-    /// Relationships walked from the best hits' entities
-    #[arg(long, value_name = "H", default_value_t = DEFAULT_HOPS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HOPS)))]
-    pub hops: u32,
+    /// Relationships walked from the best hits' entities [default: 1]; turns the graph on
+    #[arg(long, value_name = "H", value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_HOPS)))]
+    pub hops: Option<u32>,
 }
 
 impl GraphArgs {
     /// The hops to walk, or `None` with the graph off; `on_by_default`
-    /// says which it is when neither `--graph` nor `--no-graph` is given.
+    /// says which it is when none of `--graph`, `--no-graph` and `--hops`
+    /// is given.
     pub fn graph_hops(&self, on_by_default: bool) -> Option<u32> {
-        let on = self.graph || (on_by_default && !self.no_graph);
-        on.then_some(self.hops)
+        let on = self.graph || self.hops.is_some() || (on_by_default && !self.no_graph);
+        on.then_some(self.hops.unwrap_or(DEFAULT_HOPS))
     }
 }
 

@@ -2,7 +2,7 @@
 //! `--relationships-file` (JSON arrays) or `--graph-stdin` (one object
 //! holding both), checked whole before anything is written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub const MAX_ENTITIES: usize = 1000;
 /// The most relationships one memory may be given.
 pub const MAX_RELATIONSHIPS: usize = 2000;
-/// Longest accepted entity description, in bytes.
+/// Longest accepted entity or relationship description, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 
 /// One entity as a user writes it.
@@ -93,13 +93,8 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
                 name.as_str()
             ))));
         }
-        if let Some(description) = &entity.description
-            && description.len() > MAX_DESCRIPTION_BYTES
-        {
-            return Err(at(Error::too_large(format!(
-                "description of {} bytes; the limit is {MAX_DESCRIPTION_BYTES}",
-                description.len()
-            ))));
+        if let Some(description) = &entity.description {
+            check_description(description).map_err(at)?;
         }
         index.insert(key, graph.mentions.len());
         graph.mentions.push(Mention {
@@ -110,6 +105,7 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
             description: entity.description,
         });
     }
+    let mut given: HashSet<(usize, usize, String)> = HashSet::new();
     for (i, r) in input.relationships.into_iter().enumerate() {
         let at = |e: Error| prefix(e, &format!("relationships[{i}]"));
         let relation = Relation::new(&r.relation).map_err(at)?;
@@ -136,15 +132,39 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
                 r.from
             ))));
         }
+        if !given.insert((from, to, relation.as_str().to_owned())) {
+            return Err(at(Error::invalid(format!(
+                "relationship {:?} from {:?} to {:?} is given twice",
+                relation.as_str(),
+                r.from,
+                r.to
+            ))));
+        }
+        let description = r.description.unwrap_or_default();
+        check_description(&description).map_err(at)?;
         graph.links.push(Link {
             from,
             to,
             relation,
             weight,
-            description: r.description.unwrap_or_default(),
+            description,
         });
     }
     Ok(graph)
+}
+
+/// Checks the length of an entity's or a relationship's description.
+///
+/// # Failure
+/// Too-large past [`MAX_DESCRIPTION_BYTES`].
+pub fn check_description(description: &str) -> Result<()> {
+    if description.len() > MAX_DESCRIPTION_BYTES {
+        return Err(Error::too_large(format!(
+            "description of {} bytes; the limit is {MAX_DESCRIPTION_BYTES}",
+            description.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Puts where an error was found in front of its message.

@@ -263,7 +263,9 @@ pub fn expand(
     let mut entities: Vec<(&EntityId, &Activation)> = activated.iter().collect();
     entities.sort_by_key(|(id, _)| **id);
     for (&entity, activation) in entities {
-        if is_hub(store, &mut df, entity, hub_at)? {
+        // An entity no memory mentions (one only links name) has nothing
+        // to score, though the walk passes through it.
+        if is_hub(store, &mut df, entity, hub_at)? || df[&entity] == 0 {
             continue;
         }
         let specificity = 1.0 / (df[&entity] as f64).sqrt();
@@ -336,7 +338,7 @@ fn is_hub(
             count
         }
     };
-    Ok(count == 0 || count > hub_at)
+    Ok(count > hub_at)
 }
 
 #[cfg(test)]

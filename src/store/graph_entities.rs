@@ -40,7 +40,12 @@ impl Store {
             require_namespace(tx, namespace)?;
             let mut ids = Vec::new();
             for name in sources {
-                ids.push(find_entity(tx, namespace, name)?);
+                // Two names of one entity (`A a`, or a name and its alias)
+                // merge it once.
+                let id = find_entity(tx, namespace, name)?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
             let kind: String =
                 tx.query_row("SELECT type FROM entities WHERE id = ?1", [ids[0]], |row| {

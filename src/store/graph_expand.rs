@@ -3,6 +3,8 @@
 //! neighbours, the entities a query names, and a memory's neighbours in
 //! its session.
 
+use std::collections::HashSet;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
@@ -10,8 +12,39 @@ use crate::error::Result;
 use crate::graph::{EntityId, EntityName};
 use crate::memory::MemoryId;
 
+/// Words of a query looked up as entity names: the first ones only, so
+/// that a pasted document costs no more than a question.
+const MAX_QUERY_WORDS: usize = 64;
 /// Longest run of query words looked up as one entity name.
 const MAX_NAME_WORDS: usize = 6;
+
+/// What a query word loses at its start before it is looked up as typed:
+/// quotes and opening brackets (a leading `.` or `#` is part of a name).
+const OPENING_PUNCTUATION: [char; 8] = ['"', '\'', '`', '(', '[', '{', '“', '‘'];
+
+/// What a query word loses at its end before it is looked up as typed:
+/// sentence punctuation, quotes and closing brackets.
+const CLOSING_PUNCTUATION: [char; 14] = [
+    '.', ',', ';', ':', '!', '?', '"', '\'', '`', ')', ']', '}', '”', '’',
+];
+
+/// The words of `text`, each stripped of the characters `leading` says at
+/// its start and of those `trailing` says at its end, and of an English
+/// possessive `'s`.
+fn words_of(
+    text: &str,
+    leading: impl Fn(char) -> bool,
+    trailing: impl Fn(char) -> bool,
+) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|w| {
+            let w = w.trim_start_matches(&leading).trim_end_matches(&trailing);
+            w.strip_suffix("'s")
+                .or_else(|| w.strip_suffix("’s"))
+                .unwrap_or(w)
+        })
+        .collect()
+}
 
 impl Store {
     /// The entities memory `id` mentions, by any extractor.
@@ -93,15 +126,15 @@ impl Store {
     /// The entities of `namespace` (of every namespace if `None`) whose
     /// name or alias is a run of words of `text`, in any case.
     pub fn entities_named_in(&self, namespace: Option<&str>, text: &str) -> Result<Vec<EntityId>> {
-        let words: Vec<&str> = text
-            .split_whitespace()
-            .map(|w| {
-                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                w.strip_suffix("'s")
-                    .or_else(|| w.strip_suffix("’s"))
-                    .unwrap_or(w)
-            })
-            .collect();
+        // Each word as the extractor would name it (`render()` gives
+        // `render`), and as typed but for the punctuation around it (`#123`,
+        // `C++`, a URL ending in `/`).
+        let bare = words_of(text, |c| !c.is_alphanumeric(), |c| !c.is_alphanumeric());
+        let typed = words_of(
+            text,
+            |c| OPENING_PUNCTUATION.contains(&c),
+            |c| CLOSING_PUNCTUATION.contains(&c),
+        );
         let mut by_name = self.conn().prepare_cached(
             "SELECT id FROM entities
              WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2
@@ -109,15 +142,24 @@ impl Store {
              WHERE namespace IN (SELECT name FROM namespaces WHERE ?1 IS NULL OR name = ?1) AND key = ?2",
         )?;
         let mut found = Vec::new();
-        for start in 0..words.len() {
-            for end in start + 1..=words.len().min(start + MAX_NAME_WORDS) {
-                let Ok(name) = EntityName::new(&words[start..end].join(" ")) else {
-                    continue;
-                };
-                let ids = by_name
-                    .query_map(params![namespace, name.key().as_str()], |row| row.get(0))?
-                    .collect::<rusqlite::Result<Vec<EntityId>>>()?;
-                found.extend(ids);
+        let mut looked_up = HashSet::new();
+        let words = bare.len().min(MAX_QUERY_WORDS);
+        for start in 0..words {
+            for end in start + 1..=words.min(start + MAX_NAME_WORDS) {
+                let as_bare = bare[start..end].join(" ");
+                let as_typed = typed[start..end].join(" ");
+                for run in [as_bare, as_typed] {
+                    let Ok(name) = EntityName::new(&run) else {
+                        continue;
+                    };
+                    if !looked_up.insert(name.key()) {
+                        continue;
+                    }
+                    let ids = by_name
+                        .query_map(params![namespace, name.key().as_str()], |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<EntityId>>>()?;
+                    found.extend(ids);
+                }
             }
         }
         found.sort();

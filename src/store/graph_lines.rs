@@ -262,11 +262,15 @@ impl Tx<'_> {
                 self.entity_for(namespace, name, &kind, false, now)?
             }
         };
+        // Merged first, so that an alias that a merged entity has is then
+        // the entity's own, whatever the order of the aliases.
         for alias in &entity.aliases {
-            let key = alias.key();
-            if let Some(other) = self.entity_named(namespace, &key)? {
+            if let Some(other) = self.entity_named(namespace, &alias.key())? {
                 merge_one(self, namespace, other, id)?;
             }
+        }
+        for alias in &entity.aliases {
+            let key = alias.key();
             self.refuse_alias_of_another(namespace, alias, Some(id))?;
             self.prepare_cached(
                 "INSERT INTO entity_aliases (entity_id, namespace, key, name) VALUES (?1, ?2, ?3, ?4)

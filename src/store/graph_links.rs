@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::memories::require_namespace;
 use super::{Store, Tx};
 use crate::error::{Error, Result};
+use crate::graph::explicit::check_description;
 use crate::graph::{EntityId, EntityName, EntityType, Extractor, Relation, RelationshipId, Weight};
 use crate::time::Timestamp;
 
@@ -58,7 +59,8 @@ impl Store {
     /// the weight and description of that explicit link.
     ///
     /// # Failure
-    /// Invalid input for a link from an entity to itself.
+    /// Invalid input for a link from an entity to itself; too-large for
+    /// a description past the limit.
     pub fn link(&mut self, link: &NewLink<'_>) -> Result<RelationshipView> {
         self.write(|tx| {
             let id = tx.link(link, Timestamp::now())?;
@@ -125,8 +127,10 @@ impl Tx<'_> {
     /// and returns its relationship.
     ///
     /// # Failure
-    /// Invalid input for a link from an entity to itself.
+    /// Invalid input for a link from an entity to itself; too-large for
+    /// a description past the limit.
     pub(crate) fn link(&self, link: &NewLink<'_>, at: Timestamp) -> Result<RelationshipId> {
+        check_description(link.description)?;
         if link.from.key() == link.to.key() {
             return Err(Error::invalid(format!(
                 "an entity cannot be linked to itself ({:?})",

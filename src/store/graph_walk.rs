@@ -180,40 +180,16 @@ impl Store {
         entity: EntityId,
         options: &WalkOptions,
     ) -> Result<Vec<(EntityId, String, &'static str, f64)>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT r.source_id, r.target_id, r.relation,
-                 coalesce(
-                     (SELECT weight FROM assertions WHERE relationship_id = r.id AND memory_id IS NULL),
-                     (SELECT max(a.weight) FROM assertions a JOIN memories m ON m.id = a.memory_id
-                      WHERE a.relationship_id = r.id AND m.deleted_at IS NULL)) AS weight
-             FROM relationships r
-             WHERE (r.source_id = ?1 OR r.target_id = ?1) AND (?2 IS NULL OR r.relation = ?2)
-             ORDER BY r.id",
-        )?;
-        let rows = stmt.query_map(
-            params![entity, options.relation.as_ref().map(Relation::as_str)],
-            |row| {
-                Ok((
-                    row.get::<_, EntityId>(0)?,
-                    row.get::<_, EntityId>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<f64>>(3)?,
-                ))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (source, target, relation, weight) = row?;
-            let Some(weight) = weight.filter(|w| *w >= options.min_weight) else {
-                continue;
-            };
-            if source == entity {
-                out.push((target, relation, "out", weight));
-            } else {
-                out.push((source, relation, "in", weight));
-            }
-        }
-        Ok(out)
+        let mut all = self.weighted_neighbours(entity, u64::MAX)?;
+        all.retain(|(_, relation, _, weight)| {
+            *weight >= options.min_weight
+                && options
+                    .relation
+                    .as_ref()
+                    .is_none_or(|r| r.as_str() == relation)
+        });
+        all.reverse();
+        Ok(all)
     }
 
     /// The live memories that mention the reached entities, best first.

@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -188,6 +189,11 @@ fn parse_record(
 ) -> Result<Record> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
+    // Serde reads a struct from an array too, by the order of its fields.
+    if !text.trim_start().starts_with('{') {
+        serde_json::from_str::<IgnoredAny>(text)?;
+        return Err(Error::invalid("a line must be a JSON object"));
+    }
     if let Some(graph) = parse_graph_line(text, default_namespace, now)? {
         check_unique_keys(text)?;
         return Ok(Record::Graph(graph));

@@ -12,6 +12,7 @@ mod test_errors;
 mod test_exec;
 mod test_fts_sync;
 mod test_graph;
+mod test_graph_adversarial;
 mod test_graph_export;
 mod test_import_export;
 // The fake tools are Python scripts run as programs.

@@ -370,8 +370,10 @@ fn searches_rank_session_neighbours_through_the_graph_unless_told_not_to() {
         let next = found(&plain, "next").map(|r| &r["match"]);
         assert!(next.is_none_or(|m| m["graph_rank"].is_null()), "{args:?}");
     }
-    let recall = env.ok(&["recall", "zebra", "-k", "6", "--graph"]);
-    assert_eq!(found(&recall, "next").unwrap()["match"]["graph_rank"], 1);
+    for graph_on in ["--graph", "--hops=0"] {
+        let recall = env.ok(&["recall", "zebra", "-k", "6", graph_on]);
+        assert_eq!(found(&recall, "next").unwrap()["match"]["graph_rank"], 1);
+    }
     env.fails(&["hybrid-search", "zebra", "--hops", "4"], 2);
     env.fails(&["hybrid-search", "zebra", "--no-graph", "--hops", "1"], 2);
     env.fails(&["search", "zebra", "--graph"], 2);
