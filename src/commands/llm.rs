@@ -113,6 +113,7 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         max_output: args.max_output,
         malformed_retries: args.retries,
         allow_api_key: args.allow_api_key,
+        check_reply: None,
     };
     llm::run(config, backend, &request)
 }

@@ -13,6 +13,10 @@ pub enum Extractor {
     Explicit,
     /// The built-in offline extractor.
     Builtin,
+    /// Claude Code (`claude -p`), asked by `remember --extract claude`.
+    Claude,
+    /// Codex (`codex exec`), asked by `remember --extract codex`.
+    Codex,
 }
 
 impl Extractor {
@@ -21,6 +25,8 @@ impl Extractor {
         match self {
             Extractor::Explicit => "explicit",
             Extractor::Builtin => "builtin",
+            Extractor::Claude => "claude",
+            Extractor::Codex => "codex",
         }
     }
 }

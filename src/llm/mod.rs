@@ -19,6 +19,7 @@
 mod backend;
 mod claude;
 mod codex;
+pub mod extraction;
 mod failure;
 mod guard;
 mod runner;

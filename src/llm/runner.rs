@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::backend::{Invocation, Output};
+use super::backend::{Invocation, Output, Parsed};
 use super::workdir::WorkDir;
 use super::{Backend, Failure, FailureClass, POOL, guard};
 use crate::config::Config;
@@ -16,6 +16,9 @@ use crate::slots::{Pool, guarded};
 
 /// The most stderr bytes kept (the rest is read and dropped).
 const STDERR_LIMIT: usize = 64 * 1024;
+
+/// A check of a structured reply: `Err` says what is wrong with it.
+pub type ReplyCheck = fn(&Value) -> std::result::Result<(), String>;
 
 /// One prompt for one backend, and the limits of its run.
 #[derive(Debug, Clone)]
@@ -36,6 +39,9 @@ pub struct Request {
     pub malformed_retries: u32,
     /// Whether a tool may bill an API key (no refusal, keys passed on).
     pub allow_api_key: bool,
+    /// A check of the structured reply (when a schema is given): a reply
+    /// it rejects is malformed, and asked for again.
+    pub check_reply: Option<ReplyCheck>,
 }
 
 /// A backend's reply.
@@ -68,7 +74,7 @@ pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt(&pool, backend, &program, request)? {
+        match attempt(&pool, backend, &program, request)?.and_then(|p| checked(request, p)) {
             Ok(parsed) => {
                 return Ok(Reply {
                     backend: backend.name(),
@@ -92,6 +98,17 @@ pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply
     }
 }
 
+/// The parsed reply, unless the request's check rejects it as malformed.
+fn checked(request: &Request, parsed: Parsed) -> std::result::Result<Parsed, Failure> {
+    let (Some(check), Some(structured)) = (request.check_reply, &parsed.structured) else {
+        return Ok(parsed);
+    };
+    match check(structured) {
+        Ok(()) => Ok(parsed),
+        Err(message) => Err(Failure::new(FailureClass::Malformed, message)),
+    }
+}
+
 /// The program to run: the one the configuration names, else the
 /// backend's name looked up in `PATH`.
 fn program(config: &Config, backend: Backend) -> OsString {
@@ -111,7 +128,7 @@ fn attempt(
     backend: Backend,
     program: &OsString,
     request: &Request,
-) -> Result<Result<super::backend::Parsed, Failure>> {
+) -> Result<Result<Parsed, Failure>> {
     let spec = backend.spec();
     let workdir = WorkDir::create()?;
     let invocation = Invocation {
@@ -161,7 +178,7 @@ fn read_reply(
     backend: Backend,
     request: &Request,
     finished: &Finished,
-) -> Result<Result<super::backend::Parsed, Failure>> {
+) -> Result<Result<Parsed, Failure>> {
     let name = backend.name();
     let exit_code = match finished.end {
         End::TimedOut => {

@@ -1,0 +1,141 @@
+//! Entity and relationship extraction by an LLM backend: one memory in,
+//! the graph it asserts out, ready to be stored as that backend's
+//! assertions for the memory's version.
+
+mod prompt;
+mod reply;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use reply::Dropped;
+
+use prompt::{prompt, schema};
+use reply::{Checked, check_shape, read};
+
+use super::{Backend, Request, run};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::graph::{Extractor, MemoryGraph};
+use crate::memory::Memory;
+
+/// Wall-clock limit of one extraction attempt.
+pub const TIMEOUT: Duration = Duration::from_secs(600);
+/// How long an extraction waits for a slot of the `llm` pool.
+pub const SLOT_WAIT: Duration = Duration::from_secs(300);
+/// The most stdout bytes accepted from one attempt.
+const MAX_OUTPUT: usize = 16 * 1024 * 1024;
+/// Further attempts after a reply that cannot be read.
+const MALFORMED_RETRIES: u32 = 2;
+
+/// What a backend extracted from one memory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extraction {
+    /// The backend that replied.
+    pub backend: &'static str,
+    /// The attempts it took (more than 1 after malformed replies).
+    pub attempts: u32,
+    /// The entities kept.
+    pub entities: Vec<EntityView>,
+    /// The relationships kept.
+    pub relationships: Vec<RelationshipView>,
+    /// The items of the reply left out, and why.
+    pub dropped: Vec<Dropped>,
+    /// The graph to store.
+    #[serde(skip)]
+    pub graph: MemoryGraph,
+}
+
+/// An extracted entity as a reply shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityView {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it is, if the backend said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// An extracted relationship as a reply shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelationshipView {
+    /// The source entity's name.
+    pub from: String,
+    /// The target entity's name.
+    pub to: String,
+    /// Its kind.
+    pub relation: String,
+    /// Its weight.
+    pub weight: f64,
+    /// What it says.
+    pub description: String,
+}
+
+/// The extractor under which `backend`'s assertions are stored.
+pub fn extractor(backend: Backend) -> Extractor {
+    match backend {
+        Backend::Claude => Extractor::Claude,
+        Backend::Codex => Extractor::Codex,
+    }
+}
+
+/// Asks `backend` for the graph of `memory` (read with its body), under a
+/// slot of the `llm` pool, and checks the reply. Nothing is stored.
+///
+/// # Failure
+/// What [`run`] fails with (api-key-refused, no-slot, timeout, the
+/// llm-* kinds); llm-failed when every attempt's reply is malformed.
+pub fn extract(config: &Config, backend: Backend, memory: &Memory) -> Result<Extraction> {
+    let request = Request {
+        prompt: prompt(memory).into_bytes(),
+        model: None,
+        schema: Some(schema()),
+        timeout: TIMEOUT,
+        slot_wait: SLOT_WAIT,
+        max_output: MAX_OUTPUT,
+        malformed_retries: MALFORMED_RETRIES,
+        allow_api_key: false,
+        check_reply: Some(check_shape),
+    };
+    let reply = run(config, backend, &request)?;
+    let structured = reply.structured.unwrap_or_default();
+    let checked = read(&structured).map_err(|e| Error::new(ErrorKind::LlmFailed, e))?;
+    Ok(view(backend, reply.attempts, checked))
+}
+
+/// The extraction of a checked reply.
+fn view(backend: Backend, attempts: u32, checked: Checked) -> Extraction {
+    let graph = checked.graph;
+    let entities = graph
+        .mentions
+        .iter()
+        .map(|m| EntityView {
+            name: m.name.as_str().to_owned(),
+            kind: m.kind.as_str().to_owned(),
+            description: m.description.clone(),
+        })
+        .collect();
+    let relationships = graph
+        .links
+        .iter()
+        .map(|l| RelationshipView {
+            from: graph.mentions[l.from].name.as_str().to_owned(),
+            to: graph.mentions[l.to].name.as_str().to_owned(),
+            relation: l.relation.as_str().to_owned(),
+            weight: l.weight.get(),
+            description: l.description.clone(),
+        })
+        .collect();
+    Extraction {
+        backend: backend.name(),
+        attempts,
+        entities,
+        relationships,
+        dropped: checked.dropped,
+        graph,
+    }
+}
