@@ -54,10 +54,12 @@ impl Tx<'_> {
                 }
             };
             if let Some(description) = &mention.description {
+                // A user's description replaces any; an extractor's only fills a blank one.
                 self.prepare_cached(
-                    "UPDATE entities SET description = ?2, updated_at = ?3 WHERE id = ?1",
+                    "UPDATE entities SET description = ?2, updated_at = ?3
+                     WHERE id = ?1 AND (?4 OR description = '')",
                 )?
-                .execute(params![id, description, now.0])?;
+                .execute(params![id, description, now.0, explicit])?;
             }
             self.prepare_cached(
                 "INSERT INTO mentions (memory_id, entity_id, extractor, version, count)

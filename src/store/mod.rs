@@ -18,6 +18,7 @@ mod graph_backlog;
 mod graph_dump;
 mod graph_entities;
 mod graph_expand;
+mod graph_extracted;
 mod graph_lines;
 mod graph_links;
 mod graph_read;
