@@ -39,6 +39,15 @@ pub enum BackendName {
     Codex,
 }
 
+impl From<BackendName> for Backend {
+    fn from(name: BackendName) -> Self {
+        match name {
+            BackendName::Claude => Backend::Claude,
+            BackendName::Codex => Backend::Codex,
+        }
+    }
+}
+
 /// Arguments of `llm run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -100,10 +109,6 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         }
         None => None,
     };
-    let backend = match args.backend {
-        BackendName::Claude => Backend::Claude,
-        BackendName::Codex => Backend::Codex,
-    };
     let request = Request {
         prompt,
         model: args.model.clone(),
@@ -115,7 +120,7 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         allow_api_key: args.allow_api_key,
         check_reply: None,
     };
-    llm::run(config, backend, &request)
+    llm::run(config, args.backend.into(), &request)
 }
 
 /// Reads the prompt from stdin, up to [`MAX_PROMPT_BYTES`].

@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod entities;
 pub mod export;
+pub mod extract;
 pub mod forget;
 pub mod graph;
 pub mod graph_input;

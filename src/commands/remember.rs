@@ -1,8 +1,11 @@
 //! `remember`: store a memory.
 
 use clap::Args;
+use serde::Serialize;
 
+use super::extract::{Extracted, extract_stored};
 use super::graph_input::GraphInputArgs;
+use super::llm::BackendName;
 use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -36,10 +39,31 @@ pub struct RememberArgs {
     /// A graph the memory asserts
     #[command(flatten)]
     pub graph: GraphInputArgs,
+    /// Then ask this LLM command-line tool for the memory's entities and
+    /// relationships, wait for it (under a slot of the `llm` pool), and store
+    /// them; never bills an API key (exit 13 when it would)
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub extract: Option<BackendName>,
 }
 
-/// Stores the memory and returns what was done.
-pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
+/// What `remember` prints: what was done, and what `--extract` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Remembered {
+    /// What was done to the memory.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// What the LLM backend extracted, with `--extract`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<Extracted>,
+}
+
+/// Stores the memory, then, with `--extract`, its extracted graph; returns
+/// what was done.
+///
+/// # Failure
+/// With `--extract`, a failed extraction fails the command with the
+/// backend's error kind, the memory staying stored.
+pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> {
     let namespace = config.namespace()?;
     let body = args.body.read()?.ok_or_else(|| {
         Error::usage("a body is required: pass --body, --body-file or --body-stdin")
@@ -56,9 +80,12 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
         None => config.session()?,
     };
     let graph = args.graph.read()?;
+    if args.extract.is_some() {
+        config.llm_slots()?;
+    }
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-    store.remember(
+    let outcome = store.remember(
         &*embedder,
         namespace,
         &args.name,
@@ -68,5 +95,13 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Outcome> {
             graph: graph.as_ref(),
         },
         args.update,
-    )
+    )?;
+    let extraction = args
+        .extract
+        .map(|backend| extract_stored(config, &mut store, backend.into(), &outcome))
+        .transpose()?;
+    Ok(Remembered {
+        outcome,
+        extraction,
+    })
 }

@@ -29,7 +29,18 @@ impl Extractor {
             Extractor::Codex => "codex",
         }
     }
+
+    /// Whether the types this extractor states replace the
+    /// [`VAGUE_TYPES`] of known entities (a user's replace any type).
+    pub fn refines_vague_types(self) -> bool {
+        matches!(self, Extractor::Claude | Extractor::Codex)
+    }
 }
+
+/// Entity types that say little: the built-in extractor's guess for a
+/// name (`name`) and the type of an entity created without one
+/// (`concept`). A type an LLM extractor states replaces them.
+pub const VAGUE_TYPES: &[&str] = &["name", EntityType::DEFAULT];
 
 /// An entity a memory mentions.
 #[derive(Debug, Clone, PartialEq)]

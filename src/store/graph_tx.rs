@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tx::Tx;
 use crate::error::Result;
+use crate::graph::assertion::VAGUE_TYPES;
 use crate::graph::{
     EntityId, EntityKey, EntityName, EntityType, Extractor, MemoryGraph, RelationshipId,
 };
@@ -46,6 +47,8 @@ impl Tx<'_> {
                 Some(id) => {
                     if explicit && mention.type_stated {
                         self.set_entity_type(id, &mention.kind, now)?;
+                    } else if who.extractor.refines_vague_types() && mention.type_stated {
+                        self.refine_vague_type(id, &mention.kind, now)?;
                     }
                     id
                 }
@@ -206,6 +209,18 @@ impl Tx<'_> {
             "UPDATE entities SET type = ?2, updated_at = ?3 WHERE id = ?1 AND type <> ?2",
         )?
         .execute(params![id, kind.as_str(), at.0])?;
+        Ok(())
+    }
+
+    /// Gives an entity of a vague type ([`VAGUE_TYPES`]) the type an LLM
+    /// extractor states.
+    fn refine_vague_type(&self, id: EntityId, kind: &EntityType, at: Timestamp) -> Result<()> {
+        let vague = serde_json::to_string(VAGUE_TYPES)?;
+        self.prepare_cached(
+            "UPDATE entities SET type = ?2, updated_at = ?3
+             WHERE id = ?1 AND type <> ?2 AND type IN (SELECT value FROM json_each(?4))",
+        )?
+        .execute(params![id, kind.as_str(), at.0, vague])?;
         Ok(())
     }
 

@@ -18,6 +18,8 @@ mod test_import_export;
 // The fake tools are Python scripts run as programs.
 #[cfg(unix)]
 mod test_llm;
+#[cfg(unix)]
+mod test_llm_extract;
 mod test_memory_commands;
 mod test_retrieval;
 mod test_slot_robustness;

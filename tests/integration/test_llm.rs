@@ -16,12 +16,12 @@ fn fake(name: &str) -> PathBuf {
 }
 
 /// A test folder whose HOME holds the fakes' configuration folders.
-struct Llm {
-    env: TestEnv,
+pub(crate) struct Llm {
+    pub(crate) env: TestEnv,
 }
 
 impl Llm {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Llm {
             env: TestEnv::new(),
         }
@@ -33,7 +33,7 @@ impl Llm {
     }
 
     /// Sets the fake's knobs.
-    fn knobs(&self, backend: &str, knobs: Value) -> &Self {
+    pub(crate) fn knobs(&self, backend: &str, knobs: Value) -> &Self {
         let dir = self.config_dir(backend);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("fake.json"), knobs.to_string()).unwrap();
@@ -43,19 +43,12 @@ impl Llm {
     /// `llm run --backend B` with the fakes installed, the prompt on
     /// stdin, and `vars` added to the environment.
     fn run(&self, backend: &str, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
-        let mut cmd = self.env.std_cmd();
-        cmd.arg("--runtime-dir")
-            .arg(self.env.dir.path().join("runtime"))
-            .args(["llm", "run", "--backend", backend])
+        let mut cmd = self.cmd(vars);
+        cmd.args(["llm", "run", "--backend", backend])
             .args(args)
-            .env("SQLITE_GRAPHRAG_CLAUDE_BIN", fake("claude"))
-            .env("SQLITE_GRAPHRAG_CODEX_BIN", fake("codex"))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        for (name, value) in vars {
-            cmd.env(name, value);
-        }
         let mut child = cmd.spawn().unwrap();
         use std::io::Write;
         child
@@ -65,6 +58,20 @@ impl Llm {
             .write_all(b"Extract the entities.")
             .unwrap();
         child.wait_with_output().unwrap()
+    }
+
+    /// The binary with the fakes installed, a runtime folder of this
+    /// test's, and `vars` added to the environment.
+    pub(crate) fn cmd(&self, vars: &[(&str, &str)]) -> std::process::Command {
+        let mut cmd = self.env.std_cmd();
+        cmd.arg("--runtime-dir")
+            .arg(self.env.dir.path().join("runtime"))
+            .env("SQLITE_GRAPHRAG_CLAUDE_BIN", fake("claude"))
+            .env("SQLITE_GRAPHRAG_CODEX_BIN", fake("codex"));
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        cmd
     }
 
     /// Runs and returns the reply, asserting success.
@@ -95,7 +102,7 @@ impl Llm {
     }
 
     /// Every line the fake recorded, in order; none when it never started.
-    fn record(&self, backend: &str) -> Vec<Value> {
+    pub(crate) fn record(&self, backend: &str) -> Vec<Value> {
         match std::fs::read_to_string(self.config_dir(backend).join("record.jsonl")) {
             Ok(text) => text
                 .lines()
@@ -106,7 +113,7 @@ impl Llm {
     }
 
     /// The runs the fake recorded (argv, env, cwd, stdin).
-    fn runs(&self, backend: &str) -> Vec<Value> {
+    pub(crate) fn runs(&self, backend: &str) -> Vec<Value> {
         self.record(backend)
             .into_iter()
             .filter(|entry| entry.get("argv").is_some())

@@ -1,0 +1,81 @@
+//! `--extract claude|codex`: asks an LLM backend for the graph of a stored
+//! memory and stores it as that backend's assertions for the memory's
+//! version. The write lock is not held while the backend runs.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::llm::Backend;
+use crate::llm::extraction::{self, Extraction};
+use crate::store::{Outcome, Store};
+
+/// What an extraction found, and whether it was stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extracted {
+    /// What the backend found.
+    #[serde(flatten)]
+    pub extraction: Extraction,
+    /// Whether it was stored: false when the memory changed or was
+    /// forgotten while the backend ran (the stale graph is dropped).
+    pub stored: bool,
+}
+
+/// Extracts the graph of the memory `outcome` names with `backend`, and
+/// stores it if the memory is still at the version that was read.
+///
+/// # Failure
+/// The memory stays stored either way; the error (of the backend's run,
+/// or not-found if the memory was forgotten before it was read) says so
+/// and how to run the extraction again.
+pub fn extract_stored(
+    config: &Config,
+    store: &mut Store,
+    backend: Backend,
+    outcome: &Outcome,
+) -> Result<Extracted> {
+    extract(config, store, backend, outcome).map_err(|e| still_stored(e, backend, outcome))
+}
+
+fn extract(
+    config: &Config,
+    store: &mut Store,
+    backend: Backend,
+    outcome: &Outcome,
+) -> Result<Extracted> {
+    let memory = store
+        .memory(outcome.memory_id)?
+        .filter(|memory| memory.deleted_at.is_none())
+        .ok_or_else(|| Error::not_found("it was forgotten before it was read"))?;
+    let extraction = extraction::extract(config, backend, &memory)?;
+    let extractor = extraction::extractor(backend);
+    let stored = store.replace_extracted(&memory, extractor, &extraction.graph)?;
+    if !stored {
+        tracing::warn!(
+            "memory {:?} changed while {} extracted its graph; the graph was dropped",
+            memory.name,
+            backend.name()
+        );
+    }
+    Ok(Extracted { extraction, stored })
+}
+
+/// `error`, of the extraction, saying that the memory is stored anyway.
+fn still_stored(error: Error, backend: Backend, outcome: &Outcome) -> Error {
+    let message = format!(
+        "memory {:?} is stored (version {}), but its extraction by {} failed: {}",
+        outcome.name,
+        outcome.version,
+        backend.name(),
+        error.message()
+    );
+    let again = format!(
+        "`remember --update` with the same content and `--extract {}` runs the extraction again",
+        backend.name()
+    );
+    let hint = match error.hint() {
+        Some(hint) => format!("{hint}; then {again}"),
+        None => again,
+    };
+    Error::new(error.kind(), message).with_hint(hint)
+}

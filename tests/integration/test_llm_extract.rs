@@ -1,0 +1,246 @@
+//! `remember --extract claude|codex` against the fake tools: the memory is
+//! stored, then the backend's graph is stored as its assertions.
+
+use serde_json::{Value, json};
+
+use crate::test_llm::Llm;
+
+const BODY: &str = "Our Rust service keeps its data in SQLite.";
+
+/// A reply with two good entities, a good relationship, and items the
+/// validators drop.
+fn reply() -> Value {
+    json!({
+        "entities": [
+            {"name": "SQLite", "type": "database", "description": "an embedded database"},
+            {"name": "Rust", "type": "Programming Language", "description": null},
+            {"name": "", "type": "concept", "description": null}
+        ],
+        "relationships": [
+            {"from": "Rust", "to": "SQLite", "relation": "uses", "weight": 0.8, "description": null},
+            {"from": "Rust", "to": "SQLite", "relation": "uses", "weight": 1.7, "description": null}
+        ]
+    })
+}
+
+/// Runs the binary; returns its exit code and its JSON output.
+fn run(llm: &Llm, args: &[&str], vars: &[(&str, &str)]) -> (Option<i32>, Value) {
+    let out = llm.cmd(vars).args(args).output().unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: {e}\nstdout {}\nstderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), json)
+}
+
+fn remember(llm: &Llm, extract: &str, vars: &[(&str, &str)]) -> (Option<i32>, Value) {
+    run(
+        llm,
+        &[
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            BODY,
+            "--update",
+            "--extract",
+            extract,
+        ],
+        vars,
+    )
+}
+
+/// The (entity, extractor) pairs of the database's mentions.
+fn mentions(llm: &Llm) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.name, m.extractor FROM mentions m JOIN entities e ON e.id = m.entity_id
+             ORDER BY m.extractor, e.key",
+        )
+        .unwrap();
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// The (source, relation, target, extractor, weight) of every assertion.
+fn assertions(llm: &Llm) -> Vec<(String, String, String, String, f64)> {
+    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT s.name, r.relation, t.name, a.extractor, a.weight
+             FROM assertions a JOIN relationships r ON r.id = a.relationship_id
+             JOIN entities s ON s.id = r.source_id JOIN entities t ON t.id = r.target_id
+             WHERE a.extractor IN ('claude', 'codex')",
+        )
+        .unwrap();
+    stmt.query_map([], |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+fn llm_mentions(llm: &Llm) -> Vec<(String, String)> {
+    mentions(llm)
+        .into_iter()
+        .filter(|(_, by)| by == "claude" || by == "codex")
+        .collect()
+}
+
+#[test]
+fn remember_extract_stores_the_backends_graph_as_its_assertions() {
+    for backend in ["claude", "codex"] {
+        let llm = Llm::new();
+        llm.knobs(backend, json!({"reply": reply()}));
+        let (code, out) = remember(&llm, backend, &[]);
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(out["action"], "created");
+        let extraction = &out["extraction"];
+        assert_eq!(extraction["backend"], backend);
+        assert_eq!(extraction["stored"], true);
+        assert_eq!(extraction["attempts"], 1);
+        assert_eq!(
+            extraction["entities"],
+            json!([
+                {"name": "SQLite", "type": "database", "description": "an embedded database"},
+                {"name": "Rust", "type": "programming_language"}
+            ])
+        );
+        assert_eq!(
+            extraction["relationships"],
+            json!([{"from": "Rust", "to": "SQLite", "relation": "uses", "weight": 0.8, "description": ""}])
+        );
+        let dropped: Vec<&str> = extraction["dropped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["item"].as_str().unwrap())
+            .collect();
+        assert_eq!(dropped, ["entities[2]", "relationships[1]"]);
+
+        let runs = llm.runs(backend);
+        assert_eq!(runs.len(), 1);
+        let prompt = runs[0]["stdin"].as_str().unwrap();
+        assert!(
+            prompt.contains(BODY) && prompt.contains("name: m"),
+            "{prompt}"
+        );
+        let argv = runs[0]["argv"].to_string();
+        assert!(
+            argv.contains("--json-schema") || argv.contains("--output-schema"),
+            "{argv}"
+        );
+
+        assert_eq!(
+            llm_mentions(&llm),
+            [
+                ("Rust".to_owned(), backend.to_owned()),
+                ("SQLite".to_owned(), backend.to_owned())
+            ]
+        );
+        assert_eq!(
+            assertions(&llm),
+            [(
+                "Rust".to_owned(),
+                "uses".to_owned(),
+                "SQLite".to_owned(),
+                backend.to_owned(),
+                0.8
+            )]
+        );
+        let (_, read) = run(&llm, &["read", "m"], &[]);
+        let names: Vec<&str> = read["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"SQLite") && names.contains(&"Rust"),
+            "{read}"
+        );
+        let (_, entity) = run(&llm, &["entity", "SQLite"], &[]);
+        assert_eq!(entity["type"], "database", "{entity}");
+        assert_eq!(entity["description"], "an embedded database");
+        assert_eq!(entity["incoming"][0]["from"], "Rust", "{entity}");
+    }
+}
+
+#[test]
+fn a_malformed_reply_is_asked_again_then_fails_with_the_memory_stored() {
+    for (backend, knobs) in [
+        ("claude", json!({"mode": "malformed"})),
+        (
+            "codex",
+            json!({"reply": {"entities": "SQLite", "relationships": []}}),
+        ),
+    ] {
+        let llm = Llm::new();
+        llm.knobs(backend, knobs);
+        let (code, out) = remember(&llm, backend, &[]);
+        assert_eq!(code, Some(16), "{out}");
+        assert_eq!(out["error"]["kind"], "llm_failed");
+        let message = out["error"]["message"].as_str().unwrap();
+        assert!(message.contains("is stored (version 1)"), "{message}");
+        assert_eq!(llm.runs(backend).len(), 3, "two more attempts");
+        let (code, read) = run(&llm, &["read", "m"], &[]);
+        assert_eq!(code, Some(0));
+        assert_eq!(read["body"], BODY);
+        assert!(llm_mentions(&llm).is_empty());
+    }
+}
+
+#[test]
+fn an_api_key_refuses_the_extraction_but_the_memory_is_stored_and_can_be_extracted_again() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    let (code, out) = remember(&llm, "claude", &[("ANTHROPIC_API_KEY", "sk-ant-x")]);
+    assert_eq!(code, Some(13), "{out}");
+    assert_eq!(out["error"]["kind"], "api_key_refused");
+    assert!(
+        out["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--extract claude"),
+        "{out}"
+    );
+    assert!(llm.record("claude").is_empty(), "claude never started");
+    let (code, read) = run(&llm, &["read", "m"], &[]);
+    assert_eq!((code, &read["version"]), (Some(0), &json!(1)));
+    assert!(llm_mentions(&llm).is_empty());
+
+    let (code, out) = remember(&llm, "claude", &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out["action"], "unchanged");
+    assert_eq!(out["extraction"]["stored"], true);
+    assert_eq!(llm_mentions(&llm).len(), 2);
+}
+
+#[test]
+fn a_new_extraction_replaces_what_the_same_backend_asserted_before() {
+    let llm = Llm::new();
+    llm.knobs("codex", json!({"reply": reply()}));
+    assert_eq!(remember(&llm, "codex", &[]).0, Some(0));
+    let only_rust = json!({"entities": [{"name": "Rust", "type": "language", "description": null}],
+                           "relationships": []});
+    llm.knobs("codex", json!({"reply": only_rust}));
+    assert_eq!(remember(&llm, "codex", &[]).0, Some(0));
+    assert_eq!(
+        llm_mentions(&llm),
+        [("Rust".to_owned(), "codex".to_owned())]
+    );
+    assert!(assertions(&llm).is_empty());
+}
