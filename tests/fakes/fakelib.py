@@ -54,7 +54,12 @@ class Fake:
 
     def linger(self):
         """With `delay`, waits that long; with `grandchild`, first starts a
-        process that sleeps as long and records its pid."""
+        process that sleeps as long and records its pid; with `wait_for`
+        (a path), first waits until that file exists (at most a minute)."""
+        gate = self.knob("wait_for")
+        deadline = time.time() + 60
+        while gate and not os.path.exists(gate) and time.time() < deadline:
+            time.sleep(0.02)
         delay = self.knob("delay", 0)
         if self.knob("grandchild"):
             child = subprocess.Popen(["sleep", str(max(delay, 1))])

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::common::wait_until;
 use crate::test_llm::Llm;
 
 const BODY: &str = "Our Rust service keeps its data in SQLite.";
@@ -243,4 +244,50 @@ fn a_new_extraction_replaces_what_the_same_backend_asserted_before() {
         [("Rust".to_owned(), "codex".to_owned())]
     );
     assert!(assertions(&llm).is_empty());
+}
+
+#[test]
+fn a_graph_extracted_from_a_version_that_changed_meanwhile_is_dropped() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    let extracting = llm
+        .cmd(&[])
+        .args([
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            BODY,
+            "--extract",
+            "claude",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(60, "claude to start", || !llm.record("claude").is_empty());
+    let (code, out) = run(
+        &llm,
+        &[
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            "Another text.",
+            "--update",
+        ],
+        &[],
+    );
+    assert_eq!((code, &out["version"]), (Some(0), &json!(2)), "{out}");
+    std::fs::write(&gate, "").unwrap();
+    let finished = extracting.wait_with_output().unwrap();
+    let out: Value = serde_json::from_slice(&finished.stdout).unwrap();
+    assert_eq!(finished.status.code(), Some(0), "{out}");
+    assert_eq!(out["version"], 1);
+    assert_eq!(out["extraction"]["stored"], false, "{out}");
+    assert!(llm_mentions(&llm).is_empty());
 }
