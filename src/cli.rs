@@ -112,6 +112,8 @@ pub enum Command {
     Graph(commands::graph::GraphArgs),
     /// Ask the claude or codex command-line tool, logged in with a subscription.
     Llm(commands::llm::LlmArgs),
+    /// Extract queued memories with an LLM backend; count the queue.
+    Enrich(commands::enrich::EnrichArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

@@ -13,6 +13,7 @@ use tracing::level_filters::LevelFilter;
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, ErrorKind, Result};
+use crate::llm::Backend;
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
 
@@ -32,6 +33,9 @@ pub const ENV_SESSION: &str = "SQLITE_GRAPHRAG_SESSION";
 pub const ENV_LLM_SLOTS: &str = "SQLITE_GRAPHRAG_LLM_SLOTS";
 /// Environment variable naming the `claude` program to run.
 pub const ENV_CLAUDE_BIN: &str = "SQLITE_GRAPHRAG_CLAUDE_BIN";
+/// Environment variable naming the LLM backend that writes queue memories
+/// for (`claude`, `codex` or `none`).
+pub const ENV_EXTRACT: &str = "SQLITE_GRAPHRAG_EXTRACT";
 /// Environment variable naming the `codex` program to run.
 pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
 /// The slot count of a new `llm` pool when none is configured: LLM command
@@ -65,6 +69,8 @@ pub struct Env {
     pub claude_bin: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_BIN`.
     pub codex_bin: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EXTRACT`.
+    pub extract: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CONFIG_HOME`.
@@ -93,6 +99,7 @@ impl Env {
             llm_slots: var(ENV_LLM_SLOTS),
             claude_bin: var(ENV_CLAUDE_BIN),
             codex_bin: var(ENV_CODEX_BIN),
+            extract: var(ENV_EXTRACT),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
@@ -165,6 +172,8 @@ pub struct Config {
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program named by the environment (else found in `PATH`).
     pub codex_bin: Option<PathBuf>,
+    /// The LLM backend writes queue memories for, or why the given one is bad.
+    queued_backend: Deferred<Option<Backend>>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
     /// Warnings about the resolved settings, written once logging is set up.
@@ -228,6 +237,7 @@ impl Config {
             llm_slots: llm_slot_count(env).map_err(DeferredError::from),
             claude_bin: env.claude_bin.as_ref().map(PathBuf::from),
             codex_bin: env.codex_bin.as_ref().map(PathBuf::from),
+            queued_backend: queued_backend(env).map_err(DeferredError::from),
             log_level: log_level(flags.verbose, flags.quiet),
             notices,
         })
@@ -287,6 +297,15 @@ impl Config {
     /// Invalid input when the environment gave a bad count.
     pub fn llm_slots(&self) -> Result<SlotCount> {
         self.llm_slots.clone().map_err(|e| e.to_error())
+    }
+
+    /// The LLM backend that writes changing a memory's text queue the new
+    /// version for (`enrich` extracts it later); `None` by default.
+    ///
+    /// # Failure
+    /// Invalid input when the environment named another backend.
+    pub fn queued_backend(&self) -> Result<Option<Backend>> {
+        self.queued_backend.clone().map_err(|e| e.to_error())
     }
 }
 
@@ -364,6 +383,20 @@ fn llm_slot_count(env: &Env) -> Result<SlotCount> {
         .parse()
         .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
     SlotCount::chosen(value, ENV_LLM_SLOTS)
+}
+
+fn queued_backend(env: &Env) -> Result<Option<Backend>> {
+    let Some(text) = &env.extract else {
+        return Ok(None);
+    };
+    match utf8(text, ENV_EXTRACT)?.trim() {
+        "none" => Ok(None),
+        "claude" => Ok(Some(Backend::Claude)),
+        "codex" => Ok(Some(Backend::Codex)),
+        other => Err(Error::invalid(format!(
+            "{ENV_EXTRACT}={other:?} is not a backend: use claude, codex or none"
+        ))),
+    }
 }
 
 fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::extract::queued_extractor;
 use super::graph_input::GraphInputArgs;
 use super::{BodyArgs, embedder, open_with_vectors};
 use crate::config::Config;
@@ -52,7 +53,9 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
             "nothing to change: pass --body/--body-file/--body-stdin, --type, --description, --metadata or a graph",
         ));
     }
+    let queue_for = queued_extractor(config, false)?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    store.queue_extractions_for(queue_for);
     store.edit(&*embedder, namespace, &args.name, &patch, graph.as_ref())
 }

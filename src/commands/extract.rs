@@ -6,9 +6,21 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::graph::Extractor;
 use crate::llm::Backend;
 use crate::llm::extraction::{self, Extraction};
 use crate::store::{Outcome, Store};
+
+/// The LLM extractor a write queues the memory for: the backend
+/// `SQLITE_GRAPHRAG_EXTRACT` names, unless the command extracts it itself
+/// (`extracts_now`, `--extract` given on the command line).
+///
+/// # Failure
+/// Invalid input when the environment names another backend.
+pub fn queued_extractor(config: &Config, extracts_now: bool) -> Result<Option<Extractor>> {
+    let backend = config.queued_backend()?;
+    Ok(backend.filter(|_| !extracts_now).map(extraction::extractor))
+}
 
 /// What an extraction found, and whether it was stored.
 #[derive(Debug, Clone, Serialize)]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::extract::queued_extractor;
 use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -39,10 +40,15 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
 fn import_from(config: &Config, args: &ImportArgs, reader: impl BufRead) -> Result<ImportReport> {
     let namespace = config.namespace()?;
     let batch_size = args.batch_size as usize;
+    let queue_for = queued_extractor(config, false)?;
     let embedder = embedder(config);
     let path = config.db_path()?;
     check_path(path)?;
-    let open = || open_with_vectors(config, OpenMode::Create, &*embedder);
+    let open = || {
+        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
+        store.queue_extractions_for(queue_for);
+        Ok(store)
+    };
     if path.exists() {
         open()?.import(&*embedder, reader, namespace, batch_size)
     } else {

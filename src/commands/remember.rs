@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::extract::{Extracted, extract_stored};
+use super::extract::{Extracted, extract_stored, queued_extractor};
 use super::graph_input::GraphInputArgs;
 use super::llm::BackendName;
 use super::{BodyArgs, embedder, open_with_vectors};
@@ -83,8 +83,10 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
     if args.extract.is_some() {
         config.llm_slots()?;
     }
+    let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
+    store.queue_extractions_for(queue_for);
     let outcome = store.remember(
         &*embedder,
         namespace,

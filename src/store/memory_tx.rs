@@ -250,7 +250,8 @@ impl Tx<'_> {
         ))
     }
 
-    /// Writes a memory's vectors and the built-in extractor's assertions.
+    /// Writes a memory's vectors and the built-in extractor's assertions,
+    /// and queues the version for the LLM extractor, if any.
     fn write_derived(
         &self,
         id: MemoryId,
@@ -267,7 +268,8 @@ impl Tx<'_> {
             version,
             extractor: Extractor::Builtin,
         };
-        self.replace_assertions(&who, &derived.graph)
+        self.replace_assertions(&who, &derived.graph)?;
+        self.queue_extraction(id, version)
     }
 
     /// Replaces what the user asserted about the memory of `outcome` with

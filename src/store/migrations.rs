@@ -49,6 +49,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("migrations/0006_graph.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/0007_enrich_jobs.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -11,6 +11,7 @@ mod backlog;
 mod busy;
 mod chunks;
 mod derived;
+mod enrich_jobs;
 mod file;
 mod fts;
 mod fts_text;
@@ -40,10 +41,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::graph::Extractor;
 use marker::Contents;
 
 pub use backlog::ReindexReport;
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
+pub use enrich_jobs::EnrichCounts;
 pub use file::{check_path, exists};
 pub use graph_dump::{EntityNode, GraphDump};
 pub use graph_entities::EntityChange;
@@ -89,6 +92,8 @@ pub struct Store {
     /// How long writes are retried after a first busy failure.
     busy_timeout: Duration,
     created: bool,
+    /// The LLM extractor a write that changes a memory's text queues it for.
+    queue_for: Option<Extractor>,
 }
 
 impl Store {
@@ -125,6 +130,7 @@ impl Store {
             path: Some(path.to_owned()),
             busy_timeout: BUSY_TIMEOUT,
             created: false,
+            queue_for: None,
         };
         busy::retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
         Ok(store)
@@ -137,6 +143,7 @@ impl Store {
             path: None,
             busy_timeout: BUSY_TIMEOUT,
             created: false,
+            queue_for: None,
         };
         store.configure(OpenMode::Create)?;
         Ok(store)
@@ -208,8 +215,10 @@ impl Store {
     /// until the busy timeout has passed once more since that first failure.
     pub fn write<T>(&mut self, mut work: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
+        let queue_for = self.queue_for;
         busy::retry_busy(self.busy_timeout, || {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let behavior = TransactionBehavior::Immediate;
+            let tx = Tx::new(conn.transaction_with_behavior(behavior)?, queue_for);
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)

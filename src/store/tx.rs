@@ -16,17 +16,26 @@ use rusqlite::Transaction;
 
 use super::chunks::{self, EmbeddedText};
 use crate::error::Result;
+use crate::graph::Extractor;
 use crate::memory::MemoryId;
 
 /// An open `BEGIN IMMEDIATE` transaction holding the database's write lock.
 pub struct Tx<'conn> {
     inner: Transaction<'conn>,
+    /// The LLM extractor a change of a memory's text is queued for.
+    queue_for: Option<Extractor>,
 }
 
 impl<'conn> Tx<'conn> {
-    /// Wraps a transaction that already holds the write lock.
-    pub(crate) fn new(inner: Transaction<'conn>) -> Self {
-        Tx { inner }
+    /// Wraps a transaction that already holds the write lock; a change of
+    /// a memory's text through it is queued for `queue_for`, if any.
+    pub(crate) fn new(inner: Transaction<'conn>, queue_for: Option<Extractor>) -> Self {
+        Tx { inner, queue_for }
+    }
+
+    /// The LLM extractor a change of a memory's text is queued for.
+    pub(crate) fn queued_extractor(&self) -> Option<Extractor> {
+        self.queue_for
     }
 
     /// Commits everything written through this transaction.
