@@ -1,30 +1,273 @@
-//! `enrich`: the queue of memory versions waiting for an LLM extractor.
+//! `enrich`: works the queue of memory versions waiting for an LLM
+//! extractor, one job at a time, and counts it (`enrich status`).
+//!
+//! A job is claimed under a lease in one short transaction, extracted with
+//! no transaction open (as `remember --extract` does), and settled in
+//! another: the graph stored if the memory is still at the version read,
+//! else the job re-queued for the current version. Each job settled is one
+//! JSON line on stdout; a summary line ends the output.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use serde::Serialize;
 
 use super::open_existing;
 use crate::config::Config;
-use crate::error::Result;
-use crate::store::EnrichCounts;
+use crate::error::{ErrorKind, Result};
+use crate::graph::Extractor;
+use crate::llm::Backend;
+use crate::llm::extraction::{self, Extraction};
+use crate::memory::{MemoryId, VersionNumber};
+use crate::output;
+use crate::slots::HolderInfo;
+use crate::store::{ClaimedJob, Lease, Settled, Store};
+use crate::time::Timestamp;
+
+/// How long a claimed job is leased: longer than an extraction can take
+/// (three attempts of 600 s, each after a slot wait of up to 300 s).
+const LEASE: Duration = Duration::from_secs(45 * 60);
+/// The delay before the first retry of a job that failed for now (rate
+/// limited, out of usage, no slot); it doubles with every attempt.
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// The longest delay between retries.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(60 * 60);
+/// The attempts after which a job that keeps failing for now is failed.
+const MAX_ATTEMPTS: u32 = 8;
 
 /// Arguments of `enrich`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct EnrichArgs {
-    /// What to do.
+    /// Another verb instead of working the queue.
     #[command(subcommand)]
-    pub command: EnrichCommand,
+    pub command: Option<EnrichCommand>,
+    /// Settle at most this many jobs [default: every job due]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
 }
 
-/// The `enrich` verbs.
+/// The `enrich` verbs besides working the queue.
 #[derive(Debug, Clone, Subcommand)]
 pub enum EnrichCommand {
     /// Count the jobs of the queue by state.
     Status,
 }
 
-/// Runs an `enrich` verb.
-pub fn cmd_enrich(config: &Config, args: &EnrichArgs) -> Result<EnrichCounts> {
-    match args.command {
-        EnrichCommand::Status => open_existing(config)?.enrich_counts(),
+/// What happened to one job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Event {
+    /// The graph was stored.
+    Stored,
+    /// The memory changed meanwhile; the job waits for its new version.
+    Requeued,
+    /// The memory was forgotten; nothing was stored.
+    Forgotten,
+    /// The extraction failed for now; the job is tried again later.
+    Deferred,
+    /// The extraction failed for good.
+    Failed,
+}
+
+/// One line of output: a job and what happened to it.
+#[derive(Debug, Clone, Serialize)]
+struct JobLine {
+    event: Event,
+    memory_id: MemoryId,
+    name: Option<String>,
+    namespace: Option<String>,
+    /// The version extracted (or queued for, when nothing was read).
+    version: VersionNumber,
+    backend: &'static str,
+    /// The job's attempts so far.
+    attempts: u32,
+    /// With `requeued`: the version the job now waits for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requeued_version: Option<VersionNumber>,
+    /// With `stored`: what the backend found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extraction: Option<Extraction>,
+    /// With `deferred` and `failed`: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorLine>,
+    /// With `deferred`: when the job is due again, Unix milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<i64>,
+}
+
+/// An error as a job line shows it.
+#[derive(Debug, Clone, Serialize)]
+struct ErrorLine {
+    kind: &'static str,
+    message: String,
+}
+
+/// The last line of output: how many jobs ended each way.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Summary {
+    event: &'static str,
+    stored: u32,
+    requeued: u32,
+    forgotten: u32,
+    deferred: u32,
+    failed: u32,
+}
+
+impl Summary {
+    fn count(&mut self, event: &Event) {
+        let counter = match event {
+            Event::Stored => &mut self.stored,
+            Event::Requeued => &mut self.requeued,
+            Event::Forgotten => &mut self.forgotten,
+            Event::Deferred => &mut self.deferred,
+            Event::Failed => &mut self.failed,
+        };
+        *counter += 1;
+    }
+}
+
+/// Runs `enrich` or `enrich status`, writing to `out`; the exit status is
+/// the code of `partial` if any job failed for good.
+pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if let Some(EnrichCommand::Status) = args.command {
+        output::write_json(out, &open_existing(config)?.enrich_counts()?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    config.llm_slots()?;
+    let mut store = open_existing(config)?;
+    let holder = HolderInfo::current(Vec::new());
+    let mut summary = Summary {
+        event: "summary",
+        ..Summary::default()
+    };
+    let mut settled = 0;
+    while args.limit.is_none_or(|limit| settled < limit) {
+        let now = Timestamp::now();
+        let lease = Lease {
+            pid: holder.pid,
+            start_time: holder.start_time,
+            pid_namespace: holder.pid_namespace.clone(),
+            expires_at: Timestamp(now.0 + millis(LEASE)),
+        };
+        let Some(job) = store.claim_enrich_job(&lease, now)? else {
+            break;
+        };
+        let line = work(config, &mut store, &job, &lease)?;
+        summary.count(&line.event);
+        output::write_json(out, &line)?;
+        settled += 1;
+    }
+    output::write_json(out, &summary)?;
+    if summary.failed > 0 {
+        return Ok(ExitCode::from(ErrorKind::Partial.exit_code()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Extracts the memory of a claimed job and settles the job.
+fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> Result<JobLine> {
+    let backend = backend_of(job.extractor);
+    let mut line = JobLine {
+        event: Event::Forgotten,
+        memory_id: job.memory_id,
+        name: None,
+        namespace: None,
+        version: job.version,
+        backend: backend.name(),
+        attempts: job.attempts,
+        requeued_version: None,
+        extraction: None,
+        error: None,
+        next_attempt_at: None,
+    };
+    let memory = store.memory(job.memory_id)?;
+    if let Some(memory) = &memory {
+        line.name = Some(memory.name.clone());
+        line.namespace = Some(memory.namespace.clone());
+        line.version = memory.version;
+    }
+    let Some(memory) = memory.filter(|m| m.deleted_at.is_none()) else {
+        store.fail_enrich_job(job, lease, "the memory was forgotten", None)?;
+        return Ok(line);
+    };
+    match extraction::extract(config, backend, &memory) {
+        Ok(extraction) => match store.settle_enrich_job(job, lease, &memory, &extraction.graph)? {
+            Settled::Stored => {
+                line.event = Event::Stored;
+                line.extraction = Some(extraction);
+            }
+            Settled::Requeued(version) => {
+                line.event = Event::Requeued;
+                line.requeued_version = Some(version);
+            }
+            Settled::Forgotten => line.event = Event::Forgotten,
+        },
+        Err(error) => {
+            let retry_at = retry_at(error.kind(), job.attempts);
+            store.fail_enrich_job(job, lease, error.message(), retry_at)?;
+            line.event = if retry_at.is_some() {
+                Event::Deferred
+            } else {
+                Event::Failed
+            };
+            line.next_attempt_at = retry_at.map(|at| at.0);
+            line.error = Some(ErrorLine {
+                kind: error.kind().as_str(),
+                message: error.message().to_owned(),
+            });
+        }
+    }
+    Ok(line)
+}
+
+/// When a job that failed with `kind` at attempt `attempts` is tried
+/// again: later, with a delay doubling from [`FIRST_RETRY_DELAY`] up to
+/// [`MAX_RETRY_DELAY`], if the failure is one that passes (rate or usage
+/// limit, no slot free) and attempts remain; else never.
+fn retry_at(kind: ErrorKind, attempts: u32) -> Option<Timestamp> {
+    let passes = matches!(kind, ErrorKind::LlmUnavailable | ErrorKind::NoSlot);
+    if !passes || attempts >= MAX_ATTEMPTS {
+        return None;
+    }
+    let delay = FIRST_RETRY_DELAY
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_RETRY_DELAY);
+    Some(Timestamp(Timestamp::now().0 + millis(delay)))
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The backend an LLM extractor runs.
+fn backend_of(extractor: Extractor) -> Backend {
+    match extractor {
+        Extractor::Codex => Backend::Codex,
+        _ => Backend::Claude,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_passing_failures_are_retried_with_a_capped_doubling_delay() {
+        let delay = |attempts| {
+            retry_at(ErrorKind::LlmUnavailable, attempts).map(|at| at.0 - Timestamp::now().0)
+        };
+        let first = delay(1).unwrap();
+        assert!((29_000..=30_000).contains(&first), "{first}");
+        let third = delay(3).unwrap();
+        assert!((119_000..=120_000).contains(&third), "{third}");
+        let seventh = delay(7).unwrap();
+        assert!(seventh <= millis(MAX_RETRY_DELAY), "{seventh}");
+        assert_eq!(delay(MAX_ATTEMPTS), None);
+        assert!(retry_at(ErrorKind::NoSlot, 1).is_some());
+        assert_eq!(retry_at(ErrorKind::LlmFailed, 1), None);
+        assert_eq!(retry_at(ErrorKind::ApiKeyRefused, 1), None);
     }
 }

@@ -88,7 +88,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Related(args) => reply(out, related::cmd_related(config, &args)),
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Llm(args) => reply(out, llm::cmd_llm(config, &args)),
-        Command::Enrich(args) => reply(out, enrich::cmd_enrich(config, &args)),
+        Command::Enrich(args) => enrich::run(config, &args, out),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {

@@ -18,6 +18,8 @@ mod test_graph_export;
 mod test_import_export;
 // The fake tools are Python scripts run as programs.
 #[cfg(unix)]
+mod test_enrich_run;
+#[cfg(unix)]
 mod test_llm;
 #[cfg(unix)]
 mod test_llm_extract;

@@ -1,0 +1,225 @@
+//! `enrich` against the fake tools: queued memories are extracted one job
+//! at a time, each settled job is one JSON line, a summary ends the output.
+
+use serde_json::{Value, json};
+
+use crate::common::wait_until;
+use crate::test_llm::Llm;
+
+const QUEUE_FOR_CLAUDE: &[(&str, &str)] = &[("SQLITE_GRAPHRAG_EXTRACT", "claude")];
+
+fn reply() -> Value {
+    json!({
+        "entities": [
+            {"name": "SQLite", "type": "database", "description": null},
+            {"name": "", "type": "concept", "description": null}
+        ],
+        "relationships": [
+            {"from": "Rust", "to": "SQLite", "relation": "uses", "weight": 0.8, "description": null}
+        ]
+    })
+}
+
+/// Runs the binary with `vars`; returns its exit code and its JSON lines.
+fn run(llm: &Llm, args: &[&str], vars: &[(&str, &str)]) -> (Option<i32>, Vec<Value>) {
+    let out = llm.cmd(vars).args(args).output().unwrap();
+    let lines = parse_lines(&out.stdout, &out.stderr);
+    (out.status.code(), lines)
+}
+
+fn parse_lines(stdout: &[u8], stderr: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("{e}: {line}\nstderr {}", String::from_utf8_lossy(stderr))
+            })
+        })
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+fn remember(llm: &Llm, name: &str, body: &str) {
+    let (code, out) = run(
+        llm,
+        &["remember", "--name", name, "--body", body, "--update"],
+        QUEUE_FOR_CLAUDE,
+    );
+    assert_eq!(code, Some(0), "{out:?}");
+}
+
+fn status(llm: &Llm) -> Value {
+    run(llm, &["enrich", "status"], &[]).1.remove(0)
+}
+
+fn summary(stored: u32, requeued: u32, deferred: u32, failed: u32) -> Value {
+    json!({"event": "summary", "stored": stored, "requeued": requeued,
+           "forgotten": 0, "deferred": deferred, "failed": failed})
+}
+
+/// The names of the entities claude's assertions mention, per memory.
+fn claude_mentions(llm: &Llm) -> Vec<(String, String, i64)> {
+    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT mem.name, e.name, m.version FROM mentions m
+             JOIN entities e ON e.id = m.entity_id JOIN memories mem ON mem.id = m.memory_id
+             WHERE m.extractor = 'claude' ORDER BY mem.name, e.key",
+        )
+        .unwrap();
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn queued_memories_are_extracted_one_line_each() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    remember(&llm, "b", "More about SQLite.");
+    assert!(
+        llm.record("claude").is_empty(),
+        "writes do not run the tool"
+    );
+
+    let (code, lines) = run(&llm, &["enrich", "--limit", "1"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(
+        (
+            &line["event"],
+            &line["name"],
+            &line["version"],
+            &line["backend"]
+        ),
+        (&json!("stored"), &json!("a"), &json!(1), &json!("claude")),
+        "{line}"
+    );
+    assert_eq!(line["extraction"]["entities"].as_array().unwrap().len(), 2);
+    assert_eq!(line["extraction"]["dropped"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[1], summary(1, 0, 0, 0));
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 1, "running": 0, "done": 1, "failed": 0})
+    );
+
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(lines[0]["name"], "b");
+    assert_eq!(lines[1], summary(1, 0, 0, 0));
+    assert_eq!(run(&llm, &["enrich"], &[]).1, [summary(0, 0, 0, 0)]);
+    assert_eq!(
+        claude_mentions(&llm),
+        [
+            ("a".into(), "Rust".into(), 1),
+            ("a".into(), "SQLite".into(), 1),
+            ("b".into(), "Rust".into(), 1),
+            ("b".into(), "SQLite".into(), 1)
+        ]
+    );
+}
+
+#[test]
+fn a_usage_limit_defers_the_job_and_a_bad_reply_fails_it() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"mode": "usage_limit"}));
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let before = now_ms();
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line["event"], "deferred", "{line}");
+    assert_eq!(line["error"]["kind"], "llm_unavailable", "{line}");
+    assert!(
+        line["next_attempt_at"].as_i64().unwrap() >= before + 29_000,
+        "{line}"
+    );
+    assert_eq!(lines[1], summary(0, 0, 1, 0));
+    assert_eq!(
+        run(&llm, &["enrich"], &[]).1,
+        [summary(0, 0, 0, 0)],
+        "the job is not due yet"
+    );
+
+    llm.knobs("claude", json!({"mode": "malformed"}));
+    remember(&llm, "b", "Another text.");
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(12), "{lines:?}");
+    assert_eq!(
+        (
+            &lines[0]["event"],
+            &lines[0]["name"],
+            &lines[0]["error"]["kind"]
+        ),
+        (&json!("failed"), &json!("b"), &json!("llm_failed"))
+    );
+    assert_eq!(lines[1], summary(0, 0, 0, 1));
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 1, "running": 0, "done": 0, "failed": 1})
+    );
+    assert!(claude_mentions(&llm).is_empty());
+}
+
+#[test]
+fn a_memory_changed_while_the_tool_ran_is_requeued_for_its_new_version() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let enriching = llm
+        .cmd(&[])
+        .args(["enrich", "--limit", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(60, "claude to start", || !llm.record("claude").is_empty());
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 1, "done": 0, "failed": 0})
+    );
+    let (code, _) = run(
+        &llm,
+        &["edit", "a", "--type", "decision"],
+        &[("SQLITE_GRAPHRAG_EXTRACT", "claude")],
+    );
+    assert_eq!(code, Some(0));
+    std::fs::write(&gate, "").unwrap();
+    let finished = enriching.wait_with_output().unwrap();
+    let lines = parse_lines(&finished.stdout, &finished.stderr);
+    assert_eq!(finished.status.code(), Some(0), "{lines:?}");
+    assert_eq!(
+        (
+            &lines[0]["event"],
+            &lines[0]["version"],
+            &lines[0]["requeued_version"]
+        ),
+        (&json!("requeued"), &json!(1), &json!(2)),
+        "{lines:?}"
+    );
+    assert!(
+        claude_mentions(&llm).is_empty(),
+        "the stale graph is dropped"
+    );
+
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["version"]),
+        (&json!("stored"), &json!(2))
+    );
+    assert_eq!(claude_mentions(&llm).len(), 2);
+}
