@@ -152,7 +152,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
             pid_namespace: holder.pid_namespace.clone(),
             expires_at: Timestamp(now.0 + millis(LEASE)),
         };
-        let Some(job) = store.claim_enrich_job(&lease, now)? else {
+        let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? else {
             break;
         };
         let line = work(config, &mut store, &job, &lease)?;
@@ -165,6 +165,20 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         return Ok(ExitCode::from(ErrorKind::Partial.exit_code()));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the worker that holds `lease` is known to be gone: no longer
+/// running, or its pid now another process's. A worker in another pid
+/// namespace is not known to be gone (its lease runs out instead).
+fn worker_is_gone(lease: &Lease) -> bool {
+    let holder = HolderInfo {
+        pid: lease.pid,
+        start_time: lease.start_time,
+        pid_namespace: lease.pid_namespace.clone(),
+        command: Vec::new(),
+        acquired_at_ms: 0,
+    };
+    holder.is_alive() == Some(false)
 }
 
 /// Extracts the memory of a claimed job and settles the job.

@@ -56,13 +56,16 @@ pub enum Settled {
 
 impl Store {
     /// Claims the queued job that has waited longest among those due at
-    /// `now`, under `lease`; `None` if no job is due.
+    /// `now`, under `lease`; `None` if no job is due. First, running jobs
+    /// whose lease ran out or whose worker `is_gone` are queued again.
     pub fn claim_enrich_job(
         &mut self,
         lease: &Lease,
         now: Timestamp,
+        is_gone: &dyn Fn(&Lease) -> bool,
     ) -> Result<Option<ClaimedJob>> {
         self.write(|tx| {
+            tx.reclaim_abandoned(now, is_gone)?;
             let found = tx
                 .prepare_cached(
                     "SELECT id, memory_id, version, backend, attempts FROM enrich_jobs
@@ -191,6 +194,45 @@ impl Store {
 }
 
 impl Tx<'_> {
+    /// Queues again the running jobs whose lease ran out by `now` or
+    /// whose worker `is_gone`, keeping their attempts.
+    fn reclaim_abandoned(&self, now: Timestamp, is_gone: &dyn Fn(&Lease) -> bool) -> Result<()> {
+        let running = self
+            .prepare_cached(
+                "SELECT id, lease_pid, lease_start_time, lease_pid_namespace, lease_expires_at
+                 FROM enrich_jobs WHERE state = 'running'",
+            )?
+            .query_map([], |row| {
+                let lease = Lease {
+                    pid: row.get::<_, Option<u32>>(1)?.unwrap_or(0),
+                    start_time: row
+                        .get::<_, Option<i64>>(2)?
+                        .and_then(|t| u64::try_from(t).ok()),
+                    pid_namespace: row.get(3)?,
+                    expires_at: Timestamp(row.get::<_, Option<i64>>(4)?.unwrap_or(0)),
+                };
+                Ok((row.get::<_, i64>(0)?, lease))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, lease) in running {
+            if lease.expires_at.0 <= now.0 || is_gone(&lease) {
+                tracing::info!(
+                    "enrich job {id}: its worker {} stopped; queued again",
+                    lease.pid
+                );
+                self.finish(
+                    id,
+                    "queued",
+                    Some("its worker stopped before it finished"),
+                    now.0,
+                )?;
+                self.prepare_cached("UPDATE enrich_jobs SET next_attempt_at = ?2 WHERE id = ?1")?
+                    .execute(params![id, now.0])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `job` is still running at its version under `lease`.
     fn holds(&self, job: &ClaimedJob, lease: &Lease) -> Result<bool> {
         Ok(self

@@ -223,3 +223,44 @@ fn a_memory_changed_while_the_tool_ran_is_requeued_for_its_new_version() {
     );
     assert_eq!(claude_mentions(&llm).len(), 2);
 }
+
+#[test]
+fn the_job_of_a_killed_worker_is_reclaimed_and_done_once() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let mut worker = llm
+        .cmd(&[])
+        .arg("enrich")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(60, "claude to start", || !llm.record("claude").is_empty());
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 1, "done": 0, "failed": 0})
+    );
+
+    llm.knobs("claude", json!({"reply": reply()}));
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["attempts"]),
+        (&json!("stored"), &json!(2)),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], summary(1, 0, 0, 0));
+    assert_eq!(run(&llm, &["enrich"], &[]).1, [summary(0, 0, 0, 0)]);
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 0, "done": 1, "failed": 0})
+    );
+    assert_eq!(claude_mentions(&llm).len(), 2);
+}
