@@ -52,8 +52,25 @@ pub struct EnrichArgs {
 /// The `enrich` verbs besides working the queue.
 #[derive(Debug, Clone, Subcommand)]
 pub enum EnrichCommand {
-    /// Count the jobs of the queue by state.
+    /// Count the jobs of the queue by state; the oldest waiting, the next retry.
     Status,
+    /// Queue the failed jobs again.
+    Retry(RetryArgs),
+}
+
+/// Arguments of `enrich retry`.
+#[derive(Debug, Clone, Args)]
+pub struct RetryArgs {
+    /// Queue every failed job again, due now, with no attempts (required)
+    #[arg(long, required = true)]
+    pub failed: bool,
+}
+
+/// What `enrich retry` prints.
+#[derive(Debug, Clone, Serialize)]
+struct Retried {
+    /// How many failed jobs were queued again.
+    requeued: usize,
 }
 
 /// What happened to one job.
@@ -132,9 +149,17 @@ impl Summary {
 /// Runs `enrich` or `enrich status`, writing to `out`; the exit status is
 /// the code of `partial` if any job failed for good.
 pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    if let Some(EnrichCommand::Status) = args.command {
-        output::write_json(out, &open_existing(config)?.enrich_counts()?)?;
-        return Ok(ExitCode::SUCCESS);
+    match &args.command {
+        Some(EnrichCommand::Status) => {
+            output::write_json(out, &open_existing(config)?.enrich_counts()?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(EnrichCommand::Retry(_)) => {
+            let requeued = open_existing(config)?.retry_failed_enrich_jobs()?;
+            output::write_json(out, &Retried { requeued })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     config.llm_slots()?;
     let mut store = open_existing(config)?;

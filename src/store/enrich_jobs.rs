@@ -22,6 +22,11 @@ pub struct EnrichCounts {
     pub done: u64,
     /// Given up on; the last error is kept.
     pub failed: u64,
+    /// When the queued job waiting longest was queued, Unix milliseconds.
+    pub oldest_queued_at: Option<i64>,
+    /// When the next queued job that is not due yet becomes due, Unix
+    /// milliseconds.
+    pub next_retry_at: Option<i64>,
 }
 
 impl Tx<'_> {
@@ -59,7 +64,8 @@ impl Store {
         self.queue_for = extractor;
     }
 
-    /// Counts the jobs of the enrich queue by state.
+    /// Counts the jobs of the enrich queue by state, and says when the
+    /// oldest queued job was queued and when the next deferred one is due.
     pub fn enrich_counts(&self) -> Result<EnrichCounts> {
         let mut counts = EnrichCounts::default();
         let mut statement = self
@@ -76,6 +82,27 @@ impl Store {
                 _ => counts.failed = count,
             }
         }
+        (counts.oldest_queued_at, counts.next_retry_at) = self.conn().query_row(
+            "SELECT min(queued_at), min(CASE WHEN next_attempt_at > ?1 THEN next_attempt_at END)
+             FROM enrich_jobs WHERE state = 'queued'",
+            [Timestamp::now().0],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
         Ok(counts)
+    }
+
+    /// Queues again every failed job, as due now with no attempts; returns
+    /// how many.
+    pub fn retry_failed_enrich_jobs(&mut self) -> Result<usize> {
+        let now = Timestamp::now().0;
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE enrich_jobs SET state = 'queued', attempts = 0, next_attempt_at = ?1,
+                         updated_at = ?1
+                     WHERE state = 'failed'",
+                )?
+                .execute([now])?)
+        })
     }
 }

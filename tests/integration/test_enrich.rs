@@ -46,6 +46,14 @@ fn jobs(env: &TestEnv) -> Vec<(String, i64, String, String, i64)> {
     .unwrap()
 }
 
+/// The counts by state of `enrich status`.
+fn counts(mut status: Value) -> Value {
+    let map = status.as_object_mut().unwrap();
+    map.remove("oldest_queued_at").unwrap();
+    map.remove("next_retry_at").unwrap();
+    status
+}
+
 fn job(name: &str, version: i64, backend: &str) -> (String, i64, String, String, i64) {
     (name.into(), version, backend.into(), "queued".into(), 0)
 }
@@ -57,7 +65,7 @@ fn nothing_is_queued_without_a_backend() {
     with_backend(&env, "none", &["remember", "--name", "b", "--body", "more"]);
     assert_eq!(jobs(&env), []);
     assert_eq!(
-        env.ok(&["enrich", "status"]),
+        counts(env.ok(&["enrich", "status"])),
         json!({"queued": 0, "running": 0, "done": 0, "failed": 0})
     );
 }
@@ -97,7 +105,7 @@ fn remember_edit_and_import_queue_the_version_written() {
         ]
     );
     assert_eq!(
-        env.ok(&["enrich", "status"]),
+        counts(env.ok(&["enrich", "status"])),
         json!({"queued": 4, "running": 0, "done": 0, "failed": 0})
     );
 }

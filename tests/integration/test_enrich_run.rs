@@ -54,7 +54,16 @@ fn remember(llm: &Llm, name: &str, body: &str) {
     assert_eq!(code, Some(0), "{out:?}");
 }
 
+/// The counts by state of `enrich status`.
 fn status(llm: &Llm) -> Value {
+    let mut status = full_status(llm);
+    let map = status.as_object_mut().unwrap();
+    map.remove("oldest_queued_at").unwrap();
+    map.remove("next_retry_at").unwrap();
+    status
+}
+
+fn full_status(llm: &Llm) -> Value {
     run(llm, &["enrich", "status"], &[]).1.remove(0)
 }
 
@@ -149,6 +158,15 @@ fn a_usage_limit_defers_the_job_and_a_bad_reply_fails_it() {
         [summary(0, 0, 0, 0)],
         "the job is not due yet"
     );
+    let waiting = full_status(&llm);
+    assert_eq!(
+        waiting["next_retry_at"], line["next_attempt_at"],
+        "{waiting}"
+    );
+    assert!(
+        waiting["oldest_queued_at"].as_i64().unwrap() <= before,
+        "{waiting}"
+    );
 
     llm.knobs("claude", json!({"mode": "malformed"}));
     remember(&llm, "b", "Another text.");
@@ -168,6 +186,21 @@ fn a_usage_limit_defers_the_job_and_a_bad_reply_fails_it() {
         json!({"queued": 1, "running": 0, "done": 0, "failed": 1})
     );
     assert!(claude_mentions(&llm).is_empty());
+
+    let (code, lines) = run(&llm, &["enrich", "retry", "--failed"], &[]);
+    assert_eq!((code, &lines[0]), (Some(0), &json!({"requeued": 1})));
+    llm.knobs("claude", json!({"reply": reply()}));
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["name"], &lines[0]["attempts"]),
+        (&json!("stored"), &json!("b"), &json!(1))
+    );
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 1, "running": 0, "done": 1, "failed": 0}),
+        "the deferred job is still not due"
+    );
 }
 
 #[test]
