@@ -229,7 +229,7 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
         line.version = memory.version;
     }
     let Some(memory) = memory.filter(|m| m.deleted_at.is_none()) else {
-        store.fail_enrich_job(job, lease, "the memory was forgotten", None)?;
+        store.drop_enrich_job(job, lease)?;
         return Ok(line);
     };
     match extraction::extract(config, backend, &memory) {

@@ -165,6 +165,18 @@ impl Store {
         })
     }
 
+    /// Marks `job` done with nothing stored: its memory was forgotten. A
+    /// job no longer held under `lease` is left as it is.
+    pub fn drop_enrich_job(&mut self, job: &ClaimedJob, lease: &Lease) -> Result<()> {
+        self.write(|tx| {
+            if tx.holds(job, lease)? {
+                let reason = Some("the memory was forgotten");
+                tx.finish(job.id, "done", reason, Timestamp::now().0)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Records that `job` failed with `error`: queued again from `retry_at`
     /// if given, else failed for good. A job no longer held under `lease`
     /// is left as it is.

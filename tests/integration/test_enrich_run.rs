@@ -72,6 +72,26 @@ fn summary(stored: u32, requeued: u32, deferred: u32, failed: u32) -> Value {
            "forgotten": 0, "deferred": deferred, "failed": failed})
 }
 
+#[test]
+fn the_job_of_a_forgotten_memory_is_done_without_running_the_tool() {
+    let llm = Llm::new();
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let (code, _) = run(&llm, &["forget", "a"], &[]);
+    assert_eq!(code, Some(0));
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["name"]),
+        (&json!("forgotten"), &json!("a"))
+    );
+    assert_eq!(lines[1]["forgotten"], 1);
+    assert!(llm.record("claude").is_empty(), "the tool never ran");
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 0, "done": 1, "failed": 0})
+    );
+}
+
 /// The names of the entities claude's assertions mention, per memory.
 fn claude_mentions(llm: &Llm) -> Vec<(String, String, i64)> {
     let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
