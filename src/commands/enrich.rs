@@ -9,12 +9,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::open_existing;
+use super::slots::parse_seconds;
 use crate::config::Config;
 use crate::error::{ErrorKind, Result};
 use crate::graph::Extractor;
@@ -34,6 +35,8 @@ const LEASE: Duration = Duration::from_secs(45 * 60);
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// The longest delay between retries.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60 * 60);
+/// How often `--until-empty` looks for a due job while none is.
+const POLL: Duration = Duration::from_secs(1);
 /// The attempts after which a job that keeps failing for now is failed.
 const MAX_ATTEMPTS: u32 = 8;
 
@@ -47,6 +50,13 @@ pub struct EnrichArgs {
     /// Settle at most this many jobs [default: every job due]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
+    /// When no job is due, wait (checking every second) until none is
+    /// queued or running, instead of stopping
+    #[arg(long)]
+    pub until_empty: bool,
+    /// Claim no job after this many seconds (the one running is finished)
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub max_runtime: Option<Duration>,
 }
 
 /// The `enrich` verbs besides working the queue.
@@ -169,7 +179,9 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         ..Summary::default()
     };
     let mut settled = 0;
-    while args.limit.is_none_or(|limit| settled < limit) {
+    let deadline = args.max_runtime.map(|runtime| Instant::now() + runtime);
+    let time_left = || deadline.map(|at| at.saturating_duration_since(Instant::now()));
+    while args.limit.is_none_or(|limit| settled < limit) && time_left() != Some(Duration::ZERO) {
         let now = Timestamp::now();
         let lease = Lease {
             pid: holder.pid,
@@ -178,7 +190,13 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
             expires_at: Timestamp(now.0 + millis(LEASE)),
         };
         let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? else {
-            break;
+            let counts = store.enrich_counts()?;
+            if !args.until_empty || counts.queued + counts.running == 0 {
+                break;
+            }
+            let pause = time_left().map_or(POLL, |left| left.min(POLL));
+            std::thread::sleep(pause);
+            continue;
         };
         let line = work(config, &mut store, &job, &lease)?;
         summary.count(&line.event);

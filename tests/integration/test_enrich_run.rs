@@ -317,3 +317,73 @@ fn the_job_of_a_killed_worker_is_reclaimed_and_done_once() {
     );
     assert_eq!(claude_mentions(&llm).len(), 2);
 }
+
+#[test]
+fn max_runtime_ends_a_wait_for_a_deferred_job() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"mode": "usage_limit"}));
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let started = std::time::Instant::now();
+    let (code, lines) = run(
+        &llm,
+        &["enrich", "--until-empty", "--max-runtime", "2"],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines.len(), 2, "one job line, then the summary: {lines:?}");
+    assert_eq!(lines[1], summary(0, 0, 1, 0));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "it did not wait for the retry, 30 s away"
+    );
+}
+
+#[test]
+fn until_empty_waits_for_running_jobs_and_takes_what_they_queue() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let spawn = |args: &[&str]| {
+        llm.cmd(&[])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn(&["enrich"]);
+    wait_until(60, "claude to start", || !llm.record("claude").is_empty());
+    let waiting = spawn(&["enrich", "--until-empty"]);
+    remember(&llm, "a", "Rust keeps its data in SQLite files.");
+    let started = |llm: &Llm| {
+        llm.record("claude")
+            .iter()
+            .filter(|entry| entry["started"] == true)
+            .count()
+    };
+    wait_until(60, "the waiting worker to take the new version", || {
+        started(&llm) == 2
+    });
+    std::fs::write(&gate, "").unwrap();
+
+    let first = first.wait_with_output().unwrap();
+    let lines = parse_lines(&first.stdout, &first.stderr);
+    assert_eq!(lines[0]["event"], "requeued", "{lines:?}");
+    let waiting = waiting.wait_with_output().unwrap();
+    let lines = parse_lines(&waiting.stdout, &waiting.stderr);
+    assert_eq!(waiting.status.code(), Some(0), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["version"]),
+        (&json!("stored"), &json!(2)),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], summary(1, 0, 0, 0));
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 0, "done": 1, "failed": 0})
+    );
+}
