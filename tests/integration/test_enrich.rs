@@ -148,3 +148,17 @@ fn remember_extract_on_the_command_line_is_not_queued() {
     assert_eq!(jobs(&env), [], "the memory is stored and not queued");
     env.ok(&["read", "a"]);
 }
+
+#[test]
+fn purging_a_memory_deletes_its_jobs() {
+    let env = TestEnv::new();
+    with_backend(
+        &env,
+        "claude",
+        &["remember", "--name", "a", "--body", "one"],
+    );
+    with_backend(&env, "codex", &["remember", "--name", "b", "--body", "two"]);
+    env.ok(&["forget", "a"]);
+    env.ok(&["purge", "--yes"]);
+    assert_eq!(jobs(&env), [job("b", 1, "codex")]);
+}
