@@ -119,11 +119,14 @@ impl Reached {
     pub fn via(&self, store: &Store) -> Result<Via> {
         let name_of = |id| -> Result<Option<String>> { Ok(store.memory(id)?.map(|m| m.name)) };
         Ok(match &self.route {
-            Route::Session { seed } => Via {
-                memory: name_of(*seed)?,
-                session: store.memory(*seed)?.and_then(|m| m.session),
-                entities: Vec::new(),
-            },
+            Route::Session { seed } => {
+                let seed = store.memory(*seed)?;
+                Via {
+                    memory: seed.as_ref().map(|m| m.name.clone()),
+                    session: seed.and_then(|m| m.session),
+                    entities: Vec::new(),
+                }
+            }
             Route::Entities { origin, path } => {
                 let mut entities = Vec::with_capacity(path.len());
                 for (entity, step) in path {

@@ -96,11 +96,7 @@ impl Store {
         options: &WalkOptions,
     ) -> Result<Vec<RelatedMemory>> {
         let memory = find_live(self.conn(), namespace, name)?;
-        let seeds = self
-            .conn()
-            .prepare_cached("SELECT DISTINCT entity_id FROM mentions WHERE memory_id = ?1")?
-            .query_map([memory.memory_id], |row| row.get(0))?
-            .collect::<rusqlite::Result<Vec<EntityId>>>()?;
+        let seeds = self.mentioned_entities(memory.memory_id)?;
         self.walk(&seeds, options, Some(memory.memory_id))
     }
 

@@ -415,6 +415,35 @@ impl TestEnv {
         conn.execute_batch(sql).unwrap();
     }
 
+    /// Runs `import -` with `args` and `input` and returns its report,
+    /// asserting exit 0 when no line fails and exit 12 (`partial`) when
+    /// some do.
+    pub fn import_report(&self, args: &[&str], input: impl Into<Vec<u8>>) -> ImportReport {
+        let out = self
+            .cmd()
+            .args(["import", "-"])
+            .args(args)
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        let report: ImportReport = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not an import report ({e}): {out:?}"));
+        let expected = if report.failed == 0 { 0 } else { 12 };
+        assert_eq!(out.status.code(), Some(expected), "{report:?}");
+        report
+    }
+
+    /// The export of every namespace, asserting success.
+    pub fn export_all(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["export", "--all-namespaces"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Stores a memory with the given body.
     pub fn remember(&self, name: &str, body: &str) -> Value {
         self.ok(&["remember", "--name", name, "--body", body])

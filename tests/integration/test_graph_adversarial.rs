@@ -8,35 +8,14 @@ use serde_json::{Value, json};
 
 use crate::common::{Health, ImportReport, SearchResults, TestEnv};
 
-/// Runs `import -` with `lines`, asserting exit 0 when no line fails and
-/// exit 12 (`partial`) when some do; returns the report.
+/// Runs `import -` with `lines` (see [`TestEnv::import_report`]).
 fn import(env: &TestEnv, lines: &[Value]) -> ImportReport {
     let input = lines
         .iter()
         .map(Value::to_string)
         .collect::<Vec<_>>()
         .join("\n");
-    let out = env
-        .cmd()
-        .args(["import", "-"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    let report: ImportReport = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not an import report ({e}): {out:?}"));
-    let expected = if report.failed == 0 { 0 } else { 12 };
-    assert_eq!(out.status.code(), Some(expected), "{report:?}");
-    report
-}
-
-fn export(env: &TestEnv) -> String {
-    let out = env
-        .cmd()
-        .args(["export", "--all-namespaces"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
+    env.import_report(&[], input)
 }
 
 fn assert_graph_healthy(env: &TestEnv) {
@@ -65,7 +44,7 @@ fn found_by_graph(env: &TestEnv, args: &[&str]) -> Vec<String> {
 /// both exports must be the same bytes and both graphs healthy.
 fn assert_round_trip(source: &TestEnv) {
     assert_graph_healthy(source);
-    let exported = export(source);
+    let exported = source.export_all();
     let target = TestEnv::new();
     let out = target
         .cmd()
@@ -75,7 +54,7 @@ fn assert_round_trip(source: &TestEnv) {
         .unwrap();
     assert!(out.status.success(), "{out:?}\n{exported}");
     assert_graph_healthy(&target);
-    assert_eq!(export(&target), exported, "a second export differs");
+    assert_eq!(target.export_all(), exported, "a second export differs");
 }
 
 /// A session of three memories: a seed the query matches by its words, its
@@ -306,7 +285,7 @@ fn graph_corpus() -> TestEnv {
 #[test]
 fn bad_graph_lines_are_reported_by_number_and_change_nothing() {
     let env = graph_corpus();
-    let before = export(&env);
+    let before = env.export_all();
     let namespaces = env.ok(&["namespaces"]);
     let many_aliases: Vec<String> = (0..10_000).map(|i| format!("Nobody {i}")).collect();
     let lines = [
@@ -340,7 +319,11 @@ fn bad_graph_lines_are_reported_by_number_and_change_nothing() {
     let all: Vec<u64> = (1..=lines.len() as u64).collect();
     assert_eq!(rejected, all, "{report:?}");
     assert_eq!((report.failed, report.graph_lines), (lines.len() as u64, 0));
-    assert_eq!(export(&env), before, "a rejected line changed the database");
+    assert_eq!(
+        env.export_all(),
+        before,
+        "a rejected line changed the database"
+    );
     assert_eq!(env.ok(&["namespaces"]), namespaces);
     assert_graph_healthy(&env);
 }
@@ -539,7 +522,7 @@ fn merging_one_entity_named_twice_merges_it_once() {
 #[test]
 fn lines_that_are_not_objects_are_rejected_whatever_they_hold() {
     let env = graph_corpus();
-    let before = export(&env);
+    let before = env.export_all();
     let lines = [
         json!([{"name": "Alpha", "description": "set by an array"}]),
         json!([{"from": "Alpha", "to": "Gamma", "relation": "knows"}]),
@@ -553,14 +536,18 @@ fn lines_that_are_not_objects_are_rejected_whatever_they_hold() {
     let rejected: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
     assert_eq!(rejected, [1, 2, 3, 4, 5, 6, 7], "{report:?}");
     assert_eq!(report.graph_lines + report.imported, 0, "{report:?}");
-    assert_eq!(export(&env), before, "a rejected line changed the database");
+    assert_eq!(
+        env.export_all(),
+        before,
+        "a rejected line changed the database"
+    );
     assert_graph_healthy(&env);
 }
 
 #[test]
 fn a_relationship_given_twice_is_refused_like_an_entity_given_twice() {
     let env = graph_corpus();
-    let before = export(&env);
+    let before = env.export_all();
     let twice = json!({"relationships": [
         {"from": "Alpha", "to": "Beta", "relation": "knows", "weight": 1.0, "description": "first"},
         {"from": "alpha", "to": "BETA", "relation": "knows", "weight": 0.5, "description": "second"}
@@ -581,7 +568,7 @@ fn a_relationship_given_twice_is_refused_like_an_entity_given_twice() {
         report.errors[0].message.contains("given twice"),
         "{report:?}"
     );
-    assert_eq!(export(&env), before);
+    assert_eq!(env.export_all(), before);
     let both_ways = json!({"relationships": [
         {"from": "Alpha", "to": "Beta", "relation": "knows"},
         {"from": "Beta", "to": "Alpha", "relation": "knows"},
@@ -620,7 +607,7 @@ fn an_entity_line_merges_the_same_whatever_the_order_of_its_aliases() {
 #[test]
 fn a_relationship_description_is_limited_like_an_entity_description() {
     let env = graph_corpus();
-    let before = export(&env);
+    let before = env.export_all();
     let long = "d".repeat(4097);
     let error = env.error(
         &[
@@ -657,5 +644,9 @@ fn a_relationship_description_is_limited_like_an_entity_description() {
     assert_eq!(rejected, [1, 2], "{report:?}");
     assert_eq!(report.graph_lines, 1, "{report:?}");
     env.ok(&["unlink", "--from", "Alpha", "--to", "Gamma"]);
-    assert_eq!(export(&env), before, "a rejected line changed the database");
+    assert_eq!(
+        env.export_all(),
+        before,
+        "a rejected line changed the database"
+    );
 }

@@ -5,36 +5,8 @@ use std::fs;
 
 use serde_json::{Value, json};
 
-use crate::common::{Health, ImportReport, TestEnv};
+use crate::common::{Health, TestEnv};
 
-/// Runs `import -` with `input` and returns its report, asserting exit 0
-/// when no line fails and exit 12 (`partial`) when some do.
-fn import(env: &TestEnv, args: &[&str], input: impl Into<Vec<u8>>) -> ImportReport {
-    let out = env
-        .cmd()
-        .args(["import", "-"])
-        .args(args)
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    let report: ImportReport = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not an import report ({e}): {out:?}"));
-    let expected = if report.failed == 0 { 0 } else { 12 };
-    assert_eq!(out.status.code(), Some(expected), "{report:?}");
-    report
-}
-
-fn export(env: &TestEnv) -> String {
-    let out = env
-        .cmd()
-        .args(["export", "--all-namespaces"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Writes `value` as JSON to a file of the test's folder; returns its path.
 fn json_file(env: &TestEnv, name: &str, value: &Value) -> String {
     let path = env.dir.path().join(name);
     fs::write(&path, value.to_string()).unwrap();
@@ -229,7 +201,7 @@ fn assert_graph_healthy(env: &TestEnv) {
 #[test]
 fn export_then_import_gives_the_same_graph() {
     let source = graph_source();
-    let exported = export(&source);
+    let exported = source.export_all();
     assert!(
         !exported.contains("Hidden Thing"),
         "a forgotten memory's graph was exported:\n{exported}"
@@ -242,7 +214,7 @@ fn export_then_import_gives_the_same_graph() {
     assert_eq!((kinds, with_graph.count()), ([2, 3, 11], 2), "{exported}");
 
     let target = TestEnv::new();
-    let report = import(&target, &["--batch-size", "3"], exported.clone());
+    let report = target.import_report(&["--batch-size", "3"], exported.clone());
     assert_eq!((report.imported, report.failed), (4, 0), "{report:?}");
     assert!(report.graph_lines > 0, "{report:?}");
     assert_graph_healthy(&source);
@@ -261,7 +233,7 @@ fn export_then_import_gives_the_same_graph() {
     let alice = target.ok(&["entity", "Alice C."]);
     assert_eq!(alice["aliases"], json!(["Alice Cooper"]), "{alice}");
     assert_eq!(alice["type"], "person", "{alice}");
-    assert_eq!(export(&target), exported, "a second export differs");
+    assert_eq!(target.export_all(), exported, "a second export differs");
 }
 
 #[test]
@@ -275,7 +247,7 @@ fn forgotten_names_stay_forgotten_and_aliases_keep_finding_their_entity() {
     ]
     .map(|line| line.to_string())
     .join("\n");
-    let report = import(&target, &[], input);
+    let report = target.import_report(&[], input);
     assert_eq!((report.imported, report.graph_lines), (1, 2), "{report:?}");
     let names: Vec<Value> = target.ok(&["read", "m"])["entities"]
         .as_array()
@@ -316,7 +288,7 @@ fn bad_graph_lines_are_reported_and_the_others_imported() {
         json!({"link": {"from": "X", "to": "Y", "relation": "knows"}, "namespace": "bad name"}),
     ];
     let input = lines.map(|l| l.to_string()).join("\n");
-    let report = import(&env, &["--batch-size", "2"], input);
+    let report = env.import_report(&["--batch-size", "2"], input);
     let rejected: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
     assert_eq!(
         rejected,
@@ -359,7 +331,7 @@ fn memory_lines_without_graph_fields_import_as_before() {
         json!({"entities": [{"name": "X", "type": "tool"}]}).to_string(),
     );
     let plain = json!({"name": "m", "body": "second", "created_at": "2024-05-08T13:56:00Z"});
-    let report = import(&env, &[], plain.to_string());
+    let report = env.import_report(&[], plain.to_string());
     assert_eq!((report.updated, report.graph_lines), (1, 0), "{report:?}");
     let read = env.ok(&["read", "m"]);
     assert_eq!(read["body"], "second");
@@ -370,7 +342,7 @@ fn memory_lines_without_graph_fields_import_as_before() {
     );
 
     let cleared = json!({"name": "m", "body": "second", "entities": []});
-    let report = import(&env, &[], cleared.to_string());
+    let report = env.import_report(&[], cleared.to_string());
     assert_eq!(report.unchanged, 1, "{report:?}");
     assert_eq!(env.ok(&["read", "m"])["entities"], json!([]));
     env.fails(&["entity", "X"], 3);
@@ -380,9 +352,9 @@ fn memory_lines_without_graph_fields_import_as_before() {
                      "created_at": "2024-05-08T13:56:00.000Z",
                      "updated_at": "2024-05-08T13:56:00.000Z"});
     let fresh = TestEnv::new();
-    let report = import(&fresh, &[], old.to_string());
+    let report = fresh.import_report(&[], old.to_string());
     assert_eq!(report.imported, 1, "{report:?}");
-    let exported = export(&fresh);
+    let exported = fresh.export_all();
     let line: Value = serde_json::from_str(exported.trim()).unwrap();
     assert_eq!(line, old, "a memory without a graph gained fields");
     assert_graph_healthy(&env);
@@ -465,9 +437,9 @@ fn memories_written_at_one_time_list_in_the_same_order_after_a_round_trip() {
         .map(|name| json!({"name": name, "body": "x", "created_at": "2024-05-08T13:56:00Z"}))
         .map(|line| line.to_string())
         .join("\n");
-    import(&source, &[], lines);
+    source.import_report(&[], lines);
     let target = TestEnv::new();
-    import(&target, &[], export(&source));
+    target.import_report(&[], source.export_all());
     let names = |env: &TestEnv| -> Vec<Value> {
         env.ok(&["list"])["items"]
             .as_array()
