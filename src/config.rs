@@ -38,6 +38,10 @@ pub const ENV_CLAUDE_BIN: &str = "SQLITE_GRAPHRAG_CLAUDE_BIN";
 pub const ENV_EXTRACT: &str = "SQLITE_GRAPHRAG_EXTRACT";
 /// Environment variable naming the `codex` program to run.
 pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
+/// Environment variable naming the model `claude` runs (else its default).
+pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
+/// Environment variable naming the model `codex` runs (else its default).
+pub const ENV_CODEX_MODEL: &str = "SQLITE_GRAPHRAG_CODEX_MODEL";
 /// The slot count of a new `llm` pool when none is configured: LLM command
 /// lines are heavy, and a subscription takes only a few at once.
 const DEFAULT_LLM_SLOTS: u32 = 2;
@@ -71,6 +75,10 @@ pub struct Env {
     pub codex_bin: Option<OsString>,
     /// `SQLITE_GRAPHRAG_EXTRACT`.
     pub extract: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
+    pub claude_model: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
+    pub codex_model: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CONFIG_HOME`.
@@ -100,6 +108,8 @@ impl Env {
             claude_bin: var(ENV_CLAUDE_BIN),
             codex_bin: var(ENV_CODEX_BIN),
             extract: var(ENV_EXTRACT),
+            claude_model: var(ENV_CLAUDE_MODEL),
+            codex_model: var(ENV_CODEX_MODEL),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
@@ -123,6 +133,18 @@ pub struct ConfigFile {
     /// Number of slots of a new pool (any JSON value here; checked when a
     /// command uses it).
     pub max_slots: Option<serde_json::Value>,
+    /// Number of slots of a new `llm` pool (checked when a command uses it).
+    pub llm_slots: Option<serde_json::Value>,
+    /// The LLM backend writes queue memories for (checked when used).
+    pub extract: Option<serde_json::Value>,
+    /// The `claude` program.
+    pub claude_bin: Option<PathBuf>,
+    /// The `codex` program.
+    pub codex_bin: Option<PathBuf>,
+    /// The model `claude` runs.
+    pub claude_model: Option<String>,
+    /// The model `codex` runs.
+    pub codex_model: Option<String>,
 }
 
 impl ConfigFile {
@@ -141,7 +163,10 @@ impl ConfigFile {
         })?;
         serde_json::from_str(&text).map_err(|e| {
             Error::invalid(format!("configuration file {}: {e}", path.display()))
-                .with_hint("keys: db, namespace, runtime_dir, max_slots")
+                .with_hint(
+                    "keys: db, namespace, runtime_dir, max_slots, llm_slots, extract, \
+                     claude_bin, codex_bin, claude_model, codex_model",
+                )
         })
     }
 }
@@ -168,10 +193,16 @@ pub struct Config {
     session: Deferred<Option<String>>,
     /// The slot count of a new `llm` pool, or why the given one is bad.
     llm_slots: Deferred<SlotCount>,
-    /// The `claude` program named by the environment (else found in `PATH`).
+    /// The `claude` program named by the environment or the configuration
+    /// file (else found in `PATH`).
     pub claude_bin: Option<PathBuf>,
-    /// The `codex` program named by the environment (else found in `PATH`).
+    /// The `codex` program named by the environment or the configuration
+    /// file (else found in `PATH`).
     pub codex_bin: Option<PathBuf>,
+    /// The model `claude` runs, when not its own default.
+    claude_model: Deferred<Option<String>>,
+    /// The model `codex` runs, when not its own default.
+    codex_model: Deferred<Option<String>>,
     /// The LLM backend writes queue memories for, or why the given one is bad.
     queued_backend: Deferred<Option<Backend>>,
     /// The most detailed log level written to stderr.
@@ -234,10 +265,14 @@ impl Config {
             runtime_dir,
             max_slots,
             session,
-            llm_slots: llm_slot_count(env).map_err(DeferredError::from),
-            claude_bin: env.claude_bin.as_ref().map(PathBuf::from),
-            codex_bin: env.codex_bin.as_ref().map(PathBuf::from),
-            queued_backend: queued_backend(env).map_err(DeferredError::from),
+            llm_slots: llm_slot_count(env, &file).map_err(DeferredError::from),
+            claude_bin: env.claude_bin.as_ref().map(PathBuf::from).or(file.claude_bin.clone()),
+            codex_bin: env.codex_bin.as_ref().map(PathBuf::from).or(file.codex_bin.clone()),
+            claude_model: model(&env.claude_model, ENV_CLAUDE_MODEL, &file.claude_model)
+                .map_err(DeferredError::from),
+            codex_model: model(&env.codex_model, ENV_CODEX_MODEL, &file.codex_model)
+                .map_err(DeferredError::from),
+            queued_backend: queued_backend(env, &file).map_err(DeferredError::from),
             log_level: log_level(flags.verbose, flags.quiet),
             notices,
         })
@@ -307,6 +342,22 @@ impl Config {
     pub fn queued_backend(&self) -> Result<Option<Backend>> {
         self.queued_backend.clone().map_err(|e| e.to_error())
     }
+
+    /// The model `backend` runs, when configured (else the tool's default).
+    ///
+    /// # Failure
+    /// Invalid input when the environment or the configuration file gave a
+    /// model that is not UTF-8 or could be read as an option.
+    pub fn model(&self, backend: Backend) -> Result<Option<&str>> {
+        let model = match backend {
+            Backend::Claude => &self.claude_model,
+            Backend::Codex => &self.codex_model,
+        };
+        model
+            .as_ref()
+            .map(Option::as_deref)
+            .map_err(DeferredError::to_error)
+    }
 }
 
 /// A setting's value, or the error to report when a command asks for it.
@@ -368,35 +419,71 @@ fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
     }
 }
 
-/// The slot count of a new `llm` pool: from the environment, else
-/// [`DEFAULT_LLM_SLOTS`] (a default, which an existing pool overrides).
-fn llm_slot_count(env: &Env) -> Result<SlotCount> {
-    let Some(text) = &env.llm_slots else {
-        return Ok(SlotCount {
+/// The slot count of a new `llm` pool: from the environment, else the
+/// configuration file, else [`DEFAULT_LLM_SLOTS`] (a default, which an
+/// existing pool overrides).
+fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
+    match (&env.llm_slots, &file.llm_slots) {
+        (Some(text), _) => {
+            let text = utf8(text, ENV_LLM_SLOTS)?;
+            let value = text.trim().parse().map_err(|_| {
+                Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number"))
+            })?;
+            SlotCount::chosen(value, ENV_LLM_SLOTS)
+        }
+        (None, Some(value)) => {
+            const WHAT: &str = "llm_slots in the configuration file";
+            let count = value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
+                    ))
+                })?;
+            SlotCount::chosen(count, WHAT)
+        }
+        (None, None) => Ok(SlotCount {
             value: DEFAULT_LLM_SLOTS,
             explicit: false,
-        });
-    };
-    let text = utf8(text, ENV_LLM_SLOTS)?;
-    let value = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
-    SlotCount::chosen(value, ENV_LLM_SLOTS)
+        }),
+    }
 }
 
-fn queued_backend(env: &Env) -> Result<Option<Backend>> {
-    let Some(text) = &env.extract else {
-        return Ok(None);
+/// The backend writes queue memories for: from the environment, else the
+/// configuration file, else none.
+fn queued_backend(env: &Env, file: &ConfigFile) -> Result<Option<Backend>> {
+    let (text, what) = match (&env.extract, &file.extract) {
+        (Some(text), _) => (utf8(text, ENV_EXTRACT)?.trim(), ENV_EXTRACT),
+        (None, Some(value)) => {
+            const WHAT: &str = "extract in the configuration file";
+            let text = value.as_str().ok_or_else(|| {
+                Error::invalid(format!("{WHAT} must be claude, codex or none, not {value}"))
+            })?;
+            (text, WHAT)
+        }
+        (None, None) => return Ok(None),
     };
-    match utf8(text, ENV_EXTRACT)?.trim() {
+    match text {
         "none" => Ok(None),
         "claude" => Ok(Some(Backend::Claude)),
         "codex" => Ok(Some(Backend::Codex)),
         other => Err(Error::invalid(format!(
-            "{ENV_EXTRACT}={other:?} is not a backend: use claude, codex or none"
+            "{what}={other:?} is not a backend: use claude, codex or none"
         ))),
     }
+}
+
+/// A backend's model: from the environment, else the configuration file.
+fn model(env: &Option<OsString>, name: &str, file: &Option<String>) -> Result<Option<String>> {
+    let model = match env {
+        Some(text) => Some(utf8(text, name)?.trim().to_owned()),
+        None => file.clone(),
+    };
+    if let Some(model) = &model {
+        crate::llm::check_model(model)?;
+    }
+    Ok(model)
 }
 
 fn utf8<'a>(value: &'a OsString, name: &str) -> Result<&'a str> {
@@ -626,6 +713,46 @@ mod tests {
         );
         std::fs::write(&path, r#"{"colour":"red"}"#).unwrap();
         assert!(Config::resolve(&flags, &Env::default()).is_err());
+    }
+
+    #[test]
+    fn the_llm_settings_come_from_the_environment_else_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(
+            &path,
+            r#"{"llm_slots":3,"extract":"codex","claude_bin":"/opt/claude",
+                "codex_bin":"/opt/codex","claude_model":"opus","codex_model":"gpt-x"}"#,
+        )
+        .unwrap();
+        let flags = GlobalArgs {
+            config: Some(path.clone()),
+            ..GlobalArgs::default()
+        };
+        let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.llm_slots().unwrap().value, 3);
+        assert_eq!(c.queued_backend().unwrap(), Some(Backend::Codex));
+        assert_eq!(c.claude_bin, Some(PathBuf::from("/opt/claude")));
+        assert_eq!(c.codex_bin, Some(PathBuf::from("/opt/codex")));
+        assert_eq!(c.model(Backend::Claude).unwrap(), Some("opus"));
+        assert_eq!(c.model(Backend::Codex).unwrap(), Some("gpt-x"));
+        let env = Env {
+            llm_slots: Some("5".into()),
+            extract: Some("none".into()),
+            claude_bin: Some("/env/claude".into()),
+            claude_model: Some("sonnet".into()),
+            ..Env::default()
+        };
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!(c.llm_slots().unwrap().value, 5);
+        assert_eq!(c.queued_backend().unwrap(), None);
+        assert_eq!(c.claude_bin, Some(PathBuf::from("/env/claude")));
+        assert_eq!(c.model(Backend::Claude).unwrap(), Some("sonnet"));
+        std::fs::write(&path, r#"{"llm_slots":"two","extract":"gpt"}"#).unwrap();
+        let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.llm_slots().unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(c.queued_backend().unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert!(c.max_slots().is_ok());
     }
 
     #[test]

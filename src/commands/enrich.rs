@@ -172,6 +172,8 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         None => {}
     }
     config.llm_slots()?;
+    config.model(Backend::Claude)?;
+    config.model(Backend::Codex)?;
     let mut store = open_existing(config)?;
     let holder = HolderInfo::current(Vec::new());
     let mut summary = Summary {

@@ -80,8 +80,9 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
         None => config.session()?,
     };
     let graph = args.graph.read()?;
-    if args.extract.is_some() {
+    if let Some(backend) = args.extract {
         config.llm_slots()?;
+        config.model(backend.into())?;
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config);

@@ -25,7 +25,7 @@ pub type ReplyCheck = fn(&Value) -> std::result::Result<(), String>;
 pub struct Request {
     /// The prompt, written to the tool's stdin.
     pub prompt: Vec<u8>,
-    /// The model, when not the tool's default.
+    /// The model; `None` takes the configured one, else the tool's default.
     pub model: Option<String>,
     /// The JSON schema the reply must follow, if any.
     pub schema: Option<Value>,
@@ -70,11 +70,18 @@ pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply
         guard::refuse_api_keys(backend, &|name| std::env::var_os(name))?;
     }
     let program = program(config, backend);
+    let model = match &request.model {
+        Some(model) => {
+            check_model(model)?;
+            Some(model.as_str())
+        }
+        None => config.model(backend)?,
+    };
     let pool = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt(&pool, backend, &program, request)?.and_then(|p| checked(request, p)) {
+        match attempt(&pool, backend, &program, model, request)?.and_then(|p| checked(request, p)) {
             Ok(parsed) => {
                 return Ok(Reply {
                     backend: backend.name(),
@@ -122,17 +129,38 @@ fn program(config: &Config, backend: Backend) -> OsString {
         .unwrap_or_else(|| backend.name().into())
 }
 
+/// The longest model name passed to a tool.
+const MAX_MODEL_LEN: usize = 200;
+
+/// Checks that `model` can only be read as a model name: not empty, not
+/// an option (a leading `-`), no control characters, at most
+/// [`MAX_MODEL_LEN`] bytes.
+pub fn check_model(model: &str) -> Result<()> {
+    let bad = model.is_empty()
+        || model.starts_with('-')
+        || model.len() > MAX_MODEL_LEN
+        || model.chars().any(char::is_control);
+    if bad {
+        return Err(Error::invalid(format!(
+            "{model:?} is not a model name: it must be 1 to {MAX_MODEL_LEN} bytes, \
+             not start with '-', and hold no control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Runs the tool once under a slot, in a fresh working folder.
 fn attempt(
     pool: &Pool,
     backend: Backend,
     program: &OsString,
+    model: Option<&str>,
     request: &Request,
 ) -> Result<Result<Parsed, Failure>> {
     let spec = backend.spec();
     let workdir = WorkDir::create()?;
     let invocation = Invocation {
-        model: request.model.as_deref(),
+        model,
         schema: request.schema.as_ref(),
         workdir: workdir.path(),
     };
@@ -221,4 +249,22 @@ fn read_reply(
         allow_api_key: request.allow_api_key,
     };
     Ok((backend.spec().parse)(&output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_name_cannot_be_read_as_an_option() {
+        assert!(check_model("claude-sonnet-4-5").is_ok());
+        assert!(check_model("gpt-5.1-codex").is_ok());
+        for bad in ["", "-x", "--dangerously-skip-permissions", "a\nb", &"m".repeat(201)] {
+            assert_eq!(
+                check_model(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -291,3 +291,31 @@ fn a_graph_extracted_from_a_version_that_changed_meanwhile_is_dropped() {
     assert_eq!(out["extraction"]["stored"], false, "{out}");
     assert!(llm_mentions(&llm).is_empty());
 }
+
+#[test]
+fn the_configured_model_reaches_the_tool_and_a_bad_one_starts_nothing() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    llm.knobs("codex", json!({"reply": reply()}));
+    let config = llm.env.dir.path().join("config.json");
+    std::fs::write(&config, r#"{"codex_model": "gpt-from-file"}"#).unwrap();
+    let config = config.to_str().unwrap();
+    let vars = [
+        ("SQLITE_GRAPHRAG_CLAUDE_MODEL", "opus-from-env"),
+        ("SQLITE_GRAPHRAG_CONFIG", config),
+    ];
+    assert_eq!(remember(&llm, "claude", &vars).0, Some(0));
+    assert_eq!(remember(&llm, "codex", &vars).0, Some(0));
+    let model_of = |backend| {
+        let argv = llm.runs(backend)[0]["argv"].clone();
+        let argv: Vec<String> = serde_json::from_value(argv).unwrap();
+        let at = argv.iter().position(|a| a == "--model" || a == "-m");
+        at.map(|i| argv[i + 1].clone())
+    };
+    assert_eq!(model_of("claude").as_deref(), Some("opus-from-env"));
+    assert_eq!(model_of("codex").as_deref(), Some("gpt-from-file"));
+
+    let (code, out) = remember(&llm, "claude", &[("SQLITE_GRAPHRAG_CLAUDE_MODEL", "--yolo")]);
+    assert_eq!(code, Some(5), "{out}");
+    assert_eq!(llm.runs("claude").len(), 1, "the tool must not start");
+}
