@@ -162,11 +162,10 @@ impl ConfigFile {
             }
         })?;
         serde_json::from_str(&text).map_err(|e| {
-            Error::invalid(format!("configuration file {}: {e}", path.display()))
-                .with_hint(
-                    "keys: db, namespace, runtime_dir, max_slots, llm_slots, extract, \
+            Error::invalid(format!("configuration file {}: {e}", path.display())).with_hint(
+                "keys: db, namespace, runtime_dir, max_slots, llm_slots, extract, \
                      claude_bin, codex_bin, claude_model, codex_model",
-                )
+            )
         })
     }
 }
@@ -266,8 +265,16 @@ impl Config {
             max_slots,
             session,
             llm_slots: llm_slot_count(env, &file).map_err(DeferredError::from),
-            claude_bin: env.claude_bin.as_ref().map(PathBuf::from).or(file.claude_bin.clone()),
-            codex_bin: env.codex_bin.as_ref().map(PathBuf::from).or(file.codex_bin.clone()),
+            claude_bin: env
+                .claude_bin
+                .as_ref()
+                .map(PathBuf::from)
+                .or(file.claude_bin.clone()),
+            codex_bin: env
+                .codex_bin
+                .as_ref()
+                .map(PathBuf::from)
+                .or(file.codex_bin.clone()),
             claude_model: model(&env.claude_model, ENV_CLAUDE_MODEL, &file.claude_model)
                 .map_err(DeferredError::from),
             codex_model: model(&env.codex_model, ENV_CODEX_MODEL, &file.codex_model)
@@ -426,9 +433,10 @@ fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
     match (&env.llm_slots, &file.llm_slots) {
         (Some(text), _) => {
             let text = utf8(text, ENV_LLM_SLOTS)?;
-            let value = text.trim().parse().map_err(|_| {
-                Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number"))
-            })?;
+            let value = text
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
             SlotCount::chosen(value, ENV_LLM_SLOTS)
         }
         (None, Some(value)) => {
@@ -751,7 +759,10 @@ mod tests {
         std::fs::write(&path, r#"{"llm_slots":"two","extract":"gpt"}"#).unwrap();
         let c = Config::resolve(&flags, &Env::default()).unwrap();
         assert_eq!(c.llm_slots().unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(c.queued_backend().unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.queued_backend().unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         assert!(c.max_slots().is_ok());
     }
 

@@ -50,6 +50,9 @@ pub enum ErrorKind {
     LlmAuth,
     /// An LLM backend failed or replied with something unusable.
     LlmFailed,
+    /// SIGINT, SIGTERM or SIGHUP arrived while an LLM tool ran; its
+    /// process group was stopped.
+    Interrupted,
 }
 
 impl ErrorKind {
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::LlmUnavailable => "llm_unavailable",
             ErrorKind::LlmAuth => "llm_auth",
             ErrorKind::LlmFailed => "llm_failed",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 
@@ -100,6 +104,7 @@ impl ErrorKind {
             ErrorKind::Timeout => 124,
             ErrorKind::CommandNotExecutable => 126,
             ErrorKind::CommandNotFound => 127,
+            ErrorKind::Interrupted => 130,
         }
     }
 }
@@ -252,7 +257,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 19] = [
+    const ALL: [ErrorKind; 20] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -272,6 +277,7 @@ mod tests {
         ErrorKind::LlmUnavailable,
         ErrorKind::LlmAuth,
         ErrorKind::LlmFailed,
+        ErrorKind::Interrupted,
     ];
 
     #[test]

@@ -1,14 +1,22 @@
 //! `enrich`: works the queue of memory versions waiting for an LLM
-//! extractor, one job at a time, and counts it (`enrich status`).
+//! extractor, up to `--parallel` jobs at once, and counts it (`enrich
+//! status`).
 //!
-//! A job is claimed under a lease in one short transaction, extracted with
-//! no transaction open (as `remember --extract` does), and settled in
-//! another: the graph stored if the memory is still at the version read,
-//! else the job re-queued for the current version. Each job settled is one
-//! JSON line on stdout; a summary line ends the output.
+//! Each worker thread has its own connection. A job is claimed under a
+//! lease in one short transaction, extracted with no transaction open (as
+//! `remember --extract` does), and settled in another: the graph stored if
+//! the memory is still at the version read, else the job re-queued for the
+//! current version. Each job settled is one JSON line on stdout, written by
+//! the main thread; a summary line ends the output.
+//!
+//! SIGINT, SIGTERM or SIGHUP stops the run: the tools running are stopped,
+//! their jobs go back to the queue without counting the attempt, no job is
+//! claimed after it, and the command exits with `interrupted` (130).
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -19,11 +27,12 @@ use super::slots::parse_seconds;
 use crate::config::Config;
 use crate::error::{ErrorKind, Result};
 use crate::graph::Extractor;
-use crate::llm::Backend;
 use crate::llm::extraction::{self, Extraction};
+use crate::llm::{Backend, POOL};
 use crate::memory::{MemoryId, VersionNumber};
 use crate::output;
-use crate::slots::HolderInfo;
+use crate::process::SignalWatch;
+use crate::slots::{HolderInfo, Pool};
 use crate::store::{ClaimedJob, Lease, Settled, Store};
 use crate::time::Timestamp;
 
@@ -39,6 +48,8 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(60 * 60);
 const POLL: Duration = Duration::from_secs(1);
 /// The attempts after which a job that keeps failing for now is failed.
 const MAX_ATTEMPTS: u32 = 8;
+/// The most jobs one `enrich` runs at once.
+const MAX_PARALLEL: u32 = 64;
 
 /// Arguments of `enrich`.
 #[derive(Debug, Clone, Args)]
@@ -54,9 +65,14 @@ pub struct EnrichArgs {
     /// queued or running, instead of stopping
     #[arg(long)]
     pub until_empty: bool,
-    /// Claim no job after this many seconds (the one running is finished)
+    /// Claim no job after this many seconds (the ones running are finished)
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub max_runtime: Option<Duration>,
+    /// Run up to this many jobs at once, never more than the slots of the
+    /// `llm` pool (1 to 64)
+    #[arg(long, value_name = "P", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARALLEL)))]
+    pub parallel: u32,
 }
 
 /// The `enrich` verbs besides working the queue.
@@ -84,7 +100,7 @@ struct Retried {
 }
 
 /// What happened to one job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 enum Event {
     /// The graph was stored.
@@ -97,6 +113,9 @@ enum Event {
     Deferred,
     /// The extraction failed for good.
     Failed,
+    /// A signal stopped the tool; the job is queued again, its attempt
+    /// not counted.
+    Released,
 }
 
 /// One line of output: a job and what happened to it.
@@ -141,6 +160,7 @@ struct Summary {
     forgotten: u32,
     deferred: u32,
     failed: u32,
+    released: u32,
 }
 
 impl Summary {
@@ -151,6 +171,7 @@ impl Summary {
             Event::Forgotten => &mut self.forgotten,
             Event::Deferred => &mut self.deferred,
             Event::Failed => &mut self.failed,
+            Event::Released => &mut self.released,
         };
         *counter += 1;
     }
@@ -171,45 +192,143 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         }
         None => {}
     }
-    config.llm_slots()?;
     config.model(Backend::Claude)?;
     config.model(Backend::Codex)?;
-    let mut store = open_existing(config)?;
-    let holder = HolderInfo::current(Vec::new());
+    let slots = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?.max();
+    drop(open_existing(config)?);
+    let queue = Queue {
+        args,
+        deadline: args.max_runtime.map(|runtime| Instant::now() + runtime),
+        claimed: AtomicU32::new(0),
+        stop: AtomicBool::new(false),
+        signals: SignalWatch::start(),
+    };
     let mut summary = Summary {
         event: "summary",
         ..Summary::default()
     };
-    let mut settled = 0;
-    let deadline = args.max_runtime.map(|runtime| Instant::now() + runtime);
-    let time_left = || deadline.map(|at| at.saturating_duration_since(Instant::now()));
-    while args.limit.is_none_or(|limit| settled < limit) && time_left() != Some(Duration::ZERO) {
-        let now = Timestamp::now();
-        let lease = Lease {
-            pid: holder.pid,
-            start_time: holder.start_time,
-            pid_namespace: holder.pid_namespace.clone(),
-            expires_at: Timestamp(now.0 + millis(LEASE)),
-        };
-        let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? else {
-            let counts = store.enrich_counts()?;
-            if !args.until_empty || counts.queued + counts.running == 0 {
-                break;
+    let mut first_error = None;
+    let (lines, received) = channel();
+    std::thread::scope(|scope| {
+        for _ in 0..args.parallel.min(slots).max(1) {
+            let lines = lines.clone();
+            let queue = &queue;
+            scope.spawn(move || worker(config, queue, &lines));
+        }
+        drop(lines);
+        for line in received {
+            let written = line.and_then(|line| {
+                summary.count(&line.event);
+                output::write_json(out, &line)
+            });
+            if let Err(error) = written {
+                queue.stop.store(true, Ordering::SeqCst);
+                first_error.get_or_insert(error);
             }
-            let pause = time_left().map_or(POLL, |left| left.min(POLL));
-            std::thread::sleep(pause);
-            continue;
-        };
-        let line = work(config, &mut store, &job, &lease)?;
-        summary.count(&line.event);
-        output::write_json(out, &line)?;
-        settled += 1;
+        }
+    });
+    if let Some(error) = first_error {
+        return Err(error);
     }
     output::write_json(out, &summary)?;
+    if queue.signals.received().is_some() {
+        return Ok(ExitCode::from(ErrorKind::Interrupted.exit_code()));
+    }
     if summary.failed > 0 {
         return Ok(ExitCode::from(ErrorKind::Partial.exit_code()));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the workers of one `enrich` share: when to stop claiming.
+struct Queue<'a> {
+    args: &'a EnrichArgs,
+    /// No claim after this (from `--max-runtime`).
+    deadline: Option<Instant>,
+    /// Jobs claimed so far (bounded by `--limit`).
+    claimed: AtomicU32,
+    /// Set when a worker failed or was interrupted: claim nothing more.
+    stop: AtomicBool,
+    /// The signals that arrived since the command started.
+    signals: SignalWatch,
+}
+
+impl Queue<'_> {
+    /// The time left before the deadline, if there is one.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether no job may be claimed any more.
+    fn closed(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+            || self.signals.received().is_some()
+            || self.time_left() == Some(Duration::ZERO)
+    }
+
+    /// Takes one of the `--limit` claims; false when none is left.
+    fn reserve(&self) -> bool {
+        let limit = self.args.limit.unwrap_or(u32::MAX);
+        self.claimed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a claim that found no job.
+    fn unreserve(&self) {
+        self.claimed.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Claims the next due job under a new lease; with `--until-empty`,
+    /// waits while jobs are queued or running but none is due. `None` when
+    /// the worker should stop.
+    fn next(&self, store: &mut Store, holder: &HolderInfo) -> Result<Option<(ClaimedJob, Lease)>> {
+        loop {
+            if self.closed() || !self.reserve() {
+                return Ok(None);
+            }
+            let now = Timestamp::now();
+            let lease = Lease {
+                pid: holder.pid,
+                start_time: holder.start_time,
+                pid_namespace: holder.pid_namespace.clone(),
+                expires_at: Timestamp(now.0 + millis(LEASE)),
+            };
+            if let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? {
+                return Ok(Some((job, lease)));
+            }
+            self.unreserve();
+            let counts = store.enrich_counts()?;
+            if !self.args.until_empty || counts.queued + counts.running == 0 {
+                return Ok(None);
+            }
+            let pause = self.time_left().map_or(POLL, |left| left.min(POLL));
+            std::thread::sleep(pause);
+        }
+    }
+}
+
+/// One worker: claims and works jobs on its own connection, sending a
+/// line per job (or the error that stopped it) to the main thread.
+fn worker(config: &Config, queue: &Queue, lines: &Sender<Result<JobLine>>) {
+    let holder = HolderInfo::current(Vec::new());
+    let worked = open_existing(config).and_then(|mut store| {
+        while let Some((job, lease)) = queue.next(&mut store, &holder)? {
+            let line = work(config, &mut store, &job, &lease)?;
+            if line.event == Event::Released {
+                queue.stop.store(true, Ordering::SeqCst);
+            }
+            let _ = lines.send(Ok(line));
+        }
+        Ok(())
+    });
+    if let Err(error) = worked {
+        queue.stop.store(true, Ordering::SeqCst);
+        let _ = lines.send(Err(error));
+    }
 }
 
 /// Whether the worker that holds `lease` is known to be gone: no longer
@@ -264,6 +383,15 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
             }
             Settled::Forgotten => line.event = Event::Forgotten,
         },
+        Err(error) if error.kind() == ErrorKind::Interrupted => {
+            store.release_enrich_job(job, lease)?;
+            line.event = Event::Released;
+            line.attempts = job.attempts.saturating_sub(1);
+            line.error = Some(ErrorLine {
+                kind: error.kind().as_str(),
+                message: error.message().to_owned(),
+            });
+        }
         Err(error) => {
             let retry_at = retry_at(error.kind(), job.attempts);
             store.fail_enrich_job(job, lease, error.message(), retry_at)?;

@@ -11,8 +11,10 @@ use super::workdir::WorkDir;
 use super::{Backend, Failure, FailureClass, POOL, guard};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::process::{Capture, End, Environment, Finished, Job, KILL_GRACE, StdoutCheck};
-use crate::slots::{Pool, guarded};
+use crate::process::{
+    Capture, End, Environment, Finished, Job, KILL_GRACE, SignalWatch, StdoutCheck,
+};
+use crate::slots::{Cancel, Pool, guarded};
 
 /// The most stderr bytes kept (the rest is read and dropped).
 const STDERR_LIMIT: usize = 64 * 1024;
@@ -78,10 +80,15 @@ pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply
         None => config.model(backend)?,
     };
     let pool = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?;
+    let signals = SignalWatch::start();
+    let interrupted = || signals.received().is_some();
+    let cancel = Cancel::when(&interrupted);
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt(&pool, backend, &program, model, request)?.and_then(|p| checked(request, p)) {
+        match attempt(&pool, backend, &program, model, cancel, request)?
+            .and_then(|p| checked(request, p))
+        {
             Ok(parsed) => {
                 return Ok(Reply {
                     backend: backend.name(),
@@ -155,6 +162,7 @@ fn attempt(
     backend: Backend,
     program: &OsString,
     model: Option<&str>,
+    cancel: Cancel,
     request: &Request,
 ) -> Result<Result<Parsed, Failure>> {
     let spec = backend.spec();
@@ -186,7 +194,7 @@ fn attempt(
         job = job.check_stdout(StdoutCheck::new(rejects));
     }
     let shown = vec![spec.name.to_owned(), "(llm)".to_owned()];
-    let guard = pool.acquire(request.slot_wait, shown)?;
+    let guard = pool.acquire_unless(request.slot_wait, shown, cancel)?;
     tracing::info!(
         "running {} in slot {} of pool {}",
         spec.name,
@@ -233,8 +241,8 @@ fn read_reply(
         }
         End::Interrupted(signal) => {
             return Err(Error::new(
-                ErrorKind::LlmFailed,
-                format!("{name} was interrupted by signal {signal}"),
+                ErrorKind::Interrupted,
+                format!("signal {signal} arrived while {name} ran; its process group was stopped"),
             ));
         }
         End::Exited(code) => Some(code),
@@ -259,7 +267,13 @@ mod tests {
     fn a_model_name_cannot_be_read_as_an_option() {
         assert!(check_model("claude-sonnet-4-5").is_ok());
         assert!(check_model("gpt-5.1-codex").is_ok());
-        for bad in ["", "-x", "--dangerously-skip-permissions", "a\nb", &"m".repeat(201)] {
+        for bad in [
+            "",
+            "-x",
+            "--dangerously-skip-permissions",
+            "a\nb",
+            &"m".repeat(201),
+        ] {
             assert_eq!(
                 check_model(bad).unwrap_err().kind(),
                 ErrorKind::InvalidInput,

@@ -1,10 +1,12 @@
-//! Termination signals received during runs.
+//! Termination signals received while watched.
 //!
 //! The handlers are registered once per process. A signal that arrives
-//! while runs are going is recorded for them; one that arrives while none
-//! is going gets its default action (the process ends), as if no handler
-//! were there. Each run notices only the signals that arrive after it
-//! started, so an interrupted run never dooms the runs that follow it.
+//! while a watch is alive (every run has one; a command that runs many,
+//! such as `enrich`, holds one for its whole loop) is recorded for the
+//! watches; one that arrives while none is gets its default action (the
+//! process ends), as if no handler were there. Each watch notices only the
+//! signals that arrive after it started, so an interrupted run never dooms
+//! the runs that follow it.
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
@@ -21,30 +23,32 @@ const HANDLED: [i32; 3] = [
 const HANDLED: [i32; 2] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
 
 static REGISTER: Once = Once::new();
-/// Runs going now.
-static ACTIVE_RUNS: AtomicUsize = AtomicUsize::new(0);
-/// How many signals arrived during runs, ever.
+/// Watches alive now.
+static ACTIVE_WATCHES: AtomicUsize = AtomicUsize::new(0);
+/// How many signals arrived while watched, ever.
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
-/// The last signal that arrived during a run.
+/// The last signal that arrived while watched.
 static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// One run's view of the signals: alive from its start to its end.
-pub(super) struct SignalWatch {
+/// One view of the signals, alive from its start to its end: a run's, or
+/// a command's that runs many (while any watch is alive, a signal is
+/// recorded instead of ending the process).
+pub struct SignalWatch {
     received_before: u64,
 }
 
 impl SignalWatch {
-    /// Registers the handlers if this is the first run, and starts watching.
-    pub(super) fn start() -> Self {
+    /// Registers the handlers if this is the first watch, and starts watching.
+    pub fn start() -> Self {
         REGISTER.call_once(register);
-        ACTIVE_RUNS.fetch_add(1, Ordering::SeqCst);
+        ACTIVE_WATCHES.fetch_add(1, Ordering::SeqCst);
         SignalWatch {
             received_before: RECEIVED.load(Ordering::SeqCst),
         }
     }
 
-    /// Returns the last signal received since this run started, if any.
-    pub(super) fn received(&self) -> Option<i32> {
+    /// Returns the last signal received since this watch started, if any.
+    pub fn received(&self) -> Option<i32> {
         (RECEIVED.load(Ordering::SeqCst) != self.received_before)
             .then(|| LAST_SIGNAL.load(Ordering::SeqCst))
     }
@@ -52,7 +56,7 @@ impl SignalWatch {
 
 impl Drop for SignalWatch {
     fn drop(&mut self) {
-        ACTIVE_RUNS.fetch_sub(1, Ordering::SeqCst);
+        ACTIVE_WATCHES.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -62,7 +66,7 @@ fn register() {
         // default action with signal-hook's async-signal-safe helper.
         let registered = unsafe {
             signal_hook::low_level::register(signal, move || {
-                if ACTIVE_RUNS.load(Ordering::SeqCst) == 0 {
+                if ACTIVE_WATCHES.load(Ordering::SeqCst) == 0 {
                     let _ = signal_hook::low_level::emulate_default_handler(signal);
                 } else {
                     LAST_SIGNAL.store(signal, Ordering::SeqCst);

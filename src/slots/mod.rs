@@ -24,6 +24,7 @@ use std::fs::File;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -64,11 +65,48 @@ const POLL_PAUSE_PER_SLOT: Duration = Duration::from_micros(250);
 const RECORD_PATIENCE: Duration = Duration::from_millis(200);
 const RECORD_RETRY_PAUSE: Duration = Duration::from_millis(5);
 
+/// How often a wait for a slot asks its [`Cancel`] whether to give up.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
+
+/// Set while a guard for the slot this process inherited is alive: the
+/// inherited slot covers one run at a time, and other threads take slots
+/// of their own.
+static INHERITED_IN_USE: AtomicBool = AtomicBool::new(false);
+
 thread_local! {
     /// Set while this thread holds a slot: a thread never waits for a second
     /// slot while it holds one, which is how a single call can deadlock
     /// itself. (Guards cannot move between threads, so this stays exact.)
     static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What ends a wait for a slot early: a check asked every
+/// [`CANCEL_CHECK`] while waiting (a signal arrived, say). A cancelled
+/// wait fails with `interrupted`.
+#[derive(Clone, Copy)]
+pub struct Cancel<'a>(Option<&'a (dyn Fn() -> bool + Sync)>);
+
+impl<'a> Cancel<'a> {
+    /// A wait nothing cancels.
+    pub fn never() -> Self {
+        Cancel(None)
+    }
+
+    /// A wait cancelled once `cancelled` returns true.
+    pub fn when(cancelled: &'a (dyn Fn() -> bool + Sync)) -> Self {
+        Cancel(Some(cancelled))
+    }
+
+    /// Fails with `interrupted` if the wait is cancelled.
+    fn check(&self) -> Result<()> {
+        match self.0 {
+            Some(cancelled) if cancelled() => Err(Error::new(
+                ErrorKind::Interrupted,
+                "a signal arrived while waiting for a slot",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// An open pool: its folder and its slot count.
@@ -260,25 +298,53 @@ impl Pool {
     /// No-slot (exit 75) when the wait ends with every slot held; invalid
     /// input if this process already holds a slot; I/O errors.
     pub fn acquire(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
-        if let Some(guard) = self.inherited_slot() {
-            tracing::info!(
-                "running inside inherited slot {} of pool {}",
-                guard.slot,
-                self.name
-            );
-            return Ok(guard);
+        self.acquire_unless(wait, command, Cancel::never())
+    }
+
+    /// [`Pool::acquire`], giving up with `interrupted` once `cancel` says so.
+    ///
+    /// The slot this process inherited serves one guard at a time; while
+    /// it is in use, other threads take slots of their own.
+    ///
+    /// # Failure
+    /// As [`Pool::acquire`]; interrupted when cancelled.
+    pub fn acquire_unless(
+        &self,
+        wait: Duration,
+        command: Vec<String>,
+        cancel: Cancel,
+    ) -> Result<SlotGuard> {
+        if INHERITED_IN_USE
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            if let Some(guard) = self.inherited_slot() {
+                tracing::info!(
+                    "running inside inherited slot {} of pool {}",
+                    guard.slot,
+                    self.name
+                );
+                return Ok(guard);
+            }
+            INHERITED_IN_USE.store(false, Ordering::SeqCst);
         }
         if HOLDING.get() {
             return Err(Error::invalid(
                 "this thread already holds a slot; it must not wait for a second one",
             ));
         }
-        let guard = self.acquire_fresh(wait, command)?;
+        let guard = self.acquire_fresh(wait, command, cancel)?;
         HOLDING.set(true);
         Ok(guard)
     }
 
-    fn acquire_fresh(&self, wait: Duration, command: Vec<String>) -> Result<SlotGuard> {
+    fn acquire_fresh(
+        &self,
+        wait: Duration,
+        command: Vec<String>,
+        cancel: Cancel,
+    ) -> Result<SlotGuard> {
+        cancel.check()?;
         let skip_lock = fault_skips_lock();
         let folder = self.folder()?;
         let deadline = Instant::now() + wait.min(LONGEST_WAIT);
@@ -292,7 +358,7 @@ impl Pool {
         }
         let ticket = Ticket::take(&queue, deadline)?;
         while let Place::Behind(what) = ticket.place(slots.max)? {
-            if !queue::wait_for(what, deadline)? {
+            if !queue::wait_for(what, deadline, &cancel)? {
                 return Err(self.no_slot(wait));
             }
         }
@@ -307,6 +373,7 @@ impl Pool {
             if now >= deadline {
                 return Err(self.no_slot(wait));
             }
+            cancel.check()?;
             thread::sleep(rng.jitter(poll_pause(slots.max)).min(deadline - now));
         }
     }
@@ -523,6 +590,8 @@ impl Drop for SlotGuard {
         // and still runs, since flock locks belong to the shared open file.
         if self.file.take().is_some() {
             HOLDING.set(false);
+        } else {
+            INHERITED_IN_USE.store(false, Ordering::SeqCst);
         }
     }
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::folder::{Folder, read_start, rewrite};
 use super::lock::{Mode, lock_until};
-use super::try_lock;
+use super::{CANCEL_CHECK, Cancel, try_lock};
 use crate::error::{Error, ErrorKind, Result};
 
 const TICKET_PREFIX: &str = "t-";
@@ -165,7 +165,7 @@ pub(crate) enum Wait {
 ///
 /// # Failure
 /// I/O errors starting a thread.
-pub(crate) fn wait_for(wait: Wait, deadline: Instant) -> Result<bool> {
+pub(crate) fn wait_for(wait: Wait, deadline: Instant, cancel: &Cancel) -> Result<bool> {
     let (happened, on_happened) = mpsc::channel();
     let watches = match wait {
         // A head holds its ticket shared, a waiter exclusive: a shared lock
@@ -187,8 +187,14 @@ pub(crate) fn wait_for(wait: Wait, deadline: Instant) -> Result<bool> {
             })
             .map_err(|e| Error::io("starting a thread to wait in line", e))?;
     }
-    let left = deadline.saturating_duration_since(Instant::now());
-    Ok(on_happened.recv_timeout(left).is_ok())
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match on_happened.recv_timeout(left.min(CANCEL_CHECK)) {
+            Ok(()) => return Ok(true),
+            Err(_) if left <= CANCEL_CHECK => return Ok(false),
+            Err(_) => cancel.check()?,
+        }
+    }
 }
 
 impl Drop for Ticket<'_> {
@@ -266,7 +272,12 @@ mod tests {
         let later = || std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(matches!(behind(third.place(1).unwrap()), Wait::Waiter(_)));
         assert!(
-            !wait_for(behind(third.place(1).unwrap()), Instant::now()).unwrap(),
+            !wait_for(
+                behind(third.place(1).unwrap()),
+                Instant::now(),
+                &Cancel::never()
+            )
+            .unwrap(),
             "the waiter ahead is still waiting"
         );
         let ahead = behind(third.place(1).unwrap());
@@ -276,7 +287,10 @@ mod tests {
                 second.become_head();
             });
             if cfg!(unix) {
-                assert!(wait_for(ahead, deadline).unwrap(), "it became a head");
+                assert!(
+                    wait_for(ahead, deadline, &Cancel::never()).unwrap(),
+                    "it became a head"
+                );
             }
         });
         let heads = behind(second.place(1).unwrap());
@@ -286,7 +300,10 @@ mod tests {
                 later();
                 drop(first);
             });
-            assert!(wait_for(heads, deadline).unwrap(), "the head left");
+            assert!(
+                wait_for(heads, deadline, &Cancel::never()).unwrap(),
+                "the head left"
+            );
         });
         assert!(matches!(second.place(1).unwrap(), Place::Head));
         drop(second);

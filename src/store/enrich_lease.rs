@@ -177,6 +177,24 @@ impl Store {
         })
     }
 
+    /// Puts `job` back in the queue, due now, without counting the attempt
+    /// its claim counted (the worker was interrupted). A job no longer held
+    /// under `lease` is left as it is.
+    pub fn release_enrich_job(&mut self, job: &ClaimedJob, lease: &Lease) -> Result<()> {
+        self.write(|tx| {
+            if tx.holds(job, lease)? {
+                let now = Timestamp::now().0;
+                tx.finish(job.id, "queued", None, now)?;
+                tx.prepare_cached(
+                    "UPDATE enrich_jobs SET attempts = max(attempts - 1, 0), next_attempt_at = ?2
+                     WHERE id = ?1",
+                )?
+                .execute(params![job.id, now])?;
+            }
+            Ok(())
+        })
+    }
+
     /// Records that `job` failed with `error`: queued again from `retry_at`
     /// if given, else failed for good. A job no longer held under `lease`
     /// is left as it is.

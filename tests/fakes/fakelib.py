@@ -7,6 +7,7 @@ codex) and appends one JSON line per run to `record.jsonl` there: first
 the working folder and the stdin it got.
 """
 
+import fcntl
 import json
 import os
 import subprocess
@@ -52,10 +53,31 @@ class Fake:
             return modes[min(self.runs(), len(modes)) - 1]
         return self.knob("mode", "success")
 
+    def overlap_log(self, event):
+        """With `overlap_log` (a path), appends `event` and this pid to it,
+        under an exclusive lock, so that the file orders every run's enter
+        and exit."""
+        path = self.knob("overlap_log")
+        if not path:
+            return
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write(f"{event} {os.getpid()}\n")
+            f.flush()
+            fcntl.flock(f, fcntl.LOCK_UN)
+
     def linger(self):
         """With `delay`, waits that long; with `grandchild`, first starts a
         process that sleeps as long and records its pid; with `wait_for`
-        (a path), first waits until that file exists (at most a minute)."""
+        (a path), first waits until that file exists (at most a minute).
+        The wait is logged as `enter`/`exit` in `overlap_log`."""
+        self.overlap_log("enter")
+        try:
+            self.wait()
+        finally:
+            self.overlap_log("exit")
+
+    def wait(self):
         gate = self.knob("wait_for")
         deadline = time.time() + 60
         while gate and not os.path.exists(gate) and time.time() < deadline:

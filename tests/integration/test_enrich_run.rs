@@ -1,5 +1,6 @@
-//! `enrich` against the fake tools: queued memories are extracted one job
-//! at a time, each settled job is one JSON line, a summary ends the output.
+//! `enrich` against the fake tools: queued memories are extracted, each
+//! settled job is one JSON line, a summary ends the output; parallel
+//! workers in many processes never run more tools than the pool has slots.
 
 use serde_json::{Value, json};
 
@@ -69,7 +70,7 @@ fn full_status(llm: &Llm) -> Value {
 
 fn summary(stored: u32, requeued: u32, deferred: u32, failed: u32) -> Value {
     json!({"event": "summary", "stored": stored, "requeued": requeued,
-           "forgotten": 0, "deferred": deferred, "failed": failed})
+           "forgotten": 0, "deferred": deferred, "failed": failed, "released": 0})
 }
 
 #[test]
@@ -385,5 +386,137 @@ fn until_empty_waits_for_running_jobs_and_takes_what_they_queue() {
     assert_eq!(
         status(&llm),
         json!({"queued": 0, "running": 0, "done": 1, "failed": 0})
+    );
+}
+
+/// The most runs the overlap log shows going at once.
+fn max_overlap(log: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(log).unwrap();
+    let (mut going, mut most) = (0usize, 0usize);
+    for line in text.lines() {
+        match line.split(' ').next() {
+            Some("enter") => going += 1,
+            Some("exit") => going -= 1,
+            other => panic!("{other:?} in the overlap log"),
+        }
+        most = most.max(going);
+    }
+    assert_eq!(going, 0, "every run that entered exited");
+    most
+}
+
+#[test]
+fn three_parallel_workers_never_run_more_tools_than_the_pool_has_slots() {
+    let llm = Llm::new();
+    let log = llm.env.dir.path().join("overlap.log");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "delay": 0.3, "overlap_log": log.display().to_string()}),
+    );
+    const JOBS: usize = 12;
+    for i in 0..JOBS {
+        remember(
+            &llm,
+            &format!("m{i}"),
+            &format!("Service {i} keeps data in SQLite."),
+        );
+    }
+    let slots = [("SQLITE_GRAPHRAG_LLM_SLOTS", "2")];
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            llm.cmd(&slots)
+                .args(["enrich", "--parallel", "4"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut stored = Vec::new();
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        let lines = parse_lines(&out.stdout, &out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{lines:?}");
+        let (summary, jobs) = lines.split_last().unwrap();
+        assert_eq!(summary["event"], "summary");
+        for job in jobs {
+            assert_eq!(job["event"], "stored", "{job}");
+            stored.push(job["name"].as_str().unwrap().to_owned());
+        }
+    }
+    stored.sort();
+    let mut expected: Vec<String> = (0..JOBS).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(stored, expected, "every job done exactly once");
+    assert_eq!(llm.runs("claude").len(), JOBS, "one run per job");
+    let most = max_overlap(&log);
+    assert_eq!(most, 2, "the pool has 2 slots, and 3 workers want 12 runs");
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 0, "running": 0, "done": JOBS, "failed": 0})
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_the_tools_and_puts_their_jobs_back_uncounted() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    for name in ["a", "b", "c"] {
+        remember(&llm, name, &format!("{name} keeps data in SQLite."));
+    }
+    let worker = llm
+        .cmd(&[("SQLITE_GRAPHRAG_LLM_SLOTS", "2")])
+        .args(["enrich", "--parallel", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = || {
+        llm.record("claude")
+            .iter()
+            .filter(|entry| entry["started"] == true)
+            .count()
+    };
+    wait_until(60, "two tools to start", || started() == 2);
+    let pid = rustix::process::Pid::from_raw(i32::try_from(worker.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = worker.wait_with_output().unwrap();
+    let lines = parse_lines(&out.stdout, &out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{lines:?}");
+    let (summary, jobs) = lines.split_last().unwrap();
+    assert_eq!(summary["released"], 2, "{lines:?}");
+    for job in jobs {
+        assert_eq!(
+            (&job["event"], &job["attempts"]),
+            (&json!("released"), &json!(0))
+        );
+        assert_eq!(job["error"]["kind"], "interrupted");
+    }
+    assert_eq!(started(), 2, "no job was claimed after the signal");
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 3, "running": 0, "done": 0, "failed": 0})
+    );
+    for entry in llm.record("claude") {
+        if let Some(pid) = entry["pid"].as_i64() {
+            let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+            assert!(
+                rustix::process::test_kill_process(pid).is_err(),
+                "the tool {pid:?} was stopped"
+            );
+        }
+    }
+    llm.knobs("claude", json!({"reply": reply()}));
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines.last().unwrap()["stored"], 3);
+    assert!(
+        lines[..3].iter().all(|job| job["attempts"] == 1),
+        "{lines:?}"
     );
 }

@@ -315,7 +315,11 @@ fn the_configured_model_reaches_the_tool_and_a_bad_one_starts_nothing() {
     assert_eq!(model_of("claude").as_deref(), Some("opus-from-env"));
     assert_eq!(model_of("codex").as_deref(), Some("gpt-from-file"));
 
-    let (code, out) = remember(&llm, "claude", &[("SQLITE_GRAPHRAG_CLAUDE_MODEL", "--yolo")]);
+    let (code, out) = remember(
+        &llm,
+        "claude",
+        &[("SQLITE_GRAPHRAG_CLAUDE_MODEL", "--yolo")],
+    );
     assert_eq!(code, Some(5), "{out}");
     assert_eq!(llm.runs("claude").len(), 1, "the tool must not start");
 }
