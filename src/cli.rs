@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::commands;
+use crate::progress::ProgressMode;
 
 /// Persistent GraphRAG memory for AI coding agents, in one SQLite file.
 ///
@@ -46,9 +47,14 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
-    /// Less log output on stderr (-q errors only, -qq nothing)
+    /// Less log output on stderr (-q errors only, -qq nothing); -q also
+    /// hides the progress line of --progress auto
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
     pub quiet: u8,
+    /// A progress line on stderr for long commands (enrich): auto shows it
+    /// when stderr is a terminal
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
 }
 
 /// Every verb.

@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
+use crate::progress::{Progress, ProgressMode};
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
@@ -206,6 +207,10 @@ pub struct Config {
     queued_backend: Deferred<Option<Backend>>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
+    /// When long commands show a progress line.
+    pub progress: ProgressMode,
+    /// Whether `-q` was given.
+    pub quiet: bool,
     /// Warnings about the resolved settings, written once logging is set up.
     pub notices: Vec<String>,
 }
@@ -281,6 +286,8 @@ impl Config {
                 .map_err(DeferredError::from),
             queued_backend: queued_backend(env, &file).map_err(DeferredError::from),
             log_level: log_level(flags.verbose, flags.quiet),
+            progress: flags.progress,
+            quiet: flags.quiet > 0,
             notices,
         })
     }
@@ -348,6 +355,12 @@ impl Config {
     /// Invalid input when the environment named another backend.
     pub fn queued_backend(&self) -> Result<Option<Backend>> {
         self.queued_backend.clone().map_err(|e| e.to_error())
+    }
+
+    /// Starts the progress line of `label` for `total` items, as
+    /// `--progress` and `-q` say.
+    pub fn progress(&self, label: &'static str, total: Option<u64>) -> Progress {
+        Progress::start(self.progress, self.quiet, label, total)
     }
 
     /// The model `backend` runs, when configured (else the tool's default).

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod memory;
 pub mod output;
 pub mod process;
+pub mod progress;
 pub mod search;
 pub mod slots;
 pub mod store;

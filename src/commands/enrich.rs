@@ -195,7 +195,9 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
     config.model(Backend::Claude)?;
     config.model(Backend::Codex)?;
     let slots = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?.max();
-    drop(open_existing(config)?);
+    let store = open_existing(config)?;
+    let limit = args.limit.map_or(u64::MAX, u64::from);
+    let mut progress = config.progress("enrich", Some(store.enrich_counts()?.due.min(limit)));
     let queue = Queue {
         args,
         deadline: args.max_runtime.map(|runtime| Instant::now() + runtime),
@@ -219,6 +221,12 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         for line in received {
             let written = line.and_then(|line| {
                 summary.count(&line.event);
+                progress.advance(1);
+                if progress.visible() {
+                    let counts = store.enrich_counts()?;
+                    let done = u64::from(queue.claimed.load(Ordering::SeqCst));
+                    progress.set_total((done + counts.due).min(limit));
+                }
                 output::write_json(out, &line)
             });
             if let Err(error) = written {
@@ -227,6 +235,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
             }
         }
     });
+    progress.finish();
     if let Some(error) = first_error {
         return Err(error);
     }

@@ -16,6 +16,8 @@ use crate::time::Timestamp;
 pub struct EnrichCounts {
     /// Waiting to be claimed (now or after a retry delay).
     pub queued: u64,
+    /// Of the queued, those that may be claimed now.
+    pub due: u64,
     /// Claimed by a worker.
     pub running: u64,
     /// Extracted and stored, or dropped as stale.
@@ -64,8 +66,9 @@ impl Store {
         self.queue_for = extractor;
     }
 
-    /// Counts the jobs of the enrich queue by state, and says when the
-    /// oldest queued job was queued and when the next deferred one is due.
+    /// Counts the jobs of the enrich queue by state (and the queued ones
+    /// due now), and says when the oldest queued job was queued and when
+    /// the next deferred one is due.
     pub fn enrich_counts(&self) -> Result<EnrichCounts> {
         let mut counts = EnrichCounts::default();
         let mut statement = self
@@ -82,12 +85,15 @@ impl Store {
                 _ => counts.failed = count,
             }
         }
-        (counts.oldest_queued_at, counts.next_retry_at) = self.conn().query_row(
-            "SELECT min(queued_at), min(CASE WHEN next_attempt_at > ?1 THEN next_attempt_at END)
+        let due: i64;
+        (counts.oldest_queued_at, counts.next_retry_at, due) = self.conn().query_row(
+            "SELECT min(queued_at), min(CASE WHEN next_attempt_at > ?1 THEN next_attempt_at END),
+                    count(CASE WHEN next_attempt_at <= ?1 THEN 1 END)
              FROM enrich_jobs WHERE state = 'queued'",
             [Timestamp::now().0],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )?;
+        counts.due = u64::try_from(due).unwrap_or(0);
         Ok(counts)
     }
 

@@ -51,6 +51,8 @@ fn counts(mut status: Value) -> Value {
     let map = status.as_object_mut().unwrap();
     map.remove("oldest_queued_at").unwrap();
     map.remove("next_retry_at").unwrap();
+    let due = map.remove("due").unwrap();
+    assert_eq!(due, map["queued"], "a job just queued is due");
     status
 }
 

@@ -61,6 +61,7 @@ fn status(llm: &Llm) -> Value {
     let map = status.as_object_mut().unwrap();
     map.remove("oldest_queued_at").unwrap();
     map.remove("next_retry_at").unwrap();
+    map.remove("due").unwrap();
     status
 }
 
@@ -183,6 +184,10 @@ fn a_usage_limit_defers_the_job_and_a_bad_reply_fails_it() {
     assert_eq!(
         waiting["next_retry_at"], line["next_attempt_at"],
         "{waiting}"
+    );
+    assert_eq!(
+        (&waiting["queued"], &waiting["due"]),
+        (&json!(1), &json!(0))
     );
     assert!(
         waiting["oldest_queued_at"].as_i64().unwrap() <= before,
@@ -518,5 +523,92 @@ fn a_signal_stops_the_tools_and_puts_their_jobs_back_uncounted() {
     assert!(
         lines[..3].iter().all(|job| job["attempts"] == 1),
         "{lines:?}"
+    );
+}
+
+/// Runs `args` with stderr on a pseudo-terminal; returns the output (its
+/// stderr empty) and what the terminal showed.
+#[cfg(unix)]
+fn on_terminal(llm: &Llm, args: &[&str]) -> (std::process::Output, String) {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+
+    use rustix::fs::{Mode, OFlags};
+
+    let flags = rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY;
+    let master = rustix::pty::openpt(flags).unwrap();
+    rustix::pty::grantpt(&master).unwrap();
+    rustix::pty::unlockpt(&master).unwrap();
+    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
+    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let terminal = rustix::fs::open(name.as_c_str(), flags, Mode::empty()).unwrap();
+    let mut cmd = llm.cmd(&[]);
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(terminal.as_fd().try_clone_to_owned().unwrap());
+    let child = cmd.spawn().unwrap();
+    drop(cmd);
+    drop(terminal);
+    let mut master = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = master.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let out = child.wait_with_output().unwrap();
+    (out, reader.join().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_terminal_sees_one_progress_line_and_a_pipe_sees_none() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    for name in ["a", "b", "c"] {
+        remember(&llm, name, &format!("{name} keeps data in SQLite."));
+    }
+    let (out, shown) = on_terminal(&llm, &["enrich"]);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("enrich 0/3 0%"), "{shown:?}");
+    assert!(shown.contains("enrich 3/3 100%"), "{shown:?}");
+    assert!(
+        shown.ends_with("\r\u{1b}[2K"),
+        "the line is erased at the end: {shown:?}"
+    );
+    let lines = parse_lines(&out.stdout, &[]);
+    assert_eq!(
+        lines.last().unwrap()["stored"],
+        3,
+        "stdout keeps the JSON lines"
+    );
+
+    llm.knobs("claude", json!({"reply": reply()}));
+    remember(&llm, "d", "d keeps data in SQLite.");
+    let (out, shown) = on_terminal(&llm, &["-q", "enrich"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(shown, "", "-q hides it");
+    remember(&llm, "e", "e keeps data in SQLite.");
+    let out = llm.cmd(&[]).arg("enrich").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "a pipe gets no progress"
+    );
+    remember(&llm, "f", "f keeps data in SQLite.");
+    let out = llm
+        .cmd(&[])
+        .args(["--progress", "always", "enrich"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().any(|l| l.starts_with("enrich 1/1 100%")),
+        "--progress always writes lines into a pipe: {stderr}"
     );
 }
