@@ -4,11 +4,14 @@
 Imports ../shared/bench/locomo-dev/memories.jsonl into a new database with
 the release binary (each dialog turn is a memory, with the dialog session
 it was said in as its session), runs every query of queries.jsonl except category 5 (adversarial)
-in its own namespace through `search` (words only), `recall` (vectors only)
-and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each, then R@10
-for each question category.
+in its own namespace through `search` (words only), `recall` (vectors only),
+`hybrid-search` and `deep-research` (the heuristic splitter; no LLM), and
+prints R@k, Hit@k and MRR@20 for each, then R@10 for each question category.
+For `deep-research` it also prints how many questions were split and the
+mean number of sub-questions.
 
-usage: bench-retrieval.py [--bin PATH] [--data DIR] [--modes search,recall,hybrid-search]
+usage: bench-retrieval.py [--bin PATH] [--data DIR]
+                          [--modes search,recall,hybrid-search,deep-research]
                           [--extra "ARGS"]
 
 --extra adds arguments to every query (e.g. "--no-graph").
@@ -36,7 +39,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "sqlite-graphrag"))
     parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "bench", "locomo-dev"))
-    parser.add_argument("--modes", default="search,recall,hybrid-search")
+    parser.add_argument("--modes", default="search,recall,hybrid-search,deep-research")
     parser.add_argument("--extra", default="", help="arguments added to every query")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
@@ -63,11 +66,15 @@ def main():
             hit = {k: 0.0 for k in KS}
             mrr = 0.0
             by_category = {}
+            split, sub_questions = 0, 0
             start = time.time()
             for q in queries:
                 try:
                     out = run(binary, db, ["--namespace", q["namespace"], mode, q["query"], "-k", "20", *args.extra.split()])
                     names = [r["name"] for r in out["results"]]
+                    if "sub_questions" in out:
+                        sub_questions += len(out["sub_questions"])
+                        split += len(out["sub_questions"]) > 1
                 except SystemExit:
                     names = []
                 relevant = set(q["relevant"])
@@ -88,6 +95,8 @@ def main():
                 f"cat {c}: {t / k:.3f} ({k})" for c, (t, k) in sorted(by_category.items(), key=lambda i: str(i[0]))
             )
             print(f"{'':<14} R@10 by category: {categories}")
+            if sub_questions:
+                print(f"{'':<14} {split} questions split; {sub_questions / n:.2f} sub-questions per question")
 
 
 if __name__ == "__main__":
