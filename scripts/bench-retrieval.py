@@ -12,9 +12,12 @@ mean number of sub-questions.
 
 usage: bench-retrieval.py [--bin PATH] [--data DIR]
                           [--modes search,recall,hybrid-search,deep-research]
-                          [--extra "ARGS"]
+                          [--extra "ARGS"] [--pairs]
 
 --extra adds arguments to every query (e.g. "--no-graph").
+--pairs asks two questions at once instead: each question is joined to the
+next one of the same namespace (one pair per two questions), and the
+relevant turns of both are relevant.
 """
 import argparse
 import json
@@ -35,17 +38,38 @@ def run(binary, db, args, stdin=None):
     return json.loads(out.stdout)
 
 
+def pairs(queries):
+    """Each question joined to the next one of its namespace, two by two."""
+    out = []
+    for first, second in zip(queries[::2], queries[1::2]):
+        if first["namespace"] != second["namespace"]:
+            continue
+        text = first["query"].rstrip()
+        if not text.endswith("?"):
+            text += "?"
+        out.append({
+            "namespace": first["namespace"],
+            "query": f"{text} {second['query']}",
+            "relevant": sorted(set(first["relevant"]) | set(second["relevant"])),
+            "category": "pair",
+        })
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "sqlite-graphrag"))
     parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "bench", "locomo-dev"))
     parser.add_argument("--modes", default="search,recall,hybrid-search,deep-research")
     parser.add_argument("--extra", default="", help="arguments added to every query")
+    parser.add_argument("--pairs", action="store_true", help="ask the questions two at a time")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
     queries = [json.loads(line) for line in open(os.path.join(args.data, "queries.jsonl"))]
     queries = [q for q in queries if q.get("category") != 5]
+    if args.pairs:
+        queries = pairs(queries)
     lines = []
     for m in memories:
         line = {"name": m["name"], "namespace": m["namespace"], "body": m["body"]}
@@ -60,7 +84,8 @@ def main():
         db = os.path.join(tmp, "bench.sqlite")
         report = run(binary, db, ["import", "-"], stdin="\n".join(lines) + "\n")
         assert report["failed"] == 0, report
-        print(f"{len(memories)} memories, {len(queries)} queries (category 5 left out)")
+        asked = "question pairs" if args.pairs else "queries"
+        print(f"{len(memories)} memories, {len(queries)} {asked} (category 5 left out)")
         for mode in args.modes.split(","):
             recall = {k: 0.0 for k in KS}
             hit = {k: 0.0 for k in KS}

@@ -87,7 +87,7 @@ fn the_whole_question_alone_finds_what_hybrid_search_finds() {
         assert_eq!(finding.memory_id, hit.memory_id);
         assert_eq!(finding.snippet, hit.snippet);
         assert_eq!(finding.evidence[0].via, hit.matched.via);
-        assert!((finding.score - 1.0 / (61.0 + i as f64)).abs() < 1e-9);
+        assert!((finding.score - 1.0 / (6.0 + i as f64)).abs() < 1e-9);
     }
 }
 
