@@ -196,7 +196,14 @@ mod with_backends {
     /// Runs `deep-research` on [`TWO_PARTS`] with `--backend B`; returns
     /// the exit code and the JSON output.
     fn run(llm: &Llm, backend: &str, vars: &[(&str, &str)]) -> (Option<i32>, Value) {
-        let args = ["deep-research", TWO_PARTS, "--backend", backend];
+        let args = [
+            "deep-research",
+            TWO_PARTS,
+            "--backend",
+            backend,
+            "--model",
+            "m1",
+        ];
         let out = llm.cmd(vars).args(args).output().unwrap();
         let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
@@ -251,6 +258,7 @@ mod with_backends {
                 argv.contains("--json-schema") || argv.contains("--output-schema"),
                 "{argv}"
             );
+            assert!(argv.contains(r#""m1""#), "the model is passed on: {argv}");
         }
     }
 
@@ -301,7 +309,7 @@ mod with_backends {
     }
 
     #[test]
-    fn an_api_key_or_a_failed_login_fails_the_command() {
+    fn an_api_key_a_failed_login_or_a_missing_tool_fails_the_command() {
         for (backend, var) in [("claude", "ANTHROPIC_API_KEY"), ("codex", "OPENAI_API_KEY")] {
             let llm = llm();
             let (code, json) = run(&llm, backend, &[(var, "sk-test")]);
@@ -316,5 +324,10 @@ mod with_backends {
             assert_eq!(code, Some(15), "{json}");
             assert_eq!(json["error"]["kind"], "llm_auth");
         }
+        let llm = llm();
+        let missing = llm.env.dir.path().join("no-such-claude");
+        let missing = missing.to_str().unwrap();
+        let (code, json) = run(&llm, "claude", &[("SQLITE_GRAPHRAG_CLAUDE_BIN", missing)]);
+        assert_eq!(code, Some(127), "{json}");
     }
 }
