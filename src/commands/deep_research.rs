@@ -73,6 +73,9 @@ pub struct Research {
     pub results: Vec<Finding>,
 }
 
+/// The name of the heuristic splitter, as `splitter.kind` and `source` show it.
+const HEURISTIC: &str = "heuristic";
+
 /// The most sub-questions searched, the whole question included.
 pub const MAX_SUB_QUESTIONS: usize = 1 + by_llm::MAX_LLM_SUB_QUESTIONS;
 
@@ -99,37 +102,15 @@ pub fn cmd_deep_research(config: &Config, args: &DeepResearchArgs) -> Result<Res
     let embedder = embedder(config);
     let mut store = open_for_reading(config)?;
     store.check_scope(&scope)?;
-    let mut splitter = Splitter {
-        kind: "heuristic",
-        error: None,
-    };
+    let (splitter, parts, source) = split(config, args, question)?;
+    store.embed_backlog(&*embedder)?;
+    store.extract_backlog()?;
     let mut sub_questions = vec![SubQuestion {
         index: 0,
         text: question.to_owned(),
         source: "question",
     }];
-    if let Some(name) = args.backend {
-        let backend = Backend::from(name);
-        match by_llm::ask(config, backend, args.model.as_deref(), question) {
-            Ok(texts) => {
-                splitter.kind = backend.name();
-                add_distinct(&mut sub_questions, texts, backend.name());
-            }
-            Err(e) if FALLBACK_KINDS.contains(&e.kind()) => {
-                tracing::warn!("{}; the heuristic splits the question", e.message());
-                splitter.error = Some(SplitterError {
-                    kind: e.kind().as_str(),
-                    message: e.message().to_owned(),
-                });
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    store.embed_backlog(&*embedder)?;
-    store.extract_backlog()?;
-    if splitter.kind == "heuristic" {
-        add_distinct(&mut sub_questions, splitter::split(question), "heuristic");
-    }
+    add_distinct(&mut sub_questions, parts, source);
     let texts: Vec<String> = sub_questions.iter().map(|s| s.text.clone()).collect();
     let results = research::research(
         &store,
@@ -145,6 +126,45 @@ pub fn cmd_deep_research(config: &Config, args: &DeepResearchArgs) -> Result<Res
         splitter,
         results,
     })
+}
+
+/// The parts of `question` besides itself, how they were found, and the
+/// `source` they are shown with: the backend's, or the heuristic's when
+/// no backend is asked or it failed in a way that may pass.
+///
+/// # Failure
+/// The backend's failures that need the user (see [`FALLBACK_KINDS`]).
+fn split(
+    config: &Config,
+    args: &DeepResearchArgs,
+    question: &str,
+) -> Result<(Splitter, Vec<String>, &'static str)> {
+    let mut error = None;
+    if let Some(name) = args.backend {
+        let backend = Backend::from(name);
+        match by_llm::ask(config, backend, args.model.as_deref(), question) {
+            Ok(parts) => {
+                let by_backend = Splitter {
+                    kind: backend.name(),
+                    error: None,
+                };
+                return Ok((by_backend, parts, backend.name()));
+            }
+            Err(e) if FALLBACK_KINDS.contains(&e.kind()) => {
+                tracing::warn!("{}; the heuristic splits the question", e.message());
+                error = Some(SplitterError {
+                    kind: e.kind().as_str(),
+                    message: e.message().to_owned(),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let heuristic = Splitter {
+        kind: HEURISTIC,
+        error,
+    };
+    Ok((heuristic, splitter::split(question), HEURISTIC))
 }
 
 /// Adds the `texts` not yet among `sub_questions` (in any case), up to
