@@ -215,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn the_best_hit_of_one_list_outranks_what_two_lists_hold_lower_down() {
+        let first = ids(&[1, 10, 11, 12, 13, 14, 15, 3]);
+        let second = ids(&[2, 20, 21, 22, 23, 24, 25, 3]);
+        let merged = merge(&[first, second]);
+        let order: Vec<MemoryId> = merged.iter().take(3).map(|m| m.memory_id).collect();
+        // With the usual constant of 60, 3 would come first: 2 / 68 > 1 / 61.
+        assert_eq!(order, ids(&[1, 2, 3]));
+    }
+
+    #[test]
     fn a_memory_twice_in_one_list_counts_once() {
         let merged = merge(&[ids(&[1, 1, 2])]);
         assert_eq!(merged[0].places, [(0, 1)]);
