@@ -4,14 +4,20 @@
 Imports ../shared/bench/locomo-dev/memories.jsonl into a new database with
 the release binary (each dialog turn is a memory, with the dialog session
 it was said in as its session), runs every query of queries.jsonl except category 5 (adversarial)
-in its own namespace through `search` (words only), `recall` (vectors only)
-and `hybrid-search`, and prints R@k, Hit@k and MRR@20 for each, then R@10
-for each question category.
+in its own namespace through `search` (words only), `recall` (vectors only),
+`hybrid-search` and `deep-research` (the heuristic splitter; no LLM), and
+prints R@k, Hit@k and MRR@20 for each, then R@10 for each question category.
+For `deep-research` it also prints how many questions were split and the
+mean number of sub-questions.
 
-usage: bench-retrieval.py [--bin PATH] [--data DIR] [--modes search,recall,hybrid-search]
-                          [--extra "ARGS"]
+usage: bench-retrieval.py [--bin PATH] [--data DIR]
+                          [--modes search,recall,hybrid-search,deep-research]
+                          [--extra "ARGS"] [--pairs]
 
 --extra adds arguments to every query (e.g. "--no-graph").
+--pairs asks two questions at once instead: each question is joined to the
+next one of the same namespace (one pair per two questions), and the
+relevant turns of both are relevant.
 """
 import argparse
 import json
@@ -32,17 +38,38 @@ def run(binary, db, args, stdin=None):
     return json.loads(out.stdout)
 
 
+def pairs(queries):
+    """Each question joined to the next one of its namespace, two by two."""
+    out = []
+    for first, second in zip(queries[::2], queries[1::2]):
+        if first["namespace"] != second["namespace"]:
+            continue
+        text = first["query"].rstrip()
+        if not text.endswith("?"):
+            text += "?"
+        out.append({
+            "namespace": first["namespace"],
+            "query": f"{text} {second['query']}",
+            "relevant": sorted(set(first["relevant"]) | set(second["relevant"])),
+            "category": "pair",
+        })
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "sqlite-graphrag"))
     parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "bench", "locomo-dev"))
-    parser.add_argument("--modes", default="search,recall,hybrid-search")
+    parser.add_argument("--modes", default="search,recall,hybrid-search,deep-research")
     parser.add_argument("--extra", default="", help="arguments added to every query")
+    parser.add_argument("--pairs", action="store_true", help="ask the questions two at a time")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
     queries = [json.loads(line) for line in open(os.path.join(args.data, "queries.jsonl"))]
     queries = [q for q in queries if q.get("category") != 5]
+    if args.pairs:
+        queries = pairs(queries)
     lines = []
     for m in memories:
         line = {"name": m["name"], "namespace": m["namespace"], "body": m["body"]}
@@ -57,17 +84,22 @@ def main():
         db = os.path.join(tmp, "bench.sqlite")
         report = run(binary, db, ["import", "-"], stdin="\n".join(lines) + "\n")
         assert report["failed"] == 0, report
-        print(f"{len(memories)} memories, {len(queries)} queries (category 5 left out)")
+        asked = "question pairs" if args.pairs else "queries"
+        print(f"{len(memories)} memories, {len(queries)} {asked} (category 5 left out)")
         for mode in args.modes.split(","):
             recall = {k: 0.0 for k in KS}
             hit = {k: 0.0 for k in KS}
             mrr = 0.0
             by_category = {}
+            split, sub_questions = 0, 0
             start = time.time()
             for q in queries:
                 try:
                     out = run(binary, db, ["--namespace", q["namespace"], mode, q["query"], "-k", "20", *args.extra.split()])
                     names = [r["name"] for r in out["results"]]
+                    if "sub_questions" in out:
+                        sub_questions += len(out["sub_questions"])
+                        split += len(out["sub_questions"]) > 1
                 except SystemExit:
                     names = []
                 relevant = set(q["relevant"])
@@ -88,6 +120,8 @@ def main():
                 f"cat {c}: {t / k:.3f} ({k})" for c, (t, k) in sorted(by_category.items(), key=lambda i: str(i[0]))
             )
             print(f"{'':<14} R@10 by category: {categories}")
+            if sub_questions:
+                print(f"{'':<14} {split} questions split; {sub_questions / n:.2f} sub-questions per question")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ pub enum Command {
     Recall(commands::recall::RecallArgs),
     /// Search memories by meaning and by words, fused into one ranking.
     HybridSearch(commands::hybrid_search::HybridSearchArgs),
+    /// Split a question into sub-questions, search each, and merge the evidence.
+    DeepResearch(commands::deep_research::DeepResearchArgs),
     /// Re-embed every memory with the configured embedding model.
     Reindex(commands::reindex::ReindexArgs),
     /// Counts per namespace and size on disk.

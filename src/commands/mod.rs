@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and one `cmd_<verb>` function.
 //! This file dispatches, and holds what several verbs share.
 
+pub mod deep_research;
 pub mod edit;
 pub mod enrich;
 pub mod entities;
@@ -74,6 +75,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Search(args) => reply(out, search::cmd_search(config, &args)),
         Command::Recall(args) => reply(out, recall::cmd_recall(config, &args)),
         Command::HybridSearch(args) => reply(out, hybrid_search::cmd_hybrid_search(config, &args)),
+        Command::DeepResearch(args) => reply(out, deep_research::cmd_deep_research(config, &args)),
         Command::Reindex(args) => reply(out, reindex::cmd_reindex(config, &args)),
         Command::Stats(args) => reply(out, stats::cmd_stats(config, &args)),
         Command::Health(args) => reply(out, health::cmd_health(config, &args)),

@@ -3,6 +3,7 @@
 
 mod fusion;
 mod graph;
+pub mod research;
 
 use serde::Serialize;
 

@@ -160,6 +160,68 @@ pub struct SearchResults {
     pub results: Vec<SearchResult>,
 }
 
+/// One sub-question in what `deep-research` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubQuestion {
+    pub index: usize,
+    pub text: String,
+    pub source: String,
+}
+
+/// A backend failure `deep-research` fell back from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitterError {
+    pub kind: String,
+    pub message: String,
+}
+
+/// How `deep-research` split its question.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Splitter {
+    pub kind: String,
+    #[serde(default)]
+    pub error: Option<SplitterError>,
+}
+
+/// Where one sub-question's search placed a `deep-research` result.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub sub_question: usize,
+    pub rank: u64,
+    #[serde(default)]
+    pub via: Option<GraphVia>,
+}
+
+/// One result of `deep-research`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub memory_id: i64,
+    pub name: String,
+    pub namespace: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub created_at: String,
+    pub score: f64,
+    pub snippet: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// What `deep-research` prints.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Research {
+    pub question: String,
+    pub sub_questions: Vec<SubQuestion>,
+    pub splitter: Splitter,
+    pub results: Vec<Finding>,
+}
+
 /// A line `import` rejected.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -596,6 +658,7 @@ fn check_shape(args: &[&str], json: &Value) {
         }
         "history" => drop(typed::<History>(args, json.clone())),
         "search" | "recall" | "hybrid-search" => drop(typed::<SearchResults>(args, json.clone())),
+        "deep-research" => drop(typed::<Research>(args, json.clone())),
         "import" => drop(typed::<ImportReport>(args, json.clone())),
         "init" => drop(typed::<InitReport>(args, json.clone())),
         "namespaces" => drop(typed::<NamespaceList>(args, json.clone())),

@@ -8,6 +8,7 @@ mod common;
 mod slot_storm;
 mod test_concurrency;
 mod test_database_file;
+mod test_deep_research;
 mod test_enrich;
 mod test_errors;
 mod test_exec;
