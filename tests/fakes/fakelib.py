@@ -10,13 +10,22 @@ the working folder and the stdin it got.
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
 
 class Fake:
+    current = None
+
+    @staticmethod
+    def record_signal(number):
+        if Fake.current is not None:
+            Fake.current.record({"signal": number})
+
     def __init__(self, config_dir):
+        Fake.current = self
         self.dir = config_dir
         try:
             with open(os.path.join(self.dir, "fake.json")) as f:
@@ -94,6 +103,23 @@ class Fake:
         sys.stderr.write(self.knob("stderr", ""))
         sys.stderr.write("e" * self.knob("stderr_bytes", 0))
         sys.stderr.flush()
+
+
+def on_signals(on_interrupt):
+    """As the real tools do: SIGINT runs `on_interrupt` (what the tool
+    prints when interrupted) and exits 130; SIGTERM exits 143 at once. Both
+    are recorded first."""
+    def interrupted(number, _frame):
+        Fake.record_signal(number)
+        on_interrupt()
+        sys.exit(130)
+
+    def terminated(number, _frame):
+        Fake.record_signal(number)
+        os._exit(143)
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, terminated)
 
 
 def emit(line):

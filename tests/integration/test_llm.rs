@@ -479,3 +479,60 @@ fn bad_input_is_refused_before_any_tool_starts() {
         assert!(llm.record("claude").is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn codex_refuses_a_schema_that_is_not_openai_strict() {
+    let llm = Llm::new();
+    llm.knobs("codex", json!({"reply": reply()}));
+    let path = llm.env.dir.path().join("loose.json");
+    let loose = json!({"type": "object", "properties": {"entities": {"type": "array"}}});
+    std::fs::write(&path, loose.to_string()).unwrap();
+    let error = llm.fails(
+        "codex",
+        &["--schema-file", path.to_str().unwrap(), "--retries", "0"],
+        &[],
+        16,
+    );
+    assert_eq!(error["kind"], "llm_failed");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("invalid_json_schema"), "{message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_the_tools_group_and_exits_130() {
+    for backend in ["claude", "codex"] {
+        let llm = Llm::new();
+        llm.knobs(backend, json!({"reply": reply(), "delay": 60}));
+        let mut child = llm
+            .cmd(&[])
+            .args(["llm", "run", "--backend", backend, "--prompt", "hi"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until(60, "the tool to start", || !llm.record(backend).is_empty());
+        let started = Instant::now();
+        let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+        let status = child.wait().unwrap();
+        let mut stdout = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        let out: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(status.code(), Some(130), "{backend}: {out}");
+        assert_eq!(out["error"]["kind"], "interrupted", "{backend}");
+        assert!(started.elapsed() < Duration::from_secs(30), "{backend}");
+        let signals: Vec<Value> = llm
+            .record(backend)
+            .into_iter()
+            .filter_map(|entry| entry.get("signal").cloned())
+            .collect();
+        assert_eq!(signals, [json!(2)], "{backend}: the tool got SIGINT once");
+    }
+}
