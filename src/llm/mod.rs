@@ -22,6 +22,7 @@ mod codex;
 pub mod extraction;
 mod failure;
 mod guard;
+mod program;
 mod runner;
 mod workdir;
 

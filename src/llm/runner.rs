@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::backend::{Invocation, Output, Parsed};
+use super::program::program;
 use super::workdir::WorkDir;
 use super::{Backend, Failure, FailureClass, POOL, guard};
 use crate::config::Config;
@@ -121,19 +122,6 @@ fn checked(request: &Request, parsed: Parsed) -> std::result::Result<Parsed, Fai
         Ok(()) => Ok(parsed),
         Err(message) => Err(Failure::new(FailureClass::Malformed, message)),
     }
-}
-
-/// The program to run: the one the configuration names, else the
-/// backend's name looked up in `PATH`.
-fn program(config: &Config, backend: Backend) -> OsString {
-    let named = match backend {
-        Backend::Claude => &config.claude_bin,
-        Backend::Codex => &config.codex_bin,
-    };
-    named
-        .as_ref()
-        .map(|path| path.clone().into_os_string())
-        .unwrap_or_else(|| backend.name().into())
 }
 
 /// The longest model name passed to a tool.

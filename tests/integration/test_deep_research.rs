@@ -2,7 +2,7 @@
 //! by reciprocal rank fusion, with the evidence of each result; split by
 //! the heuristic, or by the fake `claude` and `codex` of tests/fakes.
 
-use crate::common::{Finding, Research, SearchResults, TestEnv, typed};
+use crate::common::{Finding, Research, SearchResults, TestEnv};
 
 const TWO_PARTS: &str = "who maintains the billing service and where are the backups stored?";
 
@@ -185,6 +185,7 @@ mod with_backends {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::common::typed;
     use crate::test_llm::Llm;
 
     fn llm() -> Llm {
