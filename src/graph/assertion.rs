@@ -30,6 +30,14 @@ impl Extractor {
         }
     }
 
+    /// The LLM extractors, in the order exports list them.
+    pub const LLM: [Extractor; 2] = [Extractor::Claude, Extractor::Codex];
+
+    /// The LLM extractor stored under `name`, if it is one.
+    pub fn llm_named(name: &str) -> Option<Extractor> {
+        Extractor::LLM.into_iter().find(|e| e.as_str() == name)
+    }
+
     /// Whether the types this extractor states replace the
     /// [`VAGUE_TYPES`] of known entities (a user's replace any type).
     pub fn refines_vague_types(self) -> bool {

@@ -49,8 +49,9 @@ pub struct RelationshipInput {
     pub description: Option<String>,
 }
 
-/// What `--graph-stdin` reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// What `--graph-stdin` reads, and what a memory line carries for each LLM
+/// extractor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphInput {
     /// The entities.

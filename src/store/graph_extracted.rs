@@ -1,9 +1,13 @@
 //! Storing what an LLM extractor found in one version of a memory. The
 //! extraction runs outside any transaction; its result is written only if
-//! the memory is still live at the version it was read at.
+//! the memory is still live at the version it was read at. An import line
+//! may carry such a result too (`extracted`), written with the memory.
 
-use super::Store;
+use rusqlite::params;
+
 use super::graph_tx::Asserting;
+use super::memories::Outcome;
+use super::{Store, Tx};
 use crate::error::Result;
 use crate::graph::{Extractor, MemoryGraph};
 use crate::memory::Memory;
@@ -32,6 +36,38 @@ impl Store {
             tx.replace_assertions(&who, graph)?;
             Ok(true)
         })
+    }
+}
+
+impl Tx<'_> {
+    /// Stores `graph` as what `extractor` (an LLM backend) asserted about
+    /// the memory just written, as an import line carries it; a queued job
+    /// of that backend for this version is done with it (the tool is not
+    /// asked again for what the line already holds).
+    pub(crate) fn write_carried_extraction(
+        &self,
+        outcome: &Outcome,
+        extractor: Extractor,
+        graph: &MemoryGraph,
+    ) -> Result<()> {
+        let who = Asserting {
+            memory_id: outcome.memory_id,
+            namespace: &outcome.namespace,
+            version: outcome.version,
+            extractor,
+        };
+        self.replace_assertions(&who, graph)?;
+        self.prepare_cached(
+            "UPDATE enrich_jobs SET state = 'done', last_error = NULL, updated_at = ?4
+             WHERE memory_id = ?1 AND backend = ?2 AND version = ?3 AND state = 'queued'",
+        )?
+        .execute(params![
+            outcome.memory_id,
+            extractor.as_str(),
+            outcome.version,
+            crate::time::Timestamp::now().0
+        ])?;
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use super::graph_links::{NewLink, VISIBLE_RELATIONSHIP};
 use super::jsonl::{importable_times, line_times};
 use super::{Store, Tx};
 use crate::error::{Error, Result};
-use crate::graph::explicit::{EntityInput, MAX_DESCRIPTION_BYTES, RelationshipInput};
+use crate::graph::explicit::{EntityInput, GraphInput, MAX_DESCRIPTION_BYTES, RelationshipInput};
 use crate::graph::{EntityId, EntityKey, EntityName, EntityType, Extractor, Relation, Weight};
 use crate::memory::{MemoryId, validate_namespace};
 use crate::time::Timestamp;
@@ -343,24 +343,22 @@ impl Tx<'_> {
     }
 }
 
-/// The explicit graph of one memory, as its export line carries it.
-pub(crate) struct ExplicitGraph {
-    /// The entities it mentions, with their type.
-    pub entities: Vec<EntityInput>,
-    /// The relationships it asserts.
-    pub relationships: Vec<RelationshipInput>,
-}
-
 impl Store {
-    /// Returns what users asserted about a memory, or `None` if nothing.
-    pub(crate) fn explicit_graph(&self, memory_id: MemoryId) -> Result<Option<ExplicitGraph>> {
+    /// Returns what `extractor` asserted about a memory (entities with
+    /// their type, relationships), as an export line carries it, or `None`
+    /// if nothing.
+    pub(crate) fn asserted_graph(
+        &self,
+        memory_id: MemoryId,
+        extractor: Extractor,
+    ) -> Result<Option<GraphInput>> {
         let entities = self
             .conn()
             .prepare_cached(
                 "SELECT e.name, e.type FROM mentions mm JOIN entities e ON e.id = mm.entity_id
                  WHERE mm.memory_id = ?1 AND mm.extractor = ?2 ORDER BY e.key",
             )?
-            .query_map(params![memory_id, Extractor::Explicit.as_str()], |row| {
+            .query_map(params![memory_id, extractor.as_str()], |row| {
                 Ok(EntityInput {
                     name: row.get(0)?,
                     kind: Some(row.get(1)?),
@@ -377,15 +375,12 @@ impl Store {
                  WHERE a.memory_id = ?1 AND a.extractor = ?2
                  ORDER BY s.key, t.key, r.relation",
             )?
-            .query_map(
-                params![memory_id, Extractor::Explicit.as_str()],
-                relationship_input,
-            )?
+            .query_map(params![memory_id, extractor.as_str()], relationship_input)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         if entities.is_empty() && relationships.is_empty() {
             return Ok(None);
         }
-        Ok(Some(ExplicitGraph {
+        Ok(Some(GraphInput {
             entities,
             relationships,
         }))

@@ -7,6 +7,7 @@
 //! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
 //! crash leaves each transaction either whole or absent.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 use std::thread;
@@ -24,8 +25,8 @@ use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::MemoryGraph;
 use crate::graph::explicit::{self, EntityInput, GraphInput, RelationshipInput};
+use crate::graph::{Extractor, MemoryGraph};
 use crate::memory::{
     Content, MAX_BODY_BYTES, Metadata, check_unique_keys, validate_name, validate_namespace,
     validate_session,
@@ -81,6 +82,10 @@ pub struct ImportLine {
     /// Relationships the memory asserts, as `--relationships-file` takes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationships: Option<Vec<RelationshipInput>>,
+    /// What LLM backends extracted from the memory, by backend (`claude`,
+    /// `codex`): each replaces that backend's assertions for the memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<BTreeMap<String, GraphInput>>,
 }
 
 /// One line of what `export` writes: a memory, or a graph line.
@@ -179,6 +184,8 @@ struct MemoryRecord {
     updated_at: Timestamp,
     /// The graph the line gives the memory, if it gives one.
     graph: Option<MemoryGraph>,
+    /// The graphs LLM extractors asserted, carried by the line.
+    extracted: Vec<(Extractor, MemoryGraph)>,
 }
 
 fn parse_record(
@@ -215,6 +222,22 @@ fn parse_record(
             relationships: relationships.unwrap_or_default(),
         })?),
     };
+    let extracted = line
+        .extracted
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(backend, input)| {
+            let extractor = Extractor::llm_named(&backend).ok_or_else(|| {
+                Error::invalid(format!(
+                    "extracted: {backend:?} is not an LLM backend (claude or codex)"
+                ))
+            })?;
+            let graph = explicit::check(input).map_err(|e| {
+                Error::new(e.kind(), format!("extracted.{backend}: {}", e.message()))
+            })?;
+            Ok((extractor, graph))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let metadata = line.metadata.map(Metadata::from_value).transpose()?;
     let content = Content::new(line.kind, line.description, line.body, metadata)?;
     let (created_at, updated_at) =
@@ -230,6 +253,7 @@ fn parse_record(
         created_at,
         updated_at,
         graph,
+        extracted,
     }))
 }
 
@@ -335,6 +359,9 @@ fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Action> {
     };
     let outcome = tx.upsert(&new, Upsert::CreateOrUpdate)?;
     tx.write_explicit(&outcome, r.graph.as_ref())?;
+    for (extractor, graph) in &r.extracted {
+        tx.write_carried_extraction(&outcome, *extractor, graph)?;
+    }
     Ok(outcome.action)
 }
 
@@ -631,11 +658,17 @@ impl Store {
             let memory = memory_from_row(row, true)?;
             let (created_at, updated_at) =
                 importable_times(memory.created_at, memory.updated_at, now);
-            let graph = self.explicit_graph(memory.memory_id)?;
+            let graph = self.asserted_graph(memory.memory_id, Extractor::Explicit)?;
             let (entities, relationships) = match graph {
                 Some(g) => (Some(g.entities), Some(g.relationships)),
                 None => (None, None),
             };
+            let mut extracted = BTreeMap::new();
+            for extractor in Extractor::LLM {
+                if let Some(graph) = self.asserted_graph(memory.memory_id, extractor)? {
+                    extracted.insert(extractor.as_str().to_owned(), graph);
+                }
+            }
             emit(&ExportLine::Memory(ImportLine {
                 name: memory.name,
                 namespace: Some(memory.namespace),
@@ -648,6 +681,7 @@ impl Store {
                 session: memory.session,
                 entities,
                 relationships,
+                extracted: (!extracted.is_empty()).then_some(extracted),
             }))?;
             count += 1;
         }

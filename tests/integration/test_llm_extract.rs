@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::wait_until;
+use crate::common::{TestEnv, wait_until};
 use crate::test_llm::Llm;
 
 const BODY: &str = "Our Rust service keeps its data in SQLite.";
@@ -322,4 +322,60 @@ fn the_configured_model_reaches_the_tool_and_a_bad_one_starts_nothing() {
     );
     assert_eq!(code, Some(5), "{out}");
     assert_eq!(llm.runs("claude").len(), 1, "the tool must not start");
+}
+
+#[test]
+fn an_export_carries_what_the_backends_extracted_and_an_import_restores_it() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    llm.knobs("codex", json!({"reply": reply()}));
+    assert_eq!(remember(&llm, "claude", &[]).0, Some(0));
+    assert_eq!(remember(&llm, "codex", &[]).0, Some(0));
+    let exported = llm.env.export_all();
+    let line: Value = serde_json::from_str(exported.lines().next().unwrap()).unwrap();
+    let carried = &line["extracted"];
+    assert_eq!(
+        carried["claude"]["relationships"][0],
+        json!({"from": "Rust", "to": "SQLite", "relation": "uses", "weight": 0.8, "description": ""}),
+        "{line}"
+    );
+    assert_eq!(carried["claude"], carried["codex"], "{line}");
+    assert!(line.get("entities").is_none(), "no explicit graph: {line}");
+
+    let copy = TestEnv::new();
+    let report = copy
+        .cmd()
+        .env("SQLITE_GRAPHRAG_EXTRACT", "claude")
+        .args(["import", "-"])
+        .write_stdin(exported.clone())
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    assert_eq!(copy.export_all(), exported, "the round trip is exact");
+    let status = copy.ok(&["enrich", "status"]);
+    assert_eq!(
+        (&status["queued"], &status["done"]),
+        (&json!(0), &json!(1)),
+        "the carried extraction is not asked for again: {status}"
+    );
+    let copied = Llm { env: copy };
+    assert_eq!(llm_mentions(&copied), llm_mentions(&llm));
+}
+
+#[test]
+fn an_import_line_carrying_an_unknown_backend_or_a_bad_graph_is_rejected_whole() {
+    let env = TestEnv::new();
+    let lines = [
+        json!({"name": "a", "body": "x", "extracted": {"gpt": {"entities": []}}}),
+        json!({"name": "b", "body": "x", "extracted": {"claude": {"entities": [{"name": ""}]}}}),
+        json!({"name": "c", "body": "x", "extracted": {"claude": {"nodes": []}}}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let report = env.import_report(&[], input);
+    assert_eq!((report.imported, report.failed), (0, 3), "{report:?}");
+    assert!(report.errors[0].message.contains("gpt"), "{report:?}");
+    assert!(
+        report.errors[1].message.contains("extracted.claude"),
+        "{report:?}"
+    );
 }
