@@ -169,7 +169,7 @@ struct Numbered {
 
 /// A validated line.
 enum Record {
-    Memory(MemoryRecord),
+    Memory(Box<MemoryRecord>),
     Graph(GraphRecord),
 }
 
@@ -244,7 +244,7 @@ fn parse_record(
         line_times(line.created_at.as_deref(), line.updated_at.as_deref(), now)?
             .unwrap_or((now, now));
     let derived = derive(embedder, &content.description, &content.body)?;
-    Ok(Record::Memory(MemoryRecord {
+    Ok(Record::Memory(Box::new(MemoryRecord {
         namespace,
         name: line.name,
         content,
@@ -254,7 +254,7 @@ fn parse_record(
         updated_at,
         graph,
         extracted,
-    }))
+    })))
 }
 
 /// Reads the `created_at` and `updated_at` of a line, each defaulting to
