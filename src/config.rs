@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
@@ -39,6 +40,11 @@ pub const ENV_CLAUDE_BIN: &str = "SQLITE_GRAPHRAG_CLAUDE_BIN";
 pub const ENV_EXTRACT: &str = "SQLITE_GRAPHRAG_EXTRACT";
 /// Environment variable naming the `codex` program to run.
 pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
+/// Environment variable giving how long an extraction waits for a slot of
+/// the `llm` pool, in seconds.
+pub const ENV_LLM_WAIT: &str = "SQLITE_GRAPHRAG_LLM_WAIT";
+/// How long an extraction waits for a slot when nothing says otherwise.
+const DEFAULT_LLM_WAIT: Duration = Duration::from_secs(300);
 /// Environment variable naming the model `claude` runs (else its default).
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
@@ -76,6 +82,8 @@ pub struct Env {
     pub codex_bin: Option<OsString>,
     /// `SQLITE_GRAPHRAG_EXTRACT`.
     pub extract: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_LLM_WAIT`.
+    pub llm_wait: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
@@ -109,6 +117,7 @@ impl Env {
             claude_bin: var(ENV_CLAUDE_BIN),
             codex_bin: var(ENV_CODEX_BIN),
             extract: var(ENV_EXTRACT),
+            llm_wait: var(ENV_LLM_WAIT),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
             xdg_data_home: var("XDG_DATA_HOME"),
@@ -138,6 +147,8 @@ pub struct ConfigFile {
     pub llm_slots: Option<serde_json::Value>,
     /// The LLM backend writes queue memories for (checked when used).
     pub extract: Option<serde_json::Value>,
+    /// Seconds an extraction waits for a slot (checked when used).
+    pub llm_wait: Option<serde_json::Value>,
     /// The `claude` program.
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program.
@@ -164,8 +175,8 @@ impl ConfigFile {
         })?;
         serde_json::from_str(&text).map_err(|e| {
             Error::invalid(format!("configuration file {}: {e}", path.display())).with_hint(
-                "keys: db, namespace, runtime_dir, max_slots, llm_slots, extract, \
-                     claude_bin, codex_bin, claude_model, codex_model",
+                "keys: db, namespace, runtime_dir, max_slots, llm_slots, llm_wait, \
+                     extract, claude_bin, codex_bin, claude_model, codex_model",
             )
         })
     }
@@ -193,6 +204,8 @@ pub struct Config {
     session: Deferred<Option<String>>,
     /// The slot count of a new `llm` pool, or why the given one is bad.
     llm_slots: Deferred<SlotCount>,
+    /// How long an extraction waits for a slot, or why the given time is bad.
+    llm_wait: Deferred<Duration>,
     /// The `claude` program named by the environment or the configuration
     /// file (else found in `PATH`).
     pub claude_bin: Option<PathBuf>,
@@ -270,6 +283,7 @@ impl Config {
             max_slots,
             session,
             llm_slots: llm_slot_count(env, &file).map_err(DeferredError::from),
+            llm_wait: llm_wait(env, &file).map_err(DeferredError::from),
             claude_bin: env
                 .claude_bin
                 .as_ref()
@@ -346,6 +360,16 @@ impl Config {
     /// Invalid input when the environment gave a bad count.
     pub fn llm_slots(&self) -> Result<SlotCount> {
         self.llm_slots.clone().map_err(|e| e.to_error())
+    }
+
+    /// How long an extraction (`remember --extract`, `enrich`) waits for a
+    /// slot of the `llm` pool.
+    ///
+    /// # Failure
+    /// Invalid input when the environment or the configuration file gave a
+    /// time that is not a number of seconds, zero or more.
+    pub fn llm_wait(&self) -> Result<Duration> {
+        self.llm_wait.clone().map_err(|e| e.to_error())
     }
 
     /// The LLM backend that writes changing a memory's text queue the new
@@ -469,6 +493,25 @@ fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
             explicit: false,
         }),
     }
+}
+
+/// How long an extraction waits for a slot: from the environment, else
+/// the configuration file, else [`DEFAULT_LLM_WAIT`].
+fn llm_wait(env: &Env, file: &ConfigFile) -> Result<Duration> {
+    let (seconds, what) = match (&env.llm_wait, &file.llm_wait) {
+        (Some(text), _) => {
+            let text = utf8(text, ENV_LLM_WAIT)?.trim();
+            (text.parse::<f64>().ok(), format!("{ENV_LLM_WAIT}={text:?}"))
+        }
+        (None, Some(value)) => (
+            value.as_f64(),
+            format!("llm_wait {value} in the configuration file"),
+        ),
+        (None, None) => return Ok(DEFAULT_LLM_WAIT),
+    };
+    seconds
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| Error::invalid(format!("{what} is not a number of seconds, zero or more")))
 }
 
 /// The backend writes queue memories for: from the environment, else the
@@ -769,8 +812,35 @@ mod tests {
         assert_eq!(c.queued_backend().unwrap(), None);
         assert_eq!(c.claude_bin, Some(PathBuf::from("/env/claude")));
         assert_eq!(c.model(Backend::Claude).unwrap(), Some("sonnet"));
-        std::fs::write(&path, r#"{"llm_slots":"two","extract":"gpt"}"#).unwrap();
+        assert_eq!(c.llm_wait().unwrap(), DEFAULT_LLM_WAIT);
+        std::fs::write(&path, r#"{"llm_wait": 12.5}"#).unwrap();
         let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.llm_wait().unwrap(), Duration::from_millis(12_500));
+        let env = Env {
+            llm_wait: Some("0".into()),
+            ..Env::default()
+        };
+        let c = Config::resolve(&flags, &env).unwrap();
+        assert_eq!(c.llm_wait().unwrap(), Duration::ZERO);
+        for bad in ["-1", "soon", "inf", "NaN"] {
+            let env = Env {
+                llm_wait: Some(bad.into()),
+                ..Env::default()
+            };
+            let c = Config::resolve(&flags, &env).unwrap();
+            assert_eq!(
+                c.llm_wait().unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
+        std::fs::write(
+            &path,
+            r#"{"llm_slots":"two","extract":"gpt","llm_wait":"x"}"#,
+        )
+        .unwrap();
+        let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.llm_wait().unwrap_err().kind(), ErrorKind::InvalidInput);
         assert_eq!(c.llm_slots().unwrap_err().kind(), ErrorKind::InvalidInput);
         assert_eq!(
             c.queued_backend().unwrap_err().kind(),

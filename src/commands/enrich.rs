@@ -36,9 +36,8 @@ use crate::slots::{HolderInfo, Pool};
 use crate::store::{ClaimedJob, Lease, Settled, Store};
 use crate::time::Timestamp;
 
-/// How long a claimed job is leased: longer than an extraction can take
-/// (three attempts of 600 s, each after a slot wait of up to 300 s).
-const LEASE: Duration = Duration::from_secs(45 * 60);
+/// How much longer than its extraction can take a job is leased.
+const LEASE_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The delay before the first retry of a job that failed for now (rate
 /// limited, out of usage, no slot); it doubles with every attempt.
 const FIRST_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -194,6 +193,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
     }
     config.model(Backend::Claude)?;
     config.model(Backend::Codex)?;
+    config.llm_wait()?;
     let slots = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?.max();
     let store = open_existing(config)?;
     let limit = args.limit.map_or(u64::MAX, u64::from);
@@ -201,6 +201,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
     let queue = Queue {
         args,
         deadline: args.max_runtime.map(|runtime| Instant::now() + runtime),
+        lease: extraction::longest(config.llm_wait()?) + LEASE_MARGIN,
         claimed: AtomicU32::new(0),
         stop: AtomicBool::new(false),
         signals: SignalWatch::start(),
@@ -254,6 +255,9 @@ struct Queue<'a> {
     args: &'a EnrichArgs,
     /// No claim after this (from `--max-runtime`).
     deadline: Option<Instant>,
+    /// How long a claimed job is leased: longer than its extraction can
+    /// take.
+    lease: Duration,
     /// Jobs claimed so far (bounded by `--limit`).
     claimed: AtomicU32,
     /// Set when a worker failed or was interrupted: claim nothing more.
@@ -304,7 +308,7 @@ impl Queue<'_> {
                 pid: holder.pid,
                 start_time: holder.start_time,
                 pid_namespace: holder.pid_namespace.clone(),
-                expires_at: Timestamp(now.0 + millis(LEASE)),
+                expires_at: Timestamp(now.0 + millis(self.lease)),
             };
             if let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? {
                 return Ok(Some((job, lease)));

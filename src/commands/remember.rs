@@ -83,6 +83,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
     if let Some(backend) = args.extract {
         config.llm_slots()?;
         config.model(backend.into())?;
+        config.llm_wait()?;
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config);

@@ -22,12 +22,17 @@ use crate::memory::Memory;
 
 /// Wall-clock limit of one extraction attempt.
 pub const TIMEOUT: Duration = Duration::from_secs(600);
-/// How long an extraction waits for a slot of the `llm` pool.
-pub const SLOT_WAIT: Duration = Duration::from_secs(300);
 /// The most stdout bytes accepted from one attempt.
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 /// Further attempts after a reply that cannot be read.
 const MALFORMED_RETRIES: u32 = 2;
+
+/// The longest one extraction can take when each attempt may wait
+/// `slot_wait` for its slot: every attempt waiting, then running to its
+/// timeout.
+pub fn longest(slot_wait: Duration) -> Duration {
+    (TIMEOUT + slot_wait).saturating_mul(MALFORMED_RETRIES + 1)
+}
 
 /// What a backend extracted from one memory.
 #[derive(Debug, Clone, Serialize)]
@@ -95,7 +100,7 @@ pub fn extract(config: &Config, backend: Backend, memory: &Memory) -> Result<Ext
         model: None,
         schema: Some(schema()),
         timeout: TIMEOUT,
-        slot_wait: SLOT_WAIT,
+        slot_wait: config.llm_wait()?,
         max_output: MAX_OUTPUT,
         malformed_retries: MALFORMED_RETRIES,
         allow_api_key: false,
