@@ -87,10 +87,11 @@ impl Progress {
         self.draw(false);
     }
 
-    /// Counts `items` more done.
+    /// Counts `items` more done; the line is drawn at once when that
+    /// completes the total.
     pub fn advance(&mut self, items: u64) {
         self.done += items;
-        self.draw(false);
+        self.draw(self.total == Some(self.done));
     }
 
     /// Ends the line: erased on a terminal, a last line otherwise.
