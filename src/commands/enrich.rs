@@ -397,9 +397,20 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
             Settled::Forgotten => line.event = Event::Forgotten,
         },
         Err(error) if error.kind() == ErrorKind::Interrupted => {
-            store.release_enrich_job(job, lease)?;
+            store.release_enrich_job(job, lease, Timestamp::now(), None)?;
             line.event = Event::Released;
             line.attempts = job.attempts.saturating_sub(1);
+            line.error = Some(ErrorLine {
+                kind: error.kind().as_str(),
+                message: error.message().to_owned(),
+            });
+        }
+        Err(error) if error.kind() == ErrorKind::NoSlot => {
+            let due = Timestamp(Timestamp::now().0 + millis(FIRST_RETRY_DELAY));
+            store.release_enrich_job(job, lease, due, Some(error.message()))?;
+            line.event = Event::Deferred;
+            line.attempts = job.attempts.saturating_sub(1);
+            line.next_attempt_at = Some(due.0);
             line.error = Some(ErrorLine {
                 kind: error.kind().as_str(),
                 message: error.message().to_owned(),
@@ -426,9 +437,10 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
 /// When a job that failed with `kind` at attempt `attempts` is tried
 /// again: later, with a delay doubling from [`FIRST_RETRY_DELAY`] up to
 /// [`MAX_RETRY_DELAY`], if the failure is one that passes (rate or usage
-/// limit, no slot free) and attempts remain; else never.
+/// limit) and attempts remain; else never. (A job that found no slot free
+/// is put back without counting the attempt.)
 fn retry_at(kind: ErrorKind, attempts: u32) -> Option<Timestamp> {
-    let passes = matches!(kind, ErrorKind::LlmUnavailable | ErrorKind::NoSlot);
+    let passes = kind == ErrorKind::LlmUnavailable;
     if !passes || attempts >= MAX_ATTEMPTS {
         return None;
     }
@@ -466,7 +478,7 @@ mod tests {
         let seventh = delay(7).unwrap();
         assert!(seventh <= millis(MAX_RETRY_DELAY), "{seventh}");
         assert_eq!(delay(MAX_ATTEMPTS), None);
-        assert!(retry_at(ErrorKind::NoSlot, 1).is_some());
+        assert_eq!(retry_at(ErrorKind::NoSlot, 1), None);
         assert_eq!(retry_at(ErrorKind::LlmFailed, 1), None);
         assert_eq!(retry_at(ErrorKind::ApiKeyRefused, 1), None);
     }

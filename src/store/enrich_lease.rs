@@ -177,19 +177,25 @@ impl Store {
         })
     }
 
-    /// Puts `job` back in the queue, due now, without counting the attempt
-    /// its claim counted (the worker was interrupted). A job no longer held
+    /// Puts `job` back in the queue, due at `due`, without counting the
+    /// attempt its claim counted (the worker was interrupted, or found no
+    /// slot free), keeping `error` as its last error. A job no longer held
     /// under `lease` is left as it is.
-    pub fn release_enrich_job(&mut self, job: &ClaimedJob, lease: &Lease) -> Result<()> {
+    pub fn release_enrich_job(
+        &mut self,
+        job: &ClaimedJob,
+        lease: &Lease,
+        due: Timestamp,
+        error: Option<&str>,
+    ) -> Result<()> {
         self.write(|tx| {
             if tx.holds(job, lease)? {
-                let now = Timestamp::now().0;
-                tx.finish(job.id, "queued", None, now)?;
+                tx.finish(job.id, "queued", error, Timestamp::now().0)?;
                 tx.prepare_cached(
                     "UPDATE enrich_jobs SET attempts = max(attempts - 1, 0), next_attempt_at = ?2
                      WHERE id = ?1",
                 )?
-                .execute(params![job.id, now])?;
+                .execute(params![job.id, due.0])?;
             }
             Ok(())
         })

@@ -612,3 +612,54 @@ fn a_terminal_sees_one_progress_line_and_a_pipe_sees_none() {
         "--progress always writes lines into a pipe: {stderr}"
     );
 }
+
+#[test]
+fn a_job_that_finds_no_slot_is_deferred_without_counting_the_attempt() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let gate = llm.env.dir.path().join("release");
+    let mut holder = llm
+        .cmd(&[])
+        .args(["slots", "exec", "--pool", "llm", "--max", "1", "--"])
+        .args([
+            "sh",
+            "-c",
+            "while [ ! -e \"$1\" ]; do sleep 0.05; done",
+            "sh",
+        ])
+        .arg(&gate)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(60, "the slot to be held", || {
+        let out = llm
+            .cmd(&[])
+            .args(["slots", "status", "--pool", "llm"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|status| status["held"] == 1)
+    });
+    let (code, lines) = run(&llm, &["enrich"], &[("SQLITE_GRAPHRAG_LLM_WAIT", "0.3")]);
+    std::fs::write(&gate, "").unwrap();
+    holder.wait().unwrap();
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        (
+            &lines[0]["event"],
+            &lines[0]["attempts"],
+            &lines[0]["error"]["kind"]
+        ),
+        (&json!("deferred"), &json!(0), &json!("no_slot")),
+        "{lines:?}"
+    );
+    assert!(lines[0]["next_attempt_at"].as_i64().unwrap() > now_ms() + 20_000);
+    assert!(llm.record("claude").is_empty(), "the tool never started");
+    let status = full_status(&llm);
+    assert_eq!(
+        (&status["queued"], &status["due"]),
+        (&json!(1), &json!(0)),
+        "{status}"
+    );
+}
