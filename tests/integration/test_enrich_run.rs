@@ -663,3 +663,50 @@ fn a_job_that_finds_no_slot_is_deferred_without_counting_the_attempt() {
         "{status}"
     );
 }
+
+/// Makes every queued job due now, as if its retry delay had passed.
+fn make_due(llm: &Llm) {
+    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
+    conn.execute(
+        "UPDATE enrich_jobs SET next_attempt_at = 0 WHERE state = 'queued'",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_overloaded_tool_is_retried_later_with_a_doubling_delay_then_succeeds() {
+    let llm = Llm::new();
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "modes": ["api_error", "api_error", "success"]}),
+    );
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let mut delays = Vec::new();
+    for attempt in 1..=2 {
+        let before = now_ms();
+        let (code, lines) = run(&llm, &["enrich"], &[]);
+        assert_eq!(code, Some(0), "{lines:?}");
+        let line = &lines[0];
+        assert_eq!(
+            (&line["event"], &line["attempts"], &line["error"]["kind"]),
+            (
+                &json!("deferred"),
+                &json!(attempt),
+                &json!("llm_unavailable")
+            ),
+            "{line}"
+        );
+        delays.push(line["next_attempt_at"].as_i64().unwrap() - before);
+        make_due(&llm);
+    }
+    assert!((29_000..=31_000).contains(&delays[0]), "{delays:?}");
+    assert!((59_000..=61_000).contains(&delays[1]), "{delays:?}");
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        (&lines[0]["event"], &lines[0]["attempts"]),
+        (&json!("stored"), &json!(3))
+    );
+    assert_eq!(claude_mentions(&llm).len(), 2);
+}
