@@ -11,7 +11,9 @@
 //!
 //! SIGINT, SIGTERM or SIGHUP stops the run: the tools running are stopped,
 //! their jobs go back to the queue without counting the attempt, no job is
-//! claimed after it, and the command exits with `interrupted` (130).
+//! claimed after it, and the command exits with `interrupted` (130). A
+//! failure every job would share (a failed login, an API key, a missing
+//! tool) stops the run the same way, with that failure's exit code.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -112,8 +114,9 @@ enum Event {
     Deferred,
     /// The extraction failed for good.
     Failed,
-    /// A signal stopped the tool; the job is queued again, its attempt
-    /// not counted.
+    /// A signal stopped the tool, or it failed in a way every job would
+    /// (its login, an API key, the tool missing); the job is queued again,
+    /// its attempt not counted, and the run stops.
     Released,
 }
 
@@ -141,6 +144,9 @@ struct JobLine {
     /// With `deferred`: when the job is due again, Unix milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_attempt_at: Option<i64>,
+    /// With `released`: the error that stops the run.
+    #[serde(skip)]
+    stopped_by: Option<ErrorKind>,
 }
 
 /// An error as a job line shows it.
@@ -211,6 +217,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         ..Summary::default()
     };
     let mut first_error = None;
+    let mut stopped_by = None;
     let (lines, received) = channel();
     std::thread::scope(|scope| {
         for _ in 0..args.parallel.min(slots).max(1) {
@@ -222,6 +229,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         for line in received {
             let written = line.and_then(|line| {
                 summary.count(&line.event);
+                stopped_by = stopped_by.or(line.stopped_by);
                 progress.advance(1);
                 if progress.visible() {
                     let counts = store.enrich_counts()?;
@@ -243,6 +251,9 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
     output::write_json(out, &summary)?;
     if queue.signals.received().is_some() {
         return Ok(ExitCode::from(ErrorKind::Interrupted.exit_code()));
+    }
+    if let Some(kind) = stopped_by {
+        return Ok(ExitCode::from(kind.exit_code()));
     }
     if summary.failed > 0 {
         return Ok(ExitCode::from(ErrorKind::Partial.exit_code()));
@@ -373,6 +384,7 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
         extraction: None,
         error: None,
         next_attempt_at: None,
+        stopped_by: None,
     };
     let memory = store.memory(job.memory_id)?;
     if let Some(memory) = &memory {
@@ -396,9 +408,11 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
             }
             Settled::Forgotten => line.event = Event::Forgotten,
         },
-        Err(error) if error.kind() == ErrorKind::Interrupted => {
-            store.release_enrich_job(job, lease, Timestamp::now(), None)?;
+        Err(error) if stops_the_run(error.kind()) => {
+            let kept = (error.kind() != ErrorKind::Interrupted).then(|| error.message());
+            store.release_enrich_job(job, lease, Timestamp::now(), kept)?;
             line.event = Event::Released;
+            line.stopped_by = Some(error.kind());
             line.attempts = job.attempts.saturating_sub(1);
             line.error = Some(ErrorLine {
                 kind: error.kind().as_str(),
@@ -432,6 +446,21 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
         }
     }
     Ok(line)
+}
+
+/// Whether an extraction that failed with `kind` stops the whole run, its
+/// job put back uncounted: a signal, or what needs the user (a failed
+/// login, a tool that would bill an API key, a tool that is missing or
+/// cannot run), which every other job would fail with too.
+fn stops_the_run(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Interrupted
+            | ErrorKind::LlmAuth
+            | ErrorKind::ApiKeyRefused
+            | ErrorKind::CommandNotFound
+            | ErrorKind::CommandNotExecutable
+    )
 }
 
 /// When a job that failed with `kind` at attempt `attempts` is tried

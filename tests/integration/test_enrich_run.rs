@@ -710,3 +710,35 @@ fn an_overloaded_tool_is_retried_later_with_a_doubling_delay_then_succeeds() {
     );
     assert_eq!(claude_mentions(&llm).len(), 2);
 }
+
+#[test]
+fn a_failed_login_or_an_api_key_stops_the_run_and_fails_no_job() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"mode": "auth"}));
+    for name in ["a", "b"] {
+        remember(&llm, name, &format!("{name} keeps data in SQLite."));
+    }
+    let (code, lines) = run(&llm, &["enrich"], &[]);
+    assert_eq!(code, Some(15), "{lines:?}");
+    assert_eq!(lines.len(), 2, "one job, then the summary: {lines:?}");
+    assert_eq!(
+        (
+            &lines[0]["event"],
+            &lines[0]["attempts"],
+            &lines[0]["error"]["kind"]
+        ),
+        (&json!("released"), &json!(0), &json!("llm_auth"))
+    );
+    assert_eq!(lines[1]["released"], 1);
+    assert_eq!(llm.runs("claude").len(), 1, "the second job was not tried");
+
+    let key = [("ANTHROPIC_API_KEY", "sk-test")];
+    let (code, lines) = run(&llm, &["enrich"], &key);
+    assert_eq!(code, Some(13), "{lines:?}");
+    assert_eq!(lines[0]["error"]["kind"], "api_key_refused");
+    assert_eq!(llm.runs("claude").len(), 1, "the tool was not started");
+    assert_eq!(
+        status(&llm),
+        json!({"queued": 2, "running": 0, "done": 0, "failed": 0})
+    );
+}
