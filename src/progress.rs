@@ -81,10 +81,10 @@ impl Progress {
         self.target != Target::Hidden
     }
 
-    /// Sets the total, when it is learnt or changes.
+    /// Sets the total, when it is learnt or changes (shown at the next
+    /// update).
     pub fn set_total(&mut self, total: u64) {
         self.total = Some(total);
-        self.draw(false);
     }
 
     /// Counts `items` more done; the line is drawn at once when that
@@ -92,6 +92,16 @@ impl Progress {
     pub fn advance(&mut self, items: u64) {
         self.done += items;
         self.draw(self.total == Some(self.done));
+    }
+
+    /// Erases the line from the terminal until the next update, so that
+    /// what the command prints next (on stdout, the same terminal) starts
+    /// on a clean line.
+    pub fn clear(&mut self) {
+        if self.target == Target::Terminal && self.drawn.is_some() {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            self.drawn = None;
+        }
     }
 
     /// Ends the line: erased on a terminal, a last line otherwise.

@@ -33,7 +33,7 @@ use crate::llm::extraction::{self, Extraction};
 use crate::llm::{Backend, POOL};
 use crate::memory::{MemoryId, VersionNumber};
 use crate::output;
-use crate::process::SignalWatch;
+use crate::process::{SignalMark, SignalWatch};
 use crate::slots::{HolderInfo, Pool};
 use crate::store::{ClaimedJob, Lease, Settled, Store};
 use crate::time::Timestamp;
@@ -230,13 +230,15 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
             let written = line.and_then(|line| {
                 summary.count(&line.event);
                 stopped_by = stopped_by.or(line.stopped_by);
-                progress.advance(1);
+                progress.clear();
+                output::write_json(out, &line)?;
                 if progress.visible() {
                     let counts = store.enrich_counts()?;
                     let done = u64::from(queue.claimed.load(Ordering::SeqCst));
                     progress.set_total((done + counts.due).min(limit));
                 }
-                output::write_json(out, &line)
+                progress.advance(1);
+                Ok(())
             });
             if let Err(error) = written {
                 queue.stop.store(true, Ordering::SeqCst);
@@ -341,7 +343,7 @@ fn worker(config: &Config, queue: &Queue, lines: &Sender<Result<JobLine>>) {
     let holder = HolderInfo::current(Vec::new());
     let worked = open_existing(config).and_then(|mut store| {
         while let Some((job, lease)) = queue.next(&mut store, &holder)? {
-            let line = work(config, &mut store, &job, &lease)?;
+            let line = work(config, &mut store, &job, &lease, queue.signals.mark())?;
             if line.event == Event::Released {
                 queue.stop.store(true, Ordering::SeqCst);
             }
@@ -369,8 +371,16 @@ fn worker_is_gone(lease: &Lease) -> bool {
     holder.is_alive() == Some(false)
 }
 
-/// Extracts the memory of a claimed job and settles the job.
-fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> Result<JobLine> {
+/// Extracts the memory of a claimed job and settles the job; `signals` is
+/// the mark of the command's signal watch, so that a signal that arrived
+/// since the command started stops the tool.
+fn work(
+    config: &Config,
+    store: &mut Store,
+    job: &ClaimedJob,
+    lease: &Lease,
+    signals: SignalMark,
+) -> Result<JobLine> {
     let backend = backend_of(job.extractor);
     let mut line = JobLine {
         event: Event::Forgotten,
@@ -396,7 +406,7 @@ fn work(config: &Config, store: &mut Store, job: &ClaimedJob, lease: &Lease) -> 
         store.drop_enrich_job(job, lease)?;
         return Ok(line);
     };
-    match extraction::extract(config, backend, &memory) {
+    match extraction::extract(config, backend, &memory, Some(signals)) {
         Ok(extraction) => match store.settle_enrich_job(job, lease, &memory, &extraction.graph)? {
             Settled::Stored => {
                 line.event = Event::Stored;

@@ -59,7 +59,7 @@ fn extract(
         .memory(outcome.memory_id)?
         .filter(|memory| memory.deleted_at.is_none())
         .ok_or_else(|| Error::not_found("it was forgotten before it was read"))?;
-    let extraction = extraction::extract(config, backend, &memory)?;
+    let extraction = extraction::extract(config, backend, &memory, None)?;
     let extractor = extraction::extractor(backend);
     let stored = store.replace_extracted(&memory, extractor, &extraction.graph)?;
     if !stored {

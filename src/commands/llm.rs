@@ -119,6 +119,7 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         malformed_retries: args.retries,
         allow_api_key: args.allow_api_key,
         check_reply: None,
+        signals_since: None,
     };
     llm::run(config, args.backend.into(), &request)
 }

@@ -13,7 +13,7 @@ use super::{Backend, Failure, FailureClass, POOL, guard};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::process::{
-    Capture, End, Environment, Finished, Job, KILL_GRACE, SignalWatch, StdoutCheck,
+    Capture, End, Environment, Finished, Job, KILL_GRACE, SignalMark, SignalWatch, StdoutCheck,
 };
 use crate::slots::{Cancel, Pool, guarded};
 
@@ -45,6 +45,9 @@ pub struct Request {
     /// A check of the structured reply (when a schema is given): a reply
     /// it rejects is malformed, and asked for again.
     pub check_reply: Option<ReplyCheck>,
+    /// Counts the signals since this mark (of a caller's watch, alive
+    /// until the run starts); else since the run started.
+    pub signals_since: Option<SignalMark>,
 }
 
 /// A backend's reply.
@@ -81,14 +84,21 @@ pub fn run(config: &Config, backend: Backend, request: &Request) -> Result<Reply
         None => config.model(backend)?,
     };
     let pool = Pool::open(&config.runtime_dir, POOL, config.llm_slots()?)?;
-    let signals = SignalWatch::start();
+    let signals = SignalWatch::start_at(request.signals_since);
     let interrupted = || signals.received().is_some();
     let cancel = Cancel::when(&interrupted);
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt(&pool, backend, &program, model, cancel, request)?
-            .and_then(|p| checked(request, p))
+        match attempt(
+            &pool,
+            backend,
+            &program,
+            model,
+            (cancel, signals.mark()),
+            request,
+        )?
+        .and_then(|p| checked(request, p))
         {
             Ok(parsed) => {
                 return Ok(Reply {
@@ -150,7 +160,7 @@ fn attempt(
     backend: Backend,
     program: &OsString,
     model: Option<&str>,
-    cancel: Cancel,
+    (cancel, signals): (Cancel, SignalMark),
     request: &Request,
 ) -> Result<Result<Parsed, Failure>> {
     let spec = backend.spec();
@@ -177,7 +187,8 @@ fn attempt(
             stdout_limit: request.max_output,
             stderr_limit: STDERR_LIMIT,
         })
-        .timeout(Some(request.timeout));
+        .timeout(Some(request.timeout))
+        .signals_since(signals);
     if let (Some(rejects), false) = (spec.rejects_stdout, request.allow_api_key) {
         job = job.check_stdout(StdoutCheck::new(rejects));
     }

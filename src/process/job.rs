@@ -1,5 +1,6 @@
 //! What to run and how: a [`Job`] is built once and handed to [`run`](super::run).
 
+use super::signals::SignalMark;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub struct Job {
     pub(super) timeout: Option<Duration>,
     pub(super) share_terminal: bool,
     pub(super) stdout_check: Option<StdoutCheck>,
+    pub(super) signals_since: Option<SignalMark>,
     #[cfg(unix)]
     pub(super) inherited_fd: Option<std::os::fd::RawFd>,
 }
@@ -98,6 +100,7 @@ impl Job {
             timeout: None,
             share_terminal: false,
             stdout_check: None,
+            signals_since: None,
             #[cfg(unix)]
             inherited_fd: None,
         }
@@ -143,6 +146,14 @@ impl Job {
     /// process group as soon as `check` rejects it (only with [`Job::capture`]).
     pub fn check_stdout(mut self, check: StdoutCheck) -> Self {
         self.stdout_check = Some(check);
+        self
+    }
+
+    /// Counts for this run the signals since `mark` (a caller's watch,
+    /// alive until the run starts): one that arrived before the command
+    /// started stops it at once.
+    pub fn signals_since(mut self, mark: SignalMark) -> Self {
+        self.signals_since = Some(mark);
         self
     }
 

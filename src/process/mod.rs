@@ -35,4 +35,4 @@ pub use env::Environment;
 pub use job::{Capture, Job, StdoutCheck};
 pub use outcome::{Captured, End, Finished};
 pub use run::{KILL_GRACE, run};
-pub use signals::SignalWatch;
+pub use signals::{SignalMark, SignalWatch};

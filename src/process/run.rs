@@ -31,7 +31,7 @@ struct Terminal;
 /// Command-not-found (127) or command-not-executable (126) if it cannot be
 /// started; I/O errors waiting for it.
 pub fn run(job: &Job) -> Result<Finished> {
-    let watch = SignalWatch::start();
+    let watch = SignalWatch::start_at(job.signals_since);
     let terminal = terminal_for(job);
     let mut command = command_for(job, terminal.as_ref());
     let mut child = command.spawn().map_err(|e| spawn_error(job, e))?;

@@ -30,6 +30,11 @@ static RECEIVED: AtomicU64 = AtomicU64::new(0);
 /// The last signal that arrived while watched.
 static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
+/// A point in the count of signals: a watch started at it notices every
+/// signal after it, even one that arrived before the watch started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalMark(u64);
+
 /// One view of the signals, alive from its start to its end: a run's, or
 /// a command's that runs many (while any watch is alive, a signal is
 /// recorded instead of ending the process).
@@ -40,11 +45,24 @@ pub struct SignalWatch {
 impl SignalWatch {
     /// Registers the handlers if this is the first watch, and starts watching.
     pub fn start() -> Self {
+        Self::start_at(None)
+    }
+
+    /// Starts watching from `mark` (a mark of a watch alive until this one
+    /// starts, so that no signal in between got its default action), else
+    /// from now.
+    pub fn start_at(mark: Option<SignalMark>) -> Self {
         REGISTER.call_once(register);
         ACTIVE_WATCHES.fetch_add(1, Ordering::SeqCst);
+        let now = RECEIVED.load(Ordering::SeqCst);
         SignalWatch {
-            received_before: RECEIVED.load(Ordering::SeqCst),
+            received_before: mark.map_or(now, |SignalMark(count)| count),
         }
+    }
+
+    /// The point this watch started at.
+    pub fn mark(&self) -> SignalMark {
+        SignalMark(self.received_before)
     }
 
     /// Returns the last signal received since this watch started, if any.

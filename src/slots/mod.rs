@@ -314,6 +314,12 @@ impl Pool {
         command: Vec<String>,
         cancel: Cancel,
     ) -> Result<SlotGuard> {
+        cancel.check()?;
+        if HOLDING.get() {
+            return Err(Error::invalid(
+                "this thread already holds a slot; it must not wait for a second one",
+            ));
+        }
         if INHERITED_IN_USE
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
@@ -324,14 +330,10 @@ impl Pool {
                     guard.slot,
                     self.name
                 );
+                HOLDING.set(true);
                 return Ok(guard);
             }
             INHERITED_IN_USE.store(false, Ordering::SeqCst);
-        }
-        if HOLDING.get() {
-            return Err(Error::invalid(
-                "this thread already holds a slot; it must not wait for a second one",
-            ));
         }
         let guard = self.acquire_fresh(wait, command, cancel)?;
         HOLDING.set(true);
@@ -344,7 +346,6 @@ impl Pool {
         command: Vec<String>,
         cancel: Cancel,
     ) -> Result<SlotGuard> {
-        cancel.check()?;
         let skip_lock = fault_skips_lock();
         let folder = self.folder()?;
         let deadline = Instant::now() + wait.min(LONGEST_WAIT);
@@ -588,11 +589,10 @@ impl Drop for SlotGuard {
         // Closing the descriptor is the release. An explicit unlock would
         // also release the lock for a child that inherited the descriptor
         // and still runs, since flock locks belong to the shared open file.
-        if self.file.take().is_some() {
-            HOLDING.set(false);
-        } else {
+        if self.file.take().is_none() {
             INHERITED_IN_USE.store(false, Ordering::SeqCst);
         }
+        HOLDING.set(false);
     }
 }
 

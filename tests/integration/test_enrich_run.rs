@@ -526,10 +526,11 @@ fn a_signal_stops_the_tools_and_puts_their_jobs_back_uncounted() {
     );
 }
 
-/// Runs `args` with stderr on a pseudo-terminal; returns the output (its
-/// stderr empty) and what the terminal showed.
+/// Runs `args` with stderr (and stdout too, with `stdout_too`) on a
+/// pseudo-terminal; returns the output (empty where it went to the
+/// terminal) and what the terminal showed.
 #[cfg(unix)]
-fn on_terminal(llm: &Llm, args: &[&str]) -> (std::process::Output, String) {
+fn on_terminal(llm: &Llm, args: &[&str], stdout_too: bool) -> (std::process::Output, String) {
     use std::io::Read;
     use std::os::fd::AsFd;
 
@@ -546,6 +547,9 @@ fn on_terminal(llm: &Llm, args: &[&str]) -> (std::process::Output, String) {
     cmd.args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(terminal.as_fd().try_clone_to_owned().unwrap());
+    if stdout_too {
+        cmd.stdout(terminal.as_fd().try_clone_to_owned().unwrap());
+    }
     let child = cmd.spawn().unwrap();
     drop(cmd);
     drop(terminal);
@@ -573,7 +577,7 @@ fn a_terminal_sees_one_progress_line_and_a_pipe_sees_none() {
     for name in ["a", "b", "c"] {
         remember(&llm, name, &format!("{name} keeps data in SQLite."));
     }
-    let (out, shown) = on_terminal(&llm, &["enrich"]);
+    let (out, shown) = on_terminal(&llm, &["enrich"], false);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(shown.contains("enrich 0/3 0%"), "{shown:?}");
     assert!(shown.contains("enrich 3/3 100%"), "{shown:?}");
@@ -590,7 +594,7 @@ fn a_terminal_sees_one_progress_line_and_a_pipe_sees_none() {
 
     llm.knobs("claude", json!({"reply": reply()}));
     remember(&llm, "d", "d keeps data in SQLite.");
-    let (out, shown) = on_terminal(&llm, &["-q", "enrich"]);
+    let (out, shown) = on_terminal(&llm, &["-q", "enrich"], false);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(shown, "", "-q hides it");
     remember(&llm, "e", "e keeps data in SQLite.");
@@ -611,6 +615,30 @@ fn a_terminal_sees_one_progress_line_and_a_pipe_sees_none() {
         stderr.lines().any(|l| l.starts_with("enrich 1/1 100%")),
         "--progress always writes lines into a pipe: {stderr}"
     );
+
+    for name in ["g", "h", "i"] {
+        remember(&llm, name, &format!("{name} keeps data in SQLite."));
+    }
+    let (out, shown) = on_terminal(&llm, &["enrich"], true);
+    assert_eq!(out.status.code(), Some(0), "{shown:?}");
+    let json_lines: Vec<&str> = shown
+        .split('\n')
+        .filter(|line| line.contains('{'))
+        .map(|line| {
+            line.rsplit("\u{1b}[2K")
+                .next()
+                .unwrap()
+                .trim_end_matches('\r')
+        })
+        .collect();
+    assert_eq!(json_lines.len(), 4, "{shown:?}");
+    for line in json_lines {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(
+            parsed.is_ok(),
+            "a JSON line shares its line with the progress: {shown:?}"
+        );
+    }
 }
 
 #[test]

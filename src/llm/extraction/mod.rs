@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::{Extractor, MemoryGraph};
 use crate::memory::Memory;
+use crate::process::SignalMark;
 
 /// Wall-clock limit of one extraction attempt.
 pub const TIMEOUT: Duration = Duration::from_secs(600);
@@ -94,7 +95,15 @@ pub fn extractor(backend: Backend) -> Extractor {
 /// # Failure
 /// What [`run`] fails with (api-key-refused, no-slot, timeout, the
 /// llm-* kinds); llm-failed when every attempt's reply is malformed.
-pub fn extract(config: &Config, backend: Backend, memory: &Memory) -> Result<Extraction> {
+///
+/// `signals_since` is the mark of a caller's signal watch (see
+/// [`Request::signals_since`]).
+pub fn extract(
+    config: &Config,
+    backend: Backend,
+    memory: &Memory,
+    signals_since: Option<SignalMark>,
+) -> Result<Extraction> {
     let request = Request {
         prompt: prompt(memory).into_bytes(),
         model: None,
@@ -105,6 +114,7 @@ pub fn extract(config: &Config, backend: Backend, memory: &Memory) -> Result<Ext
         malformed_retries: MALFORMED_RETRIES,
         allow_api_key: false,
         check_reply: Some(check_shape),
+        signals_since,
     };
     let reply = run(config, backend, &request)?;
     let structured = reply.structured.unwrap_or_default();

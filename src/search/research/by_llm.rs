@@ -140,6 +140,7 @@ pub fn ask(
         malformed_retries: MALFORMED_RETRIES,
         allow_api_key: false,
         check_reply: Some(check_reply),
+        signals_since: None,
     };
     let reply = llm::run(config, backend, &request)?;
     read(&reply.structured.unwrap_or_default()).map_err(|e| Error::new(ErrorKind::LlmFailed, e))
