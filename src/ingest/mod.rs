@@ -1,0 +1,7 @@
+//! Turning files into memories: which files a folder holds (`walk`), what
+//! a file's text is (`text`), and the name of the memory that holds it
+//! (`name`). The `ingest` verb wires these to the store.
+
+pub mod name;
+pub mod text;
+pub mod walk;
