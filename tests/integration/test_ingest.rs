@@ -1,0 +1,423 @@
+//! `ingest`: real trees of files become memories; re-ingesting changes
+//! only what changed on disk.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sqlite_graphrag::ingest::name::name_to_path;
+
+use crate::common::{StartRetrying, TestEnv};
+
+/// What one ingest printed: the per-file events, the summary, the exit code.
+struct Run {
+    events: Vec<Value>,
+    summary: Value,
+    code: i32,
+}
+
+impl Run {
+    /// The paths of the events of kind `event`, sorted.
+    fn paths(&self, event: &str) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .events
+            .iter()
+            .filter(|e| e["event"] == event)
+            .map(|e| e["path"].as_str().unwrap().to_owned())
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    /// The event about `path`; fails unless there is exactly one.
+    fn about(&self, path: &str) -> &Value {
+        let found: Vec<&Value> = self.events.iter().filter(|e| e["path"] == path).collect();
+        assert_eq!(found.len(), 1, "events about {path}: {:?}", self.events);
+        found[0]
+    }
+
+    /// Why `path` was skipped.
+    fn reason(&self, path: &str) -> &str {
+        let event = self.about(path);
+        assert_eq!(event["event"], "skipped", "{event}");
+        event["reason"].as_str().unwrap()
+    }
+}
+
+/// Runs `ingest` with `args`, expecting exit `code`.
+fn ingest_with_code(env: &TestEnv, args: &[&str], code: i32) -> Run {
+    let out = env.cmd().arg("ingest").args(args).output_retrying();
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let mut events: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    let summary = events.pop().expect("a summary line");
+    assert_eq!(summary["event"], "summary", "{stdout}");
+    Run {
+        events,
+        summary,
+        code: out.status.code().unwrap(),
+    }
+}
+
+fn ingest(env: &TestEnv, args: &[&str]) -> Run {
+    ingest_with_code(env, args, 0)
+}
+
+fn write(root: &Path, path: &str, bytes: impl AsRef<[u8]>) {
+    let full = root.join(path);
+    fs::create_dir_all(full.parent().unwrap()).unwrap();
+    fs::write(full, bytes).unwrap();
+}
+
+/// A tree with an ignore file, hidden, binary, oversized, nested and
+/// Unicode-named files.
+fn tree(env: &TestEnv) -> PathBuf {
+    let root = env.dir.path().join("tree");
+    write(&root, ".gitignore", "ignored/\n*.log\n");
+    write(
+        &root,
+        "alpha.md",
+        "# Alpha\nThe alpha service stores zeppelin flight plans.\n",
+    );
+    write(&root, "sub/main.rs", "fn main() { println!(\"hi\"); }\n");
+    write(&root, "sub/deep/été notes.txt", "Notes about the summer.\n");
+    write(&root, "docs/guide.md", "A guide to the hangar.\n");
+    write(&root, ".hidden/secret.md", "hidden text\n");
+    write(&root, "ignored/skip.md", "ignored text\n");
+    write(&root, "debug.log", "log text\n");
+    write(&root, ".git/config", "[core]\n");
+    write(&root, "image.bin", b"PNG\0\x01\x02");
+    write(&root, "latin1.txt", b"caf\xe9\n");
+    write(&root, "huge.txt", vec![b'a'; 1024 * 1024 + 1]);
+    root
+}
+
+const TREE_FILES: [&str; 4] = [
+    "alpha.md",
+    "docs/guide.md",
+    "sub/deep/été notes.txt",
+    "sub/main.rs",
+];
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn versions(env: &TestEnv, name: &str) -> usize {
+    env.ok(&["history", name])["versions"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn ingest_creates_a_memory_per_text_file_and_skips_the_rest_with_reasons() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let run = ingest(&env, &[text(&root)]);
+    assert_eq!(run.paths("created"), TREE_FILES);
+    assert_eq!(run.reason("image.bin"), "binary");
+    assert_eq!(run.reason("latin1.txt"), "not_utf8");
+    assert_eq!(run.reason("huge.txt"), "too_large");
+    assert_eq!(run.events.len(), 7, "{:?}", run.events);
+    assert_eq!(run.summary["created"], 4);
+    assert_eq!(run.summary["skipped"], 3);
+    assert_eq!(run.summary["unreadable"], 0);
+    let canonical = fs::canonicalize(&root).unwrap();
+    for path in TREE_FILES {
+        let event = run.about(path);
+        assert_eq!(event["version"], 1);
+        let name = event["name"].as_str().unwrap();
+        assert_eq!(name_to_path(name).as_deref(), Some(path), "{name}");
+        let memory = env.ok(&["read", name]);
+        assert_eq!(memory["metadata"]["path"], path);
+        assert_eq!(memory["metadata"]["root"], text(&canonical));
+        assert_eq!(memory["type"], "document");
+        let body = fs::read_to_string(root.join(path)).unwrap();
+        assert_eq!(memory["body"], body.as_str());
+    }
+    assert_eq!(
+        run.about("sub/deep/été notes.txt")["name"],
+        "sub/deep/@C3@A9t@C3@A9@20notes.txt"
+    );
+}
+
+#[test]
+fn reingesting_an_unchanged_tree_writes_nothing_and_a_change_writes_one_version() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    ingest(&env, &[text(&root)]);
+    let again = ingest(&env, &[text(&root)]);
+    assert_eq!(again.paths("unchanged"), TREE_FILES);
+    assert_eq!(again.summary["created"], 0);
+    assert_eq!(again.summary["updated"], 0);
+    for path in TREE_FILES {
+        let name = again.about(path)["name"].as_str().unwrap().to_owned();
+        assert_eq!(versions(&env, &name), 1, "{path}");
+    }
+    write(&root, "docs/guide.md", "A guide to the new hangar.\n");
+    let changed = ingest(&env, &[text(&root)]);
+    assert_eq!(changed.paths("updated"), ["docs/guide.md"]);
+    assert_eq!(changed.about("docs/guide.md")["version"], 2);
+    assert_eq!(changed.summary["unchanged"], 3);
+    assert_eq!(versions(&env, "docs/guide.md"), 2);
+    assert_eq!(
+        env.ok(&["read", "docs/guide.md"])["body"],
+        "A guide to the new hangar.\n"
+    );
+}
+
+#[test]
+fn a_deleted_file_is_reported_and_pruned_only_with_prune() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    ingest(&env, &[text(&root)]);
+    fs::remove_file(root.join("sub/main.rs")).unwrap();
+    let reported = ingest(&env, &[text(&root)]);
+    assert_eq!(reported.paths("deleted"), ["sub/main.rs"]);
+    assert_eq!(reported.about("sub/main.rs")["name"], "sub/main.rs");
+    env.ok(&["read", "sub/main.rs"]);
+
+    let dry = ingest(&env, &[text(&root), "--prune", "--dry-run"]);
+    assert_eq!(dry.paths("pruned"), ["sub/main.rs"]);
+    env.ok(&["read", "sub/main.rs"]);
+
+    let pruned = ingest(&env, &[text(&root), "--prune"]);
+    assert_eq!(pruned.paths("pruned"), ["sub/main.rs"]);
+    assert_eq!(pruned.about("sub/main.rs")["version"], 2);
+    assert_eq!(pruned.summary["pruned"], 1);
+    env.fails(&["read", "sub/main.rs"], 3);
+
+    let after = ingest(&env, &[text(&root), "--prune"]);
+    assert!(after.paths("pruned").is_empty());
+    assert!(after.paths("deleted").is_empty());
+
+    write(&root, "sub/main.rs", "fn main() {}\n");
+    let back = ingest(&env, &[text(&root)]);
+    assert_eq!(back.paths("updated"), ["sub/main.rs"]);
+    assert_eq!(env.ok(&["read", "sub/main.rs"])["body"], "fn main() {}\n");
+}
+
+#[test]
+fn a_file_left_out_by_a_glob_keeps_its_memory() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    ingest(&env, &[text(&root)]);
+    let only_md = ingest(&env, &[text(&root), "--glob", "*.md", "--prune"]);
+    assert_eq!(only_md.paths("unchanged"), ["alpha.md", "docs/guide.md"]);
+    assert_eq!(only_md.events.len(), 2, "{:?}", only_md.events);
+    env.ok(&["read", "sub/main.rs"]);
+}
+
+#[test]
+fn globs_and_excludes_select_files() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let run = ingest(
+        &env,
+        &[
+            text(&root),
+            "--glob",
+            "*.md",
+            "--glob",
+            "*.rs",
+            "--exclude",
+            "docs/",
+        ],
+    );
+    assert_eq!(run.paths("created"), ["alpha.md", "sub/main.rs"]);
+    assert_eq!(run.events.len(), 2, "{:?}", run.events);
+    let excluded = TestEnv::new();
+    let root = tree(&excluded);
+    let run = ingest(
+        &excluded,
+        &[text(&root), "--exclude", "sub", "--exclude", "*.bin"],
+    );
+    assert_eq!(run.paths("created"), ["alpha.md", "docs/guide.md"]);
+    excluded.error(&["ingest", text(&root), "--glob", "a[b"], 5);
+}
+
+#[test]
+fn hidden_and_ignored_files_are_taken_only_when_asked() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let run = ingest(&env, &[text(&root), "--hidden", "--glob", "*.md"]);
+    assert_eq!(
+        run.paths("created"),
+        [".hidden/secret.md", "alpha.md", "docs/guide.md"]
+    );
+    assert_eq!(
+        run.about(".hidden/secret.md")["name"],
+        "p:.hidden/secret.md"
+    );
+    let run = ingest(
+        &env,
+        &[
+            text(&root),
+            "--no-ignore",
+            "--glob",
+            "*.md",
+            "--glob",
+            "*.log",
+        ],
+    );
+    assert_eq!(run.paths("created"), ["debug.log", "ignored/skip.md"]);
+    let everything = ingest(&env, &[text(&root), "--hidden", "--no-ignore", "--dry-run"]);
+    assert!(
+        everything
+            .events
+            .iter()
+            .all(|e| !e["path"].as_str().unwrap().starts_with(".git/")),
+        "{:?}",
+        everything.events
+    );
+    assert_eq!(
+        everything.paths("created"),
+        [".gitignore", "sub/deep/été notes.txt", "sub/main.rs"]
+    );
+}
+
+#[test]
+fn a_dry_run_reports_and_writes_nothing() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let dry = ingest(&env, &[text(&root), "--dry-run"]);
+    assert_eq!(dry.paths("created"), TREE_FILES);
+    assert_eq!(dry.summary["dry_run"], true);
+    assert!(!env.db.exists(), "a dry run created the database");
+    ingest(&env, &[text(&root)]);
+    write(&root, "alpha.md", "changed\n");
+    let dry = ingest(&env, &[text(&root), "--dry-run"]);
+    assert_eq!(dry.paths("updated"), ["alpha.md"]);
+    assert_eq!(dry.about("alpha.md")["version"], 2);
+    assert_eq!(versions(&env, "alpha.md"), 1);
+}
+
+#[test]
+fn a_missing_path_fails_before_anything_is_written() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let missing = env.dir.path().join("nowhere");
+    let err = env.error(&["ingest", text(&root), text(&missing)], 3);
+    assert_eq!(err.kind, "not_found");
+    assert!(!env.db.exists());
+    env.error(&["ingest", text(&root), "--type", "bad type"], 5);
+    env.fails(&["ingest", text(&root), "--max-file-size", "0"], 2);
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn a_file_argument_is_named_relative_to_its_folder() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let file = root.join("sub/main.rs");
+    let run = ingest(&env, &[text(&file), "--type", "code"]);
+    assert_eq!(run.paths("created"), ["main.rs"]);
+    let memory = env.ok(&["read", "main.rs"]);
+    assert_eq!(memory["type"], "code");
+    let folder = fs::canonicalize(root.join("sub")).unwrap();
+    assert_eq!(memory["metadata"]["root"], text(&folder));
+    assert_eq!(memory["metadata"]["path"], "main.rs");
+}
+
+#[test]
+fn a_file_argument_reports_no_deleted_siblings() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    let folder = root.join("sub");
+    ingest(&env, &[text(&folder)]);
+    fs::remove_file(folder.join("deep/été notes.txt")).unwrap();
+    let run = ingest(&env, &[text(&folder.join("main.rs")), "--prune"]);
+    assert_eq!(run.paths("unchanged"), ["main.rs"]);
+    assert_eq!(run.events.len(), 1, "{:?}", run.events);
+    let run = ingest(&env, &[text(&folder), "--prune"]);
+    assert_eq!(run.paths("pruned"), ["deep/été notes.txt"]);
+}
+
+#[test]
+fn ingested_text_is_found_by_search_and_recall() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    ingest(&env, &[text(&root)]);
+    assert_eq!(env.search_names("zeppelin"), ["alpha.md"]);
+    let recalled = env.ok(&["recall", "zeppelin flight plans", "-k", "1"]);
+    assert_eq!(recalled["results"][0]["name"], "alpha.md");
+}
+
+#[test]
+fn a_name_held_by_another_memory_is_not_overwritten() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    env.remember("alpha.md", "my own note");
+    let run = ingest(&env, &[text(&root)]);
+    assert_eq!(run.reason("alpha.md"), "name_taken");
+    assert_eq!(env.ok(&["read", "alpha.md"])["body"], "my own note");
+    let other = env.dir.path().join("other");
+    write(&other, "docs/guide.md", "another guide\n");
+    let run = ingest(&env, &[text(&other)]);
+    assert_eq!(run.reason("docs/guide.md"), "name_taken");
+    assert_eq!(
+        env.ok(&["read", "docs/guide.md"])["body"],
+        "A guide to the hangar.\n"
+    );
+    let namespaced = ingest(&env, &["--namespace", "other", text(&other)]);
+    assert_eq!(namespaced.paths("created"), ["docs/guide.md"]);
+}
+
+#[test]
+fn a_path_too_long_for_a_name_is_skipped() {
+    let env = TestEnv::new();
+    let root = env.dir.path().join("long");
+    let long = format!("{}/{}.md", "d".repeat(60), "f".repeat(70));
+    write(&root, &long, "deep\n");
+    write(&root, "ok.md", "fine\n");
+    let run = ingest(&env, &[text(&root)]);
+    assert_eq!(run.reason(&long), "name_too_long");
+    assert_eq!(run.paths("created"), ["ok.md"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_makes_the_run_partial() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let root = env.dir.path().join("locked");
+    write(&root, "open.md", "open\n");
+    write(&root, "closed.md", "closed\n");
+    let closed = root.join("closed.md");
+    fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&closed).is_ok() {
+        // Running as root: permissions do not stop reads.
+        return;
+    }
+    let run = ingest_with_code(&env, &[text(&root)], 12);
+    assert_eq!(run.reason("closed.md"), "unreadable");
+    assert_eq!(run.paths("created"), ["open.md"]);
+    assert_eq!(run.summary["unreadable"], 1);
+    assert_eq!(run.code, 12);
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_are_reported_not_followed() {
+    let env = TestEnv::new();
+    let root = tree(&env);
+    std::os::unix::fs::symlink(root.join("alpha.md"), root.join("link.md")).unwrap();
+    std::os::unix::fs::symlink(root.join("docs"), root.join("docs-link")).unwrap();
+    let run = ingest(
+        &env,
+        &[text(&root), "--glob", "*.md", "--glob", "docs-link"],
+    );
+    assert_eq!(run.reason("link.md"), "symlink");
+    assert_eq!(run.reason("docs-link"), "symlink");
+    let counts: BTreeMap<String, u64> = ["created", "skipped"]
+        .iter()
+        .map(|k| (k.to_string(), run.summary[*k].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts["created"], 2);
+    assert_eq!(counts["skipped"], 2);
+}
