@@ -6,9 +6,9 @@
 //! deleted since are reported, and forgotten with `--prune`. One JSON line
 //! per file goes to stdout, then a summary line.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -21,9 +21,11 @@ use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::embed::Embedder;
 use crate::error::{ErrorKind, Result};
+use crate::graph::Extractor;
 use crate::ingest::name::{NameError, path_to_name};
 use crate::ingest::text::{FileText, read_text};
 use crate::ingest::walk::{Entry, Root, WalkOptions, WalkSkip, resolve_root, walk};
+use crate::ingest::writer::{Job, Writer};
 use crate::memory::{
     Content, MAX_BODY_BYTES, MAX_NAME_BYTES, Memory, Metadata, VersionNumber, validate_type,
 };
@@ -175,11 +177,11 @@ impl Report<'_> {
 /// The reason of a file that could not be read.
 const UNREADABLE: &str = "unreadable";
 
-/// A file whose memory is to be written, embedded, waiting for its batch.
-struct Pending {
-    path: String,
-    name: String,
-    memory: PreparedMemory,
+/// What a job handed to the writer was about: the path and name of each
+/// memory, in order, and what writing them means.
+struct Handed {
+    files: Vec<(String, String)>,
+    pruning: bool,
 }
 
 /// The run's settings and state shared by every file.
@@ -189,12 +191,20 @@ struct Ingest<'a> {
     namespace: &'a str,
     kind: String,
     session: Option<&'a str>,
+    /// The LLM extractor changed memories are queued for.
+    queue_for: Option<Extractor>,
     embedder: Box<dyn Embedder>,
-    /// Open once the database exists; created by the first write.
-    store: Option<Store>,
+    /// Reads memories, while the database exists.
+    reader: Option<Store>,
+    /// Writes memories; started (creating the database) by the first write.
+    writer: Option<Writer>,
+    /// What each job handed to the writer and not yet reported was about.
+    handed: VecDeque<Handed>,
     /// Names given to a file in this run.
     claimed: HashSet<String>,
-    batch: Vec<Pending>,
+    /// Files embedded and waiting to be handed to the writer.
+    batch: Vec<PreparedMemory>,
+    batch_files: Vec<(String, String)>,
     batch_bytes: usize,
     now: Timestamp,
 }
@@ -230,32 +240,34 @@ pub fn cmd_ingest(config: &Config, args: &IngestArgs, out: &mut dyn Write) -> Re
         }
     }
     let session = config.session()?;
+    // Checked before anything is written.
     let queue_for = queued_extractor(config, false)?;
     let db_path = config.db_path()?;
     store::check_path(db_path)?;
     let embedder = embedder(config);
-    let store = match (store::exists(db_path)?, args.dry_run) {
-        (false, _) => None,
-        (true, true) => Some(Store::open(db_path, OpenMode::Existing)?),
-        (true, false) => {
-            let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-            store.queue_extractions_for(queue_for);
-            Some(store)
-        }
-    };
     let mut run = Ingest {
         config,
         args,
         namespace,
         kind,
         session,
+        queue_for,
         embedder,
-        store,
+        reader: None,
+        writer: None,
+        handed: VecDeque::new(),
         claimed: HashSet::new(),
         batch: Vec::new(),
+        batch_files: Vec::new(),
         batch_bytes: 0,
         now: Timestamp::now(),
     };
+    if store::exists(db_path)? {
+        if !args.dry_run {
+            run.start_writer()?;
+        }
+        run.reader = Some(Store::open(db_path, OpenMode::Existing)?);
+    }
     let mut report = Report {
         out,
         summary: Summary {
@@ -305,8 +317,10 @@ impl Ingest<'_> {
         });
         failed?;
         self.flush(report)?;
+        self.report_written(report, true)?;
         if root.file.is_none() {
             self.report_deleted(root, &seen, report)?;
+            self.report_written(report, true)?;
         }
         Ok(())
     }
@@ -315,7 +329,7 @@ impl Ingest<'_> {
     fn ingest_file(
         &mut self,
         root: &Root,
-        full: &std::path::Path,
+        full: &Path,
         path: &str,
         report: &mut Report,
     ) -> Result<()> {
@@ -338,28 +352,13 @@ impl Ingest<'_> {
             ));
         }
         let skip = |reason, message| FileEvent::skipped(path, Some(&name), reason, message);
-        let text = match read_text(full, self.args.max_file_size) {
-            Ok(FileText::Text(text)) => text,
-            Ok(FileText::Binary) => {
-                let message = "a NUL byte in its first 8 KiB".to_owned();
-                return report.emit(&skip("binary", message));
-            }
-            Ok(FileText::NotUtf8(at)) => {
-                let message = format!("not valid UTF-8 (byte {at})");
-                return report.emit(&skip("not_utf8", message));
-            }
-            Ok(FileText::TooLarge(size)) => {
-                let message = format!(
-                    "{size} bytes; --max-file-size is {}",
-                    self.args.max_file_size
-                );
-                return report.emit(&skip("too_large", message));
-            }
-            Err(e) => return report.emit(&skip(UNREADABLE, e.to_string())),
+        let text = match text_or_skip(full, self.args.max_file_size) {
+            Ok(text) => text,
+            Err((reason, message)) => return report.emit(&skip(reason, message)),
         };
         let metadata = Metadata::from_value(json!({ ROOT_KEY: root.label, PATH_KEY: path }))?;
         let content = Content::new(Some(self.kind.clone()), None, text, Some(metadata))?;
-        let existing = match &self.store {
+        let existing = match &self.reader {
             Some(store) => store.find_memory(self.namespace, &name)?,
             None => None,
         };
@@ -396,51 +395,84 @@ impl Ingest<'_> {
             self.session,
             self.now,
         )?;
-        self.batch.push(Pending {
-            path: path.to_owned(),
-            name,
-            memory,
-        });
+        self.batch.push(memory);
+        self.batch_files.push((path.to_owned(), name));
         if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
             self.flush(report)?;
         }
-        Ok(())
+        self.report_written(report, false)
     }
 
-    /// Writes the memories waiting in the batch and reports them.
+    /// Hands the memories waiting in the batch to the writer.
     fn flush(&mut self, report: &mut Report) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
+        let memories = std::mem::take(&mut self.batch);
+        let files = std::mem::take(&mut self.batch_files);
         self.batch_bytes = 0;
-        let (pending, memories): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|p| ((p.path, p.name), p.memory))
-            .unzip();
-        let outcomes = self.store()?.write_prepared_memories(&memories)?;
-        for ((path, name), outcome) in pending.iter().zip(outcomes) {
-            let event = match outcome.action {
-                Action::Created => EventKind::Created,
-                Action::Unchanged => EventKind::Unchanged,
-                _ => EventKind::Updated,
-            };
-            report.emit(&FileEvent::new(event, path, Some(name)).at(outcome.version))?;
+        self.hand(Job::Write(memories), files, false, report)
+    }
+
+    /// Hands a job to the writer, starting it if needed, and remembers
+    /// what the job is about.
+    fn hand(
+        &mut self,
+        job: Job,
+        files: Vec<(String, String)>,
+        pruning: bool,
+        report: &mut Report,
+    ) -> Result<()> {
+        if self.writer.is_none() {
+            self.start_writer()?;
         }
+        self.handed.push_back(Handed { files, pruning });
+        let sent = self.writer.as_ref().map_or(Ok(()), |w| w.send(job));
+        if sent.is_err() {
+            // The writer stopped on an error: that error is the run's.
+            self.report_written(report, true)?;
+        }
+        sent
+    }
+
+    /// Opens the database for writing (creating it if it does not exist)
+    /// and starts the thread that writes into it.
+    fn start_writer(&mut self) -> Result<()> {
+        let mut store = open_with_vectors(self.config, OpenMode::Create, &*self.embedder)?;
+        store.queue_extractions_for(self.queue_for);
+        self.writer = Some(Writer::start(store));
         Ok(())
     }
 
-    /// Returns the store, creating the database if it does not exist yet.
-    fn store(&mut self) -> Result<&mut Store> {
-        let store = match self.store.take() {
-            Some(store) => store,
-            None => {
-                let mut store = open_with_vectors(self.config, OpenMode::Create, &*self.embedder)?;
-                store.queue_extractions_for(queued_extractor(self.config, false)?);
-                store
-            }
+    /// Reports the jobs the writer has finished; with `all`, waits for
+    /// every job handed to it.
+    fn report_written(&mut self, report: &mut Report, all: bool) -> Result<()> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
         };
-        Ok(self.store.insert(store))
+        while !self.handed.is_empty() {
+            let outcomes = match all {
+                true => writer.wait()?,
+                false => match writer.try_finished() {
+                    Some(outcomes) => outcomes?,
+                    None => return Ok(()),
+                },
+            };
+            let Some(handed) = self.handed.pop_front() else {
+                break;
+            };
+            for ((path, name), outcome) in handed.files.iter().zip(outcomes) {
+                let event = match (handed.pruning, outcome.action) {
+                    (true, Action::Forgotten) => EventKind::Pruned,
+                    (true, _) => EventKind::Deleted,
+                    (false, Action::Created) => EventKind::Created,
+                    (false, Action::Unchanged) => EventKind::Unchanged,
+                    (false, _) => EventKind::Updated,
+                };
+                report.emit(&FileEvent::new(event, path, Some(name)).at(outcome.version))?;
+            }
+        }
+        Ok(())
     }
 
     /// Reports the live memories ingested from `root` whose file is gone
@@ -453,7 +485,7 @@ impl Ingest<'_> {
         seen: &HashSet<String>,
         report: &mut Report,
     ) -> Result<()> {
-        let Some(store) = &self.store else {
+        let Some(store) = &self.reader else {
             return Ok(());
         };
         let mut gone: Vec<(String, Memory)> = Vec::new();
@@ -473,21 +505,36 @@ impl Ingest<'_> {
             }
             return Ok(());
         }
-        let outcomes = if self.args.dry_run {
-            None
-        } else {
-            let memories: Vec<Memory> = gone.iter().map(|(_, m)| m.clone()).collect();
-            Some(self.store()?.forget_memories(&memories)?)
-        };
-        for (i, (path, memory)) in gone.iter().enumerate() {
-            let (event, version) = match outcomes.as_ref().map(|o| &o[i]) {
-                None => (EventKind::Pruned, memory.version.next()),
-                Some(o) if o.action == Action::Forgotten => (EventKind::Pruned, o.version),
-                Some(o) => (EventKind::Deleted, o.version),
-            };
-            report.emit(&FileEvent::new(event, path, Some(&memory.name)).at(version))?;
+        if self.args.dry_run {
+            for (path, memory) in &gone {
+                let event = FileEvent::new(EventKind::Pruned, path, Some(&memory.name));
+                report.emit(&event.at(memory.version.next()))?;
+            }
+            return Ok(());
         }
-        Ok(())
+        let (files, memories) = gone
+            .into_iter()
+            .map(|(path, memory)| ((path, memory.name.clone()), memory))
+            .unzip();
+        self.hand(Job::Forget(memories), files, true, report)
+    }
+}
+
+/// Returns the text of the file at `full`, or why it is skipped: a reason
+/// word and a message.
+fn text_or_skip(
+    full: &Path,
+    max_bytes: usize,
+) -> std::result::Result<String, (&'static str, String)> {
+    match read_text(full, max_bytes) {
+        Ok(FileText::Text(text)) => Ok(text),
+        Ok(FileText::Binary) => Err(("binary", "a NUL byte in its first 8 KiB".to_owned())),
+        Ok(FileText::NotUtf8(at)) => Err(("not_utf8", format!("not valid UTF-8 (byte {at})"))),
+        Ok(FileText::TooLarge(size)) => Err((
+            "too_large",
+            format!("{size} bytes; --max-file-size is {max_bytes}"),
+        )),
+        Err(e) => Err((UNREADABLE, e.to_string())),
     }
 }
 

@@ -421,3 +421,24 @@ fn symbolic_links_are_reported_not_followed() {
     assert_eq!(counts["created"], 2);
     assert_eq!(counts["skipped"], 2);
 }
+
+#[test]
+fn a_tree_larger_than_a_batch_is_written_whole() {
+    let env = TestEnv::new();
+    let root = env.dir.path().join("many");
+    for n in 0..600 {
+        write(
+            &root,
+            &format!("d{}/f{n:03}.md", n % 7),
+            format!("file {n}\n"),
+        );
+    }
+    let run = ingest(&env, &[text(&root)]);
+    assert_eq!(run.summary["created"], 600);
+    assert_eq!(run.events.len(), 600);
+    write(&root, "d3/f500.md", "changed\n");
+    let again = ingest(&env, &[text(&root)]);
+    assert_eq!(again.summary["unchanged"], 599);
+    assert_eq!(again.paths("updated"), ["d3/f500.md"]);
+    assert_eq!(env.ok(&["stats"])["memories"], 600);
+}
