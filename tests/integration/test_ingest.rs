@@ -107,6 +107,17 @@ fn text(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// How memories record a folder: its resolved absolute path, without the
+/// `\\?\` Windows puts before a resolved path.
+fn root_label(folder: &Path) -> String {
+    let resolved = fs::canonicalize(folder).unwrap();
+    let resolved = text(&resolved);
+    resolved
+        .strip_prefix(r"\\?\")
+        .unwrap_or(resolved)
+        .to_owned()
+}
+
 fn versions(env: &TestEnv, name: &str) -> usize {
     env.ok(&["history", name])["versions"]
         .as_array()
@@ -127,7 +138,7 @@ fn ingest_creates_a_memory_per_text_file_and_skips_the_rest_with_reasons() {
     assert_eq!(run.summary["created"], 4);
     assert_eq!(run.summary["skipped"], 3);
     assert_eq!(run.summary["unreadable"], 0);
-    let canonical = fs::canonicalize(&root).unwrap();
+    let label = root_label(&root);
     for path in TREE_FILES {
         let event = run.about(path);
         assert_eq!(event["version"], 1);
@@ -135,7 +146,7 @@ fn ingest_creates_a_memory_per_text_file_and_skips_the_rest_with_reasons() {
         assert_eq!(name_to_path(name).as_deref(), Some(path), "{name}");
         let memory = env.ok(&["read", name]);
         assert_eq!(memory["metadata"]["path"], path);
-        assert_eq!(memory["metadata"]["root"], text(&canonical));
+        assert_eq!(memory["metadata"]["root"], label);
         assert_eq!(memory["type"], "document");
         let body = fs::read_to_string(root.join(path)).unwrap();
         assert_eq!(memory["body"], body.as_str());
@@ -319,8 +330,7 @@ fn a_file_argument_is_named_relative_to_its_folder() {
     assert_eq!(run.paths("created"), ["main.rs"]);
     let memory = env.ok(&["read", "main.rs"]);
     assert_eq!(memory["type"], "code");
-    let folder = fs::canonicalize(root.join("sub")).unwrap();
-    assert_eq!(memory["metadata"]["root"], text(&folder));
+    assert_eq!(memory["metadata"]["root"], root_label(&root.join("sub")));
     assert_eq!(memory["metadata"]["path"], "main.rs");
 }
 
