@@ -23,6 +23,7 @@ use crate::embed::Embedder;
 use crate::error::{ErrorKind, Result};
 use crate::graph::Extractor;
 use crate::ingest::name::{NameError, path_to_name};
+use crate::ingest::prepare::{Destination, prepare_batch};
 use crate::ingest::text::{FileText, read_text};
 use crate::ingest::walk::{Entry, Root, WalkOptions, WalkSkip, resolve_root, walk};
 use crate::ingest::writer::{Job, Writer};
@@ -30,15 +31,15 @@ use crate::memory::{
     Content, MAX_BODY_BYTES, MAX_NAME_BYTES, Memory, Metadata, VersionNumber, validate_type,
 };
 use crate::output;
-use crate::store::{self, Action, OpenMode, PreparedMemory, Store};
+use crate::store::{self, Action, OpenMode, Store};
 use crate::time::Timestamp;
 
 /// The type of an ingested memory unless `--type` says otherwise.
 pub const DEFAULT_INGEST_TYPE: &str = "document";
-/// Files embedded before their memories are written, at most.
+/// Files read before they are embedded and written, at most.
 const BATCH_FILES: usize = 256;
-/// Bytes of text embedded before their memories are written, at most
-/// (a batch is written once it reaches either limit).
+/// Bytes of text read before they are embedded and written, at most (a
+/// batch goes once it reaches either limit).
 const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// The metadata keys that record where a memory's text came from.
 const ROOT_KEY: &str = "root";
@@ -202,9 +203,9 @@ struct Ingest<'a> {
     handed: VecDeque<Handed>,
     /// Names given to a file in this run.
     claimed: HashSet<String>,
-    /// Files embedded and waiting to be handed to the writer.
-    batch: Vec<PreparedMemory>,
-    batch_files: Vec<(String, String)>,
+    /// Files read, waiting to be embedded and handed to the writer: their
+    /// paths, names and contents.
+    batch: Vec<(String, String, Content)>,
     batch_bytes: usize,
     now: Timestamp,
 }
@@ -258,7 +259,6 @@ pub fn cmd_ingest(config: &Config, args: &IngestArgs, out: &mut dyn Write) -> Re
         handed: VecDeque::new(),
         claimed: HashSet::new(),
         batch: Vec::new(),
-        batch_files: Vec::new(),
         batch_bytes: 0,
         now: Timestamp::now(),
     };
@@ -387,30 +387,30 @@ impl Ingest<'_> {
             return report.emit(&FileEvent::new(event, path, Some(&name)).at(next_version));
         }
         self.batch_bytes += content.body.len();
-        let memory = PreparedMemory::new(
-            &*self.embedder,
-            self.namespace,
-            &name,
-            content,
-            self.session,
-            self.now,
-        )?;
-        self.batch.push(memory);
-        self.batch_files.push((path.to_owned(), name));
+        self.batch.push((path.to_owned(), name, content));
         if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
             self.flush(report)?;
         }
         self.report_written(report, false)
     }
 
-    /// Hands the memories waiting in the batch to the writer.
+    /// Embeds the files waiting in the batch and hands their memories to
+    /// the writer.
     fn flush(&mut self, report: &mut Report) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let memories = std::mem::take(&mut self.batch);
-        let files = std::mem::take(&mut self.batch_files);
         self.batch_bytes = 0;
+        let (files, contents): (Vec<_>, Vec<_>) = std::mem::take(&mut self.batch)
+            .into_iter()
+            .map(|(path, name, content)| ((path, name.clone()), (name, content)))
+            .unzip();
+        let to = Destination {
+            namespace: self.namespace,
+            session: self.session,
+            now: self.now,
+        };
+        let memories = prepare_batch(&*self.embedder, to, contents)?;
         self.hand(Job::Write(memories), files, false, report)
     }
 

@@ -42,6 +42,11 @@ impl PreparedMemory {
             graph: None,
         }))
     }
+
+    /// Returns the name of the memory.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
 }
 
 impl Store {
