@@ -498,6 +498,9 @@ impl Ingest<'_> {
             }
             gone.push((path, memory));
         }
+        if gone.is_empty() {
+            return Ok(());
+        }
         if !self.args.prune {
             for (path, memory) in &gone {
                 let event = FileEvent::new(EventKind::Deleted, path, Some(&memory.name));
