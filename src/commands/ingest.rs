@@ -493,7 +493,7 @@ impl Ingest<'_> {
             let Some(path) = recorded_path(&memory) else {
                 continue;
             };
-            if seen.contains(&path) || root.dir.join(&path).symlink_metadata().is_ok() {
+            if seen.contains(&path) || !is_gone(&root.dir.join(&path)) {
                 continue;
             }
             gone.push((path, memory));
@@ -549,6 +549,12 @@ fn skipped_by_walk(path: &str, reason: WalkSkip) -> FileEvent {
         WalkSkip::Unreadable(message) => (UNREADABLE, message),
     };
     FileEvent::skipped(path, None, reason, message)
+}
+
+/// Returns true if nothing is at `path` any more. A path that cannot be
+/// looked at (in a folder that cannot be read) is not gone.
+fn is_gone(path: &Path) -> bool {
+    matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// The path a memory's metadata says its text was read from.

@@ -48,6 +48,11 @@ impl Run {
 /// Runs `ingest` with `args`, expecting exit `code`.
 fn ingest_with_code(env: &TestEnv, args: &[&str], code: i32) -> Run {
     let out = env.cmd().arg("ingest").args(args).output_retrying();
+    parse_run(out, code)
+}
+
+/// Reads what an ingest printed, asserting it exited with `code`.
+fn parse_run(out: std::process::Output, code: i32) -> Run {
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
     let mut events: Vec<Value> = stdout
         .lines()
@@ -390,25 +395,66 @@ fn a_path_too_long_for_a_name_is_skipped() {
     assert_eq!(run.paths("created"), ["ok.md"]);
 }
 
+/// A command running the binary in `env` that cannot read files without
+/// read permission: as it is, or for root (who reads any file) without
+/// the capabilities that allow it, where util-linux's setpriv can drop
+/// them; `None` if neither is possible here.
+#[cfg(unix)]
+fn without_read_override(env: &TestEnv, probe: &Path) -> Option<std::process::Command> {
+    let plain = env.std_cmd();
+    if fs::read(probe).is_err() {
+        return Some(plain);
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let mut cmd = std::process::Command::new(setpriv);
+    cmd.arg("--bounding-set=-dac_override,-dac_read_search")
+        .arg(plain.get_program())
+        .args(plain.get_args())
+        .env_clear();
+    for (key, value) in plain.get_envs() {
+        if let Some(value) = value {
+            cmd.env(key, value);
+        }
+    }
+    Some(cmd)
+}
+
 #[cfg(unix)]
 #[test]
-fn an_unreadable_file_makes_the_run_partial() {
+fn unreadable_files_and_folders_make_the_run_partial_and_keep_their_memories() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     let root = env.dir.path().join("locked");
     write(&root, "open.md", "open\n");
     write(&root, "closed.md", "closed\n");
+    write(&root, "sealed/inside.md", "inside\n");
+    ingest(&env, &[text(&root)]);
+    write(&root, "closed.md", "closed, changed\n");
     let closed = root.join("closed.md");
     fs::set_permissions(&closed, fs::Permissions::from_mode(0o000)).unwrap();
-    if fs::read(&closed).is_ok() {
-        // Running as root: permissions do not stop reads.
+    let sealed = root.join("sealed");
+    fs::set_permissions(&sealed, fs::Permissions::from_mode(0o000)).unwrap();
+    let Some(mut cmd) = without_read_override(&env, &closed) else {
         return;
-    }
-    let run = ingest_with_code(&env, &[text(&root)], 12);
+    };
+    let out = cmd
+        .arg("ingest")
+        .arg(text(&root))
+        .arg("--prune")
+        .output()
+        .unwrap();
+    fs::set_permissions(&sealed, fs::Permissions::from_mode(0o755)).unwrap();
+    let run = parse_run(out, 12);
     assert_eq!(run.reason("closed.md"), "unreadable");
-    assert_eq!(run.paths("created"), ["open.md"]);
-    assert_eq!(run.summary["unreadable"], 1);
+    assert_eq!(run.reason("sealed"), "unreadable");
+    assert_eq!(run.paths("unchanged"), ["open.md"]);
+    assert_eq!(run.summary["unreadable"], 2);
+    assert_eq!(run.summary["pruned"], 0);
     assert_eq!(run.code, 12);
+    assert_eq!(env.ok(&["read", "closed.md"])["body"], "closed\n");
+    env.ok(&["read", "sealed/inside.md"]);
 }
 
 #[cfg(unix)]
