@@ -2,10 +2,11 @@
 //!
 //! A [`Store`] that exists is ready to use. Its methods are spread over topic
 //! files: `memories` (the lifecycle of one memory), `listing`, `jsonl`
-//! (import and export), `fts` (word search), `chunks` (vectors), `report`
-//! (stats and health). Every write goes through one [`Tx`], whose write
-//! primitives live in `memory_tx` and the other topic files. Opening checks
-//! the file first (`file`, `marker`), then migrates it (`migrations`).
+//! (import and export), `ingested` (the memories `ingest` made), `fts`
+//! (word search), `chunks` (vectors), `report` (stats and health). Every
+//! write goes through one [`Tx`], whose write primitives live in
+//! `memory_tx` and the other topic files. Opening checks the file first
+//! (`file`, `marker`), then migrates it (`migrations`).
 
 mod backlog;
 mod busy;
