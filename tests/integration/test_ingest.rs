@@ -487,3 +487,46 @@ fn a_tree_larger_than_a_batch_is_written_whole() {
     assert_eq!(again.paths("updated"), ["d3/f500.md"]);
     assert_eq!(env.ok(&["stats"])["memories"], 600);
 }
+
+#[test]
+fn written_files_are_queued_for_the_llm_extractor_as_imports_are() {
+    let env = TestEnv::new();
+    let root = env.dir.path().join("queued");
+    write(&root, "a.md", "Alice leads the Atlas project.\n");
+    write(&root, "b.md", "Bob maintains the billing database.\n");
+    let with_backend = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("SQLITE_GRAPHRAG_EXTRACT", "claude")
+            .arg("ingest")
+            .args(args)
+            .output_retrying();
+        parse_run(out, 0)
+    };
+    let queued = || env.ok(&["enrich", "status"])["queued"].as_u64().unwrap();
+    with_backend(&[text(&root)]);
+    assert_eq!(queued(), 2);
+    let again = with_backend(&[text(&root)]);
+    assert_eq!(again.summary["unchanged"], 2);
+    assert_eq!(queued(), 2);
+    write(
+        &root,
+        "b.md",
+        "Bob maintains the billing database and its backups.\n",
+    );
+    with_backend(&[text(&root)]);
+    let versions: Vec<(String, i64)> = {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, j.version FROM enrich_jobs j
+                 JOIN memories m ON m.id = j.memory_id ORDER BY m.name",
+            )
+            .unwrap();
+        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(versions, [("a.md".to_owned(), 1), ("b.md".to_owned(), 2)]);
+}
