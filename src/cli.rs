@@ -82,6 +82,8 @@ pub enum Command {
     Purge(commands::purge::PurgeArgs),
     /// Load memories from JSON lines.
     Import(commands::import::ImportArgs),
+    /// Files and folders become memories, one per file; changed files get new versions.
+    Ingest(commands::ingest::IngestArgs),
     /// Write live memories as JSON lines (the import format).
     Export(commands::export::ExportArgs),
     /// Search memories by words (FTS5, BM25).

@@ -14,6 +14,7 @@ pub mod health;
 pub mod history;
 pub mod hybrid_search;
 pub mod import;
+pub mod ingest;
 pub mod init;
 pub mod link;
 pub mod list;
@@ -71,6 +72,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
             output::write_json(out, &report)?;
             Ok(import::exit_status(&report))
         }
+        Command::Ingest(args) => ingest::cmd_ingest(config, &args, out),
         Command::Export(args) => export::cmd_export(config, &args, out).map(|_| ExitCode::SUCCESS),
         Command::Search(args) => reply(out, search::cmd_search(config, &args)),
         Command::Recall(args) => reply(out, recall::cmd_recall(config, &args)),

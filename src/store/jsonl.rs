@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::busy::YIELD_PAUSE;
 use super::derived::{Derived, derive};
 use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
-use super::memories::{Action, MEMORY_COLUMNS, memory_from_row, require_namespace};
+use super::memories::{Action, MEMORY_COLUMNS, Outcome, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
@@ -173,19 +173,19 @@ enum Record {
     Graph(GraphRecord),
 }
 
-/// A validated memory line.
-struct MemoryRecord {
-    namespace: String,
-    name: String,
-    content: Content,
-    derived: Derived,
-    session: Option<String>,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+/// A validated memory line, or any other memory ready to write.
+pub(crate) struct MemoryRecord {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) content: Content,
+    pub(crate) derived: Derived,
+    pub(crate) session: Option<String>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
     /// The graph the line gives the memory, if it gives one.
-    graph: Option<MemoryGraph>,
+    pub(crate) graph: Option<MemoryGraph>,
     /// The graphs LLM extractors asserted, carried by the line.
-    extracted: Vec<(Extractor, MemoryGraph)>,
+    pub(crate) extracted: Vec<(Extractor, MemoryGraph)>,
 }
 
 fn parse_record(
@@ -291,32 +291,43 @@ pub(crate) fn line_times(
 #[derive(Debug)]
 enum Written {
     /// A memory line, and what it did to the memory.
-    Memory(Action),
+    Memory(Outcome),
     /// A graph line, written.
     Graph,
     /// A graph line that cannot apply to the graph as it is, and why.
     Rejected(Error),
 }
 
-/// Writes records from the start of `records` until all are written or
-/// `deadline` has passed (at least one), and returns what each did.
-fn write_until(tx: &Tx<'_>, records: &[Numbered], deadline: Instant) -> Result<Vec<Written>> {
+/// Writes items from the start of `items` with `write_one` until all are
+/// written or `deadline` has passed (at least one), and returns what each
+/// write returned.
+fn write_until<T, W>(
+    tx: &Tx<'_>,
+    items: &[T],
+    deadline: Instant,
+    write_one: &impl Fn(&Tx<'_>, &T) -> Result<W>,
+) -> Result<Vec<W>> {
     let mut written = Vec::new();
-    for numbered in records {
+    for item in items {
         if !written.is_empty() && Instant::now() >= deadline {
             break;
         }
-        written.push(match &numbered.record {
-            Record::Memory(r) => Written::Memory(write_memory(tx, r)?),
-            Record::Graph(g) => {
-                match within_savepoint(tx, || tx.write_graph_line(g, Timestamp::now()))? {
-                    Ok(()) => Written::Graph,
-                    Err(err) => Written::Rejected(err),
-                }
-            }
-        });
+        written.push(write_one(tx, item)?);
     }
     Ok(written)
+}
+
+/// Writes one import line.
+fn write_record(tx: &Tx<'_>, numbered: &Numbered) -> Result<Written> {
+    Ok(match &numbered.record {
+        Record::Memory(r) => Written::Memory(write_memory(tx, r)?),
+        Record::Graph(g) => {
+            match within_savepoint(tx, || tx.write_graph_line(g, Timestamp::now()))? {
+                Ok(()) => Written::Graph,
+                Err(err) => Written::Rejected(err),
+            }
+        }
+    })
 }
 
 /// Runs `work` within a savepoint of `tx`: if it fails for a reason of
@@ -347,7 +358,7 @@ fn within_savepoint(tx: &Tx<'_>, work: impl FnOnce() -> Result<()>) -> Result<Re
 }
 
 /// Writes a memory line: the memory, and the graph it gives it.
-fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Action> {
+pub(crate) fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Outcome> {
     let new = NewVersion {
         namespace: &r.namespace,
         name: &r.name,
@@ -362,7 +373,7 @@ fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Action> {
     for (extractor, graph) in &r.extracted {
         tx.write_carried_extraction(&outcome, *extractor, graph)?;
     }
-    Ok(outcome.action)
+    Ok(outcome)
 }
 
 /// What reading one line produced.
@@ -587,27 +598,44 @@ impl Store {
     /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
     /// them, and counts what they did.
     fn write_batch(&mut self, batch: &[Numbered], report: &mut ImportReport) -> Result<()> {
-        let mut rest = batch;
-        while !rest.is_empty() {
-            if rest.len() < batch.len() {
-                thread::sleep(YIELD_PAUSE);
-            }
-            let written =
-                self.write(|tx| write_until(tx, rest, Instant::now() + MAX_TRANSACTION_TIME))?;
-            for (numbered, what) in rest.iter().zip(&written) {
+        self.write_in_parts(batch, write_record, |part, written| {
+            for (numbered, what) in part.iter().zip(written) {
                 match what {
-                    Written::Memory(Action::Created) => report.imported += 1,
-                    Written::Memory(Action::Unchanged) => report.unchanged += 1,
+                    Written::Memory(o) if o.action == Action::Created => report.imported += 1,
+                    Written::Memory(o) if o.action == Action::Unchanged => report.unchanged += 1,
                     Written::Memory(_) => report.updated += 1,
                     Written::Graph => report.graph_lines += 1,
-                    Written::Rejected(err) => report.reject(numbered.line, err),
+                    Written::Rejected(err) => report.reject(numbered.line, &err),
                 }
             }
-            rest = &rest[written.len()..];
             tracing::info!(
                 "import: {} lines stored so far",
                 report.imported + report.updated + report.unchanged + report.graph_lines
             );
+        })
+    }
+
+    /// Writes every item of `items` with `write_one`, in as few
+    /// transactions as keep each under [`MAX_TRANSACTION_TIME`] (at least
+    /// one item each), leaving the lock free for a moment between them.
+    /// After each transaction commits, calls `committed` with the items it
+    /// wrote and what writing each returned.
+    pub(crate) fn write_in_parts<T, W>(
+        &mut self,
+        items: &[T],
+        write_one: impl Fn(&Tx<'_>, &T) -> Result<W>,
+        mut committed: impl FnMut(&[T], Vec<W>),
+    ) -> Result<()> {
+        let mut rest = items;
+        while !rest.is_empty() {
+            if rest.len() < items.len() {
+                thread::sleep(YIELD_PAUSE);
+            }
+            let deadline = Instant::now() + MAX_TRANSACTION_TIME;
+            let written = self.write(|tx| write_until(tx, rest, deadline, &write_one))?;
+            let (part, later) = rest.split_at(written.len());
+            committed(part, written);
+            rest = later;
         }
         Ok(())
     }
@@ -745,12 +773,12 @@ mod tests {
             })
             .collect();
         let first = store
-            .write(|tx| write_until(tx, &records, Instant::now()))
+            .write(|tx| write_until(tx, &records, Instant::now(), &write_record))
             .unwrap();
-        assert!(matches!(first[..], [Written::Memory(Action::Created)]));
+        assert!(matches!(&first[..], [Written::Memory(o)] if o.action == Action::Created));
         let later = Instant::now() + Duration::from_secs(3600);
         let rest = store
-            .write(|tx| write_until(tx, &records[1..], later))
+            .write(|tx| write_until(tx, &records[1..], later, &write_record))
             .unwrap();
         assert_eq!(rest.len(), 2);
     }

@@ -2,10 +2,11 @@
 //!
 //! A [`Store`] that exists is ready to use. Its methods are spread over topic
 //! files: `memories` (the lifecycle of one memory), `listing`, `jsonl`
-//! (import and export), `fts` (word search), `chunks` (vectors), `report`
-//! (stats and health). Every write goes through one [`Tx`], whose write
-//! primitives live in `memory_tx` and the other topic files. Opening checks
-//! the file first (`file`, `marker`), then migrates it (`migrations`).
+//! (import and export), `ingested` (the memories `ingest` made), `fts`
+//! (word search), `chunks` (vectors), `report` (stats and health). Every
+//! write goes through one [`Tx`], whose write primitives live in
+//! `memory_tx` and the other topic files. Opening checks the file first
+//! (`file`, `marker`), then migrates it (`migrations`).
 
 mod backlog;
 mod busy;
@@ -26,6 +27,7 @@ mod graph_links;
 mod graph_read;
 mod graph_tx;
 mod graph_walk;
+mod ingested;
 mod jsonl;
 mod listing;
 mod marker;
@@ -56,6 +58,7 @@ pub use graph_lines::{EntityFields, EntityLine, IgnoredLine, LinkLine};
 pub use graph_links::{NewLink, RelationshipView};
 pub use graph_read::{EntityDetail, EntityFilter, EntityOrder, EntityRow, EntitySummary};
 pub use graph_walk::{HOP_DECAY, RelatedMemory, Step, WalkOptions};
+pub use ingested::PreparedMemory;
 pub use jsonl::{ExportCounts, ExportLine, ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};

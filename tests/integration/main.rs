@@ -17,6 +17,7 @@ mod test_graph;
 mod test_graph_adversarial;
 mod test_graph_export;
 mod test_import_export;
+mod test_ingest;
 // The fake tools are Python scripts run as programs.
 #[cfg(unix)]
 mod test_enrich_run;
