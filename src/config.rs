@@ -45,6 +45,8 @@ pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
 pub const ENV_LLM_WAIT: &str = "SQLITE_GRAPHRAG_LLM_WAIT";
 /// How long an extraction waits for a slot when nothing says otherwise.
 const DEFAULT_LLM_WAIT: Duration = Duration::from_secs(300);
+/// The longest an extraction may be told to wait for a slot: a day.
+const MAX_LLM_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Environment variable naming the model `claude` runs (else its default).
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
@@ -511,7 +513,13 @@ fn llm_wait(env: &Env, file: &ConfigFile) -> Result<Duration> {
     };
     seconds
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| Error::invalid(format!("{what} is not a number of seconds, zero or more")))
+        .filter(|wait| *wait <= MAX_LLM_WAIT)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{what} is not a number of seconds from 0 to {}",
+                MAX_LLM_WAIT.as_secs()
+            ))
+        })
 }
 
 /// The backend writes queue memories for: from the environment, else the
@@ -822,7 +830,7 @@ mod tests {
         };
         let c = Config::resolve(&flags, &env).unwrap();
         assert_eq!(c.llm_wait().unwrap(), Duration::ZERO);
-        for bad in ["-1", "soon", "inf", "NaN"] {
+        for bad in ["-1", "soon", "inf", "NaN", "86401"] {
             let env = Env {
                 llm_wait: Some(bad.into()),
                 ..Env::default()

@@ -17,7 +17,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ use crate::slots::{HolderInfo, Pool};
 use crate::store::{ClaimedJob, Lease, Settled, Store};
 use crate::time::Timestamp;
 
+/// Claims made by this process so far: each lease's token.
+static CLAIMS: AtomicI64 = AtomicI64::new(1);
 /// How much longer than its extraction can take a job is leased.
 const LEASE_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The delay before the first retry of a job that failed for now (rate
@@ -114,6 +116,10 @@ enum Event {
     Deferred,
     /// The extraction failed for good.
     Failed,
+    /// The job is no longer this worker's (a newer write queued it again,
+    /// or another worker took it over once this one's lease ran out);
+    /// nothing was stored.
+    Superseded,
     /// A signal stopped the tool, or it failed in a way every job would
     /// (its login, an API key, the tool missing); the job is queued again,
     /// its attempt not counted, and the run stops.
@@ -166,6 +172,7 @@ struct Summary {
     deferred: u32,
     failed: u32,
     released: u32,
+    superseded: u32,
 }
 
 impl Summary {
@@ -177,6 +184,7 @@ impl Summary {
             Event::Deferred => &mut self.deferred,
             Event::Failed => &mut self.failed,
             Event::Released => &mut self.released,
+            Event::Superseded => &mut self.superseded,
         };
         *counter += 1;
     }
@@ -206,8 +214,10 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
     let mut progress = config.progress("enrich", Some(store.enrich_counts()?.due.min(limit)));
     let queue = Queue {
         args,
-        deadline: args.max_runtime.map(|runtime| Instant::now() + runtime),
-        lease: extraction::longest(config.llm_wait()?) + LEASE_MARGIN,
+        deadline: args
+            .max_runtime
+            .and_then(|runtime| Instant::now().checked_add(runtime)),
+        lease: extraction::longest(config.llm_wait()?).saturating_add(LEASE_MARGIN),
         claimed: AtomicU32::new(0),
         stop: AtomicBool::new(false),
         signals: SignalWatch::start(),
@@ -266,7 +276,8 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
 /// What the workers of one `enrich` share: when to stop claiming.
 struct Queue<'a> {
     args: &'a EnrichArgs,
-    /// No claim after this (from `--max-runtime`).
+    /// No claim after this (from `--max-runtime`; none when it is beyond
+    /// what the clock can count).
     deadline: Option<Instant>,
     /// How long a claimed job is leased: longer than its extraction can
     /// take.
@@ -321,7 +332,8 @@ impl Queue<'_> {
                 pid: holder.pid,
                 start_time: holder.start_time,
                 pid_namespace: holder.pid_namespace.clone(),
-                expires_at: Timestamp(now.0 + millis(self.lease)),
+                token: CLAIMS.fetch_add(1, Ordering::SeqCst),
+                expires_at: Timestamp(now.0.saturating_add(millis(self.lease))),
             };
             if let Some(job) = store.claim_enrich_job(&lease, now, &worker_is_gone)? {
                 return Ok(Some((job, lease)));
@@ -403,57 +415,57 @@ fn work(
         line.version = memory.version;
     }
     let Some(memory) = memory.filter(|m| m.deleted_at.is_none()) else {
-        store.drop_enrich_job(job, lease)?;
+        if !store.drop_enrich_job(job, lease)? {
+            line.event = Event::Superseded;
+        }
         return Ok(line);
     };
-    match extraction::extract(config, backend, &memory, Some(signals)) {
-        Ok(extraction) => match store.settle_enrich_job(job, lease, &memory, &extraction.graph)? {
-            Settled::Stored => {
-                line.event = Event::Stored;
-                line.extraction = Some(extraction);
+    let error = match extraction::extract(config, backend, &memory, Some(signals)) {
+        Ok(extraction) => {
+            match store.settle_enrich_job(job, lease, &memory, &extraction.graph)? {
+                Settled::Stored => {
+                    line.event = Event::Stored;
+                    line.extraction = Some(extraction);
+                }
+                Settled::Requeued(version) => {
+                    line.event = Event::Requeued;
+                    line.requeued_version = Some(version);
+                }
+                Settled::Forgotten => line.event = Event::Forgotten,
+                Settled::Superseded => line.event = Event::Superseded,
             }
-            Settled::Requeued(version) => {
-                line.event = Event::Requeued;
-                line.requeued_version = Some(version);
-            }
-            Settled::Forgotten => line.event = Event::Forgotten,
-        },
-        Err(error) if stops_the_run(error.kind()) => {
-            let kept = (error.kind() != ErrorKind::Interrupted).then(|| error.message());
-            store.release_enrich_job(job, lease, Timestamp::now(), kept)?;
-            line.event = Event::Released;
-            line.stopped_by = Some(error.kind());
-            line.attempts = job.attempts.saturating_sub(1);
-            line.error = Some(ErrorLine {
-                kind: error.kind().as_str(),
-                message: error.message().to_owned(),
-            });
+            return Ok(line);
         }
-        Err(error) if error.kind() == ErrorKind::NoSlot => {
-            let due = Timestamp(Timestamp::now().0 + millis(FIRST_RETRY_DELAY));
-            store.release_enrich_job(job, lease, due, Some(error.message()))?;
-            line.event = Event::Deferred;
-            line.attempts = job.attempts.saturating_sub(1);
-            line.next_attempt_at = Some(due.0);
-            line.error = Some(ErrorLine {
-                kind: error.kind().as_str(),
-                message: error.message().to_owned(),
-            });
-        }
-        Err(error) => {
-            let retry_at = retry_at(error.kind(), job.attempts);
-            store.fail_enrich_job(job, lease, error.message(), retry_at)?;
-            line.event = if retry_at.is_some() {
-                Event::Deferred
-            } else {
-                Event::Failed
-            };
-            line.next_attempt_at = retry_at.map(|at| at.0);
-            line.error = Some(ErrorLine {
-                kind: error.kind().as_str(),
-                message: error.message().to_owned(),
-            });
-        }
+        Err(error) => error,
+    };
+    line.error = Some(ErrorLine {
+        kind: error.kind().as_str(),
+        message: error.message().to_owned(),
+    });
+    let held = if stops_the_run(error.kind()) {
+        let kept = (error.kind() != ErrorKind::Interrupted).then(|| error.message());
+        line.event = Event::Released;
+        line.stopped_by = Some(error.kind());
+        line.attempts = job.attempts.saturating_sub(1);
+        store.release_enrich_job(job, lease, Timestamp::now(), kept)?
+    } else if error.kind() == ErrorKind::NoSlot {
+        let due = Timestamp(Timestamp::now().0.saturating_add(millis(FIRST_RETRY_DELAY)));
+        line.event = Event::Deferred;
+        line.attempts = job.attempts.saturating_sub(1);
+        line.next_attempt_at = Some(due.0);
+        store.release_enrich_job(job, lease, due, Some(error.message()))?
+    } else {
+        let retry_at = retry_at(error.kind(), job.attempts);
+        line.event = match retry_at {
+            Some(_) => Event::Deferred,
+            None => Event::Failed,
+        };
+        line.next_attempt_at = retry_at.map(|at| at.0);
+        store.fail_enrich_job(job, lease, error.message(), retry_at)?
+    };
+    if !held {
+        line.event = Event::Superseded;
+        line.next_attempt_at = None;
     }
     Ok(line)
 }
@@ -476,17 +488,18 @@ fn stops_the_run(kind: ErrorKind) -> bool {
 /// When a job that failed with `kind` at attempt `attempts` is tried
 /// again: later, with a delay doubling from [`FIRST_RETRY_DELAY`] up to
 /// [`MAX_RETRY_DELAY`], if the failure is one that passes (rate or usage
-/// limit) and attempts remain; else never. (A job that found no slot free
-/// is put back without counting the attempt.)
+/// limit, a tool that ran past its timeout) and attempts remain; else
+/// never. (A job that found no slot free is put back without counting the
+/// attempt.)
 fn retry_at(kind: ErrorKind, attempts: u32) -> Option<Timestamp> {
-    let passes = kind == ErrorKind::LlmUnavailable;
+    let passes = matches!(kind, ErrorKind::LlmUnavailable | ErrorKind::Timeout);
     if !passes || attempts >= MAX_ATTEMPTS {
         return None;
     }
     let delay = FIRST_RETRY_DELAY
         .saturating_mul(1 << attempts.saturating_sub(1).min(16))
         .min(MAX_RETRY_DELAY);
-    Some(Timestamp(Timestamp::now().0 + millis(delay)))
+    Some(Timestamp(Timestamp::now().0.saturating_add(millis(delay))))
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -518,6 +531,7 @@ mod tests {
         assert!(seventh <= millis(MAX_RETRY_DELAY), "{seventh}");
         assert_eq!(delay(MAX_ATTEMPTS), None);
         assert_eq!(retry_at(ErrorKind::NoSlot, 1), None);
+        assert!(retry_at(ErrorKind::Timeout, 1).is_some());
         assert_eq!(retry_at(ErrorKind::LlmFailed, 1), None);
         assert_eq!(retry_at(ErrorKind::ApiKeyRefused, 1), None);
     }

@@ -49,7 +49,7 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?4, ?4)
              ON CONFLICT (memory_id, backend) DO UPDATE SET
                  version = excluded.version, state = 'queued', attempts = 0,
-                 next_attempt_at = excluded.next_attempt_at, lease_pid = NULL,
+                 next_attempt_at = excluded.next_attempt_at, lease_pid = NULL, lease_token = NULL,
                  lease_start_time = NULL, lease_pid_namespace = NULL,
                  lease_expires_at = NULL, last_error = NULL,
                  queued_at = excluded.queued_at, updated_at = excluded.updated_at",

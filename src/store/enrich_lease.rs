@@ -23,6 +23,8 @@ pub struct Lease {
     pub start_time: Option<u64>,
     /// The worker's pid namespace (Linux).
     pub pid_namespace: Option<String>,
+    /// Unique among the claims of one worker process.
+    pub token: i64,
     /// When the lease runs out.
     pub expires_at: Timestamp,
 }
@@ -52,6 +54,10 @@ pub enum Settled {
     Requeued(VersionNumber),
     /// The memory was forgotten: the graph was dropped; the job is done.
     Forgotten,
+    /// The job is no longer held under this lease (a newer write queued it
+    /// again, or another worker took it over once the lease ran out): the
+    /// graph was dropped and the job left as it is.
+    Superseded,
 }
 
 impl Store {
@@ -88,7 +94,7 @@ impl Store {
             tx.prepare_cached(
                 "UPDATE enrich_jobs SET state = 'running', attempts = attempts + 1,
                      lease_pid = ?2, lease_start_time = ?3, lease_pid_namespace = ?4,
-                     lease_expires_at = ?5, updated_at = ?6
+                     lease_expires_at = ?5, updated_at = ?6, lease_token = ?7
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -97,7 +103,8 @@ impl Store {
                 lease.start_time.and_then(|t| i64::try_from(t).ok()),
                 lease.pid_namespace,
                 lease.expires_at.0,
-                now.0
+                now.0,
+                lease.token
             ])?;
             Ok(Some(ClaimedJob {
                 id,
@@ -113,7 +120,7 @@ impl Store {
     /// still live at the version read, and marks the job done; else drops
     /// the graph and re-queues the job for the memory's current version (or
     /// marks it done if the memory was forgotten). A job no longer held
-    /// under `lease` (a newer write queued it again) is left as it is.
+    /// under `lease` is left as it is ([`Settled::Superseded`]).
     pub fn settle_enrich_job(
         &mut self,
         job: &ClaimedJob,
@@ -122,9 +129,11 @@ impl Store {
         graph: &MemoryGraph,
     ) -> Result<Settled> {
         self.write(|tx| {
-            let held = tx.holds(job, lease)?;
+            if !tx.holds(job, lease)? {
+                return Ok(Settled::Superseded);
+            }
             let now = Timestamp::now().0;
-            if held && tx.is_at_version(memory)? {
+            if tx.is_at_version(memory)? {
                 let who = Asserting {
                     memory_id: memory.memory_id,
                     namespace: &memory.namespace,
@@ -143,22 +152,16 @@ impl Store {
                 .optional()?;
             match current {
                 Some(version) => {
-                    if held {
-                        tx.prepare_cached(
-                            "UPDATE enrich_jobs SET state = 'queued', version = ?2, attempts = 0,
-                                 next_attempt_at = ?3, last_error = NULL, lease_pid = NULL,
-                                 lease_start_time = NULL, lease_pid_namespace = NULL,
-                                 lease_expires_at = NULL, updated_at = ?3
-                             WHERE id = ?1",
-                        )?
-                        .execute(params![job.id, version, now])?;
-                    }
+                    tx.finish(job.id, "queued", None, now)?;
+                    tx.prepare_cached(
+                        "UPDATE enrich_jobs SET version = ?2, attempts = 0, next_attempt_at = ?3
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![job.id, version, now])?;
                     Ok(Settled::Requeued(version))
                 }
                 None => {
-                    if held {
-                        tx.finish(job.id, "done", Some("the memory was forgotten"), now)?;
-                    }
+                    tx.finish(job.id, "done", Some("the memory was forgotten"), now)?;
                     Ok(Settled::Forgotten)
                 }
             }
@@ -166,30 +169,32 @@ impl Store {
     }
 
     /// Marks `job` done with nothing stored: its memory was forgotten. A
-    /// job no longer held under `lease` is left as it is.
-    pub fn drop_enrich_job(&mut self, job: &ClaimedJob, lease: &Lease) -> Result<()> {
+    /// job no longer held under `lease` is left as it is; returns whether it was held.
+    pub fn drop_enrich_job(&mut self, job: &ClaimedJob, lease: &Lease) -> Result<bool> {
         self.write(|tx| {
-            if tx.holds(job, lease)? {
+            let held = tx.holds(job, lease)?;
+            if held {
                 let reason = Some("the memory was forgotten");
                 tx.finish(job.id, "done", reason, Timestamp::now().0)?;
             }
-            Ok(())
+            Ok(held)
         })
     }
 
     /// Puts `job` back in the queue, due at `due`, without counting the
     /// attempt its claim counted (the worker was interrupted, or found no
     /// slot free), keeping `error` as its last error. A job no longer held
-    /// under `lease` is left as it is.
+    /// under `lease` is left as it is; returns whether it was held.
     pub fn release_enrich_job(
         &mut self,
         job: &ClaimedJob,
         lease: &Lease,
         due: Timestamp,
         error: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.write(|tx| {
-            if tx.holds(job, lease)? {
+            let held = tx.holds(job, lease)?;
+            if held {
                 tx.finish(job.id, "queued", error, Timestamp::now().0)?;
                 tx.prepare_cached(
                     "UPDATE enrich_jobs SET attempts = max(attempts - 1, 0), next_attempt_at = ?2
@@ -197,23 +202,23 @@ impl Store {
                 )?
                 .execute(params![job.id, due.0])?;
             }
-            Ok(())
+            Ok(held)
         })
     }
 
     /// Records that `job` failed with `error`: queued again from `retry_at`
     /// if given, else failed for good. A job no longer held under `lease`
-    /// is left as it is.
+    /// is left as it is; returns whether it was held.
     pub fn fail_enrich_job(
         &mut self,
         job: &ClaimedJob,
         lease: &Lease,
         error: &str,
         retry_at: Option<Timestamp>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.write(|tx| {
             if !tx.holds(job, lease)? {
-                return Ok(());
+                return Ok(false);
             }
             let now = Timestamp::now().0;
             match retry_at {
@@ -224,7 +229,7 @@ impl Store {
                 }
                 None => tx.finish(job.id, "failed", Some(error), now)?,
             }
-            Ok(())
+            Ok(true)
         })
     }
 }
@@ -245,6 +250,7 @@ impl Tx<'_> {
                         .get::<_, Option<i64>>(2)?
                         .and_then(|t| u64::try_from(t).ok()),
                     pid_namespace: row.get(3)?,
+                    token: 0,
                     expires_at: Timestamp(row.get::<_, Option<i64>>(4)?.unwrap_or(0)),
                 };
                 Ok((row.get::<_, i64>(0)?, lease))
@@ -274,20 +280,21 @@ impl Tx<'_> {
         Ok(self
             .prepare_cached(
                 "SELECT 1 FROM enrich_jobs WHERE id = ?1 AND state = 'running' AND version = ?2
-                     AND lease_pid = ?3 AND lease_start_time IS ?4",
+                     AND lease_pid = ?3 AND lease_start_time IS ?4 AND lease_token = ?5",
             )?
             .exists(params![
                 job.id,
                 job.version,
                 lease.pid,
-                lease.start_time.and_then(|t| i64::try_from(t).ok())
+                lease.start_time.and_then(|t| i64::try_from(t).ok()),
+                lease.token
             ])?)
     }
 
     /// Sets a job's state and last error and releases its lease.
     fn finish(&self, id: i64, state: &str, error: Option<&str>, now: i64) -> Result<()> {
         self.prepare_cached(
-            "UPDATE enrich_jobs SET state = ?2, last_error = ?3, lease_pid = NULL,
+            "UPDATE enrich_jobs SET state = ?2, last_error = ?3, lease_pid = NULL, lease_token = NULL,
                  lease_start_time = NULL, lease_pid_namespace = NULL,
                  lease_expires_at = NULL, updated_at = ?4
              WHERE id = ?1",

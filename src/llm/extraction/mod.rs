@@ -32,7 +32,9 @@ const MALFORMED_RETRIES: u32 = 2;
 /// `slot_wait` for its slot: every attempt waiting, then running to its
 /// timeout.
 pub fn longest(slot_wait: Duration) -> Duration {
-    (TIMEOUT + slot_wait).saturating_mul(MALFORMED_RETRIES + 1)
+    TIMEOUT
+        .saturating_add(slot_wait)
+        .saturating_mul(MALFORMED_RETRIES + 1)
 }
 
 /// What a backend extracted from one memory.

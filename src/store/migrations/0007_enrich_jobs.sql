@@ -20,6 +20,9 @@ CREATE TABLE enrich_jobs (
     lease_pid           INTEGER,
     lease_start_time    INTEGER,
     lease_pid_namespace TEXT,
+    -- Tells apart the claims of one worker process (its threads, and a
+    -- claim after its own lease ran out).
+    lease_token         INTEGER,
     -- Unix milliseconds.
     lease_expires_at    INTEGER,
     last_error          TEXT,
