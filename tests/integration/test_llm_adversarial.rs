@@ -661,3 +661,89 @@ fn a_reply_that_hides_how_claude_is_billed_is_not_accepted() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+#[ignore = "bug: with SQLITE_GRAPHRAG_EXTRACT set, `restore --version` to a version of other text queues nothing: the LLM graph of the replaced text stays on the memory"]
+fn restoring_other_text_queues_it_for_extraction() {
+    let llm = Llm::new();
+    let reply = |name: &str| {
+        json!({"reply": {"entities": [{"name": name, "type": "tool", "description": null}],
+                         "relationships": []}})
+    };
+    llm.knobs("claude", reply("Zork"));
+    queue(&llm, "a", "first text");
+    expect(&llm, &["enrich"], &[], 0);
+    llm.knobs("claude", reply("Quux"));
+    expect(
+        &llm,
+        &["edit", "a", "--body", "second text"],
+        QUEUE_FOR_CLAUDE,
+        0,
+    );
+    expect(&llm, &["enrich"], &[], 0);
+    let restored = expect(
+        &llm,
+        &["restore", "a", "--version", "1"],
+        QUEUE_FOR_CLAUDE,
+        0,
+    );
+    assert_eq!(restored[0]["version"], 3);
+    assert_eq!(
+        enrich_status(&llm)["queued"],
+        1,
+        "the restored text waits for its extraction"
+    );
+}
+
+#[test]
+#[ignore = "bug: a schema file that is not UTF-8 is an `io` error (exit 8), where every other input file that is not UTF-8 is `invalid_input` (exit 5)"]
+fn a_schema_file_that_is_not_utf8_is_invalid_input() {
+    let llm = Llm::new();
+    let schema = llm.env.dir.path().join("schema.json");
+    std::fs::write(&schema, b"{\"type\":\"object\xff\"}").unwrap();
+    let mut cmd = llm.cmd(&[]);
+    let out = cmd
+        .args(["llm", "run", "--backend", "claude", "--prompt", "hi"])
+        .arg("--schema-file")
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+#[ignore = "bug: a schema over 128 KiB cannot be passed to `claude --json-schema` (one argument): it fails at spawn as command_not_executable (exit 126), after taking a slot, instead of as bad input"]
+fn a_schema_too_big_for_one_argument_is_refused_as_bad_input() {
+    let llm = Llm::new();
+    let properties: serde_json::Map<String, Value> = (0..3000)
+        .map(|i| {
+            (
+                format!("p{i}"),
+                json!({"type": "string", "description": "x".repeat(50)}),
+            )
+        })
+        .collect();
+    let schema = llm.env.dir.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        json!({"type": "object", "properties": properties}).to_string(),
+    )
+    .unwrap();
+    let mut cmd = llm.cmd(&[]);
+    let out = cmd
+        .args(["llm", "run", "--backend", "claude", "--prompt", "hi"])
+        .arg("--schema-file")
+        .arg(&schema)
+        .output()
+        .unwrap();
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ["invalid_input", "too_large"].contains(&error["error"]["kind"].as_str().unwrap()),
+        "{error}"
+    );
+}
