@@ -24,6 +24,8 @@ mod test_enrich_run;
 #[cfg(unix)]
 mod test_llm;
 #[cfg(unix)]
+mod test_llm_adversarial;
+#[cfg(unix)]
 mod test_llm_extract;
 mod test_memory_commands;
 mod test_retrieval;
