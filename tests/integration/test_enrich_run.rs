@@ -71,7 +71,7 @@ fn full_status(llm: &Llm) -> Value {
 
 fn summary(stored: u32, requeued: u32, deferred: u32, failed: u32) -> Value {
     json!({"event": "summary", "stored": stored, "requeued": requeued,
-           "forgotten": 0, "deferred": deferred, "failed": failed, "released": 0})
+           "forgotten": 0, "deferred": deferred, "failed": failed, "released": 0, "superseded": 0})
 }
 
 #[test]
@@ -378,7 +378,10 @@ fn until_empty_waits_for_running_jobs_and_takes_what_they_queue() {
 
     let first = first.wait_with_output().unwrap();
     let lines = parse_lines(&first.stdout, &first.stderr);
-    assert_eq!(lines[0]["event"], "requeued", "{lines:?}");
+    assert_eq!(
+        lines[0]["event"], "superseded",
+        "the write queued the job again while the tool ran: {lines:?}"
+    );
     let waiting = waiting.wait_with_output().unwrap();
     let lines = parse_lines(&waiting.stdout, &waiting.stderr);
     assert_eq!(waiting.status.code(), Some(0), "{lines:?}");
