@@ -151,6 +151,13 @@ pub fn check(input: GraphInput) -> Result<MemoryGraph> {
             description,
         });
     }
+    if graph.mentions.len() > MAX_ENTITIES {
+        return Err(Error::too_large(format!(
+            "{} entities with the ends of the relationships; one memory takes at most \
+             {MAX_ENTITIES}",
+            graph.mentions.len()
+        )));
+    }
     Ok(graph)
 }
 

@@ -64,15 +64,24 @@ fn args(run: &Invocation<'_>) -> std::io::Result<Vec<OsString>> {
     Ok(args)
 }
 
-/// Returns whether the first line of stream-json output is an `init` event
-/// whose `apiKeySource` is not `"none"`.
+/// How far into stream-json output the `init` event is looked for (other
+/// events, such as those of the user's session hooks, may come first).
+const INIT_SEARCH_BYTES: usize = 256 * 1024;
+
+/// Returns whether the stream-json output read so far holds an `init`
+/// event whose `apiKeySource` is not `"none"` (complete lines only, within
+/// the first [`INIT_SEARCH_BYTES`]).
 fn bills_api_key(stdout: &[u8]) -> bool {
-    let Some(end) = stdout.iter().position(|&b| b == b'\n') else {
-        return false;
+    let searched = &stdout[..stdout.len().min(INIT_SEARCH_BYTES)];
+    let complete = match searched.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &searched[..end],
+        None => return false,
     };
-    serde_json::from_slice::<Value>(&stdout[..end])
-        .ok()
-        .and_then(|event| key_source_billed(&event))
+    complete
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .find(|event| event["type"] == "system" && event["subtype"] == "init")
+        .and_then(|init| key_source_billed(&init))
         .is_some()
 }
 
@@ -203,9 +212,14 @@ mod tests {
     }
 
     #[test]
-    fn an_api_key_source_is_rejected_at_the_first_line() {
+    fn an_api_key_source_is_rejected_as_soon_as_init_is_read() {
         let billed = INIT.replace(r#""none""#, r#""ANTHROPIC_API_KEY""#);
         assert!(bills_api_key(format!("{billed}\n").as_bytes()));
+        let hook = r#"{"type":"system","subtype":"hook_response","session_id":"s"}"#;
+        assert!(bills_api_key(format!("{hook}\n{billed}\n").as_bytes()));
+        assert!(!bills_api_key(
+            format!("{hook}\n{INIT}\n{billed}\n").as_bytes()
+        ));
         assert!(
             !bills_api_key(billed.as_bytes()),
             "an incomplete line waits"

@@ -112,14 +112,23 @@ fn parse(out: &Output<'_>) -> Result<Parsed, Failure> {
     Ok(Parsed { text, structured })
 }
 
-/// Says whether `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`)
-/// logs codex in with an API key rather than a ChatGPT account.
+/// Says whether `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`;
+/// an empty variable counts as unset, as codex counts it) logs codex in
+/// with an API key rather than a ChatGPT account. With neither variable,
+/// the login cannot be checked, which counts as a key.
 fn key_in_auth_file(var: Vars<'_>) -> Option<String> {
-    let home = var("CODEX_HOME").map(PathBuf::from).or_else(|| {
-        var("HOME")
-            .or_else(|| var("USERPROFILE"))
+    let set = |name| var(name).filter(|value| !value.is_empty());
+    let home = set("CODEX_HOME").map(PathBuf::from).or_else(|| {
+        set("HOME")
+            .or_else(|| set("USERPROFILE"))
             .map(|home| PathBuf::from(home).join(".codex"))
-    })?;
+    });
+    let Some(home) = home else {
+        return Some(
+            "neither CODEX_HOME nor HOME is set, so how codex logs in (auth.json) cannot be checked"
+                .to_owned(),
+        );
+    };
     let path = home.join("auth.json");
     let text = std::fs::read_to_string(&path).ok()?;
     let auth: Value = serde_json::from_str(&text).ok()?;

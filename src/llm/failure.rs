@@ -105,7 +105,7 @@ impl Failure {
             .with_hint(format!("log in with `{backend}` itself, then retry")),
             FailureClass::BillsApiKey => Error::new(
                 ErrorKind::ApiKeyRefused,
-                format!("{backend} was stopped: {}", self.message),
+                format!("{backend} bills an API key: {}", self.message),
             )
             .with_hint(API_KEY_HINT),
             FailureClass::Malformed | FailureClass::Failed => Error::new(

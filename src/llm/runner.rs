@@ -235,7 +235,7 @@ fn read_reply(
         End::Rejected => {
             return Ok(Err(Failure::new(
                 FailureClass::BillsApiKey,
-                "its first event shows that it bills an API key (apiKeySource is not \"none\")",
+                "its init event shows it (apiKeySource is not \"none\"); it was stopped at once",
             )));
         }
         End::Interrupted(signal) => {

@@ -117,10 +117,14 @@ impl Reader {
         self.checked.dropped.push(Dropped { item, reason });
     }
 
-    /// Adds an entity, unless it is invalid or given already.
+    /// Adds an entity, unless it is invalid or given already. A type that
+    /// cannot be written in ASCII leaves the entity's type unstated.
     fn entity(&mut self, entity: EntityItem) -> Result<(), String> {
         let name = EntityName::new(&entity.name).map_err(message)?;
-        let kind = EntityType::new(&snake_case(&entity.kind)).map_err(message)?;
+        let (kind, type_stated) = match snake_case(&entity.kind) {
+            Some(kind) => (EntityType::new(&kind).map_err(message)?, true),
+            None => (EntityType::default_type(), false),
+        };
         let description = described(entity.description)?;
         let key = name.key().as_str().to_owned();
         if self.index.contains_key(&key) {
@@ -130,7 +134,7 @@ impl Reader {
         self.checked.graph.mentions.push(Mention {
             name,
             kind,
-            type_stated: true,
+            type_stated,
             count: 1,
             description,
         });
@@ -140,13 +144,24 @@ impl Reader {
     /// Adds a relationship, and the entities it names that were not given,
     /// unless it is invalid or given already.
     fn relationship(&mut self, r: RelationshipItem) -> Result<(), String> {
-        let relation = Relation::new(&snake_case(&r.relation)).map_err(message)?;
+        let relation = snake_case(&r.relation)
+            .ok_or_else(|| format!("relation {:?} has letters outside ASCII", r.relation))?;
+        let relation = Relation::new(&relation).map_err(message)?;
         let weight = Weight::new(r.weight.unwrap_or(1.0)).map_err(message)?;
         let description = described(r.description)?.unwrap_or_default();
         let from = EntityName::new(&r.from).map_err(message)?;
         let to = EntityName::new(&r.to).map_err(message)?;
         if from.key() == to.key() {
             return Err(format!("relationship from {:?} to itself", r.from));
+        }
+        let new_ends = [&from, &to]
+            .iter()
+            .filter(|end| !self.index.contains_key(end.key().as_str()))
+            .count();
+        if self.checked.graph.mentions.len() + new_ends > MAX_ENTITIES {
+            return Err(format!(
+                "its ends would take the memory past {MAX_ENTITIES} entities"
+            ));
         }
         let (from, to) = (self.end(from), self.end(to));
         if !self.given.insert((from, to, relation.as_str().to_owned())) {
@@ -201,17 +216,21 @@ fn described(description: Option<String>) -> Result<Option<String>, String> {
 }
 
 /// A label brought to snake_case: lowercased, each run of characters other
-/// than ASCII letters and digits turned into one `_`, none at either end.
-fn snake_case(label: &str) -> String {
+/// than ASCII letters and digits turned into one `_`, none at either end;
+/// `None` when it holds a letter or digit outside ASCII (types and
+/// relations are ASCII, and dropping such letters would change the word).
+fn snake_case(label: &str) -> Option<String> {
     let mut out = String::with_capacity(label.len());
     for c in label.trim().chars().flat_map(char::to_lowercase) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             out.push(c);
+        } else if c.is_alphanumeric() {
+            return None;
         } else if !out.is_empty() && !out.ends_with('_') {
             out.push('_');
         }
     }
-    out.trim_end_matches('_').to_owned()
+    Some(out.trim_end_matches('_').to_owned())
 }
 
 /// The message of a validator's error.
@@ -255,8 +274,10 @@ mod tests {
             [
                 ("SQLite", "database_engine", true),
                 ("Rust", "language", true),
+                ("Café", "concept", false),
                 ("Cargo", "concept", false)
-            ]
+            ],
+            "a type outside ASCII leaves the entity's type unstated"
         );
         assert_eq!(
             checked.graph.mentions[0].description.as_deref(),
@@ -268,14 +289,13 @@ mod tests {
             .iter()
             .map(|l| (l.from, l.to, l.relation.as_str()))
             .collect();
-        assert_eq!(links, [(1, 0, "depends_on"), (1, 2, "uses")]);
+        assert_eq!(links, [(1, 0, "depends_on"), (1, 3, "uses")]);
         let dropped: Vec<&str> = checked.dropped.iter().map(|d| d.item.as_str()).collect();
         assert_eq!(
             dropped,
             [
                 "entities[2]",
                 "entities[3]",
-                "entities[4]",
                 "relationships[2]",
                 "relationships[3]",
                 "relationships[4]"
@@ -299,9 +319,13 @@ mod tests {
 
     #[test]
     fn labels_are_brought_to_snake_case() {
-        assert_eq!(snake_case(" Depends-On "), "depends_on");
-        assert_eq!(snake_case("part of  (the)"), "part_of_the");
-        assert_eq!(snake_case("__x__"), "x");
-        assert_eq!(snake_case("日本"), "");
+        let snake = |label| snake_case(label);
+        assert_eq!(snake(" Depends-On ").as_deref(), Some("depends_on"));
+        assert_eq!(snake("part of  (the)").as_deref(), Some("part_of_the"));
+        assert_eq!(snake("__x__").as_deref(), Some("x"));
+        assert_eq!(snake("日本"), None);
+        assert_eq!(snake("Café Owner"), None, "not caf_owner");
+        assert_eq!(snake("ÄRZTE"), None);
+        assert_eq!(snake("—"), Some(String::new()));
     }
 }
