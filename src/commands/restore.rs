@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::extract::queued_extractor;
 use super::{embedder, open_with_vectors};
 use crate::config::Config;
 use crate::error::Result;
@@ -22,7 +23,9 @@ pub struct RestoreArgs {
 pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
     validate_name(&args.name)?;
+    let queue_for = queued_extractor(config, false)?;
     let embedder = embedder(config);
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
+    store.queue_extractions_for(queue_for);
     store.restore(&*embedder, namespace, &args.name, args.version)
 }

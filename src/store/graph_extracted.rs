@@ -10,12 +10,13 @@ use super::memories::Outcome;
 use super::{Store, Tx};
 use crate::error::Result;
 use crate::graph::{Extractor, MemoryGraph};
-use crate::memory::Memory;
+use crate::memory::{Memory, MemoryId, VersionNumber};
 
 impl Store {
     /// Replaces what `extractor` asserted about `memory` with `graph`,
     /// provided the memory is still live at the version `memory` was read
-    /// at. Returns whether it was written (false: the memory changed or was
+    /// at; a job of that extractor queued for this version is done with it.
+    /// Returns whether it was written (false: the memory changed or was
     /// forgotten meanwhile, and the stale graph is dropped).
     pub fn replace_extracted(
         &mut self,
@@ -34,6 +35,7 @@ impl Store {
                 extractor,
             };
             tx.replace_assertions(&who, graph)?;
+            tx.settle_queued_job(memory.memory_id, extractor, memory.version)?;
             Ok(true)
         })
     }
@@ -57,14 +59,26 @@ impl Tx<'_> {
             extractor,
         };
         self.replace_assertions(&who, graph)?;
+        self.settle_queued_job(outcome.memory_id, extractor, outcome.version)
+    }
+
+    /// Marks done the job of `extractor` queued for `version` of a memory,
+    /// or an older one, if there is one: what it would ask for is stored
+    /// already, or stale.
+    fn settle_queued_job(
+        &self,
+        memory_id: MemoryId,
+        extractor: Extractor,
+        version: VersionNumber,
+    ) -> Result<()> {
         self.prepare_cached(
             "UPDATE enrich_jobs SET state = 'done', last_error = NULL, updated_at = ?4
-             WHERE memory_id = ?1 AND backend = ?2 AND version = ?3 AND state = 'queued'",
+             WHERE memory_id = ?1 AND backend = ?2 AND version <= ?3 AND state = 'queued'",
         )?
         .execute(params![
-            outcome.memory_id,
+            memory_id,
             extractor.as_str(),
-            outcome.version,
+            version,
             crate::time::Timestamp::now().0
         ])?;
         Ok(())

@@ -642,7 +642,6 @@ fn progress_into_a_pipe_is_plain_text_on_stderr_and_stdout_stays_json() {
 }
 
 #[test]
-#[ignore = "bug: with SQLITE_GRAPHRAG_EXTRACT set, `restore --version` to a version of other text queues nothing: the LLM graph of the replaced text stays on the memory"]
 fn restoring_other_text_queues_it_for_extraction() {
     let llm = Llm::new();
     let reply = |name: &str| {
@@ -738,7 +737,6 @@ fn very_quiet_keeps_stderr_empty_even_with_progress_always() {
 }
 
 #[test]
-#[ignore = "bug: `remember --update --extract` extracts the new version at once but leaves the memory's queued job, so `enrich` runs the tool again on the same text"]
 fn an_extraction_on_the_command_line_settles_the_queued_job() {
     let llm = Llm::new();
     queue(&llm, "m", "first text");
