@@ -2,7 +2,7 @@
 //! `llm` pool, with the OAuth-only guard; prints the reply.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -11,9 +11,13 @@ use super::slots::parse_seconds;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::llm::{self, Backend, Reply, Request};
+use serde_json::Value;
 
 /// The largest prompt accepted, in bytes.
 const MAX_PROMPT_BYTES: usize = 8 * 1024 * 1024;
+/// The largest schema accepted, as compact JSON: it is passed to the tool as
+/// one argument, and Linux takes at most 128 KiB in one.
+const MAX_SCHEMA_BYTES: usize = 64 * 1024;
 
 /// Arguments of `llm`.
 #[derive(Debug, Clone, Args)]
@@ -95,20 +99,18 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         Some(prompt) => prompt.clone().into_bytes(),
         None => read_prompt()?,
     };
+    if prompt.len() > MAX_PROMPT_BYTES {
+        return Err(Error::too_large(format!(
+            "the prompt is over the limit of {MAX_PROMPT_BYTES} bytes"
+        )));
+    }
     if prompt.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid("the prompt is empty"));
     }
-    let schema = match &args.schema_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            Some(
-                serde_json::from_str(&text)
-                    .map_err(|e| Error::invalid(format!("schema file {}: {e}", path.display())))?,
-            )
-        }
-        None => None,
-    };
+    if args.timeout.is_zero() {
+        return Err(Error::usage("--timeout must be more than 0 seconds"));
+    }
+    let schema = args.schema_file.as_deref().map(read_schema).transpose()?;
     let request = Request {
         prompt,
         model: args.model.clone(),
@@ -122,6 +124,28 @@ fn cmd_llm_run(config: &Config, args: &RunArgs) -> Result<Reply> {
         signals_since: None,
     };
     llm::run(config, args.backend.into(), &request)
+}
+
+/// Reads a JSON schema file, small enough to be passed as one argument.
+///
+/// # Failure
+/// I/O if it cannot be read; invalid input if it is not UTF-8 JSON;
+/// too-large past [`MAX_SCHEMA_BYTES`].
+fn read_schema(path: &Path) -> Result<Value> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| Error::invalid(format!("schema file {} is not UTF-8: {e}", path.display())))?;
+    let schema: Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid(format!("schema file {}: {e}", path.display())))?;
+    let size = schema.to_string().len();
+    if size > MAX_SCHEMA_BYTES {
+        return Err(Error::too_large(format!(
+            "the schema is {size} bytes as compact JSON; the limit is {MAX_SCHEMA_BYTES} \
+             (it is passed to the tool as one argument)"
+        )));
+    }
+    Ok(schema)
 }
 
 /// Reads the prompt from stdin, up to [`MAX_PROMPT_BYTES`].

@@ -468,11 +468,12 @@ fn bad_input_is_refused_before_any_tool_starts() {
     let bad_schema = llm.env.dir.path().join("bad.json");
     std::fs::write(&bad_schema, "{not json").unwrap();
     let bad_schema = bad_schema.display().to_string();
-    let cases: [(&[&str], i32); 4] = [
+    let cases: [(&[&str], i32); 5] = [
         (&["--prompt", "  "], 5),
         (&["--schema-file", &bad_schema], 5),
         (&["--retries", "11"], 2),
         (&["--max-output", "0"], 2),
+        (&["--timeout", "0"], 2),
     ];
     for (args, code) in cases {
         llm.fails("claude", args, &[], code);

@@ -674,7 +674,6 @@ fn restoring_other_text_queues_it_for_extraction() {
 }
 
 #[test]
-#[ignore = "bug: a schema file that is not UTF-8 is an `io` error (exit 8), where every other input file that is not UTF-8 is `invalid_input` (exit 5)"]
 fn a_schema_file_that_is_not_utf8_is_invalid_input() {
     let llm = Llm::new();
     let schema = llm.env.dir.path().join("schema.json");
@@ -695,7 +694,6 @@ fn a_schema_file_that_is_not_utf8_is_invalid_input() {
 }
 
 #[test]
-#[ignore = "bug: a schema over 128 KiB cannot be passed to `claude --json-schema` (one argument): it fails at spawn as command_not_executable (exit 126), after taking a slot, instead of as bad input"]
 fn a_schema_too_big_for_one_argument_is_refused_as_bad_input() {
     let llm = Llm::new();
     let properties: serde_json::Map<String, Value> = (0..3000)
