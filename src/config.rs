@@ -16,7 +16,7 @@ use crate::cli::GlobalArgs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
-use crate::progress::{Progress, ProgressMode};
+use crate::progress::{Progress, ProgressSettings};
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
@@ -98,6 +98,8 @@ pub struct Env {
     pub xdg_runtime_dir: Option<OsString>,
     /// `HOME`.
     pub home: Option<OsString>,
+    /// `TERM`.
+    pub term: Option<OsString>,
     /// `APPDATA` (Windows).
     pub appdata: Option<OsString>,
     /// `LOCALAPPDATA` (Windows).
@@ -126,6 +128,7 @@ impl Env {
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
             home: var("HOME"),
+            term: var("TERM"),
             appdata: var("APPDATA"),
             local_appdata: var("LOCALAPPDATA"),
         }
@@ -222,10 +225,8 @@ pub struct Config {
     queued_backend: Deferred<Option<Backend>>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
-    /// When long commands show a progress line.
-    pub progress: ProgressMode,
-    /// Whether `-q` was given.
-    pub quiet: bool,
+    /// When long commands show a progress line, and how.
+    pub progress: ProgressSettings,
     /// Warnings about the resolved settings, written once logging is set up.
     pub notices: Vec<String>,
 }
@@ -302,8 +303,11 @@ impl Config {
                 .map_err(DeferredError::from),
             queued_backend: queued_backend(env, &file).map_err(DeferredError::from),
             log_level: log_level(flags.verbose, flags.quiet),
-            progress: flags.progress,
-            quiet: flags.quiet > 0,
+            progress: ProgressSettings {
+                mode: flags.progress,
+                quiet: flags.quiet,
+                dumb_terminal: env.term.as_deref() == Some("dumb".as_ref()),
+            },
             notices,
         })
     }
@@ -386,7 +390,7 @@ impl Config {
     /// Starts the progress line of `label` for `total` items, as
     /// `--progress` and `-q` say.
     pub fn progress(&self, label: &'static str, total: Option<u64>) -> Progress {
-        Progress::start(self.progress, self.quiet, label, total)
+        Progress::start(&self.progress, label, total)
     }
 
     /// The model `backend` runs, when configured (else the tool's default).

@@ -5,8 +5,9 @@
 //! is a terminal and `-q` was not given; it is redrawn in place at most
 //! [`REDRAW_EVERY`] and erased when the work ends, so what stays on the
 //! screen is the command's own output. `--progress always` draws it
-//! anyway (one line per redraw when stderr is not a terminal, at most
-//! every [`LINE_EVERY`]); `--progress never` draws nothing.
+//! anyway (one line per redraw when stderr is not a terminal, or is one
+//! with `TERM=dumb`, at most every [`LINE_EVERY`]), unless `-qq` asked for
+//! nothing on stderr; `--progress never` draws nothing.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -30,6 +31,17 @@ pub enum ProgressMode {
     Never,
 }
 
+/// What decides whether and how the line is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgressSettings {
+    /// `--progress`.
+    pub mode: ProgressMode,
+    /// How many times `-q` was given.
+    pub quiet: u8,
+    /// Whether `TERM` is `dumb` (a terminal that cannot redraw a line).
+    pub dumb_terminal: bool,
+}
+
 /// Where the line goes and how it is redrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
@@ -50,17 +62,21 @@ pub struct Progress {
     done: u64,
     started: Instant,
     drawn: Option<Instant>,
+    /// The counts of the last line written (a file gets no two lines of
+    /// the same counts).
+    last_counts: Option<(u64, Option<u64>)>,
 }
 
 impl Progress {
     /// Starts the line of `label` (what is being done) for `total` items,
-    /// if known; `quiet` is whether `-q` was given.
-    pub fn start(mode: ProgressMode, quiet: bool, label: &'static str, total: Option<u64>) -> Self {
+    /// if known.
+    pub fn start(settings: &ProgressSettings, label: &'static str, total: Option<u64>) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        let target = match mode {
+        let target = match settings.mode {
             ProgressMode::Never => Target::Hidden,
-            ProgressMode::Auto if quiet || !terminal => Target::Hidden,
-            _ if terminal => Target::Terminal,
+            _ if settings.quiet >= 2 => Target::Hidden,
+            ProgressMode::Auto if settings.quiet > 0 || !terminal => Target::Hidden,
+            _ if terminal && !settings.dumb_terminal => Target::Terminal,
             _ => Target::Lines,
         };
         let mut progress = Progress {
@@ -70,6 +86,7 @@ impl Progress {
             done: 0,
             started: Instant::now(),
             drawn: None,
+            last_counts: None,
         };
         progress.draw(true);
         progress
@@ -128,12 +145,15 @@ impl Progress {
         }
         self.drawn = Some(Instant::now());
         let line = render(self.label, self.done, self.total, self.started.elapsed());
+        let counts = Some((self.done, self.total));
         let mut stderr = std::io::stderr().lock();
         let _ = match self.target {
             Target::Terminal => write!(stderr, "\r\x1b[2K{line}"),
+            _ if counts == self.last_counts => return,
             _ => writeln!(stderr, "{line}"),
         };
         let _ = stderr.flush();
+        self.last_counts = counts;
     }
 }
 

@@ -725,7 +725,6 @@ fn a_schema_too_big_for_one_argument_is_refused_as_bad_input() {
 }
 
 #[test]
-#[ignore = "bug: `-qq` promises nothing on stderr, yet `--progress always` still draws the progress line there"]
 fn very_quiet_keeps_stderr_empty_even_with_progress_always() {
     let llm = Llm::new();
     queue(&llm, "m", "Rust keeps data in SQLite.");
