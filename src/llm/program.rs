@@ -1,5 +1,7 @@
-//! Which program runs a backend: the one the configuration names, else the
-//! backend's name looked up in `PATH`.
+//! Which program runs a backend: the one the configuration names (a
+//! relative path is taken from the folder the command started in, since
+//! the tool runs in a folder of its own; a bare name is looked up in
+//! `PATH`), else the backend's name looked up in `PATH`.
 //!
 //! On Windows `claude` and `codex` installed with npm are `claude.cmd` and
 //! `codex.cmd`, which a plain lookup (it tries `.exe` only) misses: there
@@ -20,13 +22,18 @@ use crate::config::Config;
 #[cfg(any(windows, test))]
 const DEFAULT_PATHEXT: &str = ".COM;.EXE;.BAT;.CMD";
 
-/// The program that runs `backend`.
+/// The program that runs `backend`, as the module doc says.
 pub(super) fn program(config: &Config, backend: Backend) -> OsString {
     let named = match backend {
         Backend::Claude => &config.claude_bin,
         Backend::Codex => &config.codex_bin,
     };
     match named {
+        Some(path) if path.is_relative() && path.components().count() > 1 => {
+            std::path::absolute(path)
+                .unwrap_or_else(|_| path.clone())
+                .into_os_string()
+        }
         Some(path) => path.clone().into_os_string(),
         None => looked_up(backend.name()),
     }

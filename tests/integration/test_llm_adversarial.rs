@@ -358,7 +358,6 @@ fn a_signal_during_enrich_leaves_no_tool_slot_job_or_folder_behind() {
 }
 
 #[test]
-#[ignore = "bug: the working folder of a run whose sqlite-graphrag was killed (SIGKILL) stays in the temporary folder for good; later runs never sweep it"]
 fn the_working_folder_of_a_killed_run_is_swept_later() {
     let llm = Llm::new();
     let gate = llm.env.dir.path().join("go");
@@ -787,7 +786,6 @@ fn a_memory_purged_while_its_tool_runs_is_reported_superseded() {
 }
 
 #[test]
-#[ignore = "bug: with a relative TMPDIR, codex gets --output-schema as a path relative to the caller's folder, but runs in the working folder, where that path does not exist"]
 fn a_relative_temporary_folder_still_finds_the_schema() {
     let llm = Llm::new();
     std::fs::create_dir(llm.env.dir.path().join("rel")).unwrap();
@@ -814,7 +812,6 @@ fn a_relative_temporary_folder_still_finds_the_schema() {
 }
 
 #[test]
-#[ignore = "bug: a relative SQLITE_GRAPHRAG_CLAUDE_BIN is looked up from the run's working folder, not from where the command was started: command_not_found (127)"]
 fn a_relative_tool_path_is_taken_from_the_callers_folder() {
     let llm = Llm::new();
     let tools = llm.env.dir.path().join("tools");
