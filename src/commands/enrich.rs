@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::extract::leave_out_forgotten;
 use super::open_existing;
 use super::slots::parse_seconds;
 use crate::config::Config;
@@ -424,6 +425,8 @@ fn work(
         Ok(extraction) => {
             match store.settle_enrich_job(job, lease, &memory, &extraction.graph)? {
                 Settled::Stored => {
+                    let mut extraction = extraction;
+                    leave_out_forgotten(store, &memory.namespace, &mut extraction)?;
                     line.event = Event::Stored;
                     line.extraction = Some(extraction);
                 }

@@ -59,9 +59,10 @@ fn extract(
         .memory(outcome.memory_id)?
         .filter(|memory| memory.deleted_at.is_none())
         .ok_or_else(|| Error::not_found("it was forgotten before it was read"))?;
-    let extraction = extraction::extract(config, backend, &memory, None)?;
+    let mut extraction = extraction::extract(config, backend, &memory, None)?;
     let extractor = extraction::extractor(backend);
     let stored = store.replace_extracted(&memory, extractor, &extraction.graph)?;
+    leave_out_forgotten(store, &memory.namespace, &mut extraction)?;
     if !stored {
         tracing::warn!(
             "memory {:?} changed while {} extracted its graph; the graph was dropped",
@@ -70,6 +71,27 @@ fn extract(
         );
     }
     Ok(Extracted { extraction, stored })
+}
+
+/// Moves to `dropped` what the store left out of `extraction` because
+/// `forget-entity` removed its name from `namespace`.
+///
+/// # Failure
+/// Database errors.
+pub fn leave_out_forgotten(
+    store: &Store,
+    namespace: &str,
+    extraction: &mut Extraction,
+) -> Result<()> {
+    let mut forgotten = std::collections::HashSet::new();
+    for mention in &extraction.graph.mentions {
+        let key = mention.name.key();
+        if store.is_forgotten_name(namespace, &key)? {
+            forgotten.insert(key);
+        }
+    }
+    extraction.leave_out_forgotten(&|key| forgotten.contains(key));
+    Ok(())
 }
 
 /// `error`, of the extraction, saying that the memory is stored anyway.

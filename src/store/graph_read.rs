@@ -9,7 +9,7 @@ use super::Store;
 use super::graph_links::{RelationshipView, VISIBLE_RELATIONSHIP, find_entity, relationship_view};
 use super::memories::require_namespace;
 use crate::error::Result;
-use crate::graph::{EntityName, RelationshipId};
+use crate::graph::{EntityKey, EntityName, RelationshipId};
 use crate::memory::MemoryId;
 use crate::time::Timestamp;
 
@@ -24,6 +24,15 @@ pub struct EntitySummary {
 }
 
 impl Store {
+    /// Whether `forget-entity` removed the name with `key` from `namespace`
+    /// (extractors leave it out of the graph).
+    pub fn is_forgotten_name(&self, namespace: &str, key: &EntityKey) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM ignored_entities WHERE namespace = ?1 AND key = ?2")?
+            .exists(params![namespace, key.as_str()])?)
+    }
+
     /// Returns the entities a memory mentions, by any extractor, in name
     /// order.
     pub fn memory_entities(&self, memory_id: MemoryId) -> Result<Vec<EntitySummary>> {

@@ -510,7 +510,6 @@ fn types_with_letters_beyond_ascii_are_not_mangled() {
 }
 
 #[test]
-#[ignore = "bug: an entity removed with forget-entity is kept out of the graph, but the extraction report lists it (and its relationships) as stored and not in `dropped`"]
 fn a_forgotten_entity_in_a_reply_is_reported_as_dropped() {
     let llm = Llm::new();
     let graph = r#"{"entities":[{"name":"Zed"}],"relationships":[]}"#;

@@ -17,7 +17,7 @@ use reply::{Checked, check_shape, read};
 use super::{Backend, Request, run};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{Extractor, MemoryGraph};
+use crate::graph::{EntityKey, Extractor, MemoryGraph};
 use crate::memory::Memory;
 use crate::process::SignalMark;
 
@@ -122,6 +122,48 @@ pub fn extract(
     let structured = reply.structured.unwrap_or_default();
     let checked = read(&structured).map_err(|e| Error::new(ErrorKind::LlmFailed, e))?;
     Ok(view(backend, reply.attempts, checked))
+}
+
+impl Extraction {
+    /// Moves to `dropped` the entities whose name `forgotten` says
+    /// `forget-entity` removed (the store keeps them out of the graph), and
+    /// the relationships that touch them.
+    pub fn leave_out_forgotten(&mut self, forgotten: &dyn Fn(&EntityKey) -> bool) {
+        let gone: Vec<bool> = self
+            .graph
+            .mentions
+            .iter()
+            .map(|m| forgotten(&m.name.key()))
+            .collect();
+        let mut at = 0;
+        let mut dropped = Vec::new();
+        self.entities.retain(|entity| {
+            let keep = !gone[at];
+            at += 1;
+            if !keep {
+                dropped.push(Dropped {
+                    item: format!("entity {:?}", entity.name),
+                    reason: "forget-entity removed this name".to_owned(),
+                });
+            }
+            keep
+        });
+        let mut at = 0;
+        let links = &self.graph.links;
+        self.relationships.retain(|r| {
+            let link = &links[at];
+            at += 1;
+            let keep = !(gone[link.from] || gone[link.to]);
+            if !keep {
+                dropped.push(Dropped {
+                    item: format!("relationship {:?} {} {:?}", r.from, r.relation, r.to),
+                    reason: "forget-entity removed the name of one end".to_owned(),
+                });
+            }
+            keep
+        });
+        self.dropped.extend(dropped);
+    }
 }
 
 /// The extraction of a checked reply.

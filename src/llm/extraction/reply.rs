@@ -47,7 +47,8 @@ struct RelationshipItem {
 /// An item of a reply left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dropped {
-    /// Where it was: `entities[i]` or `relationships[i]`.
+    /// Where it was: `entities[i]` or `relationships[i]`, or the entity
+    /// (`entity "NAME"`) when it was left out for its name.
     pub item: String,
     /// Why it was left out.
     pub reason: String,
