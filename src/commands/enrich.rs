@@ -28,8 +28,7 @@ use super::extract::leave_out_forgotten;
 use super::open_existing;
 use super::slots::parse_seconds;
 use crate::config::Config;
-use crate::error::{ErrorKind, Result};
-use crate::graph::Extractor;
+use crate::error::{Error, ErrorKind, Result};
 use crate::llm::extraction::{self, Extraction};
 use crate::llm::{Backend, POOL};
 use crate::memory::{MemoryId, VersionNumber};
@@ -394,7 +393,12 @@ fn work(
     lease: &Lease,
     signals: SignalMark,
 ) -> Result<JobLine> {
-    let backend = backend_of(job.extractor);
+    let backend = Backend::of_extractor(job.extractor).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Database,
+            format!("enrich job {} names no LLM backend", job.id),
+        )
+    })?;
     let mut line = JobLine {
         event: Event::Forgotten,
         memory_id: job.memory_id,
@@ -507,14 +511,6 @@ fn retry_at(kind: ErrorKind, attempts: u32) -> Option<Timestamp> {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// The backend an LLM extractor runs.
-fn backend_of(extractor: Extractor) -> Backend {
-    match extractor {
-        Extractor::Codex => Backend::Codex,
-        _ => Backend::Claude,
-    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::backend::{Invocation, Output, Parsed, Spec, json_document};
 use super::{Failure, FailureClass};
 
-/// Turns allowed when a schema is given: the structured reply arrives
-/// through a tool call, which costs a turn of its own.
+/// Turns allowed (always passed): with a schema the structured reply
+/// arrives through a tool call, which costs a turn of its own.
 const MAX_TURNS: &str = "3";
 
 /// Claude Code's data.

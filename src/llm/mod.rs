@@ -27,7 +27,7 @@ mod runner;
 mod workdir;
 
 pub use backend::Backend;
-pub use failure::{Failure, FailureClass};
+use failure::{Failure, FailureClass};
 pub use runner::{Reply, Request, check_model, run};
 
 /// The slot pool every LLM subprocess takes a slot of.

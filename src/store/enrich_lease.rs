@@ -306,12 +306,10 @@ impl Tx<'_> {
 
 /// The LLM extractor a job's `backend` column names.
 fn extractor_named(backend: &str) -> Result<Extractor> {
-    match backend {
-        "claude" => Ok(Extractor::Claude),
-        "codex" => Ok(Extractor::Codex),
-        other => Err(Error::new(
+    Extractor::llm_named(backend).ok_or_else(|| {
+        Error::new(
             ErrorKind::Database,
-            format!("an enrich job names an unknown backend {other:?}"),
-        )),
-    }
+            format!("an enrich job names an unknown backend {backend:?}"),
+        )
+    })
 }
