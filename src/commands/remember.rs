@@ -81,9 +81,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
     };
     let graph = args.graph.read()?;
     if let Some(backend) = args.extract {
-        config.llm_slots()?;
-        config.model(backend.into())?;
-        config.llm_wait()?;
+        crate::llm::preflight(config, backend.into())?;
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config);

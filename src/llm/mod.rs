@@ -28,7 +28,7 @@ mod workdir;
 
 pub use backend::Backend;
 use failure::{Failure, FailureClass};
-pub use runner::{Reply, Request, check_model, run};
+pub use runner::{Reply, Request, check_model, preflight, run};
 
 /// The slot pool every LLM subprocess takes a slot of.
 pub const POOL: &str = "llm";

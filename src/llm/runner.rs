@@ -134,6 +134,20 @@ fn checked(request: &Request, parsed: Parsed) -> std::result::Result<Parsed, Fai
     }
 }
 
+/// Checks, before anything else is done, what would keep `backend` from
+/// being run at all: an API key it would bill (see [`guard`]), and the
+/// LLM settings of the configuration.
+///
+/// # Failure
+/// Api-key-refused; invalid input for bad settings.
+pub fn preflight(config: &Config, backend: Backend) -> Result<()> {
+    guard::refuse_api_keys(backend, &|name| std::env::var_os(name))?;
+    config.llm_slots()?;
+    config.llm_wait()?;
+    config.model(backend)?;
+    Ok(())
+}
+
 /// The longest model name passed to a tool.
 const MAX_MODEL_LEN: usize = 200;
 

@@ -143,6 +143,8 @@ fn an_api_key_variable_keeps_every_llm_command_from_starting_a_tool() {
         let extract = [&extract[..], &["--extract", backend]].concat();
         let error = expect(&llm, &extract, &key, 13).remove(0);
         assert_eq!(error["error"]["kind"], "api_key_refused", "{var}");
+        assert!(!llm.env.db.exists(), "remember wrote nothing ({var})");
+        expect(&llm, &["init"], &[], 0);
         let research = ["deep-research", "who uses SQLite", "--backend", backend];
         let error = expect(&llm, &research, &key, 13).remove(0);
         assert_eq!(error["error"]["kind"], "api_key_refused", "{var}");

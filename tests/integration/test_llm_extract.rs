@@ -205,27 +205,18 @@ fn a_malformed_reply_is_asked_again_then_fails_with_the_memory_stored() {
 }
 
 #[test]
-fn an_api_key_refuses_the_extraction_but_the_memory_is_stored_and_can_be_extracted_again() {
+fn an_api_key_refuses_the_extraction_before_anything_is_stored() {
     let llm = Llm::new();
     llm.knobs("claude", json!({"reply": reply()}));
     let (code, out) = remember(&llm, "claude", &[("ANTHROPIC_API_KEY", "sk-ant-x")]);
     assert_eq!(code, Some(13), "{out}");
     assert_eq!(out["error"]["kind"], "api_key_refused");
-    assert!(
-        out["error"]["hint"]
-            .as_str()
-            .unwrap()
-            .contains("--extract claude"),
-        "{out}"
-    );
     assert!(llm.record("claude").is_empty(), "claude never started");
-    let (code, read) = run(&llm, &["read", "m"], &[]);
-    assert_eq!((code, &read["version"]), (Some(0), &json!(1)));
-    assert!(llm_mentions(&llm).is_empty());
+    assert!(!llm.env.db.exists(), "nothing was written");
 
     let (code, out) = remember(&llm, "claude", &[]);
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(out["action"], "unchanged");
+    assert_eq!(out["action"], "created");
     assert_eq!(out["extraction"]["stored"], true);
     assert_eq!(llm_mentions(&llm).len(), 2);
 }
