@@ -386,6 +386,25 @@ impl Store {
         }))
     }
 
+    /// Whether what `extractor` asserted about a memory was extracted from
+    /// the text the memory has now (a later version may have changed only
+    /// its name, type or metadata).
+    pub(crate) fn extraction_is_current(
+        &self,
+        memory_id: MemoryId,
+        extractor: Extractor,
+    ) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT 1 FROM memories m JOIN memory_versions v ON v.memory_id = m.id
+                 WHERE m.id = ?1 AND v.body = m.body AND v.description = m.description
+                   AND v.version = (SELECT max(version) FROM mentions
+                                    WHERE memory_id = ?1 AND extractor = ?2)",
+            )?
+            .exists(params![memory_id, extractor.as_str()])?)
+    }
+
     /// Calls `emit` with an ignored line for each name `forget-entity`
     /// removed from `namespace` (all if `None`) that no entity has taken
     /// since, by namespace and name.

@@ -693,6 +693,9 @@ impl Store {
             };
             let mut extracted = BTreeMap::new();
             for extractor in Extractor::LLM {
+                if !self.extraction_is_current(memory.memory_id, extractor)? {
+                    continue;
+                }
                 if let Some(graph) = self.asserted_graph(memory.memory_id, extractor)? {
                     extracted.insert(extractor.as_str().to_owned(), graph);
                 }

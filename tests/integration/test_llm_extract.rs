@@ -370,3 +370,29 @@ fn an_import_line_carrying_an_unknown_backend_or_a_bad_graph_is_rejected_whole()
         "{report:?}"
     );
 }
+
+#[test]
+fn an_export_leaves_out_what_was_extracted_from_text_the_memory_no_longer_has() {
+    let llm = Llm::new();
+    llm.knobs("claude", json!({"reply": reply()}));
+    assert_eq!(remember(&llm, "claude", &[]).0, Some(0));
+    let carried = |llm: &Llm| {
+        let exported = llm.env.export_all();
+        let line: Value = serde_json::from_str(exported.lines().next().unwrap()).unwrap();
+        line.get("extracted").cloned()
+    };
+    let (code, _) = run(&llm, &["edit", "m", "--type", "decision"], &[]);
+    assert_eq!(code, Some(0));
+    assert!(carried(&llm).is_some(), "the text is the one extracted");
+    let (code, _) = run(
+        &llm,
+        &["edit", "m", "--body", "Now it keeps data in Postgres."],
+        &[],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        carried(&llm),
+        None,
+        "extracted from text the memory no longer has"
+    );
+}
