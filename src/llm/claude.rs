@@ -12,6 +12,7 @@ use std::ffi::OsString;
 use serde_json::Value;
 
 use super::backend::{Invocation, Output, Parsed, Spec, json_document};
+use super::failure::unread_class;
 use super::{Failure, FailureClass};
 
 /// Turns allowed (always passed): with a schema the structured reply
@@ -132,9 +133,12 @@ fn parse(out: &Output<'_>) -> Result<Parsed, Failure> {
     }
     let Some(result) = events.iter().rev().find(|e| e["type"] == "result") else {
         let said = [problems.join("; "), out.stderr.to_owned()].join("\n");
-        let failure = Failure::classify(&said, FailureClass::Malformed);
+        let failure = Failure::classify(&said, unread_class(out.exit_code));
         return Err(match failure.message.is_empty() {
-            true => Failure::new(FailureClass::Malformed, "no result in its output"),
+            true => Failure::new(
+                unread_class(out.exit_code),
+                format!("no result in its output (exit code {:?})", out.exit_code),
+            ),
             false => failure,
         });
     };

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::backend::{Invocation, Output, Parsed, Spec, Vars, json_document};
+use super::failure::unread_class;
 use super::{Failure, FailureClass};
 
 /// The schema file's name inside the working folder.
@@ -89,10 +90,10 @@ fn parse(out: &Output<'_>) -> Result<Parsed, Failure> {
         (false, _) => {
             errors.push(out.stderr.to_owned());
             let said = errors.join("\n");
-            let failure = Failure::classify(&said, FailureClass::Malformed);
+            let failure = Failure::classify(&said, unread_class(out.exit_code));
             return Err(match failure.message.is_empty() {
                 true => Failure::new(
-                    FailureClass::Malformed,
+                    unread_class(out.exit_code),
                     format!(
                         "no completed turn in its output (exit code {:?})",
                         out.exit_code
@@ -125,8 +126,7 @@ fn key_in_auth_file(var: Vars<'_>) -> Option<String> {
     });
     let Some(home) = home else {
         return Some(
-            "neither CODEX_HOME nor HOME is set, so how codex logs in (auth.json) cannot be checked"
-                .to_owned(),
+            "neither CODEX_HOME nor HOME is set (codex's auth.json cannot be checked)".to_owned(),
         );
     };
     let path = home.join("auth.json");

@@ -43,12 +43,35 @@ const RETRY_LATER_MARKERS: &[&str] = &[
     "rate_limit",
     "rate limit",
     "overloaded",
-    "429",
-    "529",
     "too many requests",
     "hit your limit",
     "usage limit",
 ];
+
+/// HTTP statuses that mean "not now" when an error text names them as a
+/// number of their own (not inside a longer number or word).
+const RETRY_LATER_STATUSES: &[&str] = &["429", "529"];
+
+/// Whether `text` holds `number` on its own: not next to another letter or
+/// digit (`429` in "status 429", not in "1429 tokens").
+fn names_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + number.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// The class of a run whose output holds no reply and no known error: a
+/// tool that failed (a non-zero exit, or killed by a signal) said why on
+/// stderr, and asking again would only repeat it; one that exited 0 cut
+/// its reply short, and is asked again.
+pub(super) fn unread_class(exit_code: Option<i32>) -> FailureClass {
+    match exit_code {
+        Some(0) => FailureClass::Malformed,
+        _ => FailureClass::Failed,
+    }
+}
 
 /// The most bytes of a tool's error text kept in a message (its end, where
 /// the error usually is).
@@ -82,7 +105,9 @@ impl Failure {
         let lower = text.to_lowercase();
         let class = if AUTH_MARKERS.iter().any(|m| lower.contains(m)) {
             FailureClass::Auth
-        } else if RETRY_LATER_MARKERS.iter().any(|m| lower.contains(m)) {
+        } else if RETRY_LATER_MARKERS.iter().any(|m| lower.contains(m))
+            || RETRY_LATER_STATUSES.iter().any(|n| names_number(&lower, n))
+        {
             FailureClass::RetryLater
         } else {
             otherwise
@@ -127,6 +152,16 @@ mod tests {
         assert_eq!(failure.class, FailureClass::RetryLater);
         assert!(failure.message.len() <= MESSAGE_BYTES);
         assert!(failure.message.ends_with("é rate limit"));
+    }
+
+    #[test]
+    fn a_status_counts_only_as_a_number_of_its_own() {
+        let later = |text| Failure::classify(text, FailureClass::Failed).class;
+        assert_eq!(later("status 429"), FailureClass::RetryLater);
+        assert_eq!(later("(529)"), FailureClass::RetryLater);
+        assert_eq!(later("used 1429 tokens"), FailureClass::Failed);
+        assert_eq!(later("request req_5290ab failed"), FailureClass::Failed);
+        assert_eq!(later("line 4291"), FailureClass::Failed);
     }
 
     #[test]

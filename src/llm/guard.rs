@@ -23,7 +23,7 @@ pub(super) fn refuse_api_keys(backend: Backend, var: Vars<'_>) -> Result<()> {
         Some(reason) => Err(Error::new(
             ErrorKind::ApiKeyRefused,
             format!(
-                "{} was not started: {reason}, so it would bill an API key",
+                "{} was not started: {reason}, so it could bill an API key",
                 spec.name
             ),
         )
@@ -60,9 +60,11 @@ mod tests {
             let err = refuse_api_keys(backend, &vars(&[(name, "x")])).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::ApiKeyRefused, "{name}");
             assert!(err.message().contains(name));
-            refuse_api_keys(backend, &vars(&[(name, "")])).unwrap();
+            refuse_api_keys(backend, &vars(&[(name, ""), ("HOME", "/no/such/home")])).unwrap();
         }
         refuse_api_keys(Backend::Claude, &vars(&[("OPENAI_API_KEY", "x")])).unwrap();
+        let homeless = refuse_api_keys(Backend::Codex, &vars(&[("HOME", "")])).unwrap_err();
+        assert!(homeless.message().contains("HOME"), "{homeless:?}");
     }
 
     #[test]
