@@ -51,7 +51,7 @@ pub struct GlobalArgs {
     /// hides the progress line of --progress auto
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
     pub quiet: u8,
-    /// A progress line on stderr for long commands (enrich): auto shows it
+    /// A progress line on stderr for long commands (enrich, ingest): auto shows it
     /// when stderr is a terminal
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,

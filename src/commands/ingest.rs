@@ -31,6 +31,7 @@ use crate::memory::{
     Content, MAX_BODY_BYTES, MAX_NAME_BYTES, Memory, Metadata, VersionNumber, validate_type,
 };
 use crate::output;
+use crate::progress::Progress;
 use crate::store::{self, Action, OpenMode, Store};
 use crate::time::Timestamp;
 
@@ -150,10 +151,12 @@ struct Summary {
     dry_run: bool,
 }
 
-/// Where the events go, counted as they pass.
+/// Where the events go, counted as they pass (and shown on the progress
+/// line).
 struct Report<'o> {
     out: &'o mut dyn Write,
     summary: Summary,
+    progress: Progress,
 }
 
 impl Report<'_> {
@@ -171,7 +174,10 @@ impl Report<'_> {
         if event.reason == Some(UNREADABLE) {
             s.unreadable += 1;
         }
-        output::write_json(self.out, event)
+        self.progress.clear();
+        output::write_json(self.out, event)?;
+        self.progress.advance(1);
+        Ok(())
     }
 }
 
@@ -217,6 +223,8 @@ struct Ingest<'a> {
 /// Before anything is written: not-found for a missing PATH, invalid input
 /// for a bad type or glob. Database errors stop the run; what was written
 /// before stays.
+/// Runs `ingest`, writing one line per file and the summary to `out`; the
+/// exit status is the code of `partial` if some file could not be read.
 pub fn cmd_ingest(config: &Config, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let namespace = config.namespace()?;
     let kind = args
@@ -275,10 +283,12 @@ pub fn cmd_ingest(config: &Config, args: &IngestArgs, out: &mut dyn Write) -> Re
             dry_run: args.dry_run,
             ..Summary::default()
         },
+        progress: config.progress("ingest", None),
     };
     for root in &roots {
         run.ingest_root(root, &options, &mut report)?;
     }
+    report.progress.finish();
     output::write_json(report.out, &report.summary)?;
     if report.summary.unreadable > 0 {
         tracing::warn!(
