@@ -117,7 +117,8 @@ impl Store {
     }
 
     /// Stores `graph`, extracted from `memory` for `job`, if the memory is
-    /// still live at the version read, and marks the job done; else drops
+    /// still live with the text read (a later version may have changed its
+    /// name, type or metadata), and marks the job done; else drops
     /// the graph and re-queues the job for the memory's current version (or
     /// marks it done if the memory was forgotten). A job no longer held
     /// under `lease` is left as it is ([`Settled::Superseded`]).
@@ -133,11 +134,11 @@ impl Store {
                 return Ok(Settled::Superseded);
             }
             let now = Timestamp::now().0;
-            if tx.is_at_version(memory)? {
+            if let Some(version) = tx.version_with_text_of(memory)? {
                 let who = Asserting {
                     memory_id: memory.memory_id,
                     namespace: &memory.namespace,
-                    version: memory.version,
+                    version,
                     extractor: job.extractor,
                 };
                 tx.replace_assertions(&who, graph)?;

@@ -15,7 +15,8 @@ use crate::memory::{Memory, MemoryId, VersionNumber};
 impl Store {
     /// Replaces what `extractor` asserted about `memory` with `graph`,
     /// provided the memory is still live at the version `memory` was read
-    /// at; a job of that extractor queued for this version is done with it.
+    /// at (or at a later one with the same text); a job of that extractor
+    /// queued for it is done with it.
     /// Returns whether it was written (false: the memory changed or was
     /// forgotten meanwhile, and the stale graph is dropped).
     pub fn replace_extracted(
@@ -25,17 +26,17 @@ impl Store {
         graph: &MemoryGraph,
     ) -> Result<bool> {
         self.write(|tx| {
-            if !tx.is_at_version(memory)? {
+            let Some(version) = tx.version_with_text_of(memory)? else {
                 return Ok(false);
-            }
+            };
             let who = Asserting {
                 memory_id: memory.memory_id,
                 namespace: &memory.namespace,
-                version: memory.version,
+                version,
                 extractor,
             };
             tx.replace_assertions(&who, graph)?;
-            tx.settle_queued_job(memory.memory_id, extractor, memory.version)?;
+            tx.settle_queued_job(memory.memory_id, extractor, version)?;
             Ok(true)
         })
     }

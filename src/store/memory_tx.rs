@@ -3,7 +3,7 @@
 //! Every change of a memory goes through here: it writes the memory's row,
 //! its vectors when its text changed, and a full copy into its history.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::derived::Derived;
 use super::graph_tx::Asserting;
@@ -289,6 +289,26 @@ impl Tx<'_> {
             extractor: Extractor::Explicit,
         };
         self.replace_assertions(&who, graph)
+    }
+
+    /// The version `memory` is at now, if it is live and still has the
+    /// text (body and description) it was read with: a later version that
+    /// changed only its name, type or metadata keeps what was extracted.
+    pub(crate) fn version_with_text_of(&self, memory: &Memory) -> Result<Option<VersionNumber>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT version FROM memories
+                 WHERE id = ?1 AND deleted_at IS NULL AND body = ?2 AND description = ?3",
+            )?
+            .query_row(
+                params![
+                    memory.memory_id,
+                    memory.body.as_deref().unwrap_or_default(),
+                    memory.description
+                ],
+                |row| row.get(0),
+            )
+            .optional()?)
     }
 
     /// Whether `memory` is still live at the version it was read at.

@@ -252,10 +252,19 @@ fn a_memory_changed_while_the_tool_ran_is_requeued_for_its_new_version() {
     );
     let (code, _) = run(
         &llm,
-        &["edit", "a", "--type", "decision"],
-        &[("SQLITE_GRAPHRAG_EXTRACT", "claude")],
+        &[
+            "edit",
+            "a",
+            "--body",
+            "Rust keeps its data in SQLite files.",
+        ],
+        &[],
     );
-    assert_eq!(code, Some(0));
+    assert_eq!(
+        code,
+        Some(0),
+        "a write that queues nothing changes the text"
+    );
     std::fs::write(&gate, "").unwrap();
     let finished = enriching.wait_with_output().unwrap();
     let lines = parse_lines(&finished.stdout, &finished.stderr);
@@ -789,5 +798,36 @@ fn a_failed_login_or_an_api_key_stops_the_run_and_fails_no_job() {
     assert_eq!(
         status(&llm),
         json!({"queued": 2, "running": 0, "done": 0, "failed": 0})
+    );
+}
+
+#[test]
+fn a_new_type_while_the_tool_ran_keeps_the_graph_of_the_same_text() {
+    let llm = Llm::new();
+    let gate = llm.env.dir.path().join("go");
+    llm.knobs(
+        "claude",
+        json!({"reply": reply(), "wait_for": gate.display().to_string()}),
+    );
+    remember(&llm, "a", "Rust keeps data in SQLite.");
+    let enriching = llm
+        .cmd(&[])
+        .arg("enrich")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(60, "claude to start", || !llm.record("claude").is_empty());
+    let (code, _) = run(&llm, &["edit", "a", "--type", "decision"], QUEUE_FOR_CLAUDE);
+    assert_eq!(code, Some(0));
+    std::fs::write(&gate, "").unwrap();
+    let finished = enriching.wait_with_output().unwrap();
+    let lines = parse_lines(&finished.stdout, &finished.stderr);
+    assert_eq!(lines[0]["event"], "stored", "{lines:?}");
+    assert_eq!(claude_mentions(&llm).len(), 2);
+    assert_eq!(
+        (run(&llm, &["enrich"], &[]).1, llm.runs("claude").len()),
+        (vec![summary(0, 0, 0, 0)], 1),
+        "one run for one text"
     );
 }
