@@ -97,6 +97,11 @@ impl<'a> Cancel<'a> {
         Cancel(Some(cancelled))
     }
 
+    /// Whether anything can cancel the wait.
+    fn can_cancel(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Fails with `interrupted` if the wait is cancelled.
     fn check(&self) -> Result<()> {
         match self.0 {

@@ -187,11 +187,18 @@ pub(crate) fn wait_for(wait: Wait, deadline: Instant, cancel: &Cancel) -> Result
             })
             .map_err(|e| Error::io("starting a thread to wait in line", e))?;
     }
+    // A wait nothing can cancel sleeps until its deadline in one go, so a
+    // crowd of waiters costs no CPU; one that can wakes to ask.
+    let step = if cancel.can_cancel() {
+        CANCEL_CHECK
+    } else {
+        Duration::MAX
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match on_happened.recv_timeout(left.min(CANCEL_CHECK)) {
+        match on_happened.recv_timeout(left.min(step)) {
             Ok(()) => return Ok(true),
-            Err(_) if left <= CANCEL_CHECK => return Ok(false),
+            Err(_) if left <= step => return Ok(false),
             Err(_) => cancel.check()?,
         }
     }
