@@ -53,6 +53,15 @@ pub enum ErrorKind {
     /// SIGINT, SIGTERM or SIGHUP arrived while an LLM tool ran; its
     /// process group was stopped.
     Interrupted,
+    /// An HTTP provider refused the API key (401, 403).
+    ProviderAuth,
+    /// An HTTP provider kept answering "too many requests", or the
+    /// account's quota or credits are spent.
+    ProviderRateLimited,
+    /// An HTTP provider failed the request, or could not be reached.
+    ProviderError,
+    /// An HTTP provider answered with something unusable.
+    ProviderBadResponse,
 }
 
 impl ErrorKind {
@@ -79,6 +88,10 @@ impl ErrorKind {
             ErrorKind::LlmAuth => "llm_auth",
             ErrorKind::LlmFailed => "llm_failed",
             ErrorKind::Interrupted => "interrupted",
+            ErrorKind::ProviderAuth => "provider_auth",
+            ErrorKind::ProviderRateLimited => "provider_rate_limited",
+            ErrorKind::ProviderError => "provider_error",
+            ErrorKind::ProviderBadResponse => "provider_bad_response",
         }
     }
 
@@ -105,6 +118,10 @@ impl ErrorKind {
             ErrorKind::CommandNotExecutable => 126,
             ErrorKind::CommandNotFound => 127,
             ErrorKind::Interrupted => 130,
+            ErrorKind::ProviderAuth => 17,
+            ErrorKind::ProviderRateLimited => 18,
+            ErrorKind::ProviderError => 19,
+            ErrorKind::ProviderBadResponse => 20,
         }
     }
 }
@@ -257,7 +274,7 @@ impl From<serde_json::Error> for Error {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorKind; 20] = [
+    const ALL: [ErrorKind; 24] = [
         ErrorKind::Usage,
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
@@ -278,6 +295,10 @@ mod tests {
         ErrorKind::LlmAuth,
         ErrorKind::LlmFailed,
         ErrorKind::Interrupted,
+        ErrorKind::ProviderAuth,
+        ErrorKind::ProviderRateLimited,
+        ErrorKind::ProviderError,
+        ErrorKind::ProviderBadResponse,
     ];
 
     #[test]

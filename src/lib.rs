@@ -12,6 +12,7 @@ pub mod config;
 pub mod embed;
 pub mod error;
 pub mod graph;
+pub mod http;
 pub mod ingest;
 pub mod llm;
 pub mod logging;
