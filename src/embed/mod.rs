@@ -6,6 +6,7 @@
 //! command layer picks one [`Embedder`] and passes it to whatever embeds.
 
 mod builtin;
+pub mod openai;
 mod tables;
 mod tokenizer;
 

@@ -1,0 +1,175 @@
+//! The wire format of OpenAI-compatible `POST {base}/embeddings`: the
+//! request for a batch of texts, and the checks on the answer (one unit
+//! vector per text, in the texts' order, all of the space's dimension).
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The body asking `model` for the vectors of `inputs`, with `dimensions`
+/// when set (models that cannot shorten their vectors refuse it, so it is
+/// sent only when the user asks).
+pub fn request_body(model: &str, inputs: &[String], dimensions: Option<u32>) -> Value {
+    let mut body = json!({"model": model, "input": inputs, "encoding_format": "float"});
+    if let Some(dimensions) = dimensions {
+        body["dimensions"] = dimensions.into();
+    }
+    body
+}
+
+/// Reads the vectors of an answer for `count` texts: ordered by each
+/// item's `index` (array order when a server leaves it out), each of
+/// `dim` dimensions when given (else all of the first one's), finite, and
+/// scaled to unit length.
+///
+/// # Failure
+/// Provider-bad-response naming what is wrong: no `data`, a wrong number
+/// of vectors, an index out of place, a wrong or mixed dimension, a value
+/// that is not a finite number, a zero vector.
+pub fn read_vectors(answer: &Value, count: usize, dim: Option<usize>) -> Result<Vec<Vec<f32>>> {
+    let bad = |what: String| Error::new(ErrorKind::ProviderBadResponse, what);
+    let data = answer["data"]
+        .as_array()
+        .ok_or_else(|| bad("the answer has no `data` array".to_owned()))?;
+    if data.len() != count {
+        return Err(bad(format!(
+            "the answer holds {} vectors for {count} texts",
+            data.len()
+        )));
+    }
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; count];
+    for (position, item) in data.iter().enumerate() {
+        let index = match &item["index"] {
+            Value::Null => position,
+            index => index
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|&i| i < count)
+                .ok_or_else(|| bad(format!("data[{position}] has the index {index}")))?,
+        };
+        if vectors[index].is_some() {
+            return Err(bad(format!("two vectors have the index {index}")));
+        }
+        let values = item["embedding"]
+            .as_array()
+            .ok_or_else(|| bad(format!("data[{position}] has no `embedding` array")))?;
+        let expected = dim.or_else(|| vectors.iter().flatten().next().map(Vec::len));
+        if expected.is_some_and(|d| d != values.len()) || values.is_empty() {
+            return Err(bad(format!(
+                "data[{position}] has {} dimensions, not {}",
+                values.len(),
+                expected.unwrap_or(0)
+            )));
+        }
+        let vector = values
+            .iter()
+            .map(|v| v.as_f64().filter(|x| x.is_finite()).map(|x| x as f32))
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| {
+                bad(format!(
+                    "data[{position}] holds a value that is not a number"
+                ))
+            })?;
+        vectors[index] =
+            Some(unit(vector).ok_or_else(|| bad(format!("data[{position}] is zero")))?);
+    }
+    Ok(vectors.into_iter().flatten().collect())
+}
+
+/// `vector` scaled to length 1; `None` for a zero vector.
+fn unit(mut vector: Vec<f32>) -> Option<Vec<f32>> {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return None;
+    }
+    vector.iter_mut().for_each(|x| *x /= norm);
+    Some(vector)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(items: Value) -> Value {
+        json!({"object": "list", "model": "m", "usage": {"prompt_tokens": 4, "total_tokens": 4},
+               "data": items})
+    }
+
+    #[test]
+    fn the_request_asks_for_floats_and_dimensions_only_when_set() {
+        let inputs = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            request_body("text-embedding-3-small", &inputs, Some(512)),
+            json!({"model": "text-embedding-3-small", "input": ["a", "b"],
+                   "encoding_format": "float", "dimensions": 512})
+        );
+        assert!(request_body("m", &inputs, None).get("dimensions").is_none());
+    }
+
+    #[test]
+    fn vectors_come_in_the_texts_order_at_unit_length() {
+        let items = json!([
+            {"object": "embedding", "index": 1, "embedding": [0.0, 2.0]},
+            {"object": "embedding", "index": 0, "embedding": [3.0, 4.0]}
+        ]);
+        let vectors = read_vectors(&answer(items), 2, Some(2)).unwrap();
+        assert_eq!(vectors, [vec![0.6, 0.8], vec![0.0, 1.0]]);
+        let unindexed = json!([{"embedding": [1.0, 0.0]}, {"embedding": [0.0, 1.0]}]);
+        assert_eq!(
+            read_vectors(&answer(unindexed), 2, None).unwrap()[1],
+            [0.0, 1.0]
+        );
+    }
+
+    #[test]
+    fn a_wrong_answer_is_refused_whole() {
+        let cases = [
+            (json!({"object": "list"}), 1, "no `data`"),
+            (
+                answer(json!([{"embedding": [1.0]}])),
+                2,
+                "1 vectors for 2 texts",
+            ),
+            (
+                answer(json!([{"index": 5, "embedding": [1.0]}])),
+                1,
+                "index 5",
+            ),
+            (
+                answer(json!([{"index": 0, "embedding": [1.0]}, {"index": 0, "embedding": [1.0]}])),
+                2,
+                "two vectors",
+            ),
+            (
+                answer(json!([{"embedding": [1.0, 0.0, 0.0]}])),
+                1,
+                "3 dimensions, not 2",
+            ),
+            (
+                answer(json!([{"embedding": [1.0, 0.0]}, {"embedding": [1.0]}])),
+                2,
+                "1 dimensions, not 2",
+            ),
+            (
+                answer(json!([{"embedding": [1.0, "x"]}])),
+                1,
+                "not a number",
+            ),
+            (answer(json!([{"embedding": [0.0, 0.0]}])), 1, "is zero"),
+        ];
+        for (answer, count, says) in cases {
+            let dim = if says.contains("not 2") && count == 1 {
+                Some(2)
+            } else {
+                None
+            };
+            let error = read_vectors(&answer, count, dim).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ProviderBadResponse);
+            assert!(
+                error.message().contains(says),
+                "{}: {says}",
+                error.message()
+            );
+        }
+    }
+}
