@@ -93,8 +93,8 @@ impl StaticModel {
 }
 
 impl Embedder for StaticModel {
-    fn space(&self) -> &EmbeddingSpace {
-        &self.space
+    fn space(&self) -> Result<EmbeddingSpace> {
+        Ok(self.space.clone())
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

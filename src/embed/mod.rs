@@ -32,11 +32,25 @@ pub struct EmbeddingSpace {
 /// any dimension up to [`MAX_DIM`]. Shared across threads by reference.
 pub trait Embedder: Send + Sync {
     /// Returns the space of the vectors this embedder makes.
-    fn space(&self) -> &EmbeddingSpace;
+    ///
+    /// # Failure
+    /// An embedder that learns its dimension from its first answer (HTTP)
+    /// may have to ask, and fail as [`Embedder::embed`] does.
+    fn space(&self) -> Result<EmbeddingSpace>;
 
-    /// Embeds each text; a text without any known token gets a zero vector.
+    /// Embeds each text, as a document to be found; a text without any
+    /// known token gets a zero vector.
     ///
     /// # Failure
     /// Implementations that call out (HTTP) fail with their transport errors.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+
+    /// Embeds each text as a search query; the same as [`Embedder::embed`]
+    /// unless the model tells queries from documents.
+    ///
+    /// # Failure
+    /// As [`Embedder::embed`].
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed(texts)
+    }
 }

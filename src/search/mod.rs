@@ -98,7 +98,7 @@ fn require_words(query: &str) -> Result<()> {
 /// Embeds `query` and checks the database holds vectors of the same space.
 fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
     store.check_space(embedder)?;
-    let mut vectors = embedder.embed(&[query])?;
+    let mut vectors = embedder.embed_queries(&[query])?;
     Ok(vectors.pop().unwrap_or_default())
 }
 
@@ -449,8 +449,8 @@ mod tests {
     struct WideEmbedder(EmbeddingSpace);
 
     impl Embedder for WideEmbedder {
-        fn space(&self) -> &EmbeddingSpace {
-            &self.0
+        fn space(&self) -> Result<EmbeddingSpace> {
+            Ok(self.0.clone())
         }
 
         fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -66,7 +66,10 @@ impl Store {
             .conn()
             .prepare_cached("SELECT 1 FROM vector_backlog LIMIT 1")?
             .exists([])?;
-        let other_space = matches!(stored_space(self.conn())?, Some(s) if s != *embedder.space());
+        let other_space = match stored_space(self.conn())? {
+            Some(stored) => stored != embedder.space()?,
+            None => false,
+        };
         if waiting && !other_space {
             self.drain_backlog(embedder)?;
         }
@@ -130,7 +133,7 @@ impl Store {
     /// # Failure
     /// The embedder's errors and database errors; batches written stay.
     pub fn reindex(&mut self, embedder: &dyn Embedder) -> Result<ReindexReport> {
-        let space = embedder.space().clone();
+        let space = embedder.space()?;
         let previous_space = self.write(|tx| {
             let previous = stored_space(tx)?;
             if previous.as_ref() != Some(&space) {

@@ -238,7 +238,6 @@ pub(crate) fn embed_text(
     description: &str,
     body: &str,
 ) -> Result<EmbeddedText> {
-    let space = embedder.space();
     let ranges = chunk_ranges(body);
     let texts: Vec<String> = ranges
         .iter()
@@ -246,6 +245,7 @@ pub(crate) fn embed_text(
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
+    let space = embedder.space()?;
     let dim = space.dim as usize;
     if space.dim > MAX_DIM || vectors.len() != refs.len() || vectors.iter().any(|v| v.len() != dim)
     {
@@ -319,8 +319,12 @@ impl Store {
     /// Fails unless vectors made with `embedder` can be compared with the database's.
     pub fn check_space(&self, embedder: &dyn Embedder) -> Result<()> {
         match self.embedding_space()? {
-            Some(stored) if stored != *embedder.space() => {
-                Err(space_mismatch(&stored, embedder.space()))
+            Some(stored) => {
+                let wanted = embedder.space()?;
+                match stored == wanted {
+                    true => Ok(()),
+                    false => Err(space_mismatch(&stored, &wanted)),
+                }
             }
             _ => Ok(()),
         }
