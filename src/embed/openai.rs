@@ -1,10 +1,123 @@
-//! The wire format of OpenAI-compatible `POST {base}/embeddings`: the
-//! request for a batch of texts, and the checks on the answer (one unit
-//! vector per text, in the texts' order, all of the space's dimension).
+//! Vectors from an OpenAI-compatible `POST {base}/embeddings` (OpenAI,
+//! OpenRouter, Ollama, llama.cpp, vLLM, LM Studio): texts sent in batches,
+//! and each answer checked whole (one unit vector per text, in the texts'
+//! order, all of the space's dimension) before any is used.
+
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
+use super::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Endpoint, post_json};
+
+/// The prefix of the model id of every space of this embedder.
+pub const SPACE_PREFIX: &str = "openai-compatible:";
+
+/// An embeddings API and how to ask it.
+#[derive(Debug)]
+pub struct OpenAiCompatible {
+    /// Where the requests go.
+    pub endpoint: Endpoint,
+    /// The model asked for.
+    pub model: String,
+    /// Sent as `dimensions` when set; the space's dimension then.
+    pub dimensions: Option<u32>,
+    /// Texts per request.
+    pub batch: usize,
+    /// Put before each query (the model's instruction, if it wants one).
+    pub query_prefix: String,
+    /// Put before each document.
+    pub document_prefix: String,
+    /// The dimension the first answer had, when `dimensions` is not set.
+    learned: OnceLock<usize>,
+}
+
+impl OpenAiCompatible {
+    /// An embedder asking `model` at `endpoint`.
+    pub fn new(endpoint: Endpoint, model: String, dimensions: Option<u32>, batch: usize) -> Self {
+        OpenAiCompatible {
+            endpoint,
+            model,
+            dimensions,
+            batch: batch.max(1),
+            query_prefix: String::new(),
+            document_prefix: String::new(),
+            learned: OnceLock::new(),
+        }
+    }
+
+    /// The dimension, when known without asking.
+    fn known_dim(&self) -> Option<usize> {
+        self.dimensions
+            .map(|d| d as usize)
+            .or_else(|| self.learned.get().copied())
+    }
+
+    /// Embeds `texts`, each after `prefix`, in batches; an empty text gets
+    /// a zero vector without being sent.
+    fn embed_with(&self, prefix: &str, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let sent: Vec<(usize, String)> = texts
+            .iter()
+            .enumerate()
+            .filter(|(_, text)| !text.trim().is_empty())
+            .map(|(at, text)| (at, format!("{prefix}{text}")))
+            .collect();
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for batch in sent.chunks(self.batch) {
+            let inputs: Vec<String> = batch.iter().map(|(_, text)| text.clone()).collect();
+            let body = request_body(&self.model, &inputs, self.dimensions);
+            let answer = post_json(&self.endpoint, "embeddings", &body)?;
+            let read = read_vectors(&answer, inputs.len(), self.known_dim())?;
+            let dim = read.first().map_or(0, Vec::len);
+            if dim > MAX_DIM as usize {
+                return Err(Error::new(
+                    ErrorKind::ProviderBadResponse,
+                    format!(
+                        "{} gives vectors of {dim} dimensions; at most {MAX_DIM} are kept",
+                        self.model
+                    ),
+                ));
+            }
+            let _ = self.learned.set(dim);
+            for ((at, _), vector) in batch.iter().zip(read) {
+                vectors[*at] = vector;
+            }
+        }
+        if vectors.iter().any(Vec::is_empty) {
+            let dim = self.space()?.dim as usize;
+            vectors
+                .iter_mut()
+                .filter(|v| v.is_empty())
+                .for_each(|v| *v = vec![0.0; dim]);
+        }
+        Ok(vectors)
+    }
+}
+
+impl Embedder for OpenAiCompatible {
+    fn space(&self) -> Result<EmbeddingSpace> {
+        let dim = match self.known_dim() {
+            Some(dim) => dim,
+            None => {
+                self.embed_with(&self.document_prefix, &["dimension"])?;
+                self.known_dim().unwrap_or(0)
+            }
+        };
+        Ok(EmbeddingSpace {
+            model: format!("{SPACE_PREFIX}{}", self.model),
+            dim: u32::try_from(dim).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with(&self.document_prefix, texts)
+    }
+
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with(&self.query_prefix, texts)
+    }
+}
 
 /// The body asking `model` for the vectors of `inputs`, with `dimensions`
 /// when set (models that cannot shorten their vectors refuse it, so it is
@@ -88,7 +201,69 @@ fn unit(mut vector: Vec<f32>) -> Option<Vec<f32>> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::http::test_server::{ok, serve};
+
+    fn embedder(base: &str, batch: usize) -> OpenAiCompatible {
+        let endpoint = Endpoint {
+            base_url: base.to_owned(),
+            api_key: None,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(2),
+            retries: 0,
+            max_body: 1 << 20,
+        };
+        OpenAiCompatible::new(endpoint, "m".to_owned(), None, batch)
+    }
+
+    #[test]
+    fn texts_go_in_batches_and_the_dimension_is_learned_from_the_answer() {
+        let (base, seen) = serve(vec![
+            ok(r#"{"data":[{"index":0,"embedding":[1,0]},{"index":1,"embedding":[0,2]}]}"#),
+            ok(r#"{"data":[{"index":0,"embedding":[3,4]}]}"#),
+        ]);
+        let mut embedder = embedder(&base, 2);
+        embedder.query_prefix = "query: ".to_owned();
+        let vectors = embedder.embed(&["a", "", "b", "c"]).unwrap();
+        assert_eq!(
+            vectors,
+            [
+                vec![1.0, 0.0],
+                vec![0.0, 0.0],
+                vec![0.0, 1.0],
+                vec![0.6, 0.8]
+            ]
+        );
+        let requests = seen.lock().unwrap().clone();
+        assert_eq!(requests.len(), 2, "four texts, one empty, batches of two");
+        assert!(
+            requests[0].ends_with(r#""input":["a","b"],"model":"m"}"#),
+            "{}",
+            requests[0]
+        );
+        assert_eq!(embedder.space().unwrap().dim, 2, "no request to learn it");
+        assert_eq!(embedder.space().unwrap().model, "openai-compatible:m");
+    }
+
+    #[test]
+    fn queries_carry_their_prefix_and_a_space_unknown_asks_once() {
+        let (base, seen) = serve(vec![
+            ok(r#"{"data":[{"embedding":[1,0,0]}]}"#),
+            ok(r#"{"data":[{"embedding":[0,1,0]}]}"#),
+        ]);
+        let mut embedder = embedder(&base, 8);
+        embedder.query_prefix = "query: ".to_owned();
+        assert_eq!(embedder.space().unwrap().dim, 3);
+        embedder.embed_queries(&["where"]).unwrap();
+        let requests = seen.lock().unwrap().clone();
+        assert!(
+            requests[1].contains(r#""input":["query: where"]"#),
+            "{}",
+            requests[1]
+        );
+    }
 
     fn answer(items: Value) -> Value {
         json!({"object": "list", "model": "m", "usage": {"prompt_tokens": 4, "total_tokens": 4},

@@ -231,63 +231,13 @@ fn jitter() -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
-    use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
     use serde_json::json;
 
     use super::*;
-
-    /// One scripted answer: status, extra headers, body, and a delay.
-    struct Answer(u16, &'static str, String, Duration);
-
-    fn ok(body: &str) -> Answer {
-        Answer(200, "", body.to_owned(), Duration::ZERO)
-    }
-
-    /// A server on 127.0.0.1 that gives `answers` in turn and records each
-    /// request's head and body.
-    fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for (answer, stream) in answers.into_iter().zip(listener.incoming()) {
-                let mut stream = stream.unwrap();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = String::new();
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap();
-                    }
-                    head.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                record
-                    .lock()
-                    .unwrap()
-                    .push(head + &String::from_utf8_lossy(&body));
-                let Answer(status, headers, body, delay) = answer;
-                std::thread::sleep(delay);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        (base, seen)
-    }
+    use crate::http::test_server::{Answer, ok, serve};
 
     fn endpoint(base: &str, retries: u32) -> Endpoint {
         Endpoint {

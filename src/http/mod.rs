@@ -9,5 +9,7 @@
 
 mod client;
 pub mod retry;
+#[cfg(test)]
+pub(crate) mod test_server;
 
 pub use client::{Endpoint, post_json};
