@@ -44,6 +44,10 @@ pub struct GlobalArgs {
     /// Ignore every configuration file
     #[arg(long, global = true, conflicts_with = "config")]
     pub no_config: bool,
+    /// The embedder: builtin, or openai-compatible (an HTTP embeddings API)
+    /// [env: SQLITE_GRAPHRAG_EMBEDDER] [default: builtin]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub embedder: Option<String>,
     /// More log output on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,

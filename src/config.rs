@@ -13,6 +13,10 @@ use serde::Deserialize;
 use tracing::level_filters::LevelFilter;
 
 use crate::cli::GlobalArgs;
+use crate::embed::MAX_DIM;
+use crate::embed::settings::{
+    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_TIMEOUT, EmbedderChoice, HttpSettings, MAX_BATCH,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
@@ -47,6 +51,20 @@ pub const ENV_LLM_WAIT: &str = "SQLITE_GRAPHRAG_LLM_WAIT";
 const DEFAULT_LLM_WAIT: Duration = Duration::from_secs(300);
 /// The longest an extraction may be told to wait for a slot: a day.
 const MAX_LLM_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+/// Environment variable naming the embedder (`builtin`, `openai-compatible`).
+pub const ENV_EMBEDDER: &str = "SQLITE_GRAPHRAG_EMBEDDER";
+/// Environment variable naming the base URL of an embeddings API.
+pub const ENV_EMBED_BASE_URL: &str = "SQLITE_GRAPHRAG_EMBED_BASE_URL";
+/// Environment variable naming the embeddings model.
+pub const ENV_EMBED_MODEL: &str = "SQLITE_GRAPHRAG_EMBED_MODEL";
+/// Environment variable giving the `dimensions` asked of the embeddings API.
+pub const ENV_EMBED_DIMENSIONS: &str = "SQLITE_GRAPHRAG_EMBED_DIMENSIONS";
+/// Environment variable holding the embeddings API key.
+pub const ENV_EMBED_API_KEY: &str = "SQLITE_GRAPHRAG_EMBED_API_KEY";
+/// Environment variable giving the texts per embeddings request.
+pub const ENV_EMBED_BATCH: &str = "SQLITE_GRAPHRAG_EMBED_BATCH";
+/// Environment variable giving the deadline of one embeddings request, in seconds.
+pub const ENV_EMBED_TIMEOUT: &str = "SQLITE_GRAPHRAG_EMBED_TIMEOUT";
 /// Environment variable naming the model `claude` runs (else its default).
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
@@ -86,6 +104,22 @@ pub struct Env {
     pub extract: Option<OsString>,
     /// `SQLITE_GRAPHRAG_LLM_WAIT`.
     pub llm_wait: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBEDDER`.
+    pub embedder: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_BASE_URL`.
+    pub embed_base_url: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_MODEL`.
+    pub embed_model: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_DIMENSIONS`.
+    pub embed_dimensions: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_API_KEY`.
+    pub embed_api_key: Option<OsString>,
+    /// `OPENROUTER_API_KEY`, the key when the one above is not set.
+    pub openrouter_api_key: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_BATCH`.
+    pub embed_batch: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_TIMEOUT`.
+    pub embed_timeout: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
@@ -122,6 +156,14 @@ impl Env {
             codex_bin: var(ENV_CODEX_BIN),
             extract: var(ENV_EXTRACT),
             llm_wait: var(ENV_LLM_WAIT),
+            embedder: var(ENV_EMBEDDER),
+            embed_base_url: var(ENV_EMBED_BASE_URL),
+            embed_model: var(ENV_EMBED_MODEL),
+            embed_dimensions: var(ENV_EMBED_DIMENSIONS),
+            embed_api_key: var(ENV_EMBED_API_KEY),
+            openrouter_api_key: var("OPENROUTER_API_KEY"),
+            embed_batch: var(ENV_EMBED_BATCH),
+            embed_timeout: var(ENV_EMBED_TIMEOUT),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
             xdg_data_home: var("XDG_DATA_HOME"),
@@ -154,6 +196,18 @@ pub struct ConfigFile {
     pub extract: Option<serde_json::Value>,
     /// Seconds an extraction waits for a slot (checked when used).
     pub llm_wait: Option<serde_json::Value>,
+    /// The embedder (`builtin`, `openai-compatible`; checked when used).
+    pub embedder: Option<serde_json::Value>,
+    /// The base URL of an embeddings API.
+    pub embed_base_url: Option<String>,
+    /// The embeddings model.
+    pub embed_model: Option<String>,
+    /// The `dimensions` asked of the embeddings API (checked when used).
+    pub embed_dimensions: Option<serde_json::Value>,
+    /// Texts per embeddings request (checked when used).
+    pub embed_batch: Option<serde_json::Value>,
+    /// Seconds one embeddings request may take (checked when used).
+    pub embed_timeout: Option<serde_json::Value>,
     /// The `claude` program.
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program.
@@ -181,7 +235,8 @@ impl ConfigFile {
         serde_json::from_str(&text).map_err(|e| {
             Error::invalid(format!("configuration file {}: {e}", path.display())).with_hint(
                 "keys: db, namespace, runtime_dir, max_slots, llm_slots, llm_wait, \
-                     extract, claude_bin, codex_bin, claude_model, codex_model",
+                     extract, claude_bin, codex_bin, claude_model, codex_model, embedder, \
+                     embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout",
             )
         })
     }
@@ -211,6 +266,8 @@ pub struct Config {
     llm_slots: Deferred<SlotCount>,
     /// How long an extraction waits for a slot, or why the given time is bad.
     llm_wait: Deferred<Duration>,
+    /// The embedder, or why the settings naming it are bad.
+    embedder: Deferred<EmbedderChoice>,
     /// The `claude` program named by the environment or the configuration
     /// file (else found in `PATH`).
     pub claude_bin: Option<PathBuf>,
@@ -287,6 +344,7 @@ impl Config {
             session,
             llm_slots: llm_slot_count(env, &file).map_err(DeferredError::from),
             llm_wait: llm_wait(env, &file).map_err(DeferredError::from),
+            embedder: embedder_choice(flags, env, &file).map_err(DeferredError::from),
             claude_bin: env
                 .claude_bin
                 .as_ref()
@@ -366,6 +424,14 @@ impl Config {
     /// Invalid input when the environment gave a bad count.
     pub fn llm_slots(&self) -> Result<SlotCount> {
         self.llm_slots.clone().map_err(|e| e.to_error())
+    }
+
+    /// The embedder the settings name, checked.
+    ///
+    /// # Failure
+    /// Invalid input for a bad setting of the embedder.
+    pub fn embedder(&self) -> Result<EmbedderChoice> {
+        self.embedder.clone().map_err(|e| e.to_error())
     }
 
     /// How long an extraction (`remember --extract`, `enrich`) waits for a
@@ -498,6 +564,108 @@ fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
             value: DEFAULT_LLM_SLOTS,
             explicit: false,
         }),
+    }
+}
+
+/// The embedder: from the flag, the environment, the configuration file,
+/// else the built-in one; an HTTP one with its settings, checked.
+fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<EmbedderChoice> {
+    let named = match (
+        &flags.embedder,
+        text(&env.embedder, ENV_EMBEDDER)?,
+        &file.embedder,
+    ) {
+        (Some(name), _, _) => name.clone(),
+        (None, Some(name), _) => name,
+        (None, None, Some(value)) => value.as_str().map(str::to_owned).ok_or_else(|| {
+            Error::invalid(format!(
+                "embedder in the configuration file must be a string, not {value}"
+            ))
+        })?,
+        (None, None, None) => return Ok(EmbedderChoice::Builtin),
+    };
+    match named.as_str() {
+        "builtin" => return Ok(EmbedderChoice::Builtin),
+        "openai-compatible" => {}
+        other => {
+            return Err(Error::invalid(format!(
+                "{other:?} is not an embedder: use builtin or openai-compatible"
+            )));
+        }
+    }
+    let env_number = |value: &Option<OsString>, name: &str| text(value, name);
+    let settings = HttpSettings {
+        base_url: text(&env.embed_base_url, ENV_EMBED_BASE_URL)?
+            .or_else(|| file.embed_base_url.clone())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        model: text(&env.embed_model, ENV_EMBED_MODEL)?
+            .or_else(|| file.embed_model.clone())
+            .unwrap_or_default(),
+        dimensions: whole_number(
+            env_number(&env.embed_dimensions, ENV_EMBED_DIMENSIONS)?,
+            ENV_EMBED_DIMENSIONS,
+            &file.embed_dimensions,
+            1..=u64::from(MAX_DIM),
+        )?
+        .map(|n| n as u32),
+        api_key: match text(&env.embed_api_key, ENV_EMBED_API_KEY)? {
+            Some(key) => Some(key),
+            None => text(&env.openrouter_api_key, "OPENROUTER_API_KEY")?,
+        },
+        batch: whole_number(
+            env_number(&env.embed_batch, ENV_EMBED_BATCH)?,
+            ENV_EMBED_BATCH,
+            &file.embed_batch,
+            1..=MAX_BATCH as u64,
+        )?
+        .map_or(DEFAULT_BATCH, |n| n as usize),
+        timeout: whole_number(
+            env_number(&env.embed_timeout, ENV_EMBED_TIMEOUT)?,
+            ENV_EMBED_TIMEOUT,
+            &file.embed_timeout,
+            1..=3600,
+        )?
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+    };
+    settings.check()?;
+    Ok(EmbedderChoice::OpenAiCompatible(settings))
+}
+
+/// A variable's value, trimmed, if it is set.
+fn text(value: &Option<OsString>, name: &str) -> Result<Option<String>> {
+    value
+        .as_ref()
+        .map(|v| utf8(v, name).map(|s| s.trim().to_owned()))
+        .transpose()
+}
+
+/// A whole number in `range`, from the environment's `env_value`, else the
+/// configuration file's `file_value`.
+fn whole_number(
+    env_value: Option<String>,
+    name: &str,
+    file_value: &Option<serde_json::Value>,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>> {
+    let value = match (env_value, file_value) {
+        (Some(text), _) => Some(
+            text.parse::<u64>()
+                .map_err(|_| Error::invalid(format!("{name}={text:?} is not a whole number")))?,
+        ),
+        (None, Some(value)) => Some(value.as_u64().ok_or_else(|| {
+            Error::invalid(format!(
+                "{name} in the configuration file must be a whole number, not {value}"
+            ))
+        })?),
+        (None, None) => None,
+    };
+    match value {
+        Some(n) if !range.contains(&n) => Err(Error::invalid(format!(
+            "{name} must be from {} to {}, not {n}",
+            range.start(),
+            range.end()
+        ))),
+        other => Ok(other),
     }
 }
 

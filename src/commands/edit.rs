@@ -54,7 +54,7 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
         ));
     }
     let queue_for = queued_extractor(config, false)?;
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
     store.queue_extractions_for(queue_for);
     store.edit(&*embedder, namespace, &args.name, &patch, graph.as_ref())

@@ -41,7 +41,7 @@ fn import_from(config: &Config, args: &ImportArgs, reader: impl BufRead) -> Resu
     let namespace = config.namespace()?;
     let batch_size = args.batch_size as usize;
     let queue_for = queued_extractor(config, false)?;
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let path = config.db_path()?;
     check_path(path)?;
     let open = || {

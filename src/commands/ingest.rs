@@ -253,7 +253,7 @@ pub fn cmd_ingest(config: &Config, args: &IngestArgs, out: &mut dyn Write) -> Re
     let queue_for = queued_extractor(config, false)?;
     let db_path = config.db_path()?;
     store::check_path(db_path)?;
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let mut run = Ingest {
         config,
         args,

@@ -44,6 +44,8 @@ use serde::Serialize;
 use crate::cli::Command;
 use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
+use crate::embed::openai::OpenAiCompatible;
+use crate::embed::settings::EmbedderChoice;
 use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, Result};
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
@@ -140,10 +142,22 @@ pub struct SearchResults {
     pub results: Vec<SearchResult>,
 }
 
-/// Returns the embedder that makes and compares vectors: the built-in
-/// model. Making it costs nothing until it embeds.
-fn embedder(_config: &Config) -> Box<dyn Embedder> {
-    Box::new(StaticModel::new())
+/// Returns the embedder that makes and compares vectors, as configured:
+/// the built-in model, or an OpenAI-compatible API. Making either costs
+/// nothing until it embeds.
+///
+/// # Failure
+/// Invalid input for bad embedder settings.
+fn embedder(config: &Config) -> Result<Box<dyn Embedder>> {
+    Ok(match config.embedder()? {
+        EmbedderChoice::Builtin => Box::new(StaticModel::new()),
+        EmbedderChoice::OpenAiCompatible(settings) => Box::new(OpenAiCompatible::new(
+            settings.endpoint(),
+            settings.model.clone(),
+            settings.dimensions,
+            settings.batch,
+        )),
+    })
 }
 
 /// Opens the configured database for a verb that embeds or searches, and
@@ -188,7 +202,7 @@ impl RetrievalArgs {
         graph_hops: Option<u32>,
     ) -> Result<SearchResults> {
         let scope = self.scope(config)?;
-        let embedder = embedder(config);
+        let embedder = embedder(config)?;
         let mut store = open_for_reading(config)?;
         store.embed_backlog(&*embedder)?;
         store.extract_backlog()?;

@@ -13,7 +13,7 @@ pub struct ReindexArgs {}
 
 /// Replaces every vector with one from the configured model; returns what was done.
 pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport> {
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let mut store = open_existing(config)?;
     store.reindex(&*embedder)
 }

@@ -84,7 +84,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
         crate::llm::preflight(config, backend.into())?;
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
     store.queue_extractions_for(queue_for);
     let outcome = store.remember(

@@ -24,7 +24,7 @@ pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
     let namespace = config.namespace()?;
     validate_name(&args.name)?;
     let queue_for = queued_extractor(config, false)?;
-    let embedder = embedder(config);
+    let embedder = embedder(config)?;
     let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
     store.queue_extractions_for(queue_for);
     store.restore(&*embedder, namespace, &args.name, args.version)

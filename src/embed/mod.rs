@@ -7,6 +7,7 @@
 
 mod builtin;
 pub mod openai;
+pub mod settings;
 mod tables;
 mod tokenizer;
 
