@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
-use super::chunks::{EmbeddedText, embed_text, ensure_space, stored_space, write_chunks};
+use super::chunks::{EmbeddedText, embed_texts, ensure_space, stored_space, write_chunks};
 use crate::embed::{Embedder, EmbeddingSpace};
 use crate::error::Result;
 use crate::memory::MemoryId;
@@ -84,10 +84,11 @@ impl Store {
             if batch.is_empty() {
                 return Ok(done);
             }
-            let embedded = batch
+            let texts: Vec<(&str, &str)> = batch
                 .iter()
-                .map(|w| embed_text(embedder, &w.description, &w.body))
-                .collect::<Result<Vec<_>>>()?;
+                .map(|w| (w.description.as_str(), w.body.as_str()))
+                .collect();
+            let embedded = embed_texts(embedder, &texts)?;
             let written = self.write(|tx| write_batch(tx, &batch, &embedded))?;
             done.memories += written.memories;
             done.chunks += written.chunks;

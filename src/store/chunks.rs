@@ -231,17 +231,40 @@ struct EmbeddedChunk {
 /// `description` in front.
 ///
 /// # Failure
-/// The embedder's own errors; a database error if it returns the wrong
-/// number of vectors or vectors of another dimension than its space's.
+/// As [`embed_texts`].
 pub(crate) fn embed_text(
     embedder: &dyn Embedder,
     description: &str,
     body: &str,
 ) -> Result<EmbeddedText> {
-    let ranges = chunk_ranges(body);
-    let texts: Vec<String> = ranges
+    let mut embedded = embed_texts(embedder, &[(description, body)])?;
+    Ok(embedded.pop().unwrap_or(EmbeddedText {
+        space: embedder.space()?,
+        chunks: Vec::new(),
+    }))
+}
+
+/// Embeds the chunks of many `(description, body)` texts with one call of
+/// the embedder (which an HTTP embedder sends in batches of its own size,
+/// never one request per memory).
+///
+/// # Failure
+/// The embedder's own errors; a database error if it returns the wrong
+/// number of vectors or vectors of another dimension than its space's.
+pub(crate) fn embed_texts(
+    embedder: &dyn Embedder,
+    items: &[(&str, &str)],
+) -> Result<Vec<EmbeddedText>> {
+    let ranges: Vec<Vec<(usize, usize)>> =
+        items.iter().map(|(_, body)| chunk_ranges(body)).collect();
+    let texts: Vec<String> = items
         .iter()
-        .map(|&(s, e)| chunk_text(description, &body[s..e]))
+        .zip(&ranges)
+        .flat_map(|((description, body), ranges)| {
+            ranges
+                .iter()
+                .map(move |&(s, e)| chunk_text(description, &body[s..e]))
+        })
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
@@ -260,23 +283,26 @@ pub(crate) fn embed_text(
             ),
         ));
     }
-    let chunks = ranges
+    let mut vectors = vectors.iter();
+    Ok(ranges
         .iter()
-        .zip(&vectors)
-        .map(|(&(start, end), vector)| {
-            let (scale, vector) = quantize(vector);
-            EmbeddedChunk {
-                start,
-                end,
-                scale,
-                vector,
-            }
+        .map(|ranges| EmbeddedText {
+            space: space.clone(),
+            chunks: ranges
+                .iter()
+                .zip(vectors.by_ref())
+                .map(|(&(start, end), vector)| {
+                    let (scale, vector) = quantize(vector);
+                    EmbeddedChunk {
+                        start,
+                        end,
+                        scale,
+                        vector,
+                    }
+                })
+                .collect(),
         })
-        .collect();
-    Ok(EmbeddedText {
-        space: space.clone(),
-        chunks,
-    })
+        .collect())
 }
 
 /// Replaces the chunks of one live memory with `embedded`; the memory no
