@@ -2,7 +2,7 @@
 //! graph the built-in extractor finds in it. Both are made before the
 //! write transaction starts, so the write lock is held only for writing.
 
-use super::chunks::{EmbeddedText, embed_text};
+use super::chunks::{EmbeddedText, embed_text, embed_texts};
 use crate::embed::Embedder;
 use crate::error::Result;
 use crate::graph::MemoryGraph;
@@ -27,4 +27,21 @@ pub(crate) fn derive(embedder: &dyn Embedder, description: &str, body: &str) -> 
         embedded,
         graph: extract_memory(description, body).into(),
     })
+}
+
+/// [`derive`] for many `(description, body)` texts, embedded with one call
+/// of the embedder.
+///
+/// # Failure
+/// The embedder's errors.
+pub(crate) fn derive_many(embedder: &dyn Embedder, texts: &[(&str, &str)]) -> Result<Vec<Derived>> {
+    let embedded = embed_texts(embedder, texts)?;
+    Ok(embedded
+        .into_iter()
+        .zip(texts)
+        .map(|(embedded, (description, body))| Derived {
+            embedded,
+            graph: extract_memory(description, body).into(),
+        })
+        .collect())
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::busy::YIELD_PAUSE;
-use super::derived::{Derived, derive};
+use super::derived::{Derived, derive_many};
 use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
 use super::memories::{Action, MEMORY_COLUMNS, Outcome, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
@@ -173,6 +173,75 @@ enum Record {
     Graph(GraphRecord),
 }
 
+/// A validated line whose memory is not embedded yet.
+enum Parsed {
+    Memory(Box<ParsedMemory>),
+    Graph(GraphRecord),
+}
+
+/// A validated memory line, before its text is embedded.
+struct ParsedMemory {
+    namespace: String,
+    name: String,
+    content: Content,
+    session: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    graph: Option<MemoryGraph>,
+    extracted: Vec<(Extractor, MemoryGraph)>,
+}
+
+impl ParsedMemory {
+    /// The memory, with what its text gave.
+    fn derived(self, derived: Derived) -> MemoryRecord {
+        MemoryRecord {
+            namespace: self.namespace,
+            name: self.name,
+            content: self.content,
+            derived,
+            session: self.session,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            graph: self.graph,
+            extracted: self.extracted,
+        }
+    }
+}
+
+/// Embeds the memories of `parsed` lines with one call of the embedder
+/// (an HTTP one sends them in batches), and returns the lines ready to
+/// write.
+///
+/// # Failure
+/// The embedder's errors: the whole batch fails with them.
+fn embed_parsed(embedder: &dyn Embedder, parsed: Vec<(u64, Parsed)>) -> Result<Vec<Numbered>> {
+    let texts: Vec<(&str, &str)> = parsed
+        .iter()
+        .filter_map(|(_, p)| match p {
+            Parsed::Memory(m) => Some((m.content.description.as_str(), m.content.body.as_str())),
+            Parsed::Graph(_) => None,
+        })
+        .collect();
+    let mut derived = derive_many(embedder, &texts)?.into_iter();
+    let mut ready = Vec::with_capacity(parsed.len());
+    for (line, parsed) in parsed {
+        let record = match parsed {
+            Parsed::Memory(memory) => match derived.next() {
+                Some(d) => Record::Memory(Box::new(memory.derived(d))),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Database,
+                        "the embedder returned fewer texts than it was given",
+                    ));
+                }
+            },
+            Parsed::Graph(graph) => Record::Graph(graph),
+        };
+        ready.push(Numbered { line, record });
+    }
+    Ok(ready)
+}
+
 /// A validated memory line, or any other memory ready to write.
 pub(crate) struct MemoryRecord {
     pub(crate) namespace: String,
@@ -188,12 +257,7 @@ pub(crate) struct MemoryRecord {
     pub(crate) extracted: Vec<(Extractor, MemoryGraph)>,
 }
 
-fn parse_record(
-    embedder: &dyn Embedder,
-    bytes: &[u8],
-    default_namespace: &str,
-    now: Timestamp,
-) -> Result<Record> {
+fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result<Parsed> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::invalid(format!("line is not valid UTF-8: {e}")))?;
     // Serde reads a struct from an array too, by the order of its fields.
@@ -203,7 +267,7 @@ fn parse_record(
     }
     if let Some(graph) = parse_graph_line(text, default_namespace, now)? {
         check_unique_keys(text)?;
-        return Ok(Record::Graph(graph));
+        return Ok(Parsed::Graph(graph));
     }
     let line: ImportLine = serde_json::from_str(text)?;
     check_unique_keys(text)?;
@@ -243,12 +307,10 @@ fn parse_record(
     let (created_at, updated_at) =
         line_times(line.created_at.as_deref(), line.updated_at.as_deref(), now)?
             .unwrap_or((now, now));
-    let derived = derive(embedder, &content.description, &content.body)?;
-    Ok(Record::Memory(Box::new(MemoryRecord {
+    Ok(Parsed::Memory(Box::new(ParsedMemory {
         namespace,
         name: line.name,
         content,
-        derived,
         session: line.session,
         created_at,
         updated_at,
@@ -548,7 +610,7 @@ fn read_batches(
     report: &mut ImportReport,
     batches: &mpsc::SyncSender<Vec<Numbered>>,
 ) -> Result<()> {
-    let mut batch: Vec<Numbered> = Vec::with_capacity(batch_size);
+    let mut batch: Vec<(u64, Parsed)> = Vec::with_capacity(batch_size);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     let now = Timestamp::now();
@@ -571,24 +633,21 @@ fn read_batches(
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                match parse_record(embedder, line, default_namespace, now) {
-                    Ok(record) => batch.push(Numbered {
-                        line: line_no,
-                        record,
-                    }),
+                match parse_record(line, default_namespace, now) {
+                    Ok(parsed) => batch.push((line_no, parsed)),
                     Err(err) => report.reject(line_no, &err),
                 }
             }
         }
         if batch.len() >= batch_size {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-            if batches.send(full).is_err() {
+            if batches.send(embed_parsed(embedder, full)?).is_err() {
                 return Ok(());
             }
         }
     }
     if !batch.is_empty() {
-        let _ = batches.send(batch);
+        let _ = batches.send(embed_parsed(embedder, batch)?);
     }
     Ok(())
 }
@@ -766,15 +825,15 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let model = crate::embed::StaticModel::new();
         let now = Timestamp::now();
-        let records: Vec<Numbered> = ["a", "b", "c"]
+        let parsed: Vec<(u64, Parsed)> = ["a", "b", "c"]
             .iter()
             .zip(1..)
             .map(|(name, line)| {
                 let text = format!("{{\"name\":\"{name}\",\"body\":\"x\"}}");
-                let record = parse_record(&model, text.as_bytes(), "global", now).unwrap();
-                Numbered { line, record }
+                (line, parse_record(text.as_bytes(), "global", now).unwrap())
             })
             .collect();
+        let records = embed_parsed(&model, parsed).unwrap();
         let first = store
             .write(|tx| write_until(tx, &records, Instant::now(), &write_record))
             .unwrap();
