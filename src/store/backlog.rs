@@ -66,11 +66,14 @@ impl Store {
             .conn()
             .prepare_cached("SELECT 1 FROM vector_backlog LIMIT 1")?
             .exists([])?;
+        if !waiting {
+            return Ok(());
+        }
         let other_space = match stored_space(self.conn())? {
             Some(stored) => stored != embedder.space()?,
             None => false,
         };
-        if waiting && !other_space {
+        if !other_space {
             self.drain_backlog(embedder)?;
         }
         Ok(())

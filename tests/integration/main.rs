@@ -16,6 +16,7 @@ mod test_fts_sync;
 mod test_graph;
 mod test_graph_adversarial;
 mod test_graph_export;
+mod test_http_embed;
 mod test_import_export;
 mod test_ingest;
 // The fake tools are Python scripts run as programs.
