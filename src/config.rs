@@ -15,7 +15,8 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::GlobalArgs;
 use crate::embed::MAX_DIM;
 use crate::embed::settings::{
-    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_TIMEOUT, EmbedderChoice, HttpSettings, MAX_BATCH,
+    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_RETRIES, DEFAULT_TIMEOUT, EmbedderChoice,
+    HttpSettings, MAX_BATCH, MAX_RETRIES,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
@@ -65,6 +66,8 @@ pub const ENV_EMBED_API_KEY: &str = "SQLITE_GRAPHRAG_EMBED_API_KEY";
 pub const ENV_EMBED_BATCH: &str = "SQLITE_GRAPHRAG_EMBED_BATCH";
 /// Environment variable giving the deadline of one embeddings request, in seconds.
 pub const ENV_EMBED_TIMEOUT: &str = "SQLITE_GRAPHRAG_EMBED_TIMEOUT";
+/// Environment variable giving the further attempts of a failed embeddings request.
+pub const ENV_EMBED_RETRIES: &str = "SQLITE_GRAPHRAG_EMBED_RETRIES";
 /// Environment variable naming the model `claude` runs (else its default).
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
@@ -120,6 +123,8 @@ pub struct Env {
     pub embed_batch: Option<OsString>,
     /// `SQLITE_GRAPHRAG_EMBED_TIMEOUT`.
     pub embed_timeout: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_RETRIES`.
+    pub embed_retries: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
@@ -164,6 +169,7 @@ impl Env {
             openrouter_api_key: var("OPENROUTER_API_KEY"),
             embed_batch: var(ENV_EMBED_BATCH),
             embed_timeout: var(ENV_EMBED_TIMEOUT),
+            embed_retries: var(ENV_EMBED_RETRIES),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
             xdg_data_home: var("XDG_DATA_HOME"),
@@ -208,6 +214,8 @@ pub struct ConfigFile {
     pub embed_batch: Option<serde_json::Value>,
     /// Seconds one embeddings request may take (checked when used).
     pub embed_timeout: Option<serde_json::Value>,
+    /// Further attempts of a failed embeddings request (checked when used).
+    pub embed_retries: Option<serde_json::Value>,
     /// The `claude` program.
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program.
@@ -236,7 +244,8 @@ impl ConfigFile {
             Error::invalid(format!("configuration file {}: {e}", path.display())).with_hint(
                 "keys: db, namespace, runtime_dir, max_slots, llm_slots, llm_wait, \
                      extract, claude_bin, codex_bin, claude_model, codex_model, embedder, \
-                     embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout",
+                     embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout, \
+                     embed_retries",
             )
         })
     }
@@ -626,6 +635,13 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
             1..=3600,
         )?
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        retries: whole_number(
+            env_number(&env.embed_retries, ENV_EMBED_RETRIES)?,
+            ENV_EMBED_RETRIES,
+            &file.embed_retries,
+            0..=u64::from(MAX_RETRIES),
+        )?
+        .map_or(DEFAULT_RETRIES, |n| n as u32),
     };
     settings.check()?;
     Ok(EmbedderChoice::OpenAiCompatible(settings))
@@ -1027,6 +1043,78 @@ mod tests {
             ErrorKind::InvalidInput
         );
         assert!(c.max_slots().is_ok());
+    }
+
+    #[test]
+    fn the_http_embedder_comes_from_the_flag_the_environment_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(
+            &path,
+            r#"{"embedder":"openai-compatible","embed_base_url":"http://127.0.0.1:11434/v1",
+                "embed_model":"nomic-embed-text","embed_dimensions":256,"embed_batch":16}"#,
+        )
+        .unwrap();
+        let flags = GlobalArgs {
+            config: Some(path.clone()),
+            ..GlobalArgs::default()
+        };
+        let EmbedderChoice::OpenAiCompatible(http) = Config::resolve(&flags, &Env::default())
+            .unwrap()
+            .embedder()
+            .unwrap()
+        else {
+            panic!("the file names the HTTP embedder");
+        };
+        assert_eq!(
+            (
+                http.model.as_str(),
+                http.dimensions,
+                http.batch,
+                http.api_key
+            ),
+            ("nomic-embed-text", Some(256), 16, None)
+        );
+        assert_eq!(http.retries, DEFAULT_RETRIES);
+        let env = Env {
+            embed_api_key: None,
+            openrouter_api_key: Some("sk-or".into()),
+            embed_retries: Some("0".into()),
+            ..Env::default()
+        };
+        let EmbedderChoice::OpenAiCompatible(http) =
+            Config::resolve(&flags, &env).unwrap().embedder().unwrap()
+        else {
+            panic!("still the HTTP embedder");
+        };
+        assert_eq!((http.api_key.as_deref(), http.retries), (Some("sk-or"), 0));
+        let builtin = GlobalArgs {
+            embedder: Some("builtin".into()),
+            ..flags.clone()
+        };
+        let c = Config::resolve(&builtin, &env).unwrap();
+        assert_eq!(c.embedder().unwrap(), EmbedderChoice::Builtin);
+        for (name, value) in [
+            ("dimensions", "0"),
+            ("dimensions", "5000"),
+            ("batch", "x"),
+            ("embedder", "onnx"),
+        ] {
+            let mut env = Env::default();
+            let value = Some(value.into());
+            match name {
+                "dimensions" => env.embed_dimensions = value,
+                "batch" => env.embed_batch = value,
+                _ => env.embedder = value,
+            }
+            let c = Config::resolve(&flags, &env).unwrap();
+            assert_eq!(
+                c.embedder().unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{name}"
+            );
+            assert!(c.namespace().is_ok(), "other settings still work");
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@ pub const DEFAULT_BATCH: usize = 64;
 pub const MAX_BATCH: usize = 2048;
 /// The deadline of one request when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Further attempts after a failure that may pass.
-pub const RETRIES: u32 = 4;
+/// Further attempts after a failure that may pass, when none is configured.
+pub const DEFAULT_RETRIES: u32 = 4;
+/// The most further attempts accepted.
+pub const MAX_RETRIES: u32 = 10;
 /// The most bytes of an answer read (a batch of 2,048 vectors of 4,096
 /// floats written as JSON text is about 170 MB).
 pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
@@ -43,6 +45,8 @@ pub struct HttpSettings {
     pub batch: usize,
     /// The deadline of one request.
     pub timeout: Duration,
+    /// Further attempts after a failure that may pass.
+    pub retries: u32,
 }
 
 impl HttpSettings {
@@ -97,7 +101,7 @@ impl HttpSettings {
             api_key: self.api_key.clone(),
             headers: Vec::new(),
             timeout: self.timeout,
-            retries: RETRIES,
+            retries: self.retries,
             max_body: MAX_ANSWER_BYTES,
         }
     }
@@ -135,6 +139,7 @@ mod tests {
             api_key: key.map(str::to_owned),
             batch: DEFAULT_BATCH,
             timeout: DEFAULT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
         }
     }
 

@@ -27,6 +27,8 @@ enum Script {
     Dimension(usize),
     /// One vector too few.
     MissingOne,
+    /// Vectors, after this long.
+    Late(Duration),
 }
 
 /// An embeddings API: answers `POST …/embeddings` as scripted (then with
@@ -99,6 +101,10 @@ impl Server {
                     Script::Status(status, headers, body) => (status, headers, body.to_owned()),
                     Script::Dimension(dim) => (200, "", data(dim, inputs.len())),
                     Script::MissingOne => (200, "", data(DIM, inputs.len() - 1)),
+                    Script::Late(delay) => {
+                        std::thread::sleep(delay);
+                        (200, "", data(DIM, inputs.len()))
+                    }
                 };
                 let _ = write!(
                     stream,
@@ -325,5 +331,31 @@ fn an_api_that_is_not_there_is_19() {
     assert_eq!(
         (out.status.code(), &json["error"]["kind"]),
         (Some(19), &json!("provider_error"))
+    );
+}
+
+#[test]
+fn an_api_that_answers_too_late_is_a_timeout() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    server.then(Script::Late(Duration::from_secs(3)));
+    let settings = [
+        ("SQLITE_GRAPHRAG_EMBED_TIMEOUT", "1"),
+        ("SQLITE_GRAPHRAG_EMBED_RETRIES", "0"),
+    ];
+    let (code, out) = run(
+        &env,
+        &server,
+        &["remember", "--name", "m", "--body", "x y"],
+        &settings,
+    );
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (Some(124), &json!("timeout")),
+        "{out}"
+    );
+    assert_eq!(
+        run(&env, &server, &["read", "m"], &[]).0,
+        Some(3),
+        "nothing stored"
     );
 }
