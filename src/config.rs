@@ -15,8 +15,8 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::GlobalArgs;
 use crate::embed::MAX_DIM;
 use crate::embed::settings::{
-    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_RETRIES, DEFAULT_TIMEOUT, EmbedderChoice,
-    HttpSettings, MAX_BATCH, MAX_RETRIES,
+    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_HTTP_SLOTS, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
+    EmbedderChoice, HttpSettings, MAX_BATCH, MAX_RETRIES,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
@@ -66,6 +66,8 @@ pub const ENV_EMBED_API_KEY: &str = "SQLITE_GRAPHRAG_EMBED_API_KEY";
 pub const ENV_EMBED_BATCH: &str = "SQLITE_GRAPHRAG_EMBED_BATCH";
 /// Environment variable giving the deadline of one embeddings request, in seconds.
 pub const ENV_EMBED_TIMEOUT: &str = "SQLITE_GRAPHRAG_EMBED_TIMEOUT";
+/// Environment variable giving the number of slots of a new `http` pool.
+pub const ENV_HTTP_SLOTS: &str = "SQLITE_GRAPHRAG_HTTP_SLOTS";
 /// Environment variable giving the further attempts of a failed embeddings request.
 pub const ENV_EMBED_RETRIES: &str = "SQLITE_GRAPHRAG_EMBED_RETRIES";
 /// Environment variable naming the model `claude` runs (else its default).
@@ -125,6 +127,8 @@ pub struct Env {
     pub embed_timeout: Option<OsString>,
     /// `SQLITE_GRAPHRAG_EMBED_RETRIES`.
     pub embed_retries: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_HTTP_SLOTS`.
+    pub http_slots: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
@@ -170,6 +174,7 @@ impl Env {
             embed_batch: var(ENV_EMBED_BATCH),
             embed_timeout: var(ENV_EMBED_TIMEOUT),
             embed_retries: var(ENV_EMBED_RETRIES),
+            http_slots: var(ENV_HTTP_SLOTS),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
             xdg_data_home: var("XDG_DATA_HOME"),
@@ -216,6 +221,8 @@ pub struct ConfigFile {
     pub embed_timeout: Option<serde_json::Value>,
     /// Further attempts of a failed embeddings request (checked when used).
     pub embed_retries: Option<serde_json::Value>,
+    /// Number of slots of a new `http` pool (checked when used).
+    pub http_slots: Option<serde_json::Value>,
     /// The `claude` program.
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program.
@@ -245,7 +252,7 @@ impl ConfigFile {
                 "keys: db, namespace, runtime_dir, max_slots, llm_slots, llm_wait, \
                      extract, claude_bin, codex_bin, claude_model, codex_model, embedder, \
                      embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout, \
-                     embed_retries",
+                     embed_retries, http_slots",
             )
         })
     }
@@ -548,29 +555,44 @@ fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
 /// configuration file, else [`DEFAULT_LLM_SLOTS`] (a default, which an
 /// existing pool overrides).
 fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
-    match (&env.llm_slots, &file.llm_slots) {
+    pool_slot_count(
+        (&env.llm_slots, ENV_LLM_SLOTS),
+        (&file.llm_slots, "llm_slots"),
+        DEFAULT_LLM_SLOTS,
+    )
+}
+
+/// The slot count of a new pool: from the environment variable, else the
+/// configuration file's key, else `default` (which an existing pool
+/// overrides).
+fn pool_slot_count(
+    (env_value, env_name): (&Option<OsString>, &str),
+    (file_value, file_key): (&Option<serde_json::Value>, &str),
+    default: u32,
+) -> Result<SlotCount> {
+    match (env_value, file_value) {
         (Some(text), _) => {
-            let text = utf8(text, ENV_LLM_SLOTS)?;
+            let text = utf8(text, env_name)?;
             let value = text
                 .trim()
                 .parse()
-                .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
-            SlotCount::chosen(value, ENV_LLM_SLOTS)
+                .map_err(|_| Error::invalid(format!("{env_name}={text:?} is not a number")))?;
+            SlotCount::chosen(value, env_name)
         }
         (None, Some(value)) => {
-            const WHAT: &str = "llm_slots in the configuration file";
+            let what = format!("{file_key} in the configuration file");
             let count = value
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| {
                     Error::invalid(format!(
-                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
+                        "{what} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
                     ))
                 })?;
-            SlotCount::chosen(count, WHAT)
+            SlotCount::chosen(count, &what)
         }
         (None, None) => Ok(SlotCount {
-            value: DEFAULT_LLM_SLOTS,
+            value: default,
             explicit: false,
         }),
     }
@@ -642,6 +664,11 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
             0..=u64::from(MAX_RETRIES),
         )?
         .map_or(DEFAULT_RETRIES, |n| n as u32),
+        slots: pool_slot_count(
+            (&env.http_slots, ENV_HTTP_SLOTS),
+            (&file.http_slots, "http_slots"),
+            DEFAULT_HTTP_SLOTS,
+        )?,
     };
     settings.check()?;
     Ok(EmbedderChoice::OpenAiCompatible(settings))

@@ -152,7 +152,7 @@ fn embedder(config: &Config) -> Result<Box<dyn Embedder>> {
     Ok(match config.embedder()? {
         EmbedderChoice::Builtin => Box::new(StaticModel::new()),
         EmbedderChoice::OpenAiCompatible(settings) => Box::new(OpenAiCompatible::new(
-            settings.endpoint(),
+            settings.endpoint(&config.runtime_dir)?,
             settings.model.clone(),
             settings.dimensions,
             settings.batch,

@@ -214,6 +214,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             retries: 0,
             max_body: 1 << 20,
+            slots: None,
         };
         OpenAiCompatible::new(endpoint, "m".to_owned(), None, batch)
     }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::http::Endpoint;
+use crate::slots::{Pool, RuntimeDir, SlotCount};
 
 /// The base URL used for `openai-compatible` when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
@@ -17,6 +18,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_RETRIES: u32 = 4;
 /// The most further attempts accepted.
 pub const MAX_RETRIES: u32 = 10;
+/// The slot count of a new `http` pool when none is configured: requests
+/// of all the processes of a host to providers, at once.
+pub const DEFAULT_HTTP_SLOTS: u32 = 4;
+/// The slot pool every request to a provider takes a slot of.
+pub const HTTP_POOL: &str = "http";
+/// How long a request waits for a slot of the `http` pool.
+pub const SLOT_WAIT: Duration = Duration::from_secs(300);
 /// The most bytes of an answer read (a batch of 2,048 vectors of 4,096
 /// floats written as JSON text is about 170 MB).
 pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
@@ -47,6 +55,8 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// Further attempts after a failure that may pass.
     pub retries: u32,
+    /// The slot count of a new `http` pool.
+    pub slots: SlotCount,
 }
 
 impl HttpSettings {
@@ -94,16 +104,22 @@ impl HttpSettings {
         Ok(())
     }
 
-    /// Where and how the requests go.
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint {
+    /// Where and how the requests go: each under a slot of the `http`
+    /// pool in `runtime_dir`.
+    ///
+    /// # Failure
+    /// What opening the pool fails with.
+    pub fn endpoint(&self, runtime_dir: &RuntimeDir) -> Result<Endpoint> {
+        let pool = Pool::open(runtime_dir, HTTP_POOL, self.slots)?;
+        Ok(Endpoint {
+            slots: Some((pool, SLOT_WAIT)),
             base_url: self.base_url.trim_end_matches('/').to_owned(),
             api_key: self.api_key.clone(),
             headers: Vec::new(),
             timeout: self.timeout,
             retries: self.retries,
             max_body: MAX_ANSWER_BYTES,
-        }
+        })
     }
 }
 
@@ -140,6 +156,10 @@ mod tests {
             batch: DEFAULT_BATCH,
             timeout: DEFAULT_TIMEOUT,
             retries: DEFAULT_RETRIES,
+            slots: SlotCount {
+                value: DEFAULT_HTTP_SLOTS,
+                explicit: false,
+            },
         }
     }
 

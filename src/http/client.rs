@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::retry::{RetryHeaders, Verdict, retryable_status, wait_before};
 use crate::error::{Error, ErrorKind, Result};
+use crate::slots::Pool;
 
 /// Where requests go and how they are sent.
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct Endpoint {
     pub retries: u32,
     /// The most bytes of an answer's body read.
     pub max_body: usize,
+    /// The pool each attempt takes a slot of, and how long it waits for
+    /// one; `None` for no cap.
+    pub slots: Option<(Pool, Duration)>,
 }
 
 /// What one attempt came to.
@@ -54,7 +58,15 @@ pub fn post_json(endpoint: &Endpoint, path: &str, body: &Value) -> Result<Value>
     let payload = body.to_string();
     let mut attempt = 0;
     loop {
-        let outcome = send(endpoint, &url, &payload);
+        let outcome = match &endpoint.slots {
+            Some((pool, wait)) => {
+                let guard = pool.acquire(*wait, vec!["http".to_owned(), url.clone()])?;
+                let outcome = send(endpoint, &url, &payload);
+                drop(guard);
+                outcome
+            }
+            None => send(endpoint, &url, &payload),
+        };
         let retry = match &outcome {
             Attempt::Answer { status, .. } if (200..300).contains(status) => None,
             Attempt::Answer {
@@ -247,6 +259,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             retries,
             max_body: 1024,
+            slots: None,
         }
     }
 
