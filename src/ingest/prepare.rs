@@ -26,8 +26,8 @@ pub struct Destination<'a> {
 }
 
 /// Embeds and extracts each `(name, content)` of `batch` for `to`, on as
-/// many threads as there are cores (at most [`MAX_THREADS`]), and returns
-/// them in the order given.
+/// many threads as there are cores (at most [`MAX_THREADS`]), each part
+/// with one call of the embedder, and returns them in the order given.
 ///
 /// # Failure
 /// The embedder's errors.
@@ -47,11 +47,7 @@ pub fn prepare_batch(
     }
     parts.push(rest);
     let prepare = |part: Vec<(String, Content)>| -> Result<Vec<PreparedMemory>> {
-        part.into_iter()
-            .map(|(name, content)| {
-                PreparedMemory::new(embedder, to.namespace, &name, content, to.session, to.now)
-            })
-            .collect()
+        PreparedMemory::new_many(embedder, to.namespace, part, to.session, to.now)
     };
     thread::scope(|scope| {
         let last = parts.pop().unwrap_or_default();

@@ -255,6 +255,9 @@ pub(crate) fn embed_texts(
     embedder: &dyn Embedder,
     items: &[(&str, &str)],
 ) -> Result<Vec<EmbeddedText>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
     let ranges: Vec<Vec<(usize, usize)>> =
         items.iter().map(|(_, body)| chunk_ranges(body)).collect();
     let texts: Vec<String> = items

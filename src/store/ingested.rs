@@ -2,7 +2,7 @@
 //! (found by their metadata), and writing files' contents the way
 //! `import` writes its lines.
 
-use super::derived::derive;
+use super::derived::derive_many;
 use super::jsonl::{MemoryRecord, write_memory};
 use super::memories::{Action, MEMORY_COLUMNS, Outcome, find, memory_from_row, outcome};
 use super::{Store, Tx};
@@ -16,32 +16,42 @@ use crate::time::Timestamp;
 pub struct PreparedMemory(MemoryRecord);
 
 impl PreparedMemory {
-    /// Embeds and extracts `content` for the memory `name` of `namespace`,
-    /// written in agent session `session` (`None` keeps the one recorded),
-    /// and stamped `now` if it is new.
+    /// Embeds (with one call of the embedder) and extracts each
+    /// `(name, content)` of `items` for the memory of that name in
+    /// `namespace`, written in agent session `session` (`None` keeps the
+    /// one recorded), and stamped `now` if it is new.
     ///
     /// # Failure
     /// The embedder's errors.
-    pub fn new(
+    pub fn new_many(
         embedder: &dyn Embedder,
         namespace: &str,
-        name: &str,
-        content: Content,
+        items: Vec<(String, Content)>,
         session: Option<&str>,
         now: Timestamp,
-    ) -> Result<Self> {
-        let derived = derive(embedder, &content.description, &content.body)?;
-        Ok(PreparedMemory(MemoryRecord {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            content,
-            derived,
-            session: session.map(str::to_owned),
-            created_at: now,
-            updated_at: now,
-            graph: None,
-            extracted: Vec::new(),
-        }))
+    ) -> Result<Vec<Self>> {
+        let texts: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(_, c)| (c.description.as_str(), c.body.as_str()))
+            .collect();
+        let derived = derive_many(embedder, &texts)?;
+        Ok(items
+            .into_iter()
+            .zip(derived)
+            .map(|((name, content), derived)| {
+                PreparedMemory(MemoryRecord {
+                    namespace: namespace.to_owned(),
+                    name,
+                    content,
+                    derived,
+                    session: session.map(str::to_owned),
+                    created_at: now,
+                    updated_at: now,
+                    graph: None,
+                    extracted: Vec::new(),
+                })
+            })
+            .collect())
     }
 
     /// Returns the name of the memory.

@@ -359,3 +359,41 @@ fn an_api_that_answers_too_late_is_a_timeout() {
         "nothing stored"
     );
 }
+
+#[test]
+fn an_ingest_sends_its_files_in_batches() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    let tree = env.dir.path().join("notes");
+    std::fs::create_dir_all(&tree).unwrap();
+    for i in 0..6 {
+        std::fs::write(
+            tree.join(format!("n{i}.md")),
+            format!("note {i} on invoices"),
+        )
+        .unwrap();
+    }
+    let settings = [("SQLITE_GRAPHRAG_EMBED_BATCH", "64")];
+    let mut cmd = env.std_cmd();
+    cmd.env("SQLITE_GRAPHRAG_EMBEDDER", "openai-compatible")
+        .env("SQLITE_GRAPHRAG_EMBED_BASE_URL", &server.base)
+        .env("SQLITE_GRAPHRAG_EMBED_MODEL", "test-embed")
+        .envs(settings)
+        .args(["ingest", tree.to_str().unwrap()]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let texts: usize = server
+        .requests()
+        .iter()
+        .map(|r| r["input"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(texts, 6, "each file once");
+    assert!(
+        server.requests().len() < 6,
+        "not one request per file: {}",
+        server.requests().len()
+    );
+}
