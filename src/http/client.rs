@@ -372,6 +372,14 @@ mod tests {
     }
 
     #[test]
+    fn https_picks_its_crypto_and_a_server_that_speaks_no_tls_is_an_error() {
+        let (base, _) = serve(vec![ok("{}")]);
+        let base = base.replace("http://", "https://");
+        let error = post_json(&endpoint(&base, 0), "x", &json!({})).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ProviderError, "{error:?}");
+    }
+
+    #[test]
     fn a_server_that_is_not_there_is_a_provider_error() {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -33,7 +33,9 @@ pub(crate) fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
             let mut length = 0;
             loop {
                 let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
                 if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                     length = value.trim().parse().unwrap();
                 }
