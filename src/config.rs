@@ -444,60 +444,57 @@ impl DeferredError {
 /// The slot count of a new pool: from the environment, else the
 /// configuration file, else the host's default.
 fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
-    match (&env.max_slots, &file.max_slots) {
-        (Some(text), _) => {
-            let text = utf8(text, ENV_MAX_SLOTS)?;
-            let value = text
-                .trim()
-                .parse()
-                .map_err(|_| Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number")))?;
-            SlotCount::chosen(value, ENV_MAX_SLOTS)
-        }
-        (None, Some(value)) => {
-            const WHAT: &str = "max_slots in the configuration file";
-            let count = value
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    Error::invalid(format!(
-                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
-                    ))
-                })?;
-            SlotCount::chosen(count, WHAT)
-        }
-        (None, None) => Ok(SlotCount::host_default()),
-    }
+    pool_slot_count(
+        (&env.max_slots, ENV_MAX_SLOTS),
+        (&file.max_slots, "max_slots"),
+        SlotCount::host_default(),
+    )
 }
 
 /// The slot count of a new `llm` pool: from the environment, else the
 /// configuration file, else [`DEFAULT_LLM_SLOTS`] (a default, which an
 /// existing pool overrides).
 fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
-    match (&env.llm_slots, &file.llm_slots) {
+    pool_slot_count(
+        (&env.llm_slots, ENV_LLM_SLOTS),
+        (&file.llm_slots, "llm_slots"),
+        SlotCount {
+            value: DEFAULT_LLM_SLOTS,
+            explicit: false,
+        },
+    )
+}
+
+/// A pool's slot count: from the environment variable, else the
+/// configuration file's key (any JSON value there, checked here), else
+/// `default`.
+fn pool_slot_count(
+    (env_value, env_name): (&Option<OsString>, &str),
+    (file_value, file_key): (&Option<serde_json::Value>, &str),
+    default: SlotCount,
+) -> Result<SlotCount> {
+    match (env_value, file_value) {
         (Some(text), _) => {
-            let text = utf8(text, ENV_LLM_SLOTS)?;
+            let text = utf8(text, env_name)?;
             let value = text
                 .trim()
                 .parse()
-                .map_err(|_| Error::invalid(format!("{ENV_LLM_SLOTS}={text:?} is not a number")))?;
-            SlotCount::chosen(value, ENV_LLM_SLOTS)
+                .map_err(|_| Error::invalid(format!("{env_name}={text:?} is not a number")))?;
+            SlotCount::chosen(value, env_name)
         }
         (None, Some(value)) => {
-            const WHAT: &str = "llm_slots in the configuration file";
+            let what = format!("{file_key} in the configuration file");
             let count = value
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| {
                     Error::invalid(format!(
-                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
+                        "{what} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
                     ))
                 })?;
-            SlotCount::chosen(count, WHAT)
+            SlotCount::chosen(count, &what)
         }
-        (None, None) => Ok(SlotCount {
-            value: DEFAULT_LLM_SLOTS,
-            explicit: false,
-        }),
+        (None, None) => Ok(default),
     }
 }
 
