@@ -526,29 +526,11 @@ impl DeferredError {
 /// The slot count of a new pool: from the environment, else the
 /// configuration file, else the host's default.
 fn slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
-    match (&env.max_slots, &file.max_slots) {
-        (Some(text), _) => {
-            let text = utf8(text, ENV_MAX_SLOTS)?;
-            let value = text
-                .trim()
-                .parse()
-                .map_err(|_| Error::invalid(format!("{ENV_MAX_SLOTS}={text:?} is not a number")))?;
-            SlotCount::chosen(value, ENV_MAX_SLOTS)
-        }
-        (None, Some(value)) => {
-            const WHAT: &str = "max_slots in the configuration file";
-            let count = value
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    Error::invalid(format!(
-                        "{WHAT} must be a whole number between 1 and {MAX_SLOTS_LIMIT}, not {value}"
-                    ))
-                })?;
-            SlotCount::chosen(count, WHAT)
-        }
-        (None, None) => Ok(SlotCount::host_default()),
-    }
+    pool_slot_count(
+        (&env.max_slots, ENV_MAX_SLOTS),
+        (&file.max_slots, "max_slots"),
+        SlotCount::host_default(),
+    )
 }
 
 /// The slot count of a new `llm` pool: from the environment, else the
@@ -558,17 +540,20 @@ fn llm_slot_count(env: &Env, file: &ConfigFile) -> Result<SlotCount> {
     pool_slot_count(
         (&env.llm_slots, ENV_LLM_SLOTS),
         (&file.llm_slots, "llm_slots"),
-        DEFAULT_LLM_SLOTS,
+        SlotCount {
+            value: DEFAULT_LLM_SLOTS,
+            explicit: false,
+        },
     )
 }
 
-/// The slot count of a new pool: from the environment variable, else the
-/// configuration file's key, else `default` (which an existing pool
-/// overrides).
+/// A pool's slot count: from the environment variable, else the
+/// configuration file's key (any JSON value there, checked here), else
+/// `default`.
 fn pool_slot_count(
     (env_value, env_name): (&Option<OsString>, &str),
     (file_value, file_key): (&Option<serde_json::Value>, &str),
-    default: u32,
+    default: SlotCount,
 ) -> Result<SlotCount> {
     match (env_value, file_value) {
         (Some(text), _) => {
@@ -591,10 +576,7 @@ fn pool_slot_count(
                 })?;
             SlotCount::chosen(count, &what)
         }
-        (None, None) => Ok(SlotCount {
-            value: default,
-            explicit: false,
-        }),
+        (None, None) => Ok(default),
     }
 }
 
@@ -667,7 +649,10 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
         slots: pool_slot_count(
             (&env.http_slots, ENV_HTTP_SLOTS),
             (&file.http_slots, "http_slots"),
-            DEFAULT_HTTP_SLOTS,
+            SlotCount {
+                value: DEFAULT_HTTP_SLOTS,
+                explicit: false,
+            },
         )?,
     };
     settings.check()?;

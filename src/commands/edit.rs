@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::extract::queued_extractor;
 use super::graph_input::GraphInputArgs;
-use super::{BodyArgs, embedder, open_with_vectors};
+use super::{BodyArgs, embedder, open_for_writes};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Metadata, validate_name};
@@ -55,7 +55,6 @@ pub fn cmd_edit(config: &Config, args: &EditArgs) -> Result<Outcome> {
     }
     let queue_for = queued_extractor(config, false)?;
     let embedder = embedder(config)?;
-    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
-    store.queue_extractions_for(queue_for);
+    let mut store = open_for_writes(config, OpenMode::Existing, &*embedder, queue_for)?;
     store.edit(&*embedder, namespace, &args.name, &patch, graph.as_ref())
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::extract::queued_extractor;
-use super::{embedder, open_with_vectors};
+use super::{embedder, open_for_writes};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{ImportReport, OpenMode, Store, check_path};
@@ -45,8 +45,7 @@ fn import_from(config: &Config, args: &ImportArgs, reader: impl BufRead) -> Resu
     let path = config.db_path()?;
     check_path(path)?;
     let open = || {
-        let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-        store.queue_extractions_for(queue_for);
+        let store = open_for_writes(config, OpenMode::Create, &*embedder, queue_for)?;
         Ok(store)
     };
     if path.exists() {

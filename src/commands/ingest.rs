@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::extract::queued_extractor;
-use super::{embedder, open_with_vectors};
+use super::{embedder, open_for_writes};
 use crate::config::Config;
 use crate::embed::Embedder;
 use crate::error::{ErrorKind, Result};
@@ -448,8 +448,12 @@ impl Ingest<'_> {
     /// Opens the database for writing (creating it if it does not exist)
     /// and starts the thread that writes into it.
     fn start_writer(&mut self) -> Result<()> {
-        let mut store = open_with_vectors(self.config, OpenMode::Create, &*self.embedder)?;
-        store.queue_extractions_for(self.queue_for);
+        let store = open_for_writes(
+            self.config,
+            OpenMode::Create,
+            &*self.embedder,
+            self.queue_for,
+        )?;
         self.writer = Some(Writer::start(store));
         Ok(())
     }

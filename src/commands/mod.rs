@@ -48,6 +48,7 @@ use crate::embed::openai::OpenAiCompatible;
 use crate::embed::settings::EmbedderChoice;
 use crate::embed::{Embedder, StaticModel};
 use crate::error::{Error, Result};
+use crate::graph::Extractor;
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
 use crate::search::{DEFAULT_HOPS, MAX_HOPS, Request, SearchResult, Searcher};
@@ -167,6 +168,20 @@ fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -
     let mut store = Store::open(config.db_path()?, mode)?;
     store.embed_backlog(embedder)?;
     store.extract_backlog()?;
+    Ok(store)
+}
+
+/// [`open_with_vectors`] for a verb that writes memories: its writes that
+/// change a memory's text queue the version for `queue_for` (see
+/// [`extract::queued_extractor`]); the backlog's work is not queued.
+fn open_for_writes(
+    config: &Config,
+    mode: OpenMode,
+    embedder: &dyn Embedder,
+    queue_for: Option<Extractor>,
+) -> Result<Store> {
+    let mut store = open_with_vectors(config, mode, embedder)?;
+    store.queue_extractions_for(queue_for);
     Ok(store)
 }
 

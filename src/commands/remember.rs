@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::extract::{Extracted, extract_stored, queued_extractor};
 use super::graph_input::GraphInputArgs;
 use super::llm::BackendName;
-use super::{BodyArgs, embedder, open_with_vectors};
+use super::{BodyArgs, embedder, open_for_writes};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::memory::{Content, Metadata};
@@ -85,8 +85,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config)?;
-    let mut store = open_with_vectors(config, OpenMode::Create, &*embedder)?;
-    store.queue_extractions_for(queue_for);
+    let mut store = open_for_writes(config, OpenMode::Create, &*embedder, queue_for)?;
     let outcome = store.remember(
         &*embedder,
         namespace,

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::extract::queued_extractor;
-use super::{embedder, open_with_vectors};
+use super::{embedder, open_for_writes};
 use crate::config::Config;
 use crate::error::Result;
 use crate::memory::validate_name;
@@ -25,7 +25,6 @@ pub fn cmd_restore(config: &Config, args: &RestoreArgs) -> Result<Outcome> {
     validate_name(&args.name)?;
     let queue_for = queued_extractor(config, false)?;
     let embedder = embedder(config)?;
-    let mut store = open_with_vectors(config, OpenMode::Existing, &*embedder)?;
-    store.queue_extractions_for(queue_for);
+    let mut store = open_for_writes(config, OpenMode::Existing, &*embedder, queue_for)?;
     store.restore(&*embedder, namespace, &args.name, args.version)
 }

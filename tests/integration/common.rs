@@ -470,6 +470,20 @@ impl TestEnv {
         parse_failure(args, &output, code)
     }
 
+    /// The rows `sql` reads from the database file directly, each as a
+    /// tuple of its columns.
+    pub fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+    {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |row| T::try_from(row))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     /// Changes the database behind the program's back (to simulate damage,
     /// an old or a newer schema).
     pub fn tamper(&self, sql: &str) {

@@ -24,26 +24,11 @@ fn with_backend(env: &TestEnv, backend: &str, args: &[&str]) -> Value {
 
 /// The (memory name, version, backend, state, attempts) of every job.
 fn jobs(env: &TestEnv) -> Vec<(String, i64, String, String, i64)> {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT m.name, j.version, j.backend, j.state, j.attempts
+    env.rows(
+        "SELECT m.name, j.version, j.backend, j.state, j.attempts
              FROM enrich_jobs j JOIN memories m ON m.id = j.memory_id
              ORDER BY m.name, j.backend",
-        )
-        .unwrap();
-    stmt.query_map([], |row| {
-        Ok((
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-        ))
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
+    )
 }
 
 /// The counts by state of `enrich status`.

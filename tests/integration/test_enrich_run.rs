@@ -96,18 +96,11 @@ fn the_job_of_a_forgotten_memory_is_done_without_running_the_tool() {
 
 /// The names of the entities claude's assertions mention, per memory.
 fn claude_mentions(llm: &Llm) -> Vec<(String, String, i64)> {
-    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT mem.name, e.name, m.version FROM mentions m
+    llm.env.rows(
+        "SELECT mem.name, e.name, m.version FROM mentions m
              JOIN entities e ON e.id = m.entity_id JOIN memories mem ON mem.id = m.memory_id
              WHERE m.extractor = 'claude' ORDER BY mem.name, e.key",
-        )
-        .unwrap();
-    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    )
 }
 
 #[test]
@@ -722,12 +715,8 @@ fn a_job_that_finds_no_slot_is_deferred_without_counting_the_attempt() {
 
 /// Makes every queued job due now, as if its retry delay had passed.
 fn make_due(llm: &Llm) {
-    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
-    conn.execute(
-        "UPDATE enrich_jobs SET next_attempt_at = 0 WHERE state = 'queued'",
-        [],
-    )
-    .unwrap();
+    llm.env
+        .tamper("UPDATE enrich_jobs SET next_attempt_at = 0 WHERE state = 'queued'");
 }
 
 #[test]

@@ -56,42 +56,20 @@ fn remember(llm: &Llm, extract: &str, vars: &[(&str, &str)]) -> (Option<i32>, Va
 
 /// The (entity, extractor) pairs of the database's mentions.
 fn mentions(llm: &Llm) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT e.name, m.extractor FROM mentions m JOIN entities e ON e.id = m.entity_id
+    llm.env.rows(
+        "SELECT e.name, m.extractor FROM mentions m JOIN entities e ON e.id = m.entity_id
              ORDER BY m.extractor, e.key",
-        )
-        .unwrap();
-    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    )
 }
 
 /// The (source, relation, target, extractor, weight) of every assertion.
 fn assertions(llm: &Llm) -> Vec<(String, String, String, String, f64)> {
-    let conn = rusqlite::Connection::open(&llm.env.db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT s.name, r.relation, t.name, a.extractor, a.weight
+    llm.env.rows(
+        "SELECT s.name, r.relation, t.name, a.extractor, a.weight
              FROM assertions a JOIN relationships r ON r.id = a.relationship_id
              JOIN entities s ON s.id = r.source_id JOIN entities t ON t.id = r.target_id
              WHERE a.extractor IN ('claude', 'codex')",
-        )
-        .unwrap();
-    stmt.query_map([], |row| {
-        Ok((
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-        ))
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
+    )
 }
 
 fn llm_mentions(llm: &Llm) -> Vec<(String, String)> {
