@@ -9,7 +9,9 @@
 
 mod client;
 pub mod retry;
+mod target;
 #[cfg(test)]
 pub(crate) mod test_server;
 
 pub use client::{Endpoint, post_json};
+pub use target::check_target;
