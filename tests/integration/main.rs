@@ -5,6 +5,7 @@ mod bench_scan;
 mod bench_slots;
 #[macro_use]
 mod common;
+mod openai_server;
 mod slot_storm;
 mod test_concurrency;
 mod test_database_file;
