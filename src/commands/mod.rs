@@ -52,7 +52,7 @@ use crate::graph::Extractor;
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
 use crate::search::{DEFAULT_HOPS, MAX_HOPS, Request, SearchResult, Searcher};
-use crate::store::{self, OpenMode, Scope, Store};
+use crate::store::{self, CachedEmbedder, OpenMode, Scope, Store};
 use crate::time::Timestamp;
 
 /// Runs one verb with the resolved configuration, writes what it returns
@@ -144,20 +144,31 @@ pub struct SearchResults {
 }
 
 /// Returns the embedder that makes and compares vectors, as configured:
-/// the built-in model, or an OpenAI-compatible API. Making either costs
-/// nothing until it embeds.
+/// the built-in model, or an OpenAI-compatible API whose document vectors
+/// are cached in the configured database. Making either costs nothing
+/// until it embeds.
 ///
 /// # Failure
 /// Invalid input for bad embedder settings.
 fn embedder(config: &Config) -> Result<Box<dyn Embedder>> {
     Ok(match config.embedder()? {
         EmbedderChoice::Builtin => Box::new(StaticModel::new()),
-        EmbedderChoice::OpenAiCompatible(settings) => Box::new(OpenAiCompatible::new(
-            settings.endpoint(&config.runtime_dir)?,
-            settings.model.clone(),
-            settings.dimensions,
-            settings.batch,
-        )),
+        EmbedderChoice::OpenAiCompatible(settings) => {
+            let api = OpenAiCompatible::new(
+                settings.endpoint(&config.runtime_dir)?,
+                settings.model.clone(),
+                settings.dimensions,
+                settings.batch,
+            );
+            match api.cache_key() {
+                Some(key) => Box::new(CachedEmbedder::new(
+                    Box::new(api),
+                    key,
+                    config.db_path()?.to_owned(),
+                )),
+                None => Box::new(api),
+            }
+        }
     })
 }
 

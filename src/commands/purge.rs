@@ -26,9 +26,13 @@ pub struct PurgeReport {
     pub namespace: String,
     /// Memories deleted for good.
     pub purged: usize,
+    /// Vectors of the embedding cache deleted: those of texts no live
+    /// memory has any more, in any namespace.
+    pub cache_pruned: usize,
 }
 
-/// Deletes the namespace's forgotten memories and their versions.
+/// Deletes the namespace's forgotten memories and their versions, and the
+/// cached vectors no live memory needs.
 pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
     let namespace = config.namespace()?;
     let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
@@ -39,8 +43,10 @@ pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
     }
     let mut store = open_existing(config)?;
     let purged = store.purge(namespace, older_than)?;
+    let cache_pruned = store.prune_embedding_cache()?;
     Ok(PurgeReport {
         namespace: namespace.to_owned(),
         purged,
+        cache_pruned,
     })
 }

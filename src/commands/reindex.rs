@@ -1,4 +1,5 @@
-//! `reindex`: re-embed every memory.
+//! `reindex`: re-embed every memory, in the same space or into the
+//! configured embedder's new one.
 
 use clap::Args;
 
@@ -11,9 +12,16 @@ use crate::store::ReindexReport;
 #[derive(Debug, Clone, Args)]
 pub struct ReindexArgs {}
 
-/// Replaces every vector with one from the configured model; returns what was done.
+/// Replaces every vector with one from the configured embedder, with a
+/// progress line on stderr; returns what was done.
 pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport> {
     let embedder = embedder(config)?;
     let mut store = open_existing(config)?;
-    store.reindex(&*embedder)
+    let mut progress = config.progress("reindex", None);
+    let report = store.reindex(&*embedder, &mut |memories, total| {
+        progress.set_total(total);
+        progress.advance(memories);
+    });
+    progress.finish();
+    report
 }

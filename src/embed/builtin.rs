@@ -97,6 +97,10 @@ impl Embedder for StaticModel {
         Ok(self.space.clone())
     }
 
+    fn space_model(&self) -> String {
+        self.space.model.clone()
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         Ok(texts.iter().map(|t| self.embed_text(t)).collect())
     }

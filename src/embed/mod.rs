@@ -39,6 +39,10 @@ pub trait Embedder: Send + Sync {
     /// may have to ask, and fail as [`Embedder::embed`] does.
     fn space(&self) -> Result<EmbeddingSpace>;
 
+    /// Returns the model identifier of [`Embedder::space`], known without
+    /// asking anything.
+    fn space_model(&self) -> String;
+
     /// Embeds each text, as a document to be found; a text without any
     /// known token gets a zero vector.
     ///
@@ -54,4 +58,16 @@ pub trait Embedder: Send + Sync {
     fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.embed(texts)
     }
+
+    /// What, besides a text, decides its document vector (model,
+    /// dimensions, prefix): the key of the embedding cache. `None` when
+    /// caching does not pay (the built-in model is faster than a lookup).
+    fn cache_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Tells an embedder that learns its dimension from its answers the
+    /// dimension of vectors it made before (kept in the cache), so that it
+    /// need not ask. Others ignore it.
+    fn learn_dim(&self, _dim: usize) {}
 }

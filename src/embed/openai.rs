@@ -105,9 +105,13 @@ impl Embedder for OpenAiCompatible {
             }
         };
         Ok(EmbeddingSpace {
-            model: format!("{SPACE_PREFIX}{}", self.model),
+            model: self.space_model(),
             dim: u32::try_from(dim).unwrap_or(u32::MAX),
         })
+    }
+
+    fn space_model(&self) -> String {
+        format!("{SPACE_PREFIX}{}", self.model)
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -116,6 +120,26 @@ impl Embedder for OpenAiCompatible {
 
     fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.embed_with(&self.query_prefix, texts)
+    }
+
+    fn cache_key(&self) -> Option<String> {
+        let dimensions = self
+            .dimensions
+            .map_or_else(|| "native".to_owned(), |d| d.to_string());
+        Some(
+            json!({
+                "model": self.space_model(),
+                "dimensions": dimensions,
+                "document_prefix": self.document_prefix,
+            })
+            .to_string(),
+        )
+    }
+
+    fn learn_dim(&self, dim: usize) {
+        if self.dimensions.is_none() && dim > 0 && dim <= MAX_DIM as usize {
+            let _ = self.learned.set(dim);
+        }
     }
 }
 

@@ -455,6 +455,10 @@ mod tests {
             Ok(self.0.clone())
         }
 
+        fn space_model(&self) -> String {
+            self.0.model.clone()
+        }
+
         fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
             let dim = self.0.dim as usize;
             Ok(texts

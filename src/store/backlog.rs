@@ -1,15 +1,15 @@
-//! Memories waiting for vectors (`vector_backlog`), and `reindex`.
+//! Memories waiting for vectors: for the live vectors (`vector_backlog`)
+//! or for those of a move to another space (`staged_backlog`).
 //!
 //! Waiting memories are embedded a batch at a time: each batch is read,
 //! embedded outside any transaction, then written in one short transaction,
 //! so concurrent writers wait for the database at most a batch's write.
 
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::Store;
-use super::chunks::{EmbeddedText, embed_texts, ensure_space, stored_space, write_chunks};
-use crate::embed::{Embedder, EmbeddingSpace};
+use super::chunks::{EmbeddedText, VectorTable, embed_texts, stored_space, write_chunks};
+use crate::embed::Embedder;
 use crate::error::Result;
 use crate::memory::MemoryId;
 
@@ -17,19 +17,6 @@ use crate::memory::MemoryId;
 const BATCH_MEMORIES: usize = 256;
 /// A batch stops growing once its bodies hold this many bytes.
 const BATCH_BYTES: usize = 8 << 20;
-
-/// What `reindex` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReindexReport {
-    /// The space vectors were in before, if any.
-    pub previous_space: Option<EmbeddingSpace>,
-    /// The space they are in now.
-    pub space: EmbeddingSpace,
-    /// Memories embedded.
-    pub memories: u64,
-    /// Chunks written.
-    pub chunks: u64,
-}
 
 /// A live memory waiting for vectors, with the text to embed.
 struct Waiting {
@@ -39,20 +26,22 @@ struct Waiting {
     body: String,
 }
 
-/// Memories and chunks written by embedding the backlog.
+/// Memories and chunks written by embedding a backlog.
 #[derive(Debug, Clone, Copy, Default)]
-struct Embedded {
-    memories: u64,
-    chunks: u64,
+pub(crate) struct Embedded {
+    /// Memories given vectors.
+    pub memories: u64,
+    /// Chunks written.
+    pub chunks: u64,
 }
 
 impl Store {
-    /// Returns how many memories wait for vectors.
-    fn backlog_len(&self) -> Result<i64> {
+    /// Returns how many memories wait for vectors of `table`.
+    pub(crate) fn backlog_len(&self, table: VectorTable) -> Result<u64> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT count(*) FROM vector_backlog")?
-            .query_row([], |row| row.get(0))?)
+            .prepare_cached(&format!("SELECT count(*) FROM {}", table.backlog()))?
+            .query_row([], |row| row.get::<_, i64>(0))? as u64)
     }
 
     /// Embeds the memories waiting for vectors with `embedder`, a batch per
@@ -74,16 +63,30 @@ impl Store {
             None => false,
         };
         if !other_space {
-            self.drain_backlog(embedder)?;
+            let total = self.backlog_len(VectorTable::Live)?;
+            let mut done = 0;
+            self.drain_backlog(embedder, VectorTable::Live, &mut |memories| {
+                done += memories;
+                tracing::info!("embedded {done} of {total} memories");
+            })?;
         }
         Ok(())
     }
 
-    fn drain_backlog(&mut self, embedder: &dyn Embedder) -> Result<Embedded> {
-        let total = self.backlog_len()?;
+    /// Embeds the memories waiting for vectors of `table` until none waits,
+    /// telling `progress` how many memories each batch gave vectors.
+    ///
+    /// # Failure
+    /// The embedder's errors and database errors; batches written stay.
+    pub(crate) fn drain_backlog(
+        &mut self,
+        embedder: &dyn Embedder,
+        table: VectorTable,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Embedded> {
         let mut done = Embedded::default();
         loop {
-            let batch = self.waiting_batch()?;
+            let batch = self.waiting_batch(table)?;
             if batch.is_empty() {
                 return Ok(done);
             }
@@ -92,20 +95,22 @@ impl Store {
                 .map(|w| (w.description.as_str(), w.body.as_str()))
                 .collect();
             let embedded = embed_texts(embedder, &texts)?;
-            let written = self.write(|tx| write_batch(tx, &batch, &embedded))?;
+            let written = self.write(|tx| write_batch(tx, table, &batch, &embedded))?;
             done.memories += written.memories;
             done.chunks += written.chunks;
-            tracing::info!("embedded {} of {total} memories", done.memories);
+            progress(written.memories);
         }
     }
 
-    /// Returns the next waiting live memories, in id order.
-    fn waiting_batch(&self) -> Result<Vec<Waiting>> {
-        let mut stmt = self.conn().prepare_cached(
+    /// Returns the next live memories waiting for vectors of `table`, in
+    /// id order.
+    fn waiting_batch(&self, table: VectorTable) -> Result<Vec<Waiting>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT m.id, m.namespace, m.description, m.body
-             FROM vector_backlog b JOIN memories m ON m.id = b.memory_id
+             FROM {} b JOIN memories m ON m.id = b.memory_id
              WHERE m.deleted_at IS NULL ORDER BY b.memory_id LIMIT ?1",
-        )?;
+            table.backlog()
+        ))?;
         let mut rows = stmt.query([BATCH_MEMORIES as i64])?;
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -123,55 +128,15 @@ impl Store {
         }
         Ok(batch)
     }
-
-    /// Re-embeds every live memory with `embedder`, a batch per short
-    /// transaction, with progress on stderr.
-    ///
-    /// Vectors of the same space keep serving searches until their memory's
-    /// batch replaces them. Vectors of another space cannot be compared with
-    /// the embedder's, so they are all dropped at once, with the new space
-    /// recorded, before the first batch. The memories still to do are listed
-    /// in `vector_backlog`: after an interruption, `reindex` (or any command
-    /// that embeds) carries on with them instead of starting over.
-    ///
-    /// # Failure
-    /// The embedder's errors and database errors; batches written stay.
-    pub fn reindex(&mut self, embedder: &dyn Embedder) -> Result<ReindexReport> {
-        let space = embedder.space()?;
-        let previous_space = self.write(|tx| {
-            let previous = stored_space(tx)?;
-            if previous.as_ref() != Some(&space) {
-                tx.execute_batch("DELETE FROM chunks; DELETE FROM embedding_space;")?;
-                ensure_space(tx, &space)?;
-            }
-            let resuming = previous.as_ref() == Some(&space)
-                && tx
-                    .prepare_cached("SELECT 1 FROM vector_backlog LIMIT 1")?
-                    .exists([])?;
-            if !resuming {
-                tx.execute(
-                    "INSERT OR IGNORE INTO vector_backlog (memory_id)
-                     SELECT id FROM memories WHERE deleted_at IS NULL",
-                    [],
-                )?;
-            }
-            Ok(previous)
-        })?;
-        let done = self.drain_backlog(embedder)?;
-        Ok(ReindexReport {
-            previous_space,
-            space,
-            memories: done.memories,
-            chunks: done.chunks,
-        })
-    }
 }
 
-/// Writes the vectors of a batch. A memory whose text changed since it was
-/// read is left waiting (the next batch reads it again), unless its writer
-/// already gave it vectors; a forgotten one no longer waits.
+/// Writes the vectors of a batch to `table`. A memory whose text changed
+/// since it was read is left waiting (the next batch reads it again),
+/// unless its writer already gave it vectors; a forgotten one no longer
+/// waits.
 fn write_batch(
     tx: &rusqlite::Transaction<'_>,
+    table: VectorTable,
     batch: &[Waiting],
     embedded: &[EmbeddedText],
 ) -> Result<Embedded> {
@@ -191,13 +156,17 @@ fn write_batch(
                     && description == waiting.description
                     && body == waiting.body =>
             {
-                written.chunks += write_chunks(tx, waiting.id, &waiting.namespace, vectors)? as u64;
+                written.chunks +=
+                    write_chunks(tx, table, waiting.id, &waiting.namespace, vectors)? as u64;
                 written.memories += 1;
             }
             Some(_) => {}
             None => {
-                tx.prepare_cached("DELETE FROM vector_backlog WHERE memory_id = ?1")?
-                    .execute(params![waiting.id])?;
+                tx.prepare_cached(&format!(
+                    "DELETE FROM {} WHERE memory_id = ?1",
+                    table.backlog()
+                ))?
+                .execute(params![waiting.id])?;
             }
         }
     }

@@ -89,6 +89,14 @@ fn chunk_text(description: &str, chunk: &str) -> String {
     }
 }
 
+/// The texts embedded for a memory, one per chunk of its body.
+pub(crate) fn chunk_texts(description: &str, body: &str) -> Vec<String> {
+    chunk_ranges(body)
+        .into_iter()
+        .map(|(s, e)| chunk_text(description, &body[s..e]))
+        .collect()
+}
+
 /// Quantises a unit vector to int8 with one scale: `v ≈ q * scale`.
 pub fn quantize(vector: &[f32]) -> (f32, Vec<u8>) {
     let max = vector.iter().fold(0f32, |m, x| m.max(x.abs()));
@@ -262,12 +270,7 @@ pub(crate) fn embed_texts(
         items.iter().map(|(_, body)| chunk_ranges(body)).collect();
     let texts: Vec<String> = items
         .iter()
-        .zip(&ranges)
-        .flat_map(|((description, body), ranges)| {
-            ranges
-                .iter()
-                .map(move |&(s, e)| chunk_text(description, &body[s..e]))
-        })
+        .flat_map(|(description, body)| chunk_texts(description, body))
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
@@ -308,23 +311,77 @@ pub(crate) fn embed_texts(
         .collect())
 }
 
-/// Replaces the chunks of one live memory with `embedded`; the memory no
-/// longer waits for vectors.
+/// Where vectors are written: the live ones that searches read, or the
+/// staged ones of a move to another space (see `reindex`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VectorTable {
+    /// `chunks`, waited for in `vector_backlog`.
+    Live,
+    /// `staged_chunks`, waited for in `staged_backlog`.
+    Staged,
+}
+
+impl VectorTable {
+    /// The table of the vectors.
+    fn chunks(self) -> &'static str {
+        match self {
+            VectorTable::Live => "chunks",
+            VectorTable::Staged => "staged_chunks",
+        }
+    }
+
+    /// The table of the memories waiting for vectors.
+    pub(crate) fn backlog(self) -> &'static str {
+        match self {
+            VectorTable::Live => "vector_backlog",
+            VectorTable::Staged => "staged_backlog",
+        }
+    }
+}
+
+/// Fails unless `space` is the space of the move under way; records its
+/// dimension when the move's first vectors are written.
+fn ensure_staged_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
+    tx.prepare_cached("UPDATE reindex_stage SET dim = ?2 WHERE model = ?1 AND dim IS NULL")?
+        .execute(params![space.model, space.dim])?;
+    let staged: Option<(String, u32)> = tx
+        .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    match staged {
+        Some((model, dim)) if model == space.model && dim == space.dim => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "vectors of {} ({} dimensions) are not those of the move under way",
+                space.model, space.dim
+            ),
+        )),
+    }
+}
+
+/// Replaces the chunks of one live memory in `table` with `embedded`; the
+/// memory no longer waits for them.
 pub(crate) fn write_chunks(
     tx: &Transaction<'_>,
+    table: VectorTable,
     memory_id: MemoryId,
     namespace: &str,
     embedded: &EmbeddedText,
 ) -> Result<usize> {
-    ensure_space(tx, &embedded.space)?;
-    tx.prepare_cached("DELETE FROM chunks WHERE memory_id = ?1")?
+    match table {
+        VectorTable::Live => ensure_space(tx, &embedded.space)?,
+        VectorTable::Staged => ensure_staged_space(tx, &embedded.space)?,
+    }
+    let (chunks, backlog) = (table.chunks(), table.backlog());
+    tx.prepare_cached(&format!("DELETE FROM {chunks} WHERE memory_id = ?1"))?
         .execute([memory_id])?;
-    tx.prepare_cached("DELETE FROM vector_backlog WHERE memory_id = ?1")?
+    tx.prepare_cached(&format!("DELETE FROM {backlog} WHERE memory_id = ?1"))?
         .execute([memory_id])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO {chunks} (namespace, memory_id, seq, start, end, scale, vector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?;
     for (seq, chunk) in embedded.chunks.iter().enumerate() {
         insert.execute(params![
             namespace,

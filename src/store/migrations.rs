@@ -53,6 +53,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("migrations/0007_enrich_jobs.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/0008_space_moves.sql"),
+    },
 ];
 
 /// The schema version this program writes.

@@ -1,8 +1,10 @@
 //! Reports about the whole database: per-namespace counts, size, health.
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Store;
+use super::embedding_cache::CacheSize;
 use super::migrations::{LATEST_VERSION, schema_version};
 use crate::error::Result;
 
@@ -36,6 +38,20 @@ pub struct Stats {
     pub versions: i64,
     /// Per-namespace counts, by name.
     pub namespaces: Vec<NamespaceStats>,
+    /// The vectors kept by the embedding cache of HTTP embedders.
+    pub embedding_cache: CacheSize,
+    /// A move to another embedding space under way (`reindex`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reindex_under_way: Option<MoveUnderWay>,
+}
+
+/// A move to another embedding space that `reindex` began.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveUnderWay {
+    /// The space moved to.
+    pub model: String,
+    /// Live memories still waiting for vectors of that space.
+    pub waiting: i64,
 }
 
 /// The result of `health`.
@@ -158,6 +174,20 @@ impl Store {
             forgotten: namespaces.iter().map(|n| n.forgotten).sum(),
             versions: namespaces.iter().map(|n| n.versions).sum(),
             namespaces,
+            embedding_cache: self.embedding_cache_size()?,
+            reindex_under_way: self
+                .conn()
+                .query_row(
+                    "SELECT model, (SELECT count(*) FROM staged_backlog) FROM reindex_stage",
+                    [],
+                    |row| {
+                        Ok(MoveUnderWay {
+                            model: row.get(0)?,
+                            waiting: row.get(1)?,
+                        })
+                    },
+                )
+                .optional()?,
         })
     }
 

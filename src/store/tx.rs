@@ -50,7 +50,13 @@ impl<'conn> Tx<'conn> {
         namespace: &str,
         embedded: &EmbeddedText,
     ) -> Result<usize> {
-        chunks::write_chunks(&self.inner, memory_id, namespace, embedded)
+        chunks::write_chunks(
+            &self.inner,
+            chunks::VectorTable::Live,
+            memory_id,
+            namespace,
+            embedded,
+        )
     }
 }
 

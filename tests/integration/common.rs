@@ -280,6 +280,24 @@ pub struct Stats {
     pub forgotten: u64,
     pub versions: u64,
     pub namespaces: Vec<NamespaceStats>,
+    pub embedding_cache: CacheSize,
+    pub reindex_under_way: Option<MoveUnderWay>,
+}
+
+/// The size of the embedding cache, in `stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSize {
+    pub vectors: u64,
+    pub bytes: u64,
+}
+
+/// A move to another embedding space under way, in `stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveUnderWay {
+    pub model: String,
+    pub waiting: u64,
 }
 
 /// The error inside the envelope a failed command prints.
@@ -321,6 +339,7 @@ pub struct Health {
 pub struct PurgeReport {
     pub namespace: String,
     pub purged: u64,
+    pub cache_pruned: u64,
 }
 
 /// An embedding space: a model and its dimension.
@@ -341,6 +360,8 @@ pub struct Space {
 pub struct ReindexReport {
     pub previous_space: Option<Space>,
     pub space: Space,
+    pub moved: bool,
+    pub resumed: bool,
     pub memories: u64,
     pub chunks: u64,
 }

@@ -18,6 +18,7 @@ mod test_graph;
 mod test_graph_adversarial;
 mod test_graph_export;
 mod test_http_embed;
+mod test_http_reindex;
 mod test_import_export;
 mod test_ingest;
 // The fake tools are Python scripts run as programs.

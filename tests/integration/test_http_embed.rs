@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use crate::common::TestEnv;
 use crate::openai_server::{Script, Server};
 
-/// The binary in `env`, set to embed through `server` (`extra` added).
-fn run(
+/// The binary in `env`, set to embed through `server` (`extra` added):
+/// its exit code and what it printed.
+pub(crate) fn run(
     env: &TestEnv,
     server: &Server,
     args: &[&str],
