@@ -48,6 +48,36 @@ pub struct GlobalArgs {
     /// [env: SQLITE_GRAPHRAG_EMBEDDER] [default: builtin]
     #[arg(long, global = true, value_name = "NAME")]
     pub embedder: Option<String>,
+    /// The embeddings API base [env: SQLITE_GRAPHRAG_EMBED_BASE_URL]
+    /// [default: https://openrouter.ai/api/v1]
+    #[arg(long, global = true, value_name = "URL", hide_short_help = true)]
+    pub embed_base_url: Option<String>,
+    /// The embeddings model [env: SQLITE_GRAPHRAG_EMBED_MODEL]
+    #[arg(long, global = true, value_name = "MODEL", hide_short_help = true)]
+    pub embed_model: Option<String>,
+    /// The `dimensions` asked of the embeddings API
+    /// [env: SQLITE_GRAPHRAG_EMBED_DIMENSIONS]
+    #[arg(long, global = true, value_name = "N", hide_short_help = true)]
+    pub embed_dimensions: Option<String>,
+    /// Texts per embeddings request [env: SQLITE_GRAPHRAG_EMBED_BATCH] [default: 64]
+    #[arg(long, global = true, value_name = "N", hide_short_help = true)]
+    pub embed_batch: Option<String>,
+    /// Seconds one embeddings request may take, connecting included
+    /// [env: SQLITE_GRAPHRAG_EMBED_TIMEOUT] [default: 60]
+    #[arg(long, global = true, value_name = "SECONDS", hide_short_help = true)]
+    pub embed_timeout: Option<String>,
+    /// Further attempts of a failed embeddings request
+    /// [env: SQLITE_GRAPHRAG_EMBED_RETRIES] [default: 4]
+    #[arg(long, global = true, value_name = "N", hide_short_help = true)]
+    pub embed_retries: Option<String>,
+    /// Put before each search query embedded
+    /// [env: SQLITE_GRAPHRAG_EMBED_QUERY_PREFIX] [default: the model family's]
+    #[arg(long, global = true, value_name = "TEXT", hide_short_help = true)]
+    pub embed_query_prefix: Option<String>,
+    /// Put before each document embedded
+    /// [env: SQLITE_GRAPHRAG_EMBED_DOCUMENT_PREFIX] [default: the model family's]
+    #[arg(long, global = true, value_name = "TEXT", hide_short_help = true)]
+    pub embed_document_prefix: Option<String>,
     /// More log output on stderr (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,

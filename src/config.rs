@@ -14,9 +14,11 @@ use tracing::level_filters::LevelFilter;
 
 use crate::cli::GlobalArgs;
 use crate::embed::MAX_DIM;
+use crate::embed::families::conventions;
+use crate::embed::openai::Roles;
 use crate::embed::settings::{
-    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_HTTP_SLOTS, DEFAULT_RETRIES, DEFAULT_TIMEOUT,
-    EmbedderChoice, HttpSettings, MAX_BATCH, MAX_RETRIES,
+    DEFAULT_BASE_URL, DEFAULT_BATCH, DEFAULT_HTTP_SLOTS, DEFAULT_HTTP_WAIT, DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT, EmbedderChoice, HttpSettings, MAX_BATCH, MAX_RETRIES,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::Backend;
@@ -50,8 +52,9 @@ pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
 pub const ENV_LLM_WAIT: &str = "SQLITE_GRAPHRAG_LLM_WAIT";
 /// How long an extraction waits for a slot when nothing says otherwise.
 const DEFAULT_LLM_WAIT: Duration = Duration::from_secs(300);
-/// The longest an extraction may be told to wait for a slot: a day.
-const MAX_LLM_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest an extraction or a request may be told to wait for a slot:
+/// a day.
+const MAX_SLOT_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// Environment variable naming the embedder (`builtin`, `openai-compatible`).
 pub const ENV_EMBEDDER: &str = "SQLITE_GRAPHRAG_EMBEDDER";
 /// Environment variable naming the base URL of an embeddings API.
@@ -70,6 +73,16 @@ pub const ENV_EMBED_TIMEOUT: &str = "SQLITE_GRAPHRAG_EMBED_TIMEOUT";
 pub const ENV_HTTP_SLOTS: &str = "SQLITE_GRAPHRAG_HTTP_SLOTS";
 /// Environment variable giving the further attempts of a failed embeddings request.
 pub const ENV_EMBED_RETRIES: &str = "SQLITE_GRAPHRAG_EMBED_RETRIES";
+/// Environment variable giving what is put before each search query embedded.
+pub const ENV_EMBED_QUERY_PREFIX: &str = "SQLITE_GRAPHRAG_EMBED_QUERY_PREFIX";
+/// Environment variable giving what is put before each document embedded.
+pub const ENV_EMBED_DOCUMENT_PREFIX: &str = "SQLITE_GRAPHRAG_EMBED_DOCUMENT_PREFIX";
+/// Environment variable giving the `input_type` of queries and documents
+/// (`QUERY,DOCUMENT`, or `none`).
+pub const ENV_EMBED_INPUT_TYPE: &str = "SQLITE_GRAPHRAG_EMBED_INPUT_TYPE";
+/// Environment variable giving how long a request to a provider waits for
+/// a slot of the `http` pool, in seconds.
+pub const ENV_HTTP_WAIT: &str = "SQLITE_GRAPHRAG_HTTP_WAIT";
 /// Environment variable naming the model `claude` runs (else its default).
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
@@ -127,8 +140,16 @@ pub struct Env {
     pub embed_timeout: Option<OsString>,
     /// `SQLITE_GRAPHRAG_EMBED_RETRIES`.
     pub embed_retries: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_QUERY_PREFIX`.
+    pub embed_query_prefix: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_DOCUMENT_PREFIX`.
+    pub embed_document_prefix: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_EMBED_INPUT_TYPE`.
+    pub embed_input_type: Option<OsString>,
     /// `SQLITE_GRAPHRAG_HTTP_SLOTS`.
     pub http_slots: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_HTTP_WAIT`.
+    pub http_wait: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CLAUDE_MODEL`.
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
@@ -174,6 +195,10 @@ impl Env {
             embed_batch: var(ENV_EMBED_BATCH),
             embed_timeout: var(ENV_EMBED_TIMEOUT),
             embed_retries: var(ENV_EMBED_RETRIES),
+            embed_query_prefix: var(ENV_EMBED_QUERY_PREFIX),
+            embed_document_prefix: var(ENV_EMBED_DOCUMENT_PREFIX),
+            embed_input_type: var(ENV_EMBED_INPUT_TYPE),
+            http_wait: var(ENV_HTTP_WAIT),
             http_slots: var(ENV_HTTP_SLOTS),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
@@ -221,8 +246,16 @@ pub struct ConfigFile {
     pub embed_timeout: Option<serde_json::Value>,
     /// Further attempts of a failed embeddings request (checked when used).
     pub embed_retries: Option<serde_json::Value>,
+    /// What is put before each search query embedded.
+    pub embed_query_prefix: Option<String>,
+    /// What is put before each document embedded.
+    pub embed_document_prefix: Option<String>,
+    /// The `input_type` of queries and documents (checked when used).
+    pub embed_input_type: Option<String>,
     /// Number of slots of a new `http` pool (checked when used).
     pub http_slots: Option<serde_json::Value>,
+    /// Seconds a request to a provider waits for a slot (checked when used).
+    pub http_wait: Option<serde_json::Value>,
     /// The `claude` program.
     pub claude_bin: Option<PathBuf>,
     /// The `codex` program.
@@ -252,7 +285,8 @@ impl ConfigFile {
                 "keys: db, namespace, runtime_dir, max_slots, llm_slots, llm_wait, \
                      extract, claude_bin, codex_bin, claude_model, codex_model, embedder, \
                      embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout, \
-                     embed_retries, http_slots",
+                     embed_retries, embed_query_prefix, embed_document_prefix, \
+                     embed_input_type, http_slots, http_wait",
             )
         })
     }
@@ -359,7 +393,13 @@ impl Config {
             max_slots,
             session,
             llm_slots: llm_slot_count(env, &file).map_err(DeferredError::from),
-            llm_wait: llm_wait(env, &file).map_err(DeferredError::from),
+            llm_wait: seconds(
+                (&env.llm_wait, ENV_LLM_WAIT),
+                (&file.llm_wait, "llm_wait"),
+                DEFAULT_LLM_WAIT,
+                MAX_SLOT_WAIT,
+            )
+            .map_err(DeferredError::from),
             embedder: embedder_choice(flags, env, &file).map_err(DeferredError::from),
             claude_bin: env
                 .claude_bin
@@ -606,18 +646,35 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
             )));
         }
     }
-    let env_number = |value: &Option<OsString>, name: &str| text(value, name);
+    let number = |flag: &Option<String>, flag_name, env_value, env_name, file, range| {
+        let given = match flag {
+            Some(value) => Some((value.trim().to_owned(), flag_name)),
+            None => text(env_value, env_name)?.map(|value| (value, env_name)),
+        };
+        whole_number(given, file, range)
+    };
+    let model = flags
+        .embed_model
+        .clone()
+        .map_or_else(|| text(&env.embed_model, ENV_EMBED_MODEL), |m| Ok(Some(m)))?
+        .or_else(|| file.embed_model.clone())
+        .unwrap_or_default();
     let settings = HttpSettings {
-        base_url: text(&env.embed_base_url, ENV_EMBED_BASE_URL)?
+        base_url: flags
+            .embed_base_url
+            .clone()
+            .map_or_else(
+                || text(&env.embed_base_url, ENV_EMBED_BASE_URL),
+                |u| Ok(Some(u)),
+            )?
             .or_else(|| file.embed_base_url.clone())
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-        model: text(&env.embed_model, ENV_EMBED_MODEL)?
-            .or_else(|| file.embed_model.clone())
-            .unwrap_or_default(),
-        dimensions: whole_number(
-            env_number(&env.embed_dimensions, ENV_EMBED_DIMENSIONS)?,
+        dimensions: number(
+            &flags.embed_dimensions,
+            "--embed-dimensions",
+            &env.embed_dimensions,
             ENV_EMBED_DIMENSIONS,
-            &file.embed_dimensions,
+            (&file.embed_dimensions, "embed_dimensions"),
             1..=u64::from(MAX_DIM),
         )?
         .map(|n| n as u32),
@@ -625,24 +682,30 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
             Some(key) => Some(key),
             None => text(&env.openrouter_api_key, "OPENROUTER_API_KEY")?,
         },
-        batch: whole_number(
-            env_number(&env.embed_batch, ENV_EMBED_BATCH)?,
+        batch: number(
+            &flags.embed_batch,
+            "--embed-batch",
+            &env.embed_batch,
             ENV_EMBED_BATCH,
-            &file.embed_batch,
+            (&file.embed_batch, "embed_batch"),
             1..=MAX_BATCH as u64,
         )?
         .map_or(DEFAULT_BATCH, |n| n as usize),
-        timeout: whole_number(
-            env_number(&env.embed_timeout, ENV_EMBED_TIMEOUT)?,
+        timeout: number(
+            &flags.embed_timeout,
+            "--embed-timeout",
+            &env.embed_timeout,
             ENV_EMBED_TIMEOUT,
-            &file.embed_timeout,
+            (&file.embed_timeout, "embed_timeout"),
             1..=3600,
         )?
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
-        retries: whole_number(
-            env_number(&env.embed_retries, ENV_EMBED_RETRIES)?,
+        retries: number(
+            &flags.embed_retries,
+            "--embed-retries",
+            &env.embed_retries,
             ENV_EMBED_RETRIES,
-            &file.embed_retries,
+            (&file.embed_retries, "embed_retries"),
             0..=u64::from(MAX_RETRIES),
         )?
         .map_or(DEFAULT_RETRIES, |n| n as u32),
@@ -654,9 +717,17 @@ fn embedder_choice(flags: &GlobalArgs, env: &Env, file: &ConfigFile) -> Result<E
                 explicit: false,
             },
         )?,
+        wait: seconds(
+            (&env.http_wait, ENV_HTTP_WAIT),
+            (&file.http_wait, "http_wait"),
+            DEFAULT_HTTP_WAIT,
+            MAX_SLOT_WAIT,
+        )?,
+        roles: roles(flags, env, file, &model)?,
+        model,
     };
     settings.check()?;
-    Ok(EmbedderChoice::OpenAiCompatible(settings))
+    Ok(EmbedderChoice::OpenAiCompatible(Box::new(settings)))
 }
 
 /// A variable's value, trimmed, if it is set.
@@ -667,29 +738,40 @@ fn text(value: &Option<OsString>, name: &str) -> Result<Option<String>> {
         .transpose()
 }
 
-/// A whole number in `range`, from the environment's `env_value`, else the
-/// configuration file's `file_value`.
+/// A whole number in `range`, from `given` (a flag's or a variable's text,
+/// with its name), else the configuration file's value of `file_key`.
 fn whole_number(
-    env_value: Option<String>,
-    name: &str,
-    file_value: &Option<serde_json::Value>,
+    given: Option<(String, &str)>,
+    (file_value, file_key): (&Option<serde_json::Value>, &str),
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<Option<u64>> {
-    let value = match (env_value, file_value) {
-        (Some(text), _) => Some(
-            text.parse::<u64>()
-                .map_err(|_| Error::invalid(format!("{name}={text:?} is not a whole number")))?,
-        ),
-        (None, Some(value)) => Some(value.as_u64().ok_or_else(|| {
-            Error::invalid(format!(
-                "{name} in the configuration file must be a whole number, not {value}"
-            ))
-        })?),
-        (None, None) => None,
+    let (value, what) = match (given, file_value) {
+        (Some((text, name)), _) => {
+            let what = format!("{name}={text:?}");
+            (
+                Some(
+                    text.parse::<u64>()
+                        .map_err(|_| Error::invalid(format!("{what} is not a whole number")))?,
+                ),
+                what,
+            )
+        }
+        (None, Some(value)) => {
+            let what = format!("{file_key} {value} in the configuration file");
+            (
+                Some(
+                    value
+                        .as_u64()
+                        .ok_or_else(|| Error::invalid(format!("{what} is not a whole number")))?,
+                ),
+                what,
+            )
+        }
+        (None, None) => (None, String::new()),
     };
     match value {
         Some(n) if !range.contains(&n) => Err(Error::invalid(format!(
-            "{name} must be from {} to {}, not {n}",
+            "{what} is not from {} to {}",
             range.start(),
             range.end()
         ))),
@@ -697,29 +779,94 @@ fn whole_number(
     }
 }
 
-/// How long an extraction waits for a slot: from the environment, else
-/// the configuration file, else [`DEFAULT_LLM_WAIT`].
-fn llm_wait(env: &Env, file: &ConfigFile) -> Result<Duration> {
-    let (seconds, what) = match (&env.llm_wait, &file.llm_wait) {
+/// A wait for a slot, in seconds (fractions allowed, up to `max`): from
+/// the environment variable, else the configuration file's key, else
+/// `default`.
+fn seconds(
+    (env_value, env_name): (&Option<OsString>, &str),
+    (file_value, file_key): (&Option<serde_json::Value>, &str),
+    default: Duration,
+    max: Duration,
+) -> Result<Duration> {
+    let (seconds, what) = match (env_value, file_value) {
         (Some(text), _) => {
-            let text = utf8(text, ENV_LLM_WAIT)?.trim();
-            (text.parse::<f64>().ok(), format!("{ENV_LLM_WAIT}={text:?}"))
+            let text = utf8(text, env_name)?.trim();
+            (text.parse::<f64>().ok(), format!("{env_name}={text:?}"))
         }
         (None, Some(value)) => (
             value.as_f64(),
-            format!("llm_wait {value} in the configuration file"),
+            format!("{file_key} {value} in the configuration file"),
         ),
-        (None, None) => return Ok(DEFAULT_LLM_WAIT),
+        (None, None) => return Ok(default),
     };
     seconds
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .filter(|wait| *wait <= MAX_LLM_WAIT)
+        .filter(|wait| *wait <= max)
         .ok_or_else(|| {
             Error::invalid(format!(
                 "{what} is not a number of seconds from 0 to {}",
-                MAX_LLM_WAIT.as_secs()
+                max.as_secs()
             ))
         })
+}
+
+/// How the embeddings model tells queries from documents: its family's
+/// conventions, each overridden by a flag, the environment or the
+/// configuration file (prefixes are taken as given, spaces included).
+fn roles(flags: &GlobalArgs, env: &Env, file: &ConfigFile, model: &str) -> Result<Roles> {
+    let family = conventions(model);
+    let prefix = |flag: &Option<String>,
+                  env_value: &Option<OsString>,
+                  env_name,
+                  from_file: &Option<String>,
+                  default: &str|
+     -> Result<String> {
+        Ok(match (flag, env_value, from_file) {
+            (Some(value), _, _) => value.clone(),
+            (None, Some(value), _) => utf8(value, env_name)?.to_owned(),
+            (None, None, Some(value)) => value.clone(),
+            (None, None, None) => default.to_owned(),
+        })
+    };
+    let input_type = match (
+        text(&env.embed_input_type, ENV_EMBED_INPUT_TYPE)?,
+        &file.embed_input_type,
+    ) {
+        (Some(value), _) => Some((value, ENV_EMBED_INPUT_TYPE)),
+        (None, Some(value)) => Some((value.clone(), "embed_input_type in the configuration file")),
+        (None, None) => None,
+    };
+    let input_type = match input_type {
+        None => family.input_type.map(|(q, d)| (q.to_owned(), d.to_owned())),
+        Some((value, _)) if value == "none" => None,
+        Some((value, what)) => match value.split_once(',') {
+            Some((query, document)) if !query.trim().is_empty() && !document.trim().is_empty() => {
+                Some((query.trim().to_owned(), document.trim().to_owned()))
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "{what} {value:?} is not QUERY,DOCUMENT (e.g. search_query,search_document) or none"
+                )));
+            }
+        },
+    };
+    Ok(Roles {
+        query_prefix: prefix(
+            &flags.embed_query_prefix,
+            &env.embed_query_prefix,
+            ENV_EMBED_QUERY_PREFIX,
+            &file.embed_query_prefix,
+            family.query_prefix,
+        )?,
+        document_prefix: prefix(
+            &flags.embed_document_prefix,
+            &env.embed_document_prefix,
+            ENV_EMBED_DOCUMENT_PREFIX,
+            &file.embed_document_prefix,
+            family.document_prefix,
+        )?,
+        input_type,
+    })
 }
 
 /// The backend writes queue memories for: from the environment, else the
@@ -1100,6 +1247,36 @@ mod tests {
             panic!("still the HTTP embedder");
         };
         assert_eq!((http.api_key.as_deref(), http.retries), (Some("sk-or"), 0));
+        assert_eq!(
+            (
+                http.roles.query_prefix.as_str(),
+                http.roles.document_prefix.as_str()
+            ),
+            ("search_query: ", "search_document: "),
+            "nomic-embed-text's own prefixes"
+        );
+        let flagged = GlobalArgs {
+            embed_batch: Some("8".into()),
+            embed_query_prefix: Some(String::new()),
+            ..flags.clone()
+        };
+        let env = Env {
+            embed_batch: Some("32".into()),
+            embed_input_type: Some("search_query,search_document".into()),
+            ..env
+        };
+        let EmbedderChoice::OpenAiCompatible(http) =
+            Config::resolve(&flagged, &env).unwrap().embedder().unwrap()
+        else {
+            panic!("still the HTTP embedder");
+        };
+        assert_eq!(http.batch, 8, "the flag beats the environment");
+        assert_eq!(http.roles.query_prefix, "", "a prefix may be turned off");
+        assert_eq!(http.roles.document_prefix, "search_document: ");
+        assert_eq!(
+            http.roles.input_type,
+            Some(("search_query".to_owned(), "search_document".to_owned()))
+        );
         let builtin = GlobalArgs {
             embedder: Some("builtin".into()),
             ..flags.clone()
@@ -1111,12 +1288,16 @@ mod tests {
             ("dimensions", "5000"),
             ("batch", "x"),
             ("embedder", "onnx"),
+            ("input_type", "query"),
+            ("http_wait", "-1"),
         ] {
             let mut env = Env::default();
             let value = Some(value.into());
             match name {
                 "dimensions" => env.embed_dimensions = value,
                 "batch" => env.embed_batch = value,
+                "input_type" => env.embed_input_type = value,
+                "http_wait" => env.http_wait = value,
                 _ => env.embedder = value,
             }
             let c = Config::resolve(&flags, &env).unwrap();

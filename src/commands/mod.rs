@@ -159,6 +159,7 @@ fn embedder(config: &Config) -> Result<Box<dyn Embedder>> {
                 settings.model.clone(),
                 settings.dimensions,
                 settings.batch,
+                settings.roles.clone(),
             );
             match api.cache_key() {
                 Some(key) => Box::new(CachedEmbedder::new(

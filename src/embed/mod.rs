@@ -6,6 +6,7 @@
 //! command layer picks one [`Embedder`] and passes it to whatever embeds.
 
 mod builtin;
+pub mod families;
 pub mod openai;
 pub mod settings;
 mod tables;

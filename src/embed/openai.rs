@@ -25,24 +25,40 @@ pub struct OpenAiCompatible {
     pub dimensions: Option<u32>,
     /// Texts per request.
     pub batch: usize,
-    /// Put before each query (the model's instruction, if it wants one).
-    pub query_prefix: String,
-    /// Put before each document.
-    pub document_prefix: String,
+    /// How the model tells queries from documents.
+    pub roles: Roles,
     /// The dimension the first answer had, when `dimensions` is not set.
     learned: OnceLock<usize>,
 }
 
+/// How a model tells queries from documents: a prefix before each text,
+/// and an `input_type` field, for each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// Put before each query (the model's instruction, if it wants one).
+    pub query_prefix: String,
+    /// Put before each document.
+    pub document_prefix: String,
+    /// The `input_type` of queries and of documents, if the model takes one.
+    pub input_type: Option<(String, String)>,
+}
+
 impl OpenAiCompatible {
-    /// An embedder asking `model` at `endpoint`.
-    pub fn new(endpoint: Endpoint, model: String, dimensions: Option<u32>, batch: usize) -> Self {
+    /// An embedder asking `model` at `endpoint`, its texts told apart as
+    /// `roles` says.
+    pub fn new(
+        endpoint: Endpoint,
+        model: String,
+        dimensions: Option<u32>,
+        batch: usize,
+        roles: Roles,
+    ) -> Self {
         OpenAiCompatible {
             endpoint,
             model,
             dimensions,
             batch: batch.max(1),
-            query_prefix: String::new(),
-            document_prefix: String::new(),
+            roles,
             learned: OnceLock::new(),
         }
     }
@@ -54,9 +70,14 @@ impl OpenAiCompatible {
             .or_else(|| self.learned.get().copied())
     }
 
-    /// Embeds `texts`, each after `prefix`, in batches; an empty text gets
-    /// a zero vector without being sent.
-    fn embed_with(&self, prefix: &str, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    /// Embeds `texts`, each after `prefix` and with the `input_type` if
+    /// any, in batches; an empty text gets a zero vector without being sent.
+    fn embed_with(
+        &self,
+        prefix: &str,
+        input_type: Option<&str>,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>> {
         let sent: Vec<(usize, String)> = texts
             .iter()
             .enumerate()
@@ -66,7 +87,7 @@ impl OpenAiCompatible {
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in sent.chunks(self.batch) {
             let inputs: Vec<String> = batch.iter().map(|(_, text)| text.clone()).collect();
-            let body = request_body(&self.model, &inputs, self.dimensions);
+            let body = request_body(&self.model, &inputs, self.dimensions, input_type);
             let answer = post_json(&self.endpoint, "embeddings", &body)?;
             let read = read_vectors(&answer, inputs.len(), self.known_dim())?;
             let dim = read.first().map_or(0, Vec::len);
@@ -100,7 +121,7 @@ impl Embedder for OpenAiCompatible {
         let dim = match self.known_dim() {
             Some(dim) => dim,
             None => {
-                self.embed_with(&self.document_prefix, &["dimension"])?;
+                self.embed(&["dimension"])?;
                 self.known_dim().unwrap_or(0)
             }
         };
@@ -115,11 +136,13 @@ impl Embedder for OpenAiCompatible {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        self.embed_with(&self.document_prefix, texts)
+        let input_type = self.roles.input_type.as_ref().map(|(_, d)| d.as_str());
+        self.embed_with(&self.roles.document_prefix, input_type, texts)
     }
 
     fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        self.embed_with(&self.query_prefix, texts)
+        let input_type = self.roles.input_type.as_ref().map(|(q, _)| q.as_str());
+        self.embed_with(&self.roles.query_prefix, input_type, texts)
     }
 
     fn cache_key(&self) -> Option<String> {
@@ -130,7 +153,8 @@ impl Embedder for OpenAiCompatible {
             json!({
                 "model": self.space_model(),
                 "dimensions": dimensions,
-                "document_prefix": self.document_prefix,
+                "document_prefix": self.roles.document_prefix,
+                "document_input_type": self.roles.input_type.as_ref().map(|(_, d)| d),
             })
             .to_string(),
         )
@@ -145,11 +169,19 @@ impl Embedder for OpenAiCompatible {
 
 /// The body asking `model` for the vectors of `inputs`, with `dimensions`
 /// when set (models that cannot shorten their vectors refuse it, so it is
-/// sent only when the user asks).
-pub fn request_body(model: &str, inputs: &[String], dimensions: Option<u32>) -> Value {
+/// sent only when the user asks) and `input_type` when the model takes one.
+pub fn request_body(
+    model: &str,
+    inputs: &[String],
+    dimensions: Option<u32>,
+    input_type: Option<&str>,
+) -> Value {
     let mut body = json!({"model": model, "input": inputs, "encoding_format": "float"});
     if let Some(dimensions) = dimensions {
         body["dimensions"] = dimensions.into();
+    }
+    if let Some(input_type) = input_type {
+        body["input_type"] = input_type.into();
     }
     body
 }
@@ -240,7 +272,7 @@ mod tests {
             max_body: 1 << 20,
             slots: None,
         };
-        OpenAiCompatible::new(endpoint, "m".to_owned(), None, batch)
+        OpenAiCompatible::new(endpoint, "m".to_owned(), None, batch, Roles::default())
     }
 
     #[test]
@@ -250,7 +282,7 @@ mod tests {
             ok(r#"{"data":[{"index":0,"embedding":[3,4]}]}"#),
         ]);
         let mut embedder = embedder(&base, 2);
-        embedder.query_prefix = "query: ".to_owned();
+        embedder.roles.query_prefix = "query: ".to_owned();
         let vectors = embedder.embed(&["a", "", "b", "c"]).unwrap();
         assert_eq!(
             vectors,
@@ -279,7 +311,7 @@ mod tests {
             ok(r#"{"data":[{"embedding":[0,1,0]}]}"#),
         ]);
         let mut embedder = embedder(&base, 8);
-        embedder.query_prefix = "query: ".to_owned();
+        embedder.roles.query_prefix = "query: ".to_owned();
         assert_eq!(embedder.space().unwrap().dim, 3);
         embedder.embed_queries(&["where"]).unwrap();
         let requests = seen.lock().unwrap().clone();
@@ -299,11 +331,19 @@ mod tests {
     fn the_request_asks_for_floats_and_dimensions_only_when_set() {
         let inputs = vec!["a".to_owned(), "b".to_owned()];
         assert_eq!(
-            request_body("text-embedding-3-small", &inputs, Some(512)),
+            request_body("text-embedding-3-small", &inputs, Some(512), None),
             json!({"model": "text-embedding-3-small", "input": ["a", "b"],
                    "encoding_format": "float", "dimensions": 512})
         );
-        assert!(request_body("m", &inputs, None).get("dimensions").is_none());
+        assert!(
+            request_body("m", &inputs, None, None)
+                .get("dimensions")
+                .is_none()
+        );
+        assert_eq!(
+            request_body("m", &inputs, None, Some("search_query"))["input_type"],
+            "search_query"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::openai::Roles;
 use crate::error::{Error, Result};
 use crate::http::{Endpoint, check_target};
 use crate::slots::{Pool, RuntimeDir, SlotCount};
@@ -23,8 +24,9 @@ pub const MAX_RETRIES: u32 = 10;
 pub const DEFAULT_HTTP_SLOTS: u32 = 4;
 /// The slot pool every request to a provider takes a slot of.
 pub const HTTP_POOL: &str = "http";
-/// How long a request waits for a slot of the `http` pool.
-pub const SLOT_WAIT: Duration = Duration::from_secs(300);
+/// How long a request waits for a slot of the `http` pool when none is
+/// configured.
+pub const DEFAULT_HTTP_WAIT: Duration = Duration::from_secs(300);
 /// The most bytes of an answer read (a batch of 2,048 vectors of 4,096
 /// floats written as JSON text is about 170 MB).
 pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
@@ -35,7 +37,7 @@ pub enum EmbedderChoice {
     /// The model inside the binary.
     Builtin,
     /// An OpenAI-compatible embeddings API.
-    OpenAiCompatible(HttpSettings),
+    OpenAiCompatible(Box<HttpSettings>),
 }
 
 /// How to ask an OpenAI-compatible embeddings API.
@@ -57,6 +59,10 @@ pub struct HttpSettings {
     pub retries: u32,
     /// The slot count of a new `http` pool.
     pub slots: SlotCount,
+    /// How long a request waits for a slot of the `http` pool.
+    pub wait: Duration,
+    /// How the model tells queries from documents.
+    pub roles: Roles,
 }
 
 impl HttpSettings {
@@ -87,7 +93,7 @@ impl HttpSettings {
     pub fn endpoint(&self, runtime_dir: &RuntimeDir) -> Result<Endpoint> {
         let pool = Pool::open(runtime_dir, HTTP_POOL, self.slots)?;
         Ok(Endpoint {
-            slots: Some((pool, SLOT_WAIT)),
+            slots: Some((pool, self.wait)),
             base_url: self.base_url.trim_end_matches('/').to_owned(),
             api_key: self.api_key.clone(),
             headers: Vec::new(),
@@ -115,6 +121,8 @@ mod tests {
                 value: DEFAULT_HTTP_SLOTS,
                 explicit: false,
             },
+            wait: DEFAULT_HTTP_WAIT,
+            roles: Roles::default(),
         }
     }
 

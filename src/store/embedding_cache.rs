@@ -11,7 +11,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::chunks::{chunk_texts, quantize};
+use super::chunks::{chunk_texts, quantize, stored_space};
 use super::{OpenMode, Store};
 use crate::embed::{Embedder, EmbeddingSpace};
 use crate::error::{Error, ErrorKind, Result};
@@ -194,20 +194,61 @@ impl CachedEmbedder {
         }
     }
 
-    /// Runs `work` on this embedder's connection, opened on first use.
-    fn with_store<T>(&self, work: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+    /// Runs `work` on this embedder's connection, opened on first use; with
+    /// `create`, the database is created if it does not exist (only
+    /// writers embed documents, and they create it too), else `None` is
+    /// returned for a database that does not exist.
+    fn with_store<T>(
+        &self,
+        create: bool,
+        work: impl FnOnce(&mut Store) -> Result<T>,
+    ) -> Result<Option<T>> {
         let mut guard = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         let store = match guard.as_mut() {
             Some(store) => store,
-            None => guard.insert(Store::open(&self.db, OpenMode::Existing)?),
+            None => {
+                let opened = match Store::open(&self.db, OpenMode::Existing) {
+                    Err(e) if e.kind() == ErrorKind::NotFound && create => {
+                        Store::open(&self.db, OpenMode::Create)?
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                    opened => opened?,
+                };
+                self.learn_stored_dim(&opened)?;
+                guard.insert(opened)
+            }
         };
-        work(store)
+        work(store).map(Some)
+    }
+}
+
+impl CachedEmbedder {
+    /// Tells the embedder the dimension of the vectors the database holds
+    /// of its model (live, or of a move under way), so that an answer of
+    /// another dimension is refused before it is kept.
+    fn learn_stored_dim(&self, store: &Store) -> Result<()> {
+        let model = self.inner.space_model();
+        let staged: Option<(String, Option<u32>)> = store
+            .conn()
+            .query_row("SELECT model, dim FROM reindex_stage", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let stored = stored_space(store.conn())?.map(|space| (space.model, Some(space.dim)));
+        for (held, dim) in [stored, staged].into_iter().flatten() {
+            if let (true, Some(dim)) = (held == model, dim) {
+                self.inner.learn_dim(dim as usize);
+            }
+        }
+        Ok(())
     }
 }
 
 impl Embedder for CachedEmbedder {
     fn space(&self) -> Result<EmbeddingSpace> {
-        if let Some(dim) = self.with_store(|store| kept_dim(store.conn(), &self.key))? {
+        if let Some(Some(dim)) =
+            self.with_store(false, |store| kept_dim(store.conn(), &self.key))?
+        {
             self.inner.learn_dim(dim);
         }
         self.inner.space()
@@ -219,8 +260,9 @@ impl Embedder for CachedEmbedder {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let hashes: Vec<TextHash> = texts.iter().map(|t| text_hash(t)).collect();
-        let mut vectors =
-            self.with_store(|store| kept_vectors(store.conn(), &self.key, &hashes))?;
+        let mut vectors = self
+            .with_store(true, |store| kept_vectors(store.conn(), &self.key, &hashes))?
+            .unwrap_or_default();
         if let Some(dim) = vectors.iter().flatten().map(Vec::len).next() {
             self.inner.learn_dim(dim);
         }
@@ -241,7 +283,7 @@ impl Embedder for CachedEmbedder {
             ));
         }
         let made_hashes: Vec<TextHash> = missing.iter().map(|&i| hashes[i]).collect();
-        self.with_store(|store| {
+        self.with_store(true, |store| {
             store.write(|tx| keep_vectors(tx, &self.key, &made_hashes, &made))
         })?;
         for (at, vector) in missing.into_iter().zip(made) {

@@ -179,7 +179,7 @@ fn vectors_of_another_dimension_are_refused() {
     );
     server.then(Script::Dimension(16));
     let (code, out) = remember(&env, &server, "b", "deploys on fridays");
-    assert_eq!(code, Some(5), "{out}");
+    assert_eq!(code, Some(20), "{out}");
     assert!(
         out["error"]["message"]
             .as_str()
@@ -188,6 +188,28 @@ fn vectors_of_another_dimension_are_refused() {
         "{out}"
     );
     assert_eq!(run(&env, &server, &["read", "b"], &[]).0, Some(3));
+    assert_eq!(
+        remember(&env, &server, "b", "deploys on fridays").0,
+        Some(0),
+        "the refused answer was not kept"
+    );
+
+    server.then(Script::Dimension(16));
+    let (code, out) = run(
+        &env,
+        &server,
+        &["remember", "--name", "c", "--body", "pager on mondays"],
+        &[("SQLITE_GRAPHRAG_EMBED_DIMENSIONS", "16")],
+    );
+    assert_eq!(
+        code,
+        Some(5),
+        "another configured dimension is another space: {out}"
+    );
+    assert!(
+        out["error"]["hint"].as_str().unwrap().contains("reindex"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -278,4 +300,58 @@ fn an_ingest_sends_its_files_in_batches() {
         "not one request per file: {}",
         server.requests().len()
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn requests_wait_for_a_slot_of_the_http_pool_and_none_is_sent_without_one() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    let gate = env.dir.path().join("release");
+    let mut holder = env
+        .std_cmd()
+        .args(["slots", "exec", "--pool", "http", "--max", "1", "--"])
+        .args([
+            "sh",
+            "-c",
+            "while [ ! -e \"$1\" ]; do sleep 0.05; done",
+            "sh",
+        ])
+        .arg(&gate)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::common::wait_until(60, "the slot to be held", || {
+        let out = env
+            .std_cmd()
+            .args(["slots", "status", "--pool", "http"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|status| status["held"] == 1)
+    });
+    let (code, refused) = run(
+        &env,
+        &server,
+        &["remember", "--name", "n", "--body", "a note"],
+        &[("SQLITE_GRAPHRAG_HTTP_WAIT", "0.3")],
+    );
+    std::fs::write(&gate, "").unwrap();
+    holder.wait().unwrap();
+    assert_eq!(
+        (code, &refused["error"]["kind"]),
+        (Some(75), &json!("no_slot")),
+        "{refused}"
+    );
+    assert!(
+        server.requests().is_empty(),
+        "a request went out without a slot"
+    );
+    assert_eq!(env.rows::<(i64,)>("SELECT count(*) FROM memories"), [(0,)]);
+    let (code, stored) = run(
+        &env,
+        &server,
+        &["remember", "--name", "n", "--body", "a note"],
+        &[("SQLITE_GRAPHRAG_HTTP_WAIT", "0.3")],
+    );
+    assert_eq!(code, Some(0), "{stored}");
 }
