@@ -355,3 +355,46 @@ fn requests_wait_for_a_slot_of_the_http_pool_and_none_is_sent_without_one() {
     );
     assert_eq!(code, Some(0), "{stored}");
 }
+
+#[test]
+fn queries_and_documents_carry_the_model_familys_prefixes_or_input_type() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    let nomic = [("SQLITE_GRAPHRAG_EMBED_MODEL", "nomic-embed-text")];
+    let (code, _) = run(
+        &env,
+        &server,
+        &["remember", "--name", "a", "--body", "invoices"],
+        &nomic,
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(run(&env, &server, &["recall", "bills"], &nomic).0, Some(0));
+    let inputs: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r["input"][0].clone())
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            json!("search_document: invoices"),
+            json!("search_query: bills")
+        ]
+    );
+
+    let (env, server) = (TestEnv::new(), Server::start());
+    let cohere = [("SQLITE_GRAPHRAG_EMBED_MODEL", "cohere/embed-english-v3.0")];
+    run(
+        &env,
+        &server,
+        &["remember", "--name", "a", "--body", "invoices"],
+        &cohere,
+    );
+    run(&env, &server, &["recall", "bills"], &cohere);
+    let kinds: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r["input_type"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("search_document"), json!("search_query")]);
+    assert_eq!(server.requests()[0]["input"][0], "invoices");
+}
