@@ -4,9 +4,11 @@
 //! and the strict schema, and each failure has its exit code with nothing
 //! stored.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, wait_until};
 use crate::openai_server::{Script, Server};
 
 const BODY: &str = "Our Rust service keeps its data in SQLite.";
@@ -340,4 +342,76 @@ fn an_export_carries_the_chat_extraction_and_an_import_restores_it() {
     assert_eq!(report.failed, 0);
     assert_eq!(copy.export_all(), exported, "the round trip is exact");
     assert_eq!(mentions(&copy), chat_mentions());
+}
+
+/// The binary in `env` with `args`, set to extract through `server`,
+/// started in the background.
+fn spawn(env: &TestEnv, server: &Server, args: &[&str]) -> std::process::Child {
+    env.std_cmd()
+        .env("SQLITE_GRAPHRAG_CHAT_BASE_URL", &server.base)
+        .env("SQLITE_GRAPHRAG_CHAT_MODEL", MODEL)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_request_holds_a_slot_of_the_llm_pool_and_no_write_lock() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    server.then(Script::Late(Duration::from_secs(5)));
+    let mut extracting = spawn(
+        &env,
+        &server,
+        &[
+            "remember",
+            "--name",
+            "m",
+            "--body",
+            BODY,
+            "--extract",
+            "openai-compatible",
+        ],
+    );
+    wait_until(60, "the request to arrive", || server.requests().len() == 1);
+    let pool = env.ok(&["slots", "status", "--pool", "llm"]);
+    assert_eq!(pool["held"], 1, "{pool}");
+    assert_eq!(
+        env.remember("other", "written meanwhile")["action"],
+        "created"
+    );
+    assert!(
+        extracting.try_wait().unwrap().is_none(),
+        "the write did not wait for the extraction"
+    );
+    let out = extracting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(mentions(&env), chat_mentions());
+    assert_eq!(env.ok(&["slots", "status", "--pool", "llm"])["held"], 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_stops_the_wait_for_an_answer_and_puts_the_job_back_uncounted() {
+    let (env, server) = (TestEnv::new(), Server::start());
+    remember_queued(&env, &server, "q");
+    server.then(Script::Late(Duration::from_secs(60)));
+    let worker = spawn(&env, &server, &["enrich"]);
+    wait_until(60, "the request to arrive", || server.requests().len() == 1);
+    let pid = rustix::process::Pid::from_raw(i32::try_from(worker.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let out = worker.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&first["event"], &first["error"]["kind"]),
+        (&json!("released"), &json!("interrupted")),
+        "{stdout}"
+    );
+    assert_eq!(
+        jobs(&env),
+        [("queued".to_owned(), 0, "openai-compatible".to_owned())]
+    );
 }

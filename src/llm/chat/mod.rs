@@ -74,10 +74,14 @@ pub fn preflight(config: &Config) -> Result<()> {
 
 /// The longest one request may take when each attempt may wait
 /// `slot_wait` for its slot: every attempt waiting, running to its
-/// deadline, then waiting its longest backoff.
+/// deadline, then waiting its longest backoff; zero when the chat API is
+/// not configured (no request can be sent).
 pub fn longest_request(config: &Config, slot_wait: Duration) -> Duration {
-    let timeout = config.chat().map_or(DEFAULT_TIMEOUT, |s| s.timeout);
-    timeout
+    let Ok(settings) = config.chat() else {
+        return Duration::ZERO;
+    };
+    settings
+        .timeout
         .saturating_add(slot_wait)
         .saturating_add(LONGEST_DELAY)
         .saturating_mul(RETRIES + 1)
