@@ -208,6 +208,8 @@ fn a_refused_key_exits_17_with_the_job_released_and_nothing_stored() {
     let (code, out) = remember_extract(&env, &server, "m");
     assert_eq!(code, Some(17), "{out}");
     assert_eq!(out["error"]["kind"], "provider_auth", "{out}");
+    let hint = out["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("SQLITE_GRAPHRAG_CHAT_API_KEY"), "{out}");
     assert!(mentions(&env).is_empty());
 
     remember_queued(&env, &server, "q");
@@ -239,7 +241,7 @@ fn a_rate_limit_is_waited_out_as_the_server_asks() {
 }
 
 #[test]
-fn a_refusal_exits_16_without_asking_again() {
+fn a_refusal_exits_16_without_asking_again_and_enrich_fails_its_job() {
     let (env, server) = (TestEnv::new(), Server::start());
     server.then(Script::Refusal("I can't help with that."));
     let (code, out) = remember_extract(&env, &server, "m");
@@ -253,6 +255,18 @@ fn a_refusal_exits_16_without_asking_again() {
     );
     assert_eq!(server.requests().len(), 1);
     assert!(mentions(&env).is_empty());
+
+    remember_queued(&env, &server, "q");
+    server.then(Script::Refusal("No."));
+    let (code, lines) = enrich(&env, &server);
+    assert_eq!(code, Some(12), "{lines:?}");
+    assert_eq!(lines[0]["event"], "failed", "{lines:?}");
+    let retried = env.ok(&["enrich", "retry", "--failed"]);
+    assert_eq!(retried["requeued"], 1);
+    let (code, lines) = enrich(&env, &server);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines[0]["event"], "stored", "{lines:?}");
+    assert_eq!(env.ok(&["enrich", "status"])["done"], 1);
 }
 
 #[test]

@@ -108,7 +108,7 @@ pub fn complete(config: &Config, request: &ChatRequest) -> Result<ChatReply> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let answer = interruptible(&endpoint, &body, &signals).map_err(with_key_hint)?;
+        let answer = interruptible(&endpoint, &body, &signals).map_err(with_chat_hint)?;
         let why = match read_answer(&answer) {
             Ok(read) => match (request.check_reply)(&read.structured) {
                 Ok(()) => {
@@ -162,11 +162,15 @@ fn interruptible(endpoint: &Endpoint, body: &Value, signals: &SignalWatch) -> Re
     }
 }
 
-/// A failed login says which keys this backend reads.
-fn with_key_hint(error: Error) -> Error {
-    match error.kind() {
-        ErrorKind::ProviderAuth => error
-            .with_hint("check the API key (SQLITE_GRAPHRAG_CHAT_API_KEY, else OPENROUTER_API_KEY)"),
-        _ => error,
-    }
+/// The hint of a failed request, in this backend's settings.
+fn with_chat_hint(error: Error) -> Error {
+    let hint = match error.kind() {
+        ErrorKind::ProviderAuth => {
+            "check the API key (SQLITE_GRAPHRAG_CHAT_API_KEY, else OPENROUTER_API_KEY)"
+        }
+        ErrorKind::ProviderRateLimited => "wait, or check the account's credits",
+        ErrorKind::Timeout => "raise SQLITE_GRAPHRAG_CHAT_TIMEOUT, or choose a faster model",
+        _ => return error,
+    };
+    error.with_hint(hint)
 }
