@@ -21,7 +21,8 @@ use crate::embed::settings::{
     DEFAULT_TIMEOUT, EmbedderChoice, HttpSettings, MAX_BATCH, MAX_RETRIES,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::llm::Backend;
+use crate::llm::chat::{self, ChatSettings};
+use crate::llm::{Backend, ExtractBackend};
 use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
 use crate::progress::{Progress, ProgressSettings};
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
@@ -43,7 +44,7 @@ pub const ENV_LLM_SLOTS: &str = "SQLITE_GRAPHRAG_LLM_SLOTS";
 /// Environment variable naming the `claude` program to run.
 pub const ENV_CLAUDE_BIN: &str = "SQLITE_GRAPHRAG_CLAUDE_BIN";
 /// Environment variable naming the LLM backend that writes queue memories
-/// for (`claude`, `codex` or `none`).
+/// for (`claude`, `codex`, `openai-compatible` or `none`).
 pub const ENV_EXTRACT: &str = "SQLITE_GRAPHRAG_EXTRACT";
 /// Environment variable naming the `codex` program to run.
 pub const ENV_CODEX_BIN: &str = "SQLITE_GRAPHRAG_CODEX_BIN";
@@ -87,6 +88,15 @@ pub const ENV_HTTP_WAIT: &str = "SQLITE_GRAPHRAG_HTTP_WAIT";
 pub const ENV_CLAUDE_MODEL: &str = "SQLITE_GRAPHRAG_CLAUDE_MODEL";
 /// Environment variable naming the model `codex` runs (else its default).
 pub const ENV_CODEX_MODEL: &str = "SQLITE_GRAPHRAG_CODEX_MODEL";
+/// Environment variable naming the base URL of the chat API of the
+/// `openai-compatible` extraction backend.
+pub const ENV_CHAT_BASE_URL: &str = "SQLITE_GRAPHRAG_CHAT_BASE_URL";
+/// Environment variable naming the model of the chat API.
+pub const ENV_CHAT_MODEL: &str = "SQLITE_GRAPHRAG_CHAT_MODEL";
+/// Environment variable holding the chat API key.
+pub const ENV_CHAT_API_KEY: &str = "SQLITE_GRAPHRAG_CHAT_API_KEY";
+/// Environment variable giving the deadline of one chat request, in seconds.
+pub const ENV_CHAT_TIMEOUT: &str = "SQLITE_GRAPHRAG_CHAT_TIMEOUT";
 /// The slot count of a new `llm` pool when none is configured: LLM command
 /// lines are heavy, and a subscription takes only a few at once.
 const DEFAULT_LLM_SLOTS: u32 = 2;
@@ -154,6 +164,14 @@ pub struct Env {
     pub claude_model: Option<OsString>,
     /// `SQLITE_GRAPHRAG_CODEX_MODEL`.
     pub codex_model: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CHAT_BASE_URL`.
+    pub chat_base_url: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CHAT_MODEL`.
+    pub chat_model: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CHAT_API_KEY`.
+    pub chat_api_key: Option<OsString>,
+    /// `SQLITE_GRAPHRAG_CHAT_TIMEOUT`.
+    pub chat_timeout: Option<OsString>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<OsString>,
     /// `XDG_CONFIG_HOME`.
@@ -202,6 +220,10 @@ impl Env {
             http_slots: var(ENV_HTTP_SLOTS),
             claude_model: var(ENV_CLAUDE_MODEL),
             codex_model: var(ENV_CODEX_MODEL),
+            chat_base_url: var(ENV_CHAT_BASE_URL),
+            chat_model: var(ENV_CHAT_MODEL),
+            chat_api_key: var(ENV_CHAT_API_KEY),
+            chat_timeout: var(ENV_CHAT_TIMEOUT),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
@@ -264,6 +286,12 @@ pub struct ConfigFile {
     pub claude_model: Option<String>,
     /// The model `codex` runs.
     pub codex_model: Option<String>,
+    /// The base URL of the chat API of the `openai-compatible` extraction backend.
+    pub chat_base_url: Option<String>,
+    /// The model of the chat API.
+    pub chat_model: Option<String>,
+    /// Seconds one chat request may take (checked when used).
+    pub chat_timeout: Option<serde_json::Value>,
 }
 
 impl ConfigFile {
@@ -286,7 +314,8 @@ impl ConfigFile {
                      extract, claude_bin, codex_bin, claude_model, codex_model, embedder, \
                      embed_base_url, embed_model, embed_dimensions, embed_batch, embed_timeout, \
                      embed_retries, embed_query_prefix, embed_document_prefix, \
-                     embed_input_type, http_slots, http_wait",
+                     embed_input_type, http_slots, http_wait, chat_base_url, chat_model, \
+                     chat_timeout",
             )
         })
     }
@@ -329,7 +358,10 @@ pub struct Config {
     /// The model `codex` runs, when not its own default.
     codex_model: Deferred<Option<String>>,
     /// The LLM backend writes queue memories for, or why the given one is bad.
-    queued_backend: Deferred<Option<Backend>>,
+    queued_backend: Deferred<Option<ExtractBackend>>,
+    /// The chat API of the `openai-compatible` extraction backend, or why
+    /// its settings are bad.
+    chat: Deferred<ChatSettings>,
     /// The most detailed log level written to stderr.
     pub log_level: LevelFilter,
     /// When long commands show a progress line, and how.
@@ -416,6 +448,7 @@ impl Config {
             codex_model: model(&env.codex_model, ENV_CODEX_MODEL, &file.codex_model)
                 .map_err(DeferredError::from),
             queued_backend: queued_backend(env, &file).map_err(DeferredError::from),
+            chat: chat_settings(env, &file).map_err(DeferredError::from),
             log_level: log_level(flags.verbose, flags.quiet),
             progress: ProgressSettings {
                 mode: flags.progress,
@@ -505,7 +538,7 @@ impl Config {
     ///
     /// # Failure
     /// Invalid input when the environment named another backend.
-    pub fn queued_backend(&self) -> Result<Option<Backend>> {
+    pub fn queued_backend(&self) -> Result<Option<ExtractBackend>> {
         self.queued_backend.clone().map_err(|e| e.to_error())
     }
 
@@ -530,6 +563,44 @@ impl Config {
             .map(Option::as_deref)
             .map_err(DeferredError::to_error)
     }
+}
+
+// The chat API of the `openai-compatible` extraction backend.
+
+impl Config {
+    /// The chat API the `openai-compatible` extraction backend asks, checked.
+    ///
+    /// # Failure
+    /// Invalid input for a missing model, a bad base URL, timeout or key.
+    pub fn chat(&self) -> Result<ChatSettings> {
+        self.chat.clone().map_err(|e| e.to_error())
+    }
+}
+
+/// The chat API's settings: each from the environment, else the
+/// configuration file, else its default (the key only from the
+/// environment: `SQLITE_GRAPHRAG_CHAT_API_KEY`, else `OPENROUTER_API_KEY`).
+fn chat_settings(env: &Env, file: &ConfigFile) -> Result<ChatSettings> {
+    let settings = ChatSettings {
+        base_url: text(&env.chat_base_url, ENV_CHAT_BASE_URL)?
+            .or_else(|| file.chat_base_url.clone())
+            .unwrap_or_else(|| chat::DEFAULT_BASE_URL.to_owned()),
+        model: text(&env.chat_model, ENV_CHAT_MODEL)?
+            .or_else(|| file.chat_model.as_deref().map(|m| m.trim().to_owned()))
+            .unwrap_or_default(),
+        api_key: match text(&env.chat_api_key, ENV_CHAT_API_KEY)? {
+            Some(key) => Some(key),
+            None => text(&env.openrouter_api_key, "OPENROUTER_API_KEY")?,
+        },
+        timeout: whole_number(
+            text(&env.chat_timeout, ENV_CHAT_TIMEOUT)?.map(|t| (t, ENV_CHAT_TIMEOUT)),
+            (&file.chat_timeout, "chat_timeout"),
+            1..=chat::MAX_TIMEOUT.as_secs(),
+        )?
+        .map_or(chat::DEFAULT_TIMEOUT, Duration::from_secs),
+    };
+    settings.check()?;
+    Ok(settings)
 }
 
 /// A setting's value, or the error to report when a command asks for it.
@@ -871,24 +942,24 @@ fn roles(flags: &GlobalArgs, env: &Env, file: &ConfigFile, model: &str) -> Resul
 
 /// The backend writes queue memories for: from the environment, else the
 /// configuration file, else none.
-fn queued_backend(env: &Env, file: &ConfigFile) -> Result<Option<Backend>> {
+fn queued_backend(env: &Env, file: &ConfigFile) -> Result<Option<ExtractBackend>> {
+    const NAMES: &str = "claude, codex, openai-compatible or none";
     let (text, what) = match (&env.extract, &file.extract) {
         (Some(text), _) => (utf8(text, ENV_EXTRACT)?.trim(), ENV_EXTRACT),
         (None, Some(value)) => {
             const WHAT: &str = "extract in the configuration file";
-            let text = value.as_str().ok_or_else(|| {
-                Error::invalid(format!("{WHAT} must be claude, codex or none, not {value}"))
-            })?;
+            let text = value
+                .as_str()
+                .ok_or_else(|| Error::invalid(format!("{WHAT} must be {NAMES}, not {value}")))?;
             (text, WHAT)
         }
         (None, None) => return Ok(None),
     };
-    match text {
-        "none" => Ok(None),
-        "claude" => Ok(Some(Backend::Claude)),
-        "codex" => Ok(Some(Backend::Codex)),
-        other => Err(Error::invalid(format!(
-            "{what}={other:?} is not a backend: use claude, codex or none"
+    match (text, ExtractBackend::named(text)) {
+        ("none", _) => Ok(None),
+        (_, Some(backend)) => Ok(Some(backend)),
+        (other, None) => Err(Error::invalid(format!(
+            "{what}={other:?} is not a backend: use {NAMES}"
         ))),
     }
 }
@@ -1150,7 +1221,10 @@ mod tests {
         };
         let c = Config::resolve(&flags, &Env::default()).unwrap();
         assert_eq!(c.llm_slots().unwrap().value, 3);
-        assert_eq!(c.queued_backend().unwrap(), Some(Backend::Codex));
+        assert_eq!(
+            c.queued_backend().unwrap(),
+            Some(ExtractBackend::Tool(Backend::Codex))
+        );
         assert_eq!(c.claude_bin, Some(PathBuf::from("/opt/claude")));
         assert_eq!(c.codex_bin, Some(PathBuf::from("/opt/codex")));
         assert_eq!(c.model(Backend::Claude).unwrap(), Some("opus"));
@@ -1202,6 +1276,66 @@ mod tests {
             ErrorKind::InvalidInput
         );
         assert!(c.max_slots().is_ok());
+    }
+
+    #[test]
+    fn the_chat_settings_come_from_the_environment_else_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(
+            &path,
+            r#"{"extract":"openai-compatible","chat_base_url":"http://127.0.0.1:9/v1",
+                "chat_model":"qwen","chat_timeout":30}"#,
+        )
+        .unwrap();
+        let flags = GlobalArgs {
+            config: Some(path.clone()),
+            ..GlobalArgs::default()
+        };
+        let c = Config::resolve(&flags, &Env::default()).unwrap();
+        assert_eq!(c.queued_backend().unwrap(), Some(ExtractBackend::Chat));
+        let chat = c.chat().unwrap();
+        assert_eq!(
+            (chat.base_url.as_str(), chat.model.as_str(), chat.api_key),
+            ("http://127.0.0.1:9/v1", "qwen", None)
+        );
+        assert_eq!(chat.timeout, Duration::from_secs(30));
+        let env = Env {
+            chat_base_url: Some("https://api.example.com/v1".into()),
+            chat_model: Some("gpt-x".into()),
+            openrouter_api_key: Some("sk-or".into()),
+            chat_timeout: Some("7".into()),
+            ..Env::default()
+        };
+        let chat = Config::resolve(&flags, &env).unwrap().chat().unwrap();
+        assert_eq!(chat.model, "gpt-x");
+        assert_eq!(chat.api_key.as_deref(), Some("sk-or"));
+        assert_eq!(chat.timeout, Duration::from_secs(7));
+        let env = Env {
+            chat_api_key: Some("sk-chat".into()),
+            ..env
+        };
+        let chat = Config::resolve(&flags, &env).unwrap().chat().unwrap();
+        assert_eq!(chat.api_key.as_deref(), Some("sk-chat"));
+        let defaults = Config::resolve(&no_file(), &Env::default()).unwrap();
+        let missing = defaults.chat().unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::InvalidInput);
+        assert!(missing.message().contains("model"), "{missing:?}");
+        assert!(defaults.llm_wait().is_ok(), "only chat() fails");
+        for bad in ["0", "3601", "soon"] {
+            let env = Env {
+                chat_timeout: Some(bad.into()),
+                ..Env::default()
+            };
+            let c = Config::resolve(&flags, &env).unwrap();
+            assert_eq!(c.chat().unwrap_err().kind(), ErrorKind::InvalidInput);
+        }
+        let keyless = Env {
+            chat_model: Some("m".into()),
+            ..Env::default()
+        };
+        let c = Config::resolve(&no_file(), &keyless).unwrap();
+        assert!(c.chat().is_err(), "openrouter.ai needs a key");
     }
 
     #[test]

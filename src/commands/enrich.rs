@@ -12,8 +12,9 @@
 //! SIGINT, SIGTERM or SIGHUP stops the run: the tools running are stopped,
 //! their jobs go back to the queue without counting the attempt, no job is
 //! claimed after it, and the command exits with `interrupted` (130). A
-//! failure every job would share (a failed login, an API key, a missing
-//! tool) stops the run the same way, with that failure's exit code.
+//! failure every job would share (a failed login, a refused API key, an
+//! API key a tool would bill, a missing tool, bad settings) stops the run
+//! the same way, with that failure's exit code.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,7 +30,7 @@ use super::open_existing;
 use super::slots::parse_seconds;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::llm::extraction::{self, Extraction};
+use crate::llm::extraction::{self, ExtractBackend, Extraction};
 use crate::llm::{Backend, POOL};
 use crate::memory::{MemoryId, VersionNumber};
 use crate::output;
@@ -121,7 +122,7 @@ enum Event {
     /// nothing was stored.
     Superseded,
     /// A signal stopped the tool, or it failed in a way every job would
-    /// (its login, an API key, the tool missing); the job is queued again,
+    /// (its login, an API key, the tool missing, bad settings); the job is queued again,
     /// its attempt not counted, and the run stops.
     Released,
 }
@@ -217,7 +218,7 @@ pub fn run(config: &Config, args: &EnrichArgs, out: &mut dyn Write) -> Result<Ex
         deadline: args
             .max_runtime
             .and_then(|runtime| Instant::now().checked_add(runtime)),
-        lease: extraction::longest(config.llm_wait()?).saturating_add(LEASE_MARGIN),
+        lease: extraction::longest(config, config.llm_wait()?).saturating_add(LEASE_MARGIN),
         claimed: AtomicU32::new(0),
         stop: AtomicBool::new(false),
         signals: SignalWatch::start(),
@@ -393,7 +394,7 @@ fn work(
     lease: &Lease,
     signals: SignalMark,
 ) -> Result<JobLine> {
-    let backend = Backend::of_extractor(job.extractor).ok_or_else(|| {
+    let backend = ExtractBackend::of_extractor(job.extractor).ok_or_else(|| {
         Error::new(
             ErrorKind::Database,
             format!("enrich job {} names no LLM backend", job.id),
@@ -479,13 +480,16 @@ fn work(
 
 /// Whether an extraction that failed with `kind` stops the whole run, its
 /// job put back uncounted: a signal, or what needs the user (a failed
-/// login, a tool that would bill an API key, a tool that is missing or
-/// cannot run), which every other job would fail with too.
+/// login or a refused API key, a tool that would bill an API key, a tool
+/// that is missing or cannot run, settings that are wrong), which every
+/// other job would fail with too.
 fn stops_the_run(kind: ErrorKind) -> bool {
     matches!(
         kind,
         ErrorKind::Interrupted
             | ErrorKind::LlmAuth
+            | ErrorKind::ProviderAuth
+            | ErrorKind::InvalidInput
             | ErrorKind::ApiKeyRefused
             | ErrorKind::CommandNotFound
             | ErrorKind::CommandNotExecutable
@@ -494,12 +498,19 @@ fn stops_the_run(kind: ErrorKind) -> bool {
 
 /// When a job that failed with `kind` at attempt `attempts` is tried
 /// again: later, with a delay doubling from [`FIRST_RETRY_DELAY`] up to
-/// [`MAX_RETRY_DELAY`], if the failure is one that passes (rate or usage
-/// limit, a tool that ran past its timeout) and attempts remain; else
-/// never. (A job that found no slot free is put back without counting the
-/// attempt.)
+/// [`MAX_RETRY_DELAY`], if the failure is one that may pass (rate or usage
+/// limit, a tool or a request that ran past its timeout, a provider's
+/// error or bad answer) and attempts remain; else never. (A job that found
+/// no slot free is put back without counting the attempt.)
 fn retry_at(kind: ErrorKind, attempts: u32) -> Option<Timestamp> {
-    let passes = matches!(kind, ErrorKind::LlmUnavailable | ErrorKind::Timeout);
+    let passes = matches!(
+        kind,
+        ErrorKind::LlmUnavailable
+            | ErrorKind::Timeout
+            | ErrorKind::ProviderRateLimited
+            | ErrorKind::ProviderError
+            | ErrorKind::ProviderBadResponse
+    );
     if !passes || attempts >= MAX_ATTEMPTS {
         return None;
     }
@@ -533,5 +544,15 @@ mod tests {
         assert!(retry_at(ErrorKind::Timeout, 1).is_some());
         assert_eq!(retry_at(ErrorKind::LlmFailed, 1), None);
         assert_eq!(retry_at(ErrorKind::ApiKeyRefused, 1), None);
+        for kind in [
+            ErrorKind::ProviderRateLimited,
+            ErrorKind::ProviderError,
+            ErrorKind::ProviderBadResponse,
+        ] {
+            assert!(retry_at(kind, 1).is_some(), "{kind:?}");
+        }
+        assert_eq!(retry_at(ErrorKind::ProviderAuth, 1), None);
+        assert!(stops_the_run(ErrorKind::ProviderAuth));
+        assert!(!stops_the_run(ErrorKind::ProviderError));
     }
 }

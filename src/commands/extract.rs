@@ -1,15 +1,52 @@
-//! `--extract claude|codex`: asks an LLM backend for the graph of a stored
-//! memory and stores it as that backend's assertions for the memory's
-//! version. The write lock is not held while the backend runs.
+//! `--extract claude|codex|openai-compatible`: asks an LLM backend for the
+//! graph of a stored memory and stores it as that backend's assertions for
+//! the memory's version. The write lock is not held while the backend runs.
 
+use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::graph::Extractor;
-use crate::llm::Backend;
-use crate::llm::extraction::{self, Extraction};
+use crate::llm::extraction::{self, ExtractBackend, Extraction};
+use crate::llm::{Backend, chat};
 use crate::store::{Outcome, Store};
+
+/// The extraction backends a user can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExtractName {
+    /// `claude -p` (Claude Code, logged in with a Claude subscription)
+    Claude,
+    /// `codex exec` (Codex, logged in with a ChatGPT account)
+    Codex,
+    /// An OpenAI-compatible chat-completions API (SQLITE_GRAPHRAG_CHAT_*);
+    /// bills its API key
+    #[value(name = "openai-compatible")]
+    OpenaiCompatible,
+}
+
+impl From<ExtractName> for ExtractBackend {
+    fn from(name: ExtractName) -> Self {
+        match name {
+            ExtractName::Claude => ExtractBackend::Tool(Backend::Claude),
+            ExtractName::Codex => ExtractBackend::Tool(Backend::Codex),
+            ExtractName::OpenaiCompatible => ExtractBackend::Chat,
+        }
+    }
+}
+
+/// Checks, before anything is written, what would keep `backend` from
+/// extracting at all.
+///
+/// # Failure
+/// Api-key-refused for a tool that would bill an API key; invalid input
+/// for bad settings (a chat API without a model, a bad key or URL).
+pub fn preflight(config: &Config, backend: ExtractBackend) -> Result<()> {
+    match backend {
+        ExtractBackend::Tool(tool) => crate::llm::preflight(config, tool),
+        ExtractBackend::Chat => chat::preflight(config),
+    }
+}
 
 /// The LLM extractor a write queues the memory for: the backend
 /// `SQLITE_GRAPHRAG_EXTRACT` names, unless the command extracts it itself
@@ -19,7 +56,9 @@ use crate::store::{Outcome, Store};
 /// Invalid input when the environment names another backend.
 pub fn queued_extractor(config: &Config, extracts_now: bool) -> Result<Option<Extractor>> {
     let backend = config.queued_backend()?;
-    Ok(backend.filter(|_| !extracts_now).map(extraction::extractor))
+    Ok(backend
+        .filter(|_| !extracts_now)
+        .map(ExtractBackend::extractor))
 }
 
 /// What an extraction found, and whether it was stored.
@@ -43,7 +82,7 @@ pub struct Extracted {
 pub fn extract_stored(
     config: &Config,
     store: &mut Store,
-    backend: Backend,
+    backend: ExtractBackend,
     outcome: &Outcome,
 ) -> Result<Extracted> {
     extract(config, store, backend, outcome).map_err(|e| still_stored(e, backend, outcome))
@@ -52,7 +91,7 @@ pub fn extract_stored(
 fn extract(
     config: &Config,
     store: &mut Store,
-    backend: Backend,
+    backend: ExtractBackend,
     outcome: &Outcome,
 ) -> Result<Extracted> {
     let memory = store
@@ -60,7 +99,7 @@ fn extract(
         .filter(|memory| memory.deleted_at.is_none())
         .ok_or_else(|| Error::not_found("it was forgotten before it was read"))?;
     let mut extraction = extraction::extract(config, backend, &memory, None)?;
-    let extractor = extraction::extractor(backend);
+    let extractor = backend.extractor();
     let stored = store.replace_extracted(&memory, extractor, &extraction.graph)?;
     leave_out_forgotten(store, &memory.namespace, &mut extraction)?;
     if !stored {
@@ -95,7 +134,7 @@ pub fn leave_out_forgotten(
 }
 
 /// `error`, of the extraction, saying that the memory is stored anyway.
-fn still_stored(error: Error, backend: Backend, outcome: &Outcome) -> Error {
+fn still_stored(error: Error, backend: ExtractBackend, outcome: &Outcome) -> Error {
     let message = format!(
         "memory {:?} is stored (version {}), but its extraction by {} failed: {}",
         outcome.name,

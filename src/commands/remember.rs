@@ -3,9 +3,8 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::extract::{Extracted, extract_stored, queued_extractor};
+use super::extract::{ExtractName, Extracted, extract_stored, preflight, queued_extractor};
 use super::graph_input::GraphInputArgs;
-use super::llm::BackendName;
 use super::{BodyArgs, embedder, open_for_writes};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -39,11 +38,12 @@ pub struct RememberArgs {
     /// A graph the memory asserts
     #[command(flatten)]
     pub graph: GraphInputArgs,
-    /// Then ask this LLM command-line tool for the memory's entities and
+    /// Then ask this LLM backend for the memory's entities and
     /// relationships, wait for it (under a slot of the `llm` pool), and store
-    /// them; never bills an API key (exit 13 when it would)
+    /// them; claude and codex never bill an API key (exit 13 when they
+    /// would), openai-compatible bills the key it is given
     #[arg(long, value_enum, value_name = "BACKEND")]
-    pub extract: Option<BackendName>,
+    pub extract: Option<ExtractName>,
 }
 
 /// What `remember` prints: what was done, and what `--extract` found.
@@ -81,7 +81,7 @@ pub fn cmd_remember(config: &Config, args: &RememberArgs) -> Result<Remembered> 
     };
     let graph = args.graph.read()?;
     if let Some(backend) = args.extract {
-        crate::llm::preflight(config, backend.into())?;
+        preflight(config, backend.into())?;
     }
     let queue_for = queued_extractor(config, args.extract.is_some())?;
     let embedder = embedder(config)?;

@@ -17,6 +17,10 @@ pub enum Extractor {
     Claude,
     /// Codex (`codex exec`), asked by `remember --extract codex`.
     Codex,
+    /// An OpenAI-compatible chat-completions API, asked by
+    /// `remember --extract openai-compatible`.
+    #[serde(rename = "openai-compatible")]
+    OpenAiCompatible,
 }
 
 impl Extractor {
@@ -27,11 +31,16 @@ impl Extractor {
             Extractor::Builtin => "builtin",
             Extractor::Claude => "claude",
             Extractor::Codex => "codex",
+            Extractor::OpenAiCompatible => "openai-compatible",
         }
     }
 
     /// The LLM extractors, in the order exports list them.
-    pub const LLM: [Extractor; 2] = [Extractor::Claude, Extractor::Codex];
+    pub const LLM: [Extractor; 3] = [
+        Extractor::Claude,
+        Extractor::Codex,
+        Extractor::OpenAiCompatible,
+    ];
 
     /// The LLM extractor stored under `name`, if it is one.
     pub fn llm_named(name: &str) -> Option<Extractor> {
@@ -41,7 +50,10 @@ impl Extractor {
     /// Whether the types this extractor states replace the
     /// [`VAGUE_TYPES`] of known entities (a user's replace any type).
     pub fn refines_vague_types(self) -> bool {
-        matches!(self, Extractor::Claude | Extractor::Codex)
+        matches!(
+            self,
+            Extractor::Claude | Extractor::Codex | Extractor::OpenAiCompatible
+        )
     }
 }
 

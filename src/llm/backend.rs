@@ -1,7 +1,6 @@
 //! The backends as data: what to run, with which arguments and variables,
 //! and how to read what it prints.
 
-use crate::graph::Extractor;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -93,15 +92,6 @@ pub(super) struct Spec {
 }
 
 impl Backend {
-    /// The backend whose assertions `extractor` names, if it names one.
-    pub fn of_extractor(extractor: Extractor) -> Option<Backend> {
-        match extractor {
-            Extractor::Claude => Some(Backend::Claude),
-            Extractor::Codex => Some(Backend::Codex),
-            Extractor::Explicit | Extractor::Builtin => None,
-        }
-    }
-
     /// The backend's data.
     pub(super) fn spec(self) -> &'static Spec {
         match self {

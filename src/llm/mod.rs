@@ -1,6 +1,7 @@
 //! LLM work through the command-line tools the user is already logged into
 //! (`claude -p`, `codex exec`), never through API keys that would bill them
-//! by surprise.
+//! by surprise; and graph extraction through a chat-completions API the
+//! user gives a key for ([`chat`]).
 //!
 //! One runner ([`run`]) serves every backend; a [`Backend`] is data: its
 //! program, its arguments, the variables it may see, the variables that
@@ -17,6 +18,7 @@
 //!    become errors whose kind says whether to retry later or to stop.
 
 mod backend;
+pub mod chat;
 mod claude;
 mod codex;
 pub mod extraction;
@@ -27,6 +29,7 @@ mod runner;
 mod workdir;
 
 pub use backend::Backend;
+pub use extraction::ExtractBackend;
 use failure::{Failure, FailureClass};
 pub use runner::{Reply, Request, check_model, preflight, run};
 

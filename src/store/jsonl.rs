@@ -83,7 +83,8 @@ pub struct ImportLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relationships: Option<Vec<RelationshipInput>>,
     /// What LLM backends extracted from the memory, by backend (`claude`,
-    /// `codex`): each replaces that backend's assertions for the memory.
+    /// `codex`, `openai-compatible`): each replaces that backend's
+    /// assertions for the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<BTreeMap<String, GraphInput>>,
 }
@@ -293,7 +294,7 @@ fn parse_record(bytes: &[u8], default_namespace: &str, now: Timestamp) -> Result
         .map(|(backend, input)| {
             let extractor = Extractor::llm_named(&backend).ok_or_else(|| {
                 Error::invalid(format!(
-                    "extracted: {backend:?} is not an LLM backend (claude or codex)"
+                    "extracted: {backend:?} is not an LLM backend (claude, codex or openai-compatible)"
                 ))
             })?;
             let graph = explicit::check(input).map_err(|e| {

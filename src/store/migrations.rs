@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("migrations/0008_space_moves.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("migrations/0009_enrich_jobs_chat.sql"),
+    },
 ];
 
 /// The schema version this program writes.
@@ -230,9 +234,19 @@ mod tests {
         conn.query_row(sql, [], |row| row.get(0)).unwrap()
     }
 
+    /// Every schema version a database can be at before the latest.
+    fn earlier_versions() -> impl Iterator<Item = u32> {
+        std::iter::once(0).chain(
+            MIGRATIONS
+                .iter()
+                .map(|m| m.version)
+                .filter(|&v| v < LATEST_VERSION),
+        )
+    }
+
     #[test]
     fn every_earlier_version_migrates_without_losing_rows() {
-        for from in 0..LATEST_VERSION {
+        for from in earlier_versions() {
             let mut conn = Connection::open_in_memory().unwrap();
             super::super::fts_text::register_fold(&conn).unwrap();
             conn.pragma_update(None, "foreign_keys", true).unwrap();
@@ -271,6 +285,63 @@ mod tests {
             )
             .unwrap();
         }
+    }
+
+    #[test]
+    fn the_enrich_queue_keeps_its_jobs_and_takes_the_chat_backend() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::fts_text::register_fold(&conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate_to(&mut conn, 7, Tracking::AsFound).unwrap();
+        seed(&conn, 7);
+        conn.execute_batch(
+            "INSERT INTO enrich_jobs (memory_id, version, backend, state, attempts, next_attempt_at,
+                                      lease_pid, lease_token, lease_expires_at, last_error,
+                                      queued_at, updated_at)
+             VALUES (1, 2, 'claude', 'queued', 0, 10, NULL, NULL, NULL, NULL, 5, 5),
+                    (2, 1, 'codex', 'running', 1, 10, 42, 7, 99, NULL, 5, 6),
+                    (1, 2, 'codex', 'failed', 8, 10, NULL, NULL, NULL, 'rate limit', 5, 7);",
+        )
+        .unwrap();
+        let jobs = |conn: &Connection| -> Vec<String> {
+            let mut statement = conn
+                .prepare(
+                    "SELECT id || memory_id || version || backend || state || attempts
+                            || next_attempt_at || ifnull(lease_pid, '-') || ifnull(lease_token, '-')
+                            || ifnull(last_error, '-') || queued_at || updated_at
+                     FROM enrich_jobs ORDER BY id",
+                )
+                .unwrap();
+            statement
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let before = jobs(&conn);
+        let chat = "INSERT INTO enrich_jobs (memory_id, version, backend, next_attempt_at, queued_at, updated_at)
+                    VALUES (2, 1, 'openai-compatible', 1, 1, 1)";
+        assert!(conn.execute(chat, []).is_err(), "version 7 refuses it");
+        migrate(&mut conn).unwrap();
+        assert_eq!(jobs(&conn), before);
+        conn.execute(chat, []).unwrap();
+        let other = chat.replace("openai-compatible", "gpt");
+        assert!(conn.execute(&other, []).is_err());
+        let indexed = count(
+            &conn,
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'enrich_jobs_waiting'",
+        );
+        assert_eq!(indexed, 1);
+        conn.execute("DELETE FROM memories WHERE id = 2", [])
+            .unwrap();
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM enrich_jobs WHERE memory_id = 2"
+            ),
+            0,
+            "jobs still go with their memory"
+        );
     }
 
     #[test]

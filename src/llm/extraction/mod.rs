@@ -1,7 +1,9 @@
 //! Entity and relationship extraction by an LLM backend: one memory in,
 //! the graph it asserts out, ready to be stored as that backend's
-//! assertions for the memory's version.
+//! assertions for the memory's version. Every backend gets the same prompt
+//! and schema, and its reply the same checks.
 
+mod backend;
 mod prompt;
 mod reply;
 
@@ -9,15 +11,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use backend::ExtractBackend;
 pub use reply::Dropped;
 
 use prompt::{prompt, schema};
 use reply::{Checked, check_shape, read};
 
-use super::{Backend, Request, run};
+use super::chat::{self, ChatRequest, Usage};
+use super::{Request, run};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::graph::{EntityKey, Extractor, MemoryGraph};
+use crate::graph::{EntityKey, MemoryGraph};
 use crate::memory::Memory;
 use crate::process::SignalMark;
 
@@ -28,12 +32,13 @@ const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 /// Further attempts after a reply that cannot be read.
 const MALFORMED_RETRIES: u32 = 2;
 
-/// The longest one extraction can take when each attempt may wait
-/// `slot_wait` for its slot: every attempt waiting, then running to its
-/// timeout.
-pub fn longest(slot_wait: Duration) -> Duration {
+/// The longest one extraction by any backend can take when each attempt
+/// may wait `slot_wait` for its slot: every attempt waiting, then running
+/// to its timeout (a chat request's retries included).
+pub fn longest(config: &Config, slot_wait: Duration) -> Duration {
     TIMEOUT
         .saturating_add(slot_wait)
+        .max(chat::longest_request(config, slot_wait))
         .saturating_mul(MALFORMED_RETRIES + 1)
 }
 
@@ -44,6 +49,9 @@ pub struct Extraction {
     pub backend: &'static str,
     /// The attempts it took (more than 1 after malformed replies).
     pub attempts: u32,
+    /// The tokens the reply used, when a chat API said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
     /// The entities kept.
     pub entities: Vec<EntityView>,
     /// The relationships kept.
@@ -83,30 +91,52 @@ pub struct RelationshipView {
     pub description: String,
 }
 
-/// The extractor under which `backend`'s assertions are stored.
-pub fn extractor(backend: Backend) -> Extractor {
-    match backend {
-        Backend::Claude => Extractor::Claude,
-        Backend::Codex => Extractor::Codex,
-    }
-}
-
 /// Asks `backend` for the graph of `memory` (read with its body), under a
 /// slot of the `llm` pool, and checks the reply. Nothing is stored.
 ///
 /// # Failure
-/// What [`run`] fails with (api-key-refused, no-slot, timeout, the
-/// llm-* kinds); llm-failed when every attempt's reply is malformed.
+/// What [`run`] or [`chat::complete`] fails with (api-key-refused,
+/// no-slot, timeout, the llm-* and provider-* kinds); llm-failed when
+/// every attempt's reply is malformed.
 ///
 /// `signals_since` is the mark of a caller's signal watch (see
 /// [`Request::signals_since`]).
 pub fn extract(
     config: &Config,
-    backend: Backend,
+    backend: ExtractBackend,
     memory: &Memory,
     signals_since: Option<SignalMark>,
 ) -> Result<Extraction> {
-    let request = Request {
+    let (structured, attempts, usage) = match backend {
+        ExtractBackend::Tool(tool) => {
+            let reply = run(config, tool, &tool_request(config, memory, signals_since)?)?;
+            (reply.structured.unwrap_or_default(), reply.attempts, None)
+        }
+        ExtractBackend::Chat => {
+            let request = ChatRequest {
+                prompt: prompt(memory),
+                schema: schema(),
+                check_reply: check_shape,
+                malformed_retries: MALFORMED_RETRIES,
+                signals_since,
+            };
+            let reply = chat::complete(config, &request)?;
+            (reply.structured, reply.attempts, reply.usage)
+        }
+    };
+    let checked = read(&structured).map_err(|e| Error::new(ErrorKind::LlmFailed, e))?;
+    let mut extraction = view(backend, attempts, checked);
+    extraction.usage = usage;
+    Ok(extraction)
+}
+
+/// The request asking a command-line tool for the graph of `memory`.
+fn tool_request(
+    config: &Config,
+    memory: &Memory,
+    signals_since: Option<SignalMark>,
+) -> Result<Request> {
+    Ok(Request {
         prompt: prompt(memory).into_bytes(),
         model: None,
         schema: Some(schema()),
@@ -117,11 +147,7 @@ pub fn extract(
         allow_api_key: false,
         check_reply: Some(check_shape),
         signals_since,
-    };
-    let reply = run(config, backend, &request)?;
-    let structured = reply.structured.unwrap_or_default();
-    let checked = read(&structured).map_err(|e| Error::new(ErrorKind::LlmFailed, e))?;
-    Ok(view(backend, reply.attempts, checked))
+    })
 }
 
 impl Extraction {
@@ -167,7 +193,7 @@ impl Extraction {
 }
 
 /// The extraction of a checked reply.
-fn view(backend: Backend, attempts: u32, checked: Checked) -> Extraction {
+fn view(backend: ExtractBackend, attempts: u32, checked: Checked) -> Extraction {
     let graph = checked.graph;
     let entities = graph
         .mentions
@@ -192,6 +218,7 @@ fn view(backend: Backend, attempts: u32, checked: Checked) -> Extraction {
     Extraction {
         backend: backend.name(),
         attempts,
+        usage: None,
         entities,
         relationships,
         dropped: checked.dropped,
