@@ -183,7 +183,9 @@ fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -
     Ok(store)
 }
 
-/// [`open_with_vectors`] for a verb that writes memories: its writes that
+/// [`open_with_vectors`] for a verb that writes memories, failing before
+/// anything is embedded when the database holds vectors of another model
+/// than `embedder`'s; its writes that
 /// change a memory's text queue the version for `queue_for` (see
 /// [`extract::queued_extractor`]); the backlog's work is not queued.
 fn open_for_writes(
@@ -193,6 +195,7 @@ fn open_for_writes(
     queue_for: Option<Extractor>,
 ) -> Result<Store> {
     let mut store = open_with_vectors(config, mode, embedder)?;
+    store.check_model(embedder)?;
     store.queue_extractions_for(queue_for);
     Ok(store)
 }

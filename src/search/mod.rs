@@ -95,10 +95,11 @@ fn require_words(query: &str) -> Result<()> {
     }
 }
 
-/// Embeds `query` and checks the database holds vectors of the same space
-/// (after embedding: an HTTP embedder learns its dimension from the answer
-/// rather than by asking twice).
+/// Embeds `query` and checks the database holds vectors of the same space:
+/// the model before the query is sent, the dimension after (an HTTP
+/// embedder learns it from the answer rather than by asking twice).
 fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
+    store.check_model(embedder)?;
     let mut vectors = embedder.embed_queries(&[query])?;
     store.check_space(embedder)?;
     Ok(vectors.pop().unwrap_or_default())

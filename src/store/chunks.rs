@@ -197,8 +197,12 @@ fn space_mismatch(stored: &EmbeddingSpace, wanted: &EmbeddingSpace) -> Error {
             stored.model, stored.dim, wanted.model, wanted.dim
         ),
     )
-    .with_hint("re-embed everything with `sqlite-graphrag reindex`")
+    .with_hint(REINDEX_HINT)
 }
+
+/// The hint of an embedder that does not match the database's vectors.
+const REINDEX_HINT: &str = "use the database's embedder, or move the database to this one with \
+     `sqlite-graphrag reindex`";
 
 /// Records `space` as the database's space if it has none.
 ///
@@ -400,6 +404,24 @@ impl Store {
     /// Returns the database's embedding space, if it holds vectors.
     pub fn embedding_space(&self) -> Result<Option<EmbeddingSpace>> {
         stored_space(self.conn())
+    }
+
+    /// Fails, without asking `embedder` anything, when the database holds
+    /// vectors of another model than `embedder`'s.
+    pub fn check_model(&self, embedder: &dyn Embedder) -> Result<()> {
+        match self.embedding_space()? {
+            Some(stored) if stored.model != embedder.space_model() => Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the database holds vectors of {} ({} dimensions), not of {}",
+                    stored.model,
+                    stored.dim,
+                    embedder.space_model()
+                ),
+            )
+            .with_hint(REINDEX_HINT)),
+            _ => Ok(()),
+        }
     }
 
     /// Fails unless vectors made with `embedder` can be compared with the database's.

@@ -44,6 +44,23 @@ fn texts_sent(server: &Server) -> usize {
 fn reindex_moves_to_the_api_and_back_and_search_works_at_every_step() {
     let (env, server) = (seeded(), Server::start());
     assert_eq!(best(&env.ok(&["recall", "invoices postgres"])), "billing");
+    for args in [
+        &["remember", "--name", "x", "--body", "a note"][..],
+        &["recall", "invoices"],
+    ] {
+        let (code, refused) = run(&env, &server, args, &[]);
+        assert_eq!(code, Some(5), "{refused}");
+        assert!(
+            refused["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("reindex")
+        );
+    }
+    assert!(
+        server.requests().is_empty(),
+        "no text is sent to be refused"
+    );
 
     let (code, moved) = run(&env, &server, &["reindex"], &[]);
     assert_eq!(code, Some(0), "{moved}");
