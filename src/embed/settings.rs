@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::openai::Roles;
 use crate::error::{Error, Result};
-use crate::http::{Endpoint, check_target};
+use crate::http::{Endpoint, attribution, check_target};
 use crate::slots::{Pool, RuntimeDir, SlotCount};
 
 /// The base URL used for `openai-compatible` when none is configured.
@@ -96,7 +96,7 @@ impl HttpSettings {
             slots: Some((pool, self.wait)),
             base_url: self.base_url.trim_end_matches('/').to_owned(),
             api_key: self.api_key.clone(),
-            headers: Vec::new(),
+            headers: attribution(&self.base_url),
             timeout: self.timeout,
             retries: self.retries,
             max_body: MAX_ANSWER_BYTES,

@@ -14,4 +14,4 @@ mod target;
 pub(crate) mod test_server;
 
 pub use client::{Endpoint, post_json};
-pub use target::check_target;
+pub use target::{attribution, check_target, is_openrouter};

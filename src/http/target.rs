@@ -32,6 +32,26 @@ pub fn check_target(base_url: &str, has_key: bool, key_vars: &str) -> Result<()>
     Ok(())
 }
 
+/// The app attribution OpenRouter shows in its rankings, sent only to
+/// OpenRouter: the program's name (as the User-Agent already says).
+pub fn attribution(base_url: &str) -> Vec<(String, String)> {
+    match is_openrouter(base_url) {
+        true => vec![(
+            "X-OpenRouter-Title".to_owned(),
+            "sqlite-graphrag".to_owned(),
+        )],
+        false => Vec::new(),
+    }
+}
+
+/// Whether `base_url` is OpenRouter's.
+pub fn is_openrouter(base_url: &str) -> bool {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    host_of(rest).eq_ignore_ascii_case("openrouter.ai")
+}
+
 /// The host of the part of a URL after its scheme.
 fn host_of(rest: &str) -> &str {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -76,6 +96,21 @@ mod tests {
             ("openrouter.ai", true),
         ] {
             assert!(check_target(url, key, "K").is_err(), "{url} {key}");
+        }
+    }
+
+    #[test]
+    fn only_openrouter_gets_the_attribution() {
+        assert_eq!(attribution("https://openrouter.ai/api/v1").len(), 1);
+        assert!(is_openrouter("https://key@OpenRouter.ai:443/api/v1"));
+        for other in [
+            "https://api.openai.com/v1",
+            "https://openrouter.ai.example.com/v1",
+            "http://127.0.0.1:8080/openrouter.ai",
+            "https://openrouter.ai@evil.example/v1",
+        ] {
+            assert!(!is_openrouter(other), "{other}");
+            assert!(attribution(other).is_empty(), "{other}");
         }
     }
 

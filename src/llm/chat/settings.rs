@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::http::{Endpoint, check_target};
+use crate::http::{Endpoint, attribution, check_target, is_openrouter};
 use crate::slots::Pool;
 
 /// The base URL used when none is configured.
@@ -55,12 +55,7 @@ impl ChatSettings {
     /// Whether the API is OpenRouter's, which takes routing fields other
     /// providers refuse.
     pub fn is_openrouter(&self) -> bool {
-        let rest = self
-            .base_url
-            .split_once("://")
-            .map_or(self.base_url.as_str(), |(_, rest)| rest);
-        let host = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
-        host.eq_ignore_ascii_case("openrouter.ai")
+        is_openrouter(&self.base_url)
     }
 
     /// Where and how the requests go: each attempt under a slot of `pool`,
@@ -69,7 +64,7 @@ impl ChatSettings {
         Endpoint {
             base_url: self.base_url.trim_end_matches('/').to_owned(),
             api_key: self.api_key.clone(),
-            headers: Vec::new(),
+            headers: attribution(&self.base_url),
             timeout: self.timeout,
             retries: RETRIES,
             max_body: MAX_ANSWER_BYTES,
