@@ -18,6 +18,22 @@ usage: bench-retrieval.py [--bin PATH] [--data DIR]
 --pairs asks two questions at once instead: each question is joined to the
 next one of the same namespace (one pair per two questions), and the
 relevant turns of both are relevant.
+
+The binary runs with --no-config, so only the environment chooses the
+embedder: the built-in model by default, or an OpenAI-compatible
+embeddings API, e.g. the model served by scripts/serve-embeddings.py:
+
+    SQLITE_GRAPHRAG_EMBEDDER=openai-compatible \
+    SQLITE_GRAPHRAG_EMBED_BASE_URL=http://127.0.0.1:8089/v1 \
+    SQLITE_GRAPHRAG_EMBED_MODEL=all-MiniLM-L6-v2 \
+    python3 scripts/bench-retrieval.py
+
+(a key in SQLITE_GRAPHRAG_EMBED_API_KEY or OPENROUTER_API_KEY unless the
+server is on this machine; SQLITE_GRAPHRAG_EMBED_DIMENSIONS, _BATCH,
+_QUERY_PREFIX, _DOCUMENT_PREFIX and _INPUT_TYPE as the README describes).
+The script first prints the embedder measured and how long the import
+took; under each mode, how many queries failed (a failed query counts as
+finding nothing) and the first error.
 """
 import argparse
 import json
@@ -31,11 +47,37 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 KS = (1, 5, 10, 20)
 
 
+class CommandFailed(Exception):
+    """A run of the binary that exited with an error."""
+
+
 def run(binary, db, args, stdin=None):
-    out = subprocess.run([binary, "--db", db, *args], input=stdin, capture_output=True, text=True)
+    out = subprocess.run([binary, "--no-config", "--db", db, *args], input=stdin, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f"{args}: exit {out.returncode}: {out.stdout} {out.stderr}")
+        said = " ".join(f"{out.stdout} {out.stderr}".split())
+        raise CommandFailed(f"{args}: exit {out.returncode}: {said}")
     return json.loads(out.stdout)
+
+
+def embedder():
+    """The embedder the binary will use, read from the variables it reads."""
+    name = os.environ.get("SQLITE_GRAPHRAG_EMBEDDER", "builtin")
+    if name != "openai-compatible":
+        return name
+    model = os.environ.get("SQLITE_GRAPHRAG_EMBED_MODEL", "(no model set)")
+    base = os.environ.get("SQLITE_GRAPHRAG_EMBED_BASE_URL", "https://openrouter.ai/api/v1")
+    described = f"openai-compatible {model} at {base}"
+    settings = [
+        f"{variable[len('SQLITE_GRAPHRAG_EMBED_'):].lower()}={os.environ[variable]!r}"
+        for variable in (
+            "SQLITE_GRAPHRAG_EMBED_DIMENSIONS",
+            "SQLITE_GRAPHRAG_EMBED_QUERY_PREFIX",
+            "SQLITE_GRAPHRAG_EMBED_DOCUMENT_PREFIX",
+            "SQLITE_GRAPHRAG_EMBED_INPUT_TYPE",
+        )
+        if variable in os.environ
+    ]
+    return f"{described} ({', '.join(settings)})" if settings else described
 
 
 def pairs(queries):
@@ -82,8 +124,15 @@ def main():
         lines.append(json.dumps(line))
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
-        report = run(binary, db, ["import", "-"], stdin="\n".join(lines) + "\n")
+        print(f"embedder: {embedder()}")
+        start = time.time()
+        try:
+            report = run(binary, db, ["import", "-"], stdin="\n".join(lines) + "\n")
+        except CommandFailed as error:
+            sys.exit(f"import failed: {error}")
         assert report["failed"] == 0, report
+        took = time.time() - start
+        print(f"import: {took:.1f} s ({len(memories) / took:.0f} memories/s)")
         asked = "question pairs" if args.pairs else "queries"
         print(f"{len(memories)} memories, {len(queries)} {asked} (category 5 left out)")
         for mode in args.modes.split(","):
@@ -92,6 +141,7 @@ def main():
             mrr = 0.0
             by_category = {}
             split, sub_questions = 0, 0
+            failed, first_error = 0, None
             start = time.time()
             for q in queries:
                 try:
@@ -100,8 +150,10 @@ def main():
                     if "sub_questions" in out:
                         sub_questions += len(out["sub_questions"])
                         split += len(out["sub_questions"]) > 1
-                except SystemExit:
+                except CommandFailed as error:
                     names = []
+                    failed += 1
+                    first_error = first_error or str(error)
                 relevant = set(q["relevant"])
                 for k in KS:
                     found = len(relevant & set(names[:k]))
@@ -122,6 +174,7 @@ def main():
             print(f"{'':<14} R@10 by category: {categories}")
             if sub_questions:
                 print(f"{'':<14} {split} questions split; {sub_questions / n:.2f} sub-questions per question")
+            print(f"{'':<14} {failed} of {n} {asked} failed" + (f"; first: {first_error}" if failed else ""))
 
 
 if __name__ == "__main__":
