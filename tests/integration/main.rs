@@ -34,3 +34,4 @@ mod test_retrieval;
 mod test_slot_robustness;
 mod test_slot_security;
 mod test_slots;
+mod test_tls;
