@@ -4,6 +4,7 @@
 //! naming the certificate. The server is python3's `ssl` module with a
 //! self-signed certificate that `openssl` makes for the test.
 
+#[cfg(unix)]
 use crate::common::TestEnv;
 
 #[cfg(not(unix))]
