@@ -42,10 +42,26 @@
           pname = cargoToml.package.name;
           inherit version;
           inherit src;
+          # Every crate comes from crates.io, so the lock file alone pins them
+          # (no output hash to update when it changes). aws-lc-sys (HTTPS
+          # through rustls) compiles AWS-LC with stdenv's C compiler: outside
+          # its FIPS mode it needs no CMake, Go, Perl or bindgen
+          # (https://aws.github.io/aws-lc-rs/requirements/).
           cargoLock.lockFile = ./Cargo.lock;
           # The integration tests run the built binary against real SQLite
           # files and real processes; they need nothing from the network.
           doCheck = true;
+          # The fake agent CLIs in tests/fakes are python3 scripts; the TLS
+          # test serves HTTPS with python3 and a certificate openssl makes.
+          nativeCheckInputs = [
+            pkgs.python3
+            pkgs.openssl
+          ];
+          # The fakes start with `#!/usr/bin/env python3`, and the build
+          # sandbox has no /usr/bin/env.
+          postPatch = ''
+            patchShebangs tests/fakes
+          '';
           meta = {
             description = cargoToml.package.description;
             license = lib.licenses.mit;

@@ -8,9 +8,10 @@
 #   apps.default running the package's program, checks.build and
 #   checks.clippy (cargo clippy --all-targets, -D warnings, on the package's
 #   vendored crates) and no checks.fmt, a formatter, and a dev shell with
-#   RUST_SRC_PATH; the package version is Cargo.toml's plus +git.<shortRev>
-#   (+dirty without a commit), valid in a store path name; every path the
-#   source set names exists;
+#   RUST_SRC_PATH; the package's tests get python3 and openssl
+#   (nativeCheckInputs) and tests/fakes' shebangs patched; the package
+#   version is Cargo.toml's plus +git.<shortRev> (+dirty without a commit),
+#   valid in a store path name; every path the source set names exists;
 # - every path flake.nix names is tracked by git;
 # - flake.lock pins nixpkgs to a full revision with a narHash, on the branch
 #   flake.nix asks for.
@@ -67,6 +68,7 @@ let
     rustfmt = stubDerivation "rustfmt" { };
     rust-analyzer = stubDerivation "rust-analyzer" { };
     python3 = stubDerivation "python3" { };
+    openssl = stubDerivation "openssl" { };
     shellcheck = stubDerivation "shellcheck" { };
     hyperfine = stubDerivation "hyperfine" { };
     nixfmt = stubDerivation "nixfmt" { };
@@ -90,6 +92,8 @@ builtins.mapAttrs (system: packages: {
   clippyBuild = committed.checks.${system}.clippy.buildPhase;
   clippyVendorsCrates = committed.checks.${system}.clippy.cargoDeps.name == packages.default.cargoDeps.name;
   rustSrcPath = committed.devShells.${system}.default.RUST_SRC_PATH or null;
+  checkInputs = map (drv: drv.name) (packages.default.nativeCheckInputs or [ ]);
+  postPatch = packages.default.postPatch or "";
 }) committed.packages
 ')
 cargo_version=$(cargo metadata --no-deps --locked --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
@@ -121,8 +125,12 @@ for system, got in sorted(outputs.items()):
     assert got["clippyVendorsCrates"], f"{system}: checks.clippy does not use the package's cargoDeps"
     assert got["rustSrcPath"] == "/nix/store/00000000000000000000000000000000-rust-lib-src", \
         f"{system}: RUST_SRC_PATH is {got['rustSrcPath']}"
+    expect("the tests' tools (nativeCheckInputs)", sorted(got["checkInputs"]), ["openssl", "python3"])
+    assert re.search(r"^\s*patchShebangs tests/fakes\s*$", got["postPatch"], re.M), \
+        f"{system}: postPatch does not patch the fakes' shebangs: {got['postPatch']!r}"
 print(f"ok: outputs for {', '.join(sorted(outputs))}: packages, apps, checks (build, clippy, static on Linux), "
-      f"formatter, dev shell with RUST_SRC_PATH; version {cargo_version}+git.<shortRev> or +dirty")
+      f"formatter, dev shell with RUST_SRC_PATH; version {cargo_version}+git.<shortRev> or +dirty; "
+      f"the tests get python3 and openssl, and the fakes' shebangs are patched")
 PY
 
 untracked=$(grep -o '\./[A-Za-z0-9_.-][A-Za-z0-9_./-]*' flake.nix | sort -u | while read -r path; do

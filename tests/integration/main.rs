@@ -36,3 +36,4 @@ mod test_retrieval;
 mod test_slot_robustness;
 mod test_slot_security;
 mod test_slots;
+mod test_tls;
