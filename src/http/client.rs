@@ -41,8 +41,10 @@ enum Attempt {
     },
     /// No answer in time.
     TimedOut,
-    /// No answer: refused, reset, name not found, TLS failure.
+    /// No answer: refused, reset, name not found.
     Unreachable(String),
+    /// The server's TLS certificate is not trusted: asking again cannot help.
+    Untrusted(String),
 }
 
 /// Posts `body` as JSON to `{base}/{path}` and returns the JSON answer of
@@ -75,6 +77,7 @@ pub fn post_json(endpoint: &Endpoint, path: &str, body: &Value) -> Result<Value>
                 retry,
             } => retryable_status(*status, body).then(|| retry.clone()),
             Attempt::TimedOut | Attempt::Unreachable(_) => Some(RetryHeaders::default()),
+            Attempt::Untrusted(_) => None,
         };
         let wait = match retry {
             Some(asked) if attempt < endpoint.retries => {
@@ -168,7 +171,13 @@ fn unanswered(error: minreq::Error) -> Attempt {
         {
             Attempt::TimedOut
         }
-        other => Attempt::Unreachable(other.to_string()),
+        other => {
+            let why = other.to_string();
+            match why.contains("certificate") {
+                true => Attempt::Untrusted(why),
+                false => Attempt::Unreachable(why),
+            }
+        }
     }
 }
 
@@ -177,7 +186,7 @@ fn describe(attempt: &Attempt) -> String {
     match attempt {
         Attempt::Answer { status, .. } => format!("status {status}"),
         Attempt::TimedOut => "no answer in time".to_owned(),
-        Attempt::Unreachable(why) => why.clone(),
+        Attempt::Unreachable(why) | Attempt::Untrusted(why) => why.clone(),
     }
 }
 
@@ -198,6 +207,15 @@ fn failure(url: &str, attempt: Attempt, attempts: u32) -> Error {
             format!("cannot reach {url}{tries}: {why}"),
         )
         .with_hint("is the server running, and is the base URL right?"),
+        Attempt::Untrusted(why) => Error::new(
+            ErrorKind::ProviderError,
+            format!("{url} is not trusted: {why}"),
+        )
+        .with_hint(
+            "HTTPS trusts the Mozilla root certificates built into the program: a server \
+             with a private or self-signed certificate, or behind a TLS-intercepting proxy, \
+             cannot be used (one on this machine can be reached over http://)",
+        ),
         Attempt::Answer {
             status: 0, body, ..
         } => Error::new(ErrorKind::ProviderBadResponse, format!("{url} sent {body}")),

@@ -228,6 +228,7 @@ fn an_api_that_is_not_there_is_19() {
             format!("http://127.0.0.1:{port}/v1"),
         )
         .env("SQLITE_GRAPHRAG_EMBED_MODEL", "m")
+        .env("SQLITE_GRAPHRAG_EMBED_RETRIES", "1")
         .args(["remember", "--name", "m", "--body", "x y"])
         .output()
         .unwrap();
@@ -235,6 +236,12 @@ fn an_api_that_is_not_there_is_19() {
     assert_eq!(
         (out.status.code(), &json["error"]["kind"]),
         (Some(19), &json!("provider_error"))
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("trying again").count(),
+        1,
+        "no answer is asked again, as many times as configured: {stderr}"
     );
 }
 

@@ -26,7 +26,6 @@ fn an_api_with_an_untrusted_certificate_is_refused() {
             format!("https://127.0.0.1:{}/v1", server.port),
         )
         .env("SQLITE_GRAPHRAG_EMBED_MODEL", "m")
-        .env("SQLITE_GRAPHRAG_EMBED_RETRIES", "0")
         .args(["remember", "--name", "m", "--body", "x y"])
         .output()
         .unwrap();
@@ -37,6 +36,17 @@ fn an_api_with_an_untrusted_certificate_is_refused() {
         (out.status.code(), json["error"]["kind"].as_str()),
         (Some(19), Some("provider_error")),
         "{json}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("trying again"),
+        "an untrusted certificate is not asked again: {stderr}"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("root certificates")
     );
     let message = json["error"]["message"].as_str().unwrap();
     assert!(
