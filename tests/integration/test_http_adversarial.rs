@@ -193,8 +193,8 @@ fn http_cmd(env: &TestEnv, base: &str, extra: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Runs `args` through the API at `base`: the exit code and what was
-/// printed (stdout's JSON, else the error envelope of stderr).
+/// Runs `args` through the API at `base`: the exit code and the JSON it
+/// printed on stdout (on stderr when stdout is empty).
 fn http(env: &TestEnv, base: &str, args: &[&str], extra: &[(&str, &str)]) -> (Option<i32>, Value) {
     let out = http_cmd(env, base, extra).args(args).output().unwrap();
     let printed = if out.stdout.is_empty() {
@@ -229,7 +229,8 @@ fn spawn_reindex(env: &TestEnv, base: &str, extra: &[(&str, &str)]) -> Child {
         .spawn_retrying()
 }
 
-/// Waits for `child` to end: its exit code and stdout's JSON.
+/// Waits for `child` to end: its exit code and the JSON it printed on
+/// stdout (else on stderr).
 fn finish(child: Child) -> (Option<i32>, Value) {
     let out = child.wait_with_output().unwrap();
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -423,12 +424,11 @@ fn a_move_killed_at_any_moment_serves_the_old_vectors_and_finishes_once() {
     assert_eq!(env.ok(&["health"])["ok"], true);
 
     let fresh = TestEnv::new();
-    let out = http_cmd(&fresh, &gate.base, &[])
+    let mut out = http_cmd(&fresh, &gate.base, &[])
         .args(["import", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn_retrying();
-    let mut out = out;
     out.stdin
         .take()
         .unwrap()
@@ -517,7 +517,7 @@ fn writers_on_the_old_embedder_during_a_move_leave_every_vector_of_its_current_t
 }
 
 #[test]
-fn two_moves_at_once_finish_with_each_memory_embedded_once() {
+fn after_two_moves_at_once_a_reindex_leaves_each_memory_embedded_once() {
     let env = seeded(12);
     let gate = Gate::start();
     let first = spawn_reindex(&env, &gate.base, &[("SQLITE_GRAPHRAG_EMBED_BATCH", "4")]);
@@ -604,9 +604,10 @@ fn http_seeded() -> (TestEnv, Server) {
     (env, server)
 }
 
-/// Imports two new memories through `base` (`extra` added), asserting exit
-/// `code`, an error envelope and a database left as it was.
-fn refused(env: &TestEnv, base: &str, extra: &[(&str, &str)], code: i32) -> Value {
+/// What an import of two new memories through `base` (`extra` added) came
+/// to: its exit code, what it printed on stdout and stderr, and whether
+/// the database changed.
+fn import_two(env: &TestEnv, base: &str, extra: &[(&str, &str)]) -> (Option<i32>, String, bool) {
     let before = fingerprint(env);
     let mut child = http_cmd(env, base, extra)
         .args(["import", "-"])
@@ -624,21 +625,42 @@ fn refused(env: &TestEnv, base: &str, extra: &[(&str, &str)], code: i32) -> Valu
         .write_all(lines.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{extra:?}: {e}: {:?}\n{}\n{stderr}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{extra:?}: {envelope}\n{stderr}"
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(fingerprint(env), before, "{extra:?}: the database changed");
+    (out.status.code(), printed, fingerprint(env) != before)
+}
+
+/// Imports two new memories through `base` (`extra` added), asserting exit
+/// `code`, an error envelope and a database left as it was.
+fn refused(env: &TestEnv, base: &str, extra: &[(&str, &str)], code: i32) -> Value {
+    let (exit, printed, changed) = import_two(env, base, extra);
+    let envelope: Value = serde_json::from_str(printed.lines().next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{extra:?}: {e}: {exit:?}\n{printed}"));
+    assert_eq!(exit, Some(code), "{extra:?}: {printed}");
+    assert!(!changed, "{extra:?}: the database changed");
     envelope
+}
+
+/// A base URL, the settings added, and the exit code they must come to.
+type RefusalCase<'a> = (String, Vec<(&'a str, &'a str)>, i32);
+
+/// Imports two new memories for each case, and asserts that each came to
+/// its code, left the database as it was and printed no secret, listing
+/// every case that did not.
+fn assert_all_refused(env: &TestEnv, cases: &[RefusalCase]) {
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(base, extra, code)| {
+            let (exit, printed, changed) = import_two(env, base, extra);
+            (exit != Some(*code) || changed || printed.contains("secret")).then(|| {
+                format!("{base:?} {extra:?}: exit {exit:?}, not {code}; database changed {changed}; {printed}")
+            })
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
@@ -693,29 +715,37 @@ fn settings_out_of_their_range_are_refused_before_anything_is_sent() {
 #[ignore = "a base URL with userinfo or a port that is not a number passes the check on the host after `@` while the request goes to the host before it, on port 80 (with the key, in clear text)"]
 fn a_base_url_whose_host_is_ambiguous_is_refused() {
     let (env, server) = http_seeded();
-    for base in [
-        "http://192.0.2.1:80@127.0.0.1/v1".to_owned(),
-        format!("http://user:secret@{}", &server.base["http://".len()..]),
-    ] {
-        let extra = [
-            ("SQLITE_GRAPHRAG_EMBED_API_KEY", "sk-secret"),
-            ("SQLITE_GRAPHRAG_EMBED_TIMEOUT", "2"),
-        ];
-        let error = refused(&env, &base, &extra, 5);
-        assert!(!error.to_string().contains("secret"), "{error}");
-    }
+    let key = ("SQLITE_GRAPHRAG_EMBED_API_KEY", "sk-secret");
+    let timeout = ("SQLITE_GRAPHRAG_EMBED_TIMEOUT", "2");
+    let authority = &server.base["http://".len()..];
+    assert_all_refused(
+        &env,
+        &[
+            (
+                "http://192.0.2.1:80@127.0.0.1/v1".to_owned(),
+                vec![key, timeout],
+                5,
+            ),
+            (format!("http://user:secret@{authority}"), vec![timeout], 5),
+        ],
+    );
 }
 
 #[test]
 #[ignore = "a base URL with a space or a line break is sent as is: the request line is broken, or carries a header of the user's text"]
 fn a_base_url_with_spaces_or_line_breaks_is_refused() {
     let (env, server) = http_seeded();
-    for base in [
-        format!("{}/v 1", server.base),
-        format!("{}\r\nX-Injected: yes\r\nX-Rest: ", server.base),
-    ] {
-        refused(&env, &base, &[], 5);
-    }
+    assert_all_refused(
+        &env,
+        &[
+            (format!("{}/v 1", server.base), vec![], 5),
+            (
+                format!("{}\r\nX-Injected: yes\r\nX-Rest: ", server.base),
+                vec![],
+                5,
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -846,6 +876,8 @@ fn a_wait_of_hours_asked_by_the_server_is_not_waited() {
 #[ignore = "a retry-after or retry-after-ms too large for a Duration, or an HTTP date in a far year, panics instead of failing the request"]
 fn an_absurd_wait_asked_by_the_server_fails_the_request() {
     let (env, _) = http_seeded();
+    let mut cases = Vec::new();
+    let mut servers = Vec::new();
     for (status, headers, code) in [
         (429, "Retry-After: 1e30\r\n", 18),
         (503, "Retry-After-Ms: 1e300\r\n", 19),
@@ -861,13 +893,14 @@ fn an_absurd_wait_asked_by_the_server_fails_the_request() {
             headers,
             r#"{"error":{"message":"later"}}"#,
         ));
-        refused(
-            &env,
-            &server.base,
-            &[("SQLITE_GRAPHRAG_EMBED_RETRIES", "1")],
+        cases.push((
+            server.base.clone(),
+            vec![("SQLITE_GRAPHRAG_EMBED_RETRIES", "1")],
             code,
-        );
+        ));
+        servers.push(server);
     }
+    assert_all_refused(&env, &cases);
 }
 
 /// Texts sent to the embeddings API of `server` so far.
@@ -1052,6 +1085,27 @@ fn a_second_move_to_the_same_space_at_once_succeeds_or_says_why_not() {
         assert!(
             code == Some(0) || report["error"]["kind"] == "busy",
             "{code:?} {report}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "race: when the second of two moves to the same space run at once writes its batch before the first swaps, it swaps in the then empty staged_chunks: both exit 0 and the database has no vectors and none queued (about one round in twelve here)"]
+fn two_moves_at_once_never_leave_the_database_without_vectors() {
+    for round in 0..40 {
+        let env = seeded(12);
+        let gate = Gate::start();
+        let first = spawn_reindex(&env, &gate.base, &[]);
+        gate.wait_held_after(0);
+        let second = spawn_reindex(&env, &gate.base, &[]);
+        wait_until(300, "the second move's request", || gate.lock().held == 2);
+        gate.open();
+        let (first, second) = (finish(first), finish(second));
+        let chunks = count(&env, "SELECT count(*) FROM chunks");
+        let waiting = count(&env, "SELECT count(*) FROM vector_backlog");
+        assert!(
+            chunks == 12 || waiting == 12,
+            "round {round}: {chunks} chunks, {waiting} waiting; {first:?} {second:?}"
         );
     }
 }
