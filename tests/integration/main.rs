@@ -18,6 +18,7 @@ mod test_fts_sync;
 mod test_graph;
 mod test_graph_adversarial;
 mod test_graph_export;
+mod test_http_adversarial;
 mod test_http_embed;
 mod test_http_reindex;
 mod test_import_export;
