@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use super::chunks::{EmbeddedText, VectorTable, embed_texts, stored_space, write_chunks};
+use super::reindex::staged_model;
 use crate::embed::Embedder;
 use crate::error::Result;
 use crate::memory::MemoryId;
@@ -33,6 +34,9 @@ pub(crate) struct Embedded {
     pub memories: u64,
     /// Chunks written.
     pub chunks: u64,
+    /// Whether the move to another space that the staged vectors were for
+    /// is no longer under way (another process finished or replaced it).
+    pub move_gone: bool,
 }
 
 impl Store {
@@ -99,6 +103,10 @@ impl Store {
             done.memories += written.memories;
             done.chunks += written.chunks;
             progress(written.memories);
+            if written.move_gone {
+                done.move_gone = true;
+                return Ok(done);
+            }
         }
     }
 
@@ -133,7 +141,7 @@ impl Store {
 /// Writes the vectors of a batch to `table`. A memory whose text changed
 /// since it was read is left waiting (the next batch reads it again),
 /// unless its writer already gave it vectors; a forgotten one no longer
-/// waits.
+/// waits. Staged vectors are written only while their move is under way.
 fn write_batch(
     tx: &rusqlite::Transaction<'_>,
     table: VectorTable,
@@ -144,6 +152,13 @@ fn write_batch(
         "SELECT namespace, description, body FROM memories WHERE id = ?1 AND deleted_at IS NULL",
     )?;
     let mut written = Embedded::default();
+    if table == VectorTable::Staged
+        && let Some(first) = embedded.first()
+        && staged_model(tx)?.as_deref() != Some(first.space().model.as_str())
+    {
+        written.move_gone = true;
+        return Ok(written);
+    }
     for (waiting, vectors) in batch.iter().zip(embedded) {
         let now: Option<(String, String, String)> = current
             .query_row([waiting.id], |row| {

@@ -231,6 +231,13 @@ pub(crate) struct EmbeddedText {
     chunks: Vec<EmbeddedChunk>,
 }
 
+impl EmbeddedText {
+    /// The space of the vectors.
+    pub(crate) fn space(&self) -> &EmbeddingSpace {
+        &self.space
+    }
+}
+
 /// One chunk: its byte range in the body and its quantised vector.
 struct EmbeddedChunk {
     start: usize,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::Store;
 use super::chunks::{VectorTable, stored_space};
 use crate::embed::{Embedder, EmbeddingSpace};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// What `reindex` did.
 #[derive(Debug, Clone, Serialize)]
@@ -33,8 +33,8 @@ pub struct ReindexReport {
     pub chunks: u64,
 }
 
-/// The space of the move under way, if one is.
-fn staged_model(tx: &Transaction<'_>) -> Result<Option<String>> {
+/// The model of the move under way, if one is.
+pub(crate) fn staged_model(tx: &Transaction<'_>) -> Result<Option<String>> {
     Ok(tx
         .prepare_cached("SELECT model FROM reindex_stage WHERE id = 1")?
         .query_row([], |row| row.get(0))
@@ -98,7 +98,15 @@ impl Store {
             memories += drained.memories;
             chunks += drained.chunks;
             let space = embedder.space()?;
-            if !moving || self.swap_staged(&space)? {
+            let done = match moving {
+                false => true,
+                true => match self.swap_staged(&space)? {
+                    Swap::Done => true,
+                    Swap::Waiting => false,
+                    Swap::Gone => self.moved_elsewhere(&space)?,
+                },
+            };
+            if done {
                 return Ok(ReindexReport {
                     previous_space,
                     space,
@@ -167,12 +175,39 @@ impl Store {
         })
     }
 
+    /// When the move to `space` this process fed is no longer under way:
+    /// done if another process finished it (the database is in `space`).
+    ///
+    /// # Failure
+    /// Busy when another `reindex` replaced the move with another one.
+    fn moved_elsewhere(&self, space: &EmbeddingSpace) -> Result<bool> {
+        if stored_space(self.conn())?.as_ref() == Some(space) {
+            return Ok(true);
+        }
+        Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "another reindex replaced the move to {} while this one ran",
+                space.model
+            ),
+        )
+        .with_hint("run `sqlite-graphrag reindex` again once the other one is done"))
+    }
+
     /// Swaps the staged vectors in, with `space` as the database's space,
-    /// if no live memory waits for them. Returns whether it did.
-    fn swap_staged(&mut self, space: &EmbeddingSpace) -> Result<bool> {
+    /// if the move to `space` is still under way and no live memory waits.
+    fn swap_staged(&mut self, space: &EmbeddingSpace) -> Result<Swap> {
         self.write(|tx| {
+            let staged: Option<(String, Option<u32>)> = tx
+                .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            match staged {
+                Some((model, dim)) if model == space.model && dim.is_none_or(|d| d == space.dim) => {}
+                _ => return Ok(Swap::Gone),
+            }
             if waits(tx, VectorTable::Staged)? {
-                return Ok(false);
+                return Ok(Swap::Waiting);
             }
             tx.execute_batch(
                 "DELETE FROM chunks;
@@ -186,9 +221,20 @@ impl Store {
                 params![space.model, space.dim],
             )?;
             drop_stage(tx)?;
-            Ok(true)
+            Ok(Swap::Done)
         })
     }
+}
+
+/// What an attempt to swap the staged vectors in found.
+enum Swap {
+    /// They were swapped in.
+    Done,
+    /// Live memories still wait for vectors of the move.
+    Waiting,
+    /// The move is no longer under way: another process finished or
+    /// replaced it.
+    Gone,
 }
 
 #[cfg(test)]
@@ -197,7 +243,6 @@ mod tests {
 
     use super::*;
     use crate::embed::StaticModel;
-    use crate::error::{Error, ErrorKind};
     use crate::store::chunks::quantize;
 
     /// Memories written by the tests: more than one batch of the backlog.

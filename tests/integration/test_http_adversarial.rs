@@ -1072,7 +1072,6 @@ fn an_error_in_a_200_answer_is_a_provider_error_with_its_message() {
 }
 
 #[test]
-#[ignore = "of two moves to the same space run at once, the one that finishes second fails with 9 `database` (`vectors … are not those of the move under way`) although the database was moved"]
 fn a_second_move_to_the_same_space_at_once_succeeds_or_says_why_not() {
     let env = seeded(12);
     let gate = Gate::start();
@@ -1090,7 +1089,6 @@ fn a_second_move_to_the_same_space_at_once_succeeds_or_says_why_not() {
 }
 
 #[test]
-#[ignore = "race: when the second of two moves to the same space run at once writes its batch before the first swaps, it swaps in the then empty staged_chunks: both exit 0 and the database has no vectors and none queued (about one round in twelve here)"]
 fn two_moves_at_once_never_leave_the_database_without_vectors() {
     for round in 0..40 {
         let env = seeded(12);
