@@ -132,7 +132,10 @@ impl Embedder for OpenAiCompatible {
     }
 
     fn space_model(&self) -> String {
-        format!("{SPACE_PREFIX}{}", self.model)
+        match self.dimensions {
+            None => format!("{SPACE_PREFIX}{}", self.model),
+            Some(dimensions) => format!("{SPACE_PREFIX}{}?dimensions={dimensions}", self.model),
+        }
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -1023,7 +1023,6 @@ fn a_crafted_text_gets_its_own_vector_not_another_texts() {
 }
 
 #[test]
-#[ignore = "a reindex back from SQLITE_GRAPHRAG_EMBED_DIMENSIONS to the model's own dimension takes the database's dimension for the model's, and fails"]
 fn other_dimensions_and_back_never_reuse_a_vector_of_the_wrong_dimension() {
     let (env, server) = http_seeded();
     let short = [("SQLITE_GRAPHRAG_EMBED_DIMENSIONS", "16")];
