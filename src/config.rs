@@ -911,7 +911,11 @@ fn roles(flags: &GlobalArgs, env: &Env, file: &ConfigFile, model: &str) -> Resul
         None => family.input_type.map(|(q, d)| (q.to_owned(), d.to_owned())),
         Some((value, _)) if value == "none" => None,
         Some((value, what)) => match value.split_once(',') {
-            Some((query, document)) if !query.trim().is_empty() && !document.trim().is_empty() => {
+            Some((query, document))
+                if !query.trim().is_empty()
+                    && !document.trim().is_empty()
+                    && !document.contains(',') =>
+            {
                 Some((query.trim().to_owned(), document.trim().to_owned()))
             }
             _ => {

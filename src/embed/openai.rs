@@ -195,11 +195,24 @@ pub fn request_body(
 /// scaled to unit length.
 ///
 /// # Failure
-/// Provider-bad-response naming what is wrong: no `data`, a wrong number
+/// Provider-error for an answer that is an error (some providers send one
+/// with status 200); provider-bad-response naming what is wrong: no `data`, a wrong number
 /// of vectors, an index out of place, a wrong or mixed dimension, a value
 /// that is not a finite number, a zero vector.
 pub fn read_vectors(answer: &Value, count: usize, dim: Option<usize>) -> Result<Vec<Vec<f32>>> {
     let bad = |what: String| Error::new(ErrorKind::ProviderBadResponse, what);
+    if answer.get("data").is_none()
+        && let Some(error) = answer.get("error").filter(|e| !e.is_null())
+    {
+        let said = error["message"]
+            .as_str()
+            .or(error.as_str())
+            .map_or_else(|| error.to_string(), str::to_owned);
+        return Err(Error::new(
+            ErrorKind::ProviderError,
+            format!("the provider answered with an error: {said}"),
+        ));
+    }
     let data = answer["data"]
         .as_array()
         .ok_or_else(|| bad("the answer has no `data` array".to_owned()))?;

@@ -65,14 +65,14 @@ fn asked_wait(asked: &RetryHeaders, now: SystemTime) -> Option<Duration> {
         .after_ms
         .as_deref()
         .and_then(|v| v.trim().parse::<f64>().ok())
-        && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX));
     }
     let after = asked.after.as_deref()?.trim();
     if let Ok(seconds) = after.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return (seconds >= 0.0)
+            .then(|| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
     }
     http_date(after).map(|at| at.duration_since(now).unwrap_or(Duration::ZERO))
 }
@@ -96,11 +96,20 @@ fn http_date(text: &str) -> Option<SystemTime> {
     let [hour, minute, second] = clock.as_slice() else {
         return None;
     };
+    let year = year.min(9999);
+    let in_range = year >= 1
+        && (1..=31).contains(&day)
+        && (0..24).contains(hour)
+        && (0..60).contains(minute)
+        && (0..=60).contains(second);
+    if !in_range {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
     u64::try_from(seconds)
         .ok()
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+        .and_then(|s| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s)))
 }
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
@@ -187,5 +196,29 @@ mod tests {
         );
         assert_eq!(http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
         assert_eq!(http_date("Sun, 06 Nov 1994 08:49 GMT"), None);
+    }
+
+    #[test]
+    fn absurd_waits_give_up_instead_of_failing() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for (after_ms, after) in [
+            (Some("1e300"), None),
+            (None, Some("1e30")),
+            (None, Some("inf")),
+        ] {
+            assert_eq!(
+                wait_before(1, &asked(after_ms, after), now, 0.0),
+                Verdict::Never,
+                "{after_ms:?} {after:?}"
+            );
+        }
+        let far = asked(None, Some("Sun, 06 Nov 999999999999 08:49:37 GMT"));
+        assert_eq!(wait_before(1, &far, now, 0.0), Verdict::Never);
+        for date in [
+            "Sun, 99 Nov 2030 08:49:37 GMT",
+            "Sun, 06 Nov 2030 99:49:37 GMT",
+        ] {
+            assert_eq!(http_date(date), None, "{date}");
+        }
     }
 }

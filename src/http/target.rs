@@ -18,6 +18,26 @@ pub fn check_target(base_url: &str, has_key: bool, key_vars: &str) -> Result<()>
             "the base URL {base_url:?} must start with https:// or http://"
         )));
     };
+    if base_url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(format!(
+            "the base URL {base_url:?} holds a space or a control character"
+        )));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(Error::invalid(
+            "the base URL must not hold a user name or a password: the key goes in \
+             the API-key variable",
+        ));
+    }
+    if host_of(rest).is_empty() || !port_is_valid(authority) {
+        return Err(Error::invalid(format!(
+            "the base URL {base_url:?} has no host, or a port that is not a number"
+        )));
+    }
     let local = is_loopback(host_of(rest));
     if !has_key && !local {
         return Err(Error::invalid(format!(
@@ -50,6 +70,22 @@ pub fn is_openrouter(base_url: &str) -> bool {
         .split_once("://")
         .map_or(base_url, |(_, rest)| rest);
     host_of(rest).eq_ignore_ascii_case("openrouter.ai")
+}
+
+/// Whether the port of `authority` (`host[:port]`, `[v6][:port]`), if
+/// any, is a number from 1 to 65535.
+fn port_is_valid(authority: &str) -> bool {
+    let after_host = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((_, after)) => after,
+            None => return false,
+        },
+        None => authority.find(':').map_or("", |at| &authority[at..]),
+    };
+    match after_host.strip_prefix(':') {
+        Some(port) => port.parse::<u16>().is_ok_and(|n| n > 0),
+        None => after_host.is_empty(),
+    }
 }
 
 /// The host of the part of a URL after its scheme.
@@ -92,6 +128,14 @@ mod tests {
             ("http://api.example.com/v1", true),
             ("http://127.0.0.1.example.com/v1", true),
             ("http://user@localhost.evil.com/", false),
+            ("http://192.0.2.1:80@127.0.0.1/v1", true),
+            ("http://user:secret@127.0.0.1:8080/v1", false),
+            ("http://127.0.0.1:80x/v1", false),
+            ("http://127.0.0.1:/v1", false),
+            ("http://[::1/v1", false),
+            ("http://127.0.0.1/v 1", false),
+            ("http://127.0.0.1/v1\r\nX-Injected: yes", false),
+            ("https:///v1", true),
             ("ftp://example.com", true),
             ("openrouter.ai", true),
         ] {

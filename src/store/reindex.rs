@@ -203,7 +203,8 @@ impl Store {
                 .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()?;
             match staged {
-                Some((model, dim)) if model == space.model && dim.is_none_or(|d| d == space.dim) => {}
+                Some((model, dim))
+                    if model == space.model && dim.is_none_or(|d| d == space.dim) => {}
                 _ => return Ok(Swap::Gone),
             }
             if waits(tx, VectorTable::Staged)? {
