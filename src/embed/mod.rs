@@ -67,6 +67,12 @@ pub trait Embedder: Send + Sync {
         None
     }
 
+    /// The most texts this embedder sends at once (one request of an HTTP
+    /// embedder); `usize::MAX` for one that sends nothing.
+    fn texts_per_request(&self) -> usize {
+        usize::MAX
+    }
+
     /// Tells an embedder that learns its dimension from its answers the
     /// dimension of vectors it made before (kept in the cache), so that it
     /// need not ask. Others ignore it.

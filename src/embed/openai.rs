@@ -163,6 +163,10 @@ impl Embedder for OpenAiCompatible {
         )
     }
 
+    fn texts_per_request(&self) -> usize {
+        self.batch
+    }
+
     fn learn_dim(&self, dim: usize) {
         if self.dimensions.is_none() && dim > 0 && dim <= MAX_DIM as usize {
             let _ = self.learned.set(dim);

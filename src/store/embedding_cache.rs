@@ -173,8 +173,9 @@ impl Store {
 /// embedding cache of one database; queries pass through.
 ///
 /// It opens its own connection to the database the first time it
-/// embeds, reads before asking the embedder, and keeps new vectors in a
-/// short transaction of its own, never inside a caller's.
+/// embeds, reads before asking the embedder, and keeps the vectors of each
+/// request in a short transaction of its own, never inside a caller's, so
+/// that what an interrupted run paid for is not asked again.
 pub struct CachedEmbedder {
     inner: Box<dyn Embedder>,
     key: String,
@@ -270,24 +271,26 @@ impl Embedder for CachedEmbedder {
         if missing.is_empty() {
             return Ok(vectors.into_iter().flatten().collect());
         }
-        let asked: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
-        let made = self.inner.embed(&asked)?;
-        if made.len() != asked.len() {
-            return Err(Error::new(
-                ErrorKind::Database,
-                format!(
-                    "the embedder returned {} vectors for {} texts",
-                    made.len(),
-                    asked.len()
-                ),
-            ));
-        }
-        let made_hashes: Vec<TextHash> = missing.iter().map(|&i| hashes[i]).collect();
-        self.with_store(true, |store| {
-            store.write(|tx| keep_vectors(tx, &self.key, &made_hashes, &made))
-        })?;
-        for (at, vector) in missing.into_iter().zip(made) {
-            vectors[at] = Some(vector);
+        for group in missing.chunks(self.inner.texts_per_request().max(1)) {
+            let asked: Vec<&str> = group.iter().map(|&i| texts[i]).collect();
+            let made = self.inner.embed(&asked)?;
+            if made.len() != asked.len() {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    format!(
+                        "the embedder returned {} vectors for {} texts",
+                        made.len(),
+                        asked.len()
+                    ),
+                ));
+            }
+            let made_hashes: Vec<TextHash> = group.iter().map(|&i| hashes[i]).collect();
+            self.with_store(true, |store| {
+                store.write(|tx| keep_vectors(tx, &self.key, &made_hashes, &made))
+            })?;
+            for (&at, vector) in group.iter().zip(made) {
+                vectors[at] = Some(vector);
+            }
         }
         Ok(vectors.into_iter().flatten().collect())
     }
