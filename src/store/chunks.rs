@@ -281,7 +281,12 @@ pub(crate) fn embed_texts(
         items.iter().map(|(_, body)| chunk_ranges(body)).collect();
     let texts: Vec<String> = items
         .iter()
-        .flat_map(|(description, body)| chunk_texts(description, body))
+        .zip(&ranges)
+        .flat_map(|((description, body), ranges)| {
+            ranges
+                .iter()
+                .map(move |&(s, e)| chunk_text(description, &body[s..e]))
+        })
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
