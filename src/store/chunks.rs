@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Store;
+use super::reindex::stage;
 use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
@@ -360,12 +361,8 @@ impl VectorTable {
 fn ensure_staged_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
     tx.prepare_cached("UPDATE reindex_stage SET dim = ?2 WHERE model = ?1 AND dim IS NULL")?
         .execute(params![space.model, space.dim])?;
-    let staged: Option<(String, u32)> = tx
-        .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    match staged {
-        Some((model, dim)) if model == space.model && dim == space.dim => Ok(()),
+    match stage(tx)? {
+        Some((model, Some(dim))) if model == space.model && dim == space.dim => Ok(()),
         _ => Err(Error::new(
             ErrorKind::Database,
             format!(
