@@ -9,6 +9,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::time::{days_from_civil, days_in_month};
+
 /// The first delay when the server does not say how long to wait.
 pub const FIRST_DELAY: Duration = Duration::from_millis(500);
 /// The longest delay chosen here.
@@ -98,7 +100,7 @@ fn http_date(text: &str) -> Option<SystemTime> {
     };
     let year = year.min(9999);
     let in_range = year >= 1
-        && (1..=31).contains(&day)
+        && (1..=days_in_month(year, month)).contains(&day)
         && (0..24).contains(hour)
         && (0..60).contains(minute)
         && (0..=60).contains(second);
@@ -110,17 +112,6 @@ fn http_date(text: &str) -> Option<SystemTime> {
     u64::try_from(seconds)
         .ok()
         .and_then(|s| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

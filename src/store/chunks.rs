@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Store;
+use super::reindex::stage;
 use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
@@ -281,7 +282,12 @@ pub(crate) fn embed_texts(
         items.iter().map(|(_, body)| chunk_ranges(body)).collect();
     let texts: Vec<String> = items
         .iter()
-        .flat_map(|(description, body)| chunk_texts(description, body))
+        .zip(&ranges)
+        .flat_map(|((description, body), ranges)| {
+            ranges
+                .iter()
+                .map(move |&(s, e)| chunk_text(description, &body[s..e]))
+        })
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed(&refs)?;
@@ -355,12 +361,8 @@ impl VectorTable {
 fn ensure_staged_space(tx: &Transaction<'_>, space: &EmbeddingSpace) -> Result<()> {
     tx.prepare_cached("UPDATE reindex_stage SET dim = ?2 WHERE model = ?1 AND dim IS NULL")?
         .execute(params![space.model, space.dim])?;
-    let staged: Option<(String, u32)> = tx
-        .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    match staged {
-        Some((model, dim)) if model == space.model && dim == space.dim => Ok(()),
+    match stage(tx)? {
+        Some((model, Some(dim))) if model == space.model && dim == space.dim => Ok(()),
         _ => Err(Error::new(
             ErrorKind::Database,
             format!(

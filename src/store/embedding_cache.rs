@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::chunks::{chunk_texts, quantize, stored_space};
+use super::reindex::stage;
 use super::{OpenMode, Store};
 use crate::embed::{Embedder, EmbeddingSpace};
 use crate::error::{Error, ErrorKind, Result};
@@ -229,12 +230,7 @@ impl CachedEmbedder {
     /// another dimension is refused before it is kept.
     fn learn_stored_dim(&self, store: &Store) -> Result<()> {
         let model = self.inner.space_model();
-        let staged: Option<(String, Option<u32>)> = store
-            .conn()
-            .query_row("SELECT model, dim FROM reindex_stage", [], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
+        let staged = stage(store.conn())?;
         let stored = stored_space(store.conn())?.map(|space| (space.model, Some(space.dim)));
         for (held, dim) in [stored, staged].into_iter().flatten() {
             if let (true, Some(dim)) = (held == model, dim) {

@@ -8,7 +8,7 @@
 //! resumable: the memories still to do are listed in a backlog, so after
 //! an interruption `reindex` carries on instead of starting over.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::Store;
@@ -33,12 +33,18 @@ pub struct ReindexReport {
     pub chunks: u64,
 }
 
-/// The model of the move under way, if one is.
-pub(crate) fn staged_model(tx: &Transaction<'_>) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached("SELECT model FROM reindex_stage WHERE id = 1")?
-        .query_row([], |row| row.get(0))
+/// The move under way, if one is: the model moved to, and the dimension
+/// once its first vectors are written.
+pub(crate) fn stage(conn: &Connection) -> Result<Option<(String, Option<u32>)>> {
+    Ok(conn
+        .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?)
+}
+
+/// The model of the move under way, if one is.
+pub(crate) fn staged_model(conn: &Connection) -> Result<Option<String>> {
+    Ok(stage(conn)?.map(|(model, _)| model))
 }
 
 /// Forgets the move under way, if any, and what it wrote.
@@ -143,12 +149,7 @@ impl Store {
     /// space is carried on.
     fn begin_move(&mut self, embedder: &dyn Embedder) -> Result<bool> {
         let model = embedder.space_model();
-        let staged: Option<(String, Option<u32>)> = self
-            .conn()
-            .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
-            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
-        let resuming = match staged {
+        let resuming = match stage(self.conn())? {
             Some((staged, None)) => staged == model,
             Some((staged, Some(dim))) if staged == model => {
                 embedder.learn_dim(dim as usize);
@@ -198,11 +199,7 @@ impl Store {
     /// if the move to `space` is still under way and no live memory waits.
     fn swap_staged(&mut self, space: &EmbeddingSpace) -> Result<Swap> {
         self.write(|tx| {
-            let staged: Option<(String, Option<u32>)> = tx
-                .prepare_cached("SELECT model, dim FROM reindex_stage WHERE id = 1")?
-                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()?;
-            match staged {
+            match stage(tx)? {
                 Some((model, dim))
                     if model == space.model && dim.is_none_or(|d| d == space.dim) => {}
                 _ => return Ok(Swap::Gone),
