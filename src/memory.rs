@@ -39,6 +39,11 @@ impl MemoryId {
     pub(crate) fn from_row_id(id: i64) -> Self {
         MemoryId(id)
     }
+
+    /// The row id.
+    pub(crate) fn row_id(self) -> i64 {
+        self.0
+    }
 }
 
 impl ToSql for MemoryId {

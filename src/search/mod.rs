@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::embed::Embedder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
-use crate::store::{OpenMode, Scope, Store, VectorHit};
+use crate::store::{OpenMode, ScanMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
 pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, Scale, VECTOR_WEIGHT, fuse};
@@ -122,7 +122,8 @@ fn vector_candidates(
     } else {
         limit
     };
-    let mut hits = store.vector_scan(scope.namespace.as_deref(), query, presorted)?;
+    let mut hits =
+        store.vector_scan(scope.namespace.as_deref(), query, presorted, ScanMode::Auto)?;
     if !filtered {
         hits.truncate(limit);
         return Ok(hits);

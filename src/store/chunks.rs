@@ -5,6 +5,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Store;
 use super::reindex::stage;
+use super::vectors::blocks::{self, ChunkVector, Slot};
+use super::vectors::kernel::ScanQuery;
+use super::vectors::scan::{self, ScanMode};
 use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
@@ -110,71 +113,6 @@ pub fn quantize(vector: &[f32]) -> (f32, Vec<u8>) {
         .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8)
         .collect();
     (scale, bytes)
-}
-
-/// Stored values times query values are summed in `i32` over blocks of this
-/// many dimensions, then the blocks in `i64`: a block's sum is at most
-/// 512 × 128 × 32767 = 2,147,418,112, just below `i32::MAX`, so the sum is
-/// exact for any dimension, while each block stays a loop the compiler
-/// vectorises (`pmaddwd` on x86-64).
-const DOT_BLOCK: usize = 512;
-
-/// A query prepared for the scan: int16 values and one scale, so that the
-/// dot product with the stored int8 vectors runs in integers, exactly and
-/// without reordering floats.
-pub struct ScanQuery {
-    values: Vec<i16>,
-    scale: f32,
-}
-
-impl ScanQuery {
-    /// Quantises a float query.
-    pub fn new(query: &[f32]) -> Self {
-        let max = query.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let scale = if max == 0.0 {
-            1.0
-        } else {
-            max / f32::from(i16::MAX)
-        };
-        let values = query
-            .iter()
-            .map(|x| (x / scale).round().clamp(-32767.0, 32767.0) as i16)
-            .collect();
-        ScanQuery { values, scale }
-    }
-
-    /// Returns the dot product with a stored vector of scale `stored_scale`.
-    pub fn dot(&self, stored: &[u8], stored_scale: f32) -> f32 {
-        self.dot_exact(stored) as f32 * self.scale * stored_scale
-    }
-
-    /// Returns the dot product of the integer values, exact for any length.
-    /// Vectors of one block (the built-in model's) take the loop directly.
-    fn dot_exact(&self, stored: &[u8]) -> i64 {
-        if stored.len() <= DOT_BLOCK {
-            return i64::from(block_dot(stored, &self.values));
-        }
-        stored
-            .chunks(DOT_BLOCK)
-            .zip(self.values.chunks(DOT_BLOCK))
-            .map(|(stored, query)| i64::from(block_dot(stored, query)))
-            .sum()
-    }
-
-    /// Returns the number of dimensions.
-    pub fn dim(&self) -> usize {
-        self.values.len()
-    }
-}
-
-/// Returns the dot product of at most [`DOT_BLOCK`] stored and query values.
-#[inline(always)]
-fn block_dot(stored: &[u8], query: &[i16]) -> i32 {
-    stored
-        .iter()
-        .zip(query)
-        .map(|(&s, &q)| i32::from(s as i8) * i32::from(q))
-        .sum()
 }
 
 /// Returns the database's embedding space, if it has one.
@@ -382,31 +320,103 @@ pub(crate) fn write_chunks(
     namespace: &str,
     embedded: &EmbeddedText,
 ) -> Result<usize> {
-    match table {
-        VectorTable::Live => ensure_space(tx, &embedded.space)?,
-        VectorTable::Staged => ensure_staged_space(tx, &embedded.space)?,
+    write_chunks_many(tx, table, &[(memory_id, namespace, embedded)])
+}
+
+/// [`write_chunks`] for many memories: `(memory, namespace, vectors)`.
+/// The live vectors of one namespace are appended together, so a block is
+/// rewritten once however many of its slots the memories fill. Returns
+/// how many chunks were written.
+pub(crate) fn write_chunks_many(
+    tx: &Transaction<'_>,
+    table: VectorTable,
+    items: &[(MemoryId, &str, &EmbeddedText)],
+) -> Result<usize> {
+    let mut spaces: Vec<&EmbeddingSpace> = Vec::new();
+    for (_, _, embedded) in items {
+        if !spaces.contains(&&embedded.space) {
+            match table {
+                VectorTable::Live => ensure_space(tx, &embedded.space)?,
+                VectorTable::Staged => ensure_staged_space(tx, &embedded.space)?,
+            }
+            spaces.push(&embedded.space);
+        }
     }
     let (chunks, backlog) = (table.chunks(), table.backlog());
-    tx.prepare_cached(&format!("DELETE FROM {chunks} WHERE memory_id = ?1"))?
-        .execute([memory_id])?;
-    tx.prepare_cached(&format!("DELETE FROM {backlog} WHERE memory_id = ?1"))?
-        .execute([memory_id])?;
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO {chunks} (namespace, memory_id, seq, start, end, scale, vector)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    ))?;
-    for (seq, chunk) in embedded.chunks.iter().enumerate() {
-        insert.execute(params![
-            namespace,
-            memory_id,
-            seq as i64,
-            chunk.start as i64,
-            chunk.end as i64,
-            f64::from(chunk.scale),
-            chunk.vector
-        ])?;
+    for &(memory_id, _, _) in items {
+        tx.prepare_cached(&format!("DELETE FROM {chunks} WHERE memory_id = ?1"))?
+            .execute([memory_id])?;
+        tx.prepare_cached(&format!("DELETE FROM {backlog} WHERE memory_id = ?1"))?
+            .execute([memory_id])?;
     }
-    Ok(embedded.chunks.len())
+    let written = items.iter().map(|(_, _, e)| e.chunks.len()).sum();
+    match table {
+        VectorTable::Live => append_live(tx, items)?,
+        VectorTable::Staged => insert_staged(tx, items)?,
+    }
+    Ok(written)
+}
+
+/// Appends the chunks of `items` to the vector blocks, a namespace at a
+/// time, then compacts the namespaces that gathered enough dead slots.
+fn append_live(tx: &Transaction<'_>, items: &[(MemoryId, &str, &EmbeddedText)]) -> Result<()> {
+    let mut namespaces: Vec<&str> = items.iter().map(|&(_, namespace, _)| namespace).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for namespace in namespaces {
+        let mut dim = None;
+        let mut vectors = Vec::new();
+        for &(memory_id, _, embedded) in items.iter().filter(|(_, n, _)| *n == namespace) {
+            dim = Some(embedded.space.dim as usize);
+            let count = u16::try_from(embedded.chunks.len()).map_err(|_| too_many_chunks())?;
+            for (seq, chunk) in embedded.chunks.iter().enumerate() {
+                vectors.push(ChunkVector {
+                    slot: Slot {
+                        memory_id,
+                        seq: u16::try_from(seq).map_err(|_| too_many_chunks())?,
+                        chunks: count,
+                        scale: chunk.scale,
+                    },
+                    start: chunk.start,
+                    end: chunk.end,
+                    vector: &chunk.vector,
+                });
+            }
+        }
+        let Some(dim) = dim else { continue };
+        blocks::append_chunks(tx, namespace, dim, &vectors)?;
+        blocks::compact_if_due(tx, namespace, dim)?;
+    }
+    Ok(())
+}
+
+fn too_many_chunks() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("a memory of more than {} chunks", u16::MAX),
+    )
+}
+
+/// Writes the chunks of `items` as rows of `staged_chunks`.
+fn insert_staged(tx: &Transaction<'_>, items: &[(MemoryId, &str, &EmbeddedText)]) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO staged_chunks (namespace, memory_id, seq, start, end, scale, vector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for &(memory_id, namespace, embedded) in items {
+        for (seq, chunk) in embedded.chunks.iter().enumerate() {
+            insert.execute(params![
+                namespace,
+                memory_id,
+                seq as i64,
+                chunk.start as i64,
+                chunk.end as i64,
+                f64::from(chunk.scale),
+                chunk.vector
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -447,49 +457,32 @@ impl Store {
         }
     }
 
-    /// Scores every chunk of the live memories in `namespace` (all if `None`)
-    /// against `query` and returns each memory's best chunk: the best
-    /// `sorted` of them first and in order, the rest after them unordered.
+    /// Scores the chunks of the live memories in `namespace` (all if
+    /// `None`) against `query` and returns each memory's best chunk: the
+    /// best `sorted` of them first and in order, the rest after them
+    /// unordered. With [`ScanMode::Auto`], a large scope returns only the
+    /// memories the prefilter kept.
     pub fn vector_scan(
         &self,
         namespace: Option<&str>,
         query: &[f32],
         sorted: usize,
+        mode: ScanMode,
     ) -> Result<Vec<VectorHit>> {
         let query = ScanQuery::new(query);
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT memory_id, seq, scale, vector FROM chunks WHERE ?1 IS NULL OR namespace = ?1",
-        )?;
-        let mut rows = stmt.query([namespace])?;
-        let mut hits: Vec<VectorHit> = Vec::new();
-        while let Some(row) = rows.next()? {
-            let memory_id: MemoryId = row.get(0)?;
-            let vector = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
-            if vector.len() != query.dim() {
-                return Err(Error::new(
-                    ErrorKind::Database,
-                    format!(
-                        "a stored vector has {} dimensions, the query {}",
-                        vector.len(),
-                        query.dim()
-                    ),
-                ));
-            }
-            let score = query.dot(vector, row.get::<_, f64>(2)? as f32);
-            match hits.last_mut() {
-                Some(last) if last.memory_id == memory_id => {
-                    if score > last.score {
-                        last.score = score;
-                        last.seq = row.get(1)?;
-                    }
-                }
-                _ => hits.push(VectorHit {
-                    memory_id,
-                    score,
-                    seq: row.get(1)?,
-                }),
-            }
+        if let Some(space) = self.embedding_space()?
+            && space.dim as usize != query.dim()
+        {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!(
+                    "the stored vectors have {} dimensions, the query {}",
+                    space.dim,
+                    query.dim()
+                ),
+            ));
         }
+        let mut hits = scan::scan(self.conn(), namespace, &query, mode)?;
         if sorted < hits.len() {
             hits.select_nth_unstable_by(sorted, VectorHit::best_first);
             hits[..sorted].sort_unstable_by(VectorHit::best_first);
@@ -539,53 +532,5 @@ mod tests {
         for &(s, e) in &ranges {
             assert!(unbroken.is_char_boundary(s) && unbroken.is_char_boundary(e));
         }
-    }
-
-    /// A vector of `dim` values spread over [-1, 1], different per `seed`.
-    fn spread(dim: usize, seed: usize) -> Vec<f32> {
-        (0..dim)
-            .map(|i| (((i * (31 + 2 * seed) + 7 * seed) % 199) as f32 - 99.0) / 99.0)
-            .collect()
-    }
-
-    #[test]
-    fn wide_dot_products_are_exact() {
-        for dim in [1536, 3072, MAX_DIM as usize] {
-            let (a, b) = (spread(dim, 1), spread(dim, 2));
-            let (scale, stored) = quantize(&a);
-            let query = ScanQuery::new(&b);
-            let integer: i64 = stored
-                .iter()
-                .zip(&query.values)
-                .map(|(&s, &q)| i64::from(s as i8) * i64::from(q))
-                .sum();
-            assert_eq!(query.dot_exact(&stored), integer, "{dim} dimensions");
-            let reference: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y)).sum();
-            let approx = f64::from(query.dot(&stored, scale));
-            assert!(
-                (approx - reference).abs() < 0.01 * reference.abs().max(1.0),
-                "{dim} dimensions: {approx} vs {reference}"
-            );
-            let extreme = ScanQuery::new(&vec![1.0; dim]);
-            let most = vec![(-128i8) as u8; dim];
-            assert_eq!(extreme.dot_exact(&most), -128 * 32767 * dim as i64);
-        }
-    }
-
-    #[test]
-    fn quantized_dot_products_match_floats() {
-        let a: Vec<f32> = (0..384)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 300.0)
-            .collect();
-        let b: Vec<f32> = (0..384)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 280.0)
-            .collect();
-        let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        let (scale, q) = quantize(&a);
-        let approx = ScanQuery::new(&b).dot(&q, scale);
-        assert!(
-            (approx - exact).abs() < 0.01 * exact.abs().max(1.0),
-            "{approx} vs {exact}"
-        );
     }
 }

@@ -22,44 +22,60 @@ use crate::error::{Error, ErrorKind, Result};
 struct Migration {
     version: u32,
     sql: &'static str,
+    /// Work the SQL cannot do, run after it in the same transaction.
+    then: Option<fn(&Connection) -> Result<()>>,
 }
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: include_str!("migrations/0001_memories.sql"),
+        then: None,
     },
     Migration {
         version: 2,
         sql: include_str!("migrations/0002_fts.sql"),
+        then: None,
     },
     Migration {
         version: 3,
         sql: include_str!("migrations/0003_vectors.sql"),
+        then: None,
     },
     Migration {
         version: 4,
         sql: include_str!("migrations/0004_vector_backlog.sql"),
+        then: None,
     },
     Migration {
         version: 5,
         sql: include_str!("migrations/0005_fts_fold.sql"),
+        then: None,
     },
     Migration {
         version: 6,
         sql: include_str!("migrations/0006_graph.sql"),
+        then: None,
     },
     Migration {
         version: 7,
         sql: include_str!("migrations/0007_enrich_jobs.sql"),
+        then: None,
     },
     Migration {
         version: 8,
         sql: include_str!("migrations/0008_space_moves.sql"),
+        then: None,
     },
     Migration {
         version: 9,
         sql: include_str!("migrations/0009_enrich_jobs_chat.sql"),
+        then: None,
+    },
+    Migration {
+        version: 10,
+        sql: include_str!("migrations/0010_vector_blocks.sql"),
+        then: Some(super::vectors::migrate::move_into_blocks),
     },
 ];
 
@@ -175,6 +191,9 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32, tracking: Tracking)
         .filter(|m| m.version > current && m.version <= target)
     {
         tx.execute_batch(step.sql)?;
+        if let Some(then) = step.then {
+            then(&tx)?;
+        }
         let orphans: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
                 row.get(0)

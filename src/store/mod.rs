@@ -39,6 +39,7 @@ mod reindex;
 mod report;
 mod scope;
 mod tx;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +70,7 @@ pub use reindex::ReindexReport;
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 pub use tx::Tx;
+pub use vectors::scan::ScanMode;
 
 /// How long a statement waits for another process's lock before giving up
 /// (and, after that, how long a write transaction is retried).

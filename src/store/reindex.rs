@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::chunks::{VectorTable, stored_space};
+use super::vectors::migrate::rows_into_blocks;
 use crate::embed::{Embedder, EmbeddingSpace};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -209,9 +210,13 @@ impl Store {
             }
             tx.execute_batch(
                 "DELETE FROM chunks;
-                 INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
-                 SELECT namespace, memory_id, seq, start, end, scale, vector FROM staged_chunks;
-                 DELETE FROM vector_backlog;
+                 DELETE FROM dead_slots;
+                 DELETE FROM vector_signs;
+                 DELETE FROM vector_blocks;",
+            )?;
+            rows_into_blocks(tx, "staged_chunks")?;
+            tx.execute_batch(
+                "DELETE FROM vector_backlog;
                  DELETE FROM embedding_space;",
             )?;
             tx.execute(
@@ -242,6 +247,7 @@ mod tests {
     use super::*;
     use crate::embed::StaticModel;
     use crate::store::chunks::quantize;
+    use crate::store::vectors::blocks::stored_vector;
 
     /// Memories written by the tests: more than one batch of the backlog.
     const MEMORIES: usize = 300;
@@ -354,17 +360,14 @@ mod tests {
             count(&store, "SELECT count(DISTINCT memory_id) FROM chunks"),
             MEMORIES as i64 - 1
         );
-        let (scale, stored): (f64, Vec<u8>) = store
+        let n0 = store
             .conn()
-            .query_row(
-                "SELECT scale, vector FROM chunks JOIN memories m ON m.id = memory_id
-                 WHERE m.name = 'n0'",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
+            .query_row("SELECT id FROM memories WHERE name = 'n0'", [], |row| {
+                row.get(0)
+            })
             .unwrap();
         let (want_scale, want) = quantize(&vector("changed"));
-        assert_eq!((scale as f32, stored), (want_scale, want));
+        assert_eq!(stored_vector(store.conn(), n0, 0), (want_scale, want));
         assert_eq!(count(&store, "SELECT count(*) FROM reindex_stage"), 0);
         assert_eq!(count(&store, "SELECT count(*) FROM staged_chunks"), 0);
     }
