@@ -28,6 +28,9 @@ pub fn cmd_health(config: &Config, _args: &HealthArgs) -> Result<Health> {
             health.fts_rows, health.live_memories
         ));
     }
+    for problem in health.graph_problems.iter().chain(&health.vector_problems) {
+        problems.push(format!("{}: {} rows", problem.problem, problem.rows));
+    }
     if !health.schema_current {
         problems.push("schema is not at this program's version".to_owned());
     }

@@ -52,7 +52,7 @@ use crate::graph::Extractor;
 use crate::memory::{MAX_BODY_BYTES, validate_body, validate_type};
 use crate::output;
 use crate::search::{DEFAULT_HOPS, MAX_HOPS, Request, SearchResult, Searcher};
-use crate::store::{self, CachedEmbedder, OpenMode, Scope, Store};
+use crate::store::{self, CachedEmbedder, OpenMode, ScanMode, Scope, Store};
 use crate::time::Timestamp;
 
 /// Runs one verb with the resolved configuration, writes what it returns
@@ -230,6 +230,7 @@ impl RetrievalArgs {
         config: &Config,
         search: Searcher,
         graph_hops: Option<u32>,
+        vector_mode: ScanMode,
     ) -> Result<SearchResults> {
         let scope = self.scope(config)?;
         let embedder = embedder(config)?;
@@ -241,6 +242,7 @@ impl RetrievalArgs {
             k: self.k as usize,
             scope: &scope,
             graph_hops,
+            vector_mode,
         };
         let results = search(&store, &*embedder, &request)?;
         Ok(SearchResults { results })
@@ -263,6 +265,36 @@ impl RetrievalArgs {
             since: self.since.as_deref().map(Timestamp::parse).transpose()?,
             until: self.until.as_deref().map(Timestamp::parse).transpose()?,
         })
+    }
+}
+
+/// Compacts the vector blocks of `namespace` (all if `None`) with a
+/// progress line; returns how many dead slots were removed.
+fn compact(config: &Config, store: &mut Store, namespace: Option<&str>) -> Result<usize> {
+    let mut progress = config.progress("compact", None);
+    let removed = store.compact_vectors(namespace, &mut |blocks, total| {
+        progress.set_total(total);
+        progress.advance(blocks);
+    });
+    progress.finish();
+    removed
+}
+
+/// Vector scan flags of `recall` and `hybrid-search`.
+#[derive(Debug, Clone, Args)]
+pub struct VectorArgs {
+    /// Score every vector, even in a namespace large enough for the prefilter
+    #[arg(long)]
+    pub exact: bool,
+}
+
+impl VectorArgs {
+    /// The scan these flags ask for.
+    pub fn mode(&self) -> ScanMode {
+        match self.exact {
+            true => ScanMode::Exact,
+            false => ScanMode::Auto,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::open_existing;
+use super::{compact, open_existing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::time::parse_duration;
@@ -29,10 +29,12 @@ pub struct PurgeReport {
     /// Vectors of the embedding cache deleted: those of texts no live
     /// memory has any more, in any namespace.
     pub cache_pruned: usize,
+    /// Dead vector slots removed by compacting the namespace's vectors.
+    pub compacted: usize,
 }
 
 /// Deletes the namespace's forgotten memories and their versions, and the
-/// cached vectors no live memory needs.
+/// cached vectors no live memory needs; compacts the namespace's vectors.
 pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
     let namespace = config.namespace()?;
     let older_than = args.older_than.as_deref().map(parse_duration).transpose()?;
@@ -44,9 +46,11 @@ pub fn cmd_purge(config: &Config, args: &PurgeArgs) -> Result<PurgeReport> {
     let mut store = open_existing(config)?;
     let purged = store.purge(namespace, older_than)?;
     let cache_pruned = store.prune_embedding_cache()?;
+    let compacted = compact(config, &mut store, Some(namespace))?;
     Ok(PurgeReport {
         namespace: namespace.to_owned(),
         purged,
         cache_pruned,
+        compacted,
     })
 }

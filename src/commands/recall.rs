@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{GraphArgs, RetrievalArgs, SearchResults};
+use super::{GraphArgs, RetrievalArgs, SearchResults, VectorArgs};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -16,10 +16,18 @@ pub struct RecallArgs {
     /// Graph expansion.
     #[command(flatten)]
     pub graph: GraphArgs,
+    /// The vector scan.
+    #[command(flatten)]
+    pub vectors: VectorArgs,
 }
 
 /// Returns the results, best first.
 pub fn cmd_recall(config: &Config, args: &RecallArgs) -> Result<SearchResults> {
     args.retrieval
-        .run(config, search::recall, args.graph.graph_hops(false))
+        .run(
+        config,
+        search::recall,
+        args.graph.graph_hops(false),
+        args.vectors.mode(),
+    )
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{embedder, open_existing};
+use super::{compact, embedder, open_existing};
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::ReindexReport;
@@ -12,8 +12,9 @@ use crate::store::ReindexReport;
 #[derive(Debug, Clone, Args)]
 pub struct ReindexArgs {}
 
-/// Replaces every vector with one from the configured embedder, with a
-/// progress line on stderr; returns what was done.
+/// Replaces every vector with one from the configured embedder, then
+/// compacts the vectors, each with a progress line on stderr; returns what
+/// was done.
 pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport> {
     let embedder = embedder(config)?;
     let mut store = open_existing(config)?;
@@ -23,5 +24,7 @@ pub fn cmd_reindex(config: &Config, _args: &ReindexArgs) -> Result<ReindexReport
         progress.advance(memories);
     });
     progress.finish();
-    report
+    let mut report = report?;
+    report.compacted = compact(config, &mut store, None)?;
+    Ok(report)
 }

@@ -6,6 +6,7 @@ use super::{RetrievalArgs, SearchResults};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
+use crate::store::ScanMode;
 
 /// Arguments of `search`.
 #[derive(Debug, Clone, Args)]
@@ -17,5 +18,6 @@ pub struct SearchArgs {
 
 /// Returns the results, best first.
 pub fn cmd_search(config: &Config, args: &SearchArgs) -> Result<SearchResults> {
-    args.retrieval.run(config, search::word_search, None)
+    args.retrieval
+        .run(config, search::word_search, None, ScanMode::Auto)
 }

@@ -28,6 +28,8 @@ pub struct Request<'a> {
     /// Relationships the graph expansion walks; `None` turns it off.
     /// `search` (words only) never expands.
     pub graph_hops: Option<u32>,
+    /// How the vectors are scanned; `search` reads none.
+    pub vector_mode: ScanMode,
 }
 
 /// The signature the three searches share: the store, the embedder that
@@ -105,28 +107,47 @@ fn embed_query(store: &Store, embedder: &dyn Embedder, query: &str) -> Result<Ve
     Ok(vectors.pop().unwrap_or_default())
 }
 
-/// Returns the vector hits in `scope`, best first, at most `limit`.
-/// Memory rows are read only when the scope filters by type or time.
+/// Returns the vector hits in `scope`, best first, at most `limit`. When
+/// the prefilter's candidates give fewer than `limit` in scope, every
+/// vector is scored instead.
 fn vector_candidates(
     store: &Store,
     scope: &Scope,
     query: &[f32],
     limit: usize,
+    mode: ScanMode,
 ) -> Result<Vec<VectorHit>> {
     if query.iter().all(|&x| x == 0.0) {
         return Ok(Vec::new());
     }
+    let (kept, prefiltered) = scope_candidates(store, scope, query, limit, mode)?;
+    if kept.len() < limit && prefiltered {
+        return Ok(scope_candidates(store, scope, query, limit, ScanMode::Exact)?.0);
+    }
+    Ok(kept)
+}
+
+/// [`vector_candidates`] from one scan; also says whether the prefilter
+/// chose what was scored. Memory rows are read only when the scope
+/// filters by type or time.
+fn scope_candidates(
+    store: &Store,
+    scope: &Scope,
+    query: &[f32],
+    limit: usize,
+    mode: ScanMode,
+) -> Result<(Vec<VectorHit>, bool)> {
     let filtered = scope.filters();
     let presorted = if filtered {
         limit.saturating_mul(4)
     } else {
         limit
     };
-    let mut hits =
-        store.vector_scan(scope.namespace.as_deref(), query, presorted, ScanMode::Auto)?;
+    let scanned = store.vector_scan(scope.namespace.as_deref(), query, presorted, mode)?;
+    let mut hits = scanned.hits;
     if !filtered {
         hits.truncate(limit);
-        return Ok(hits);
+        return Ok((hits, scanned.prefiltered));
     }
     let mut kept = Vec::with_capacity(limit);
     let mut sorted_upto = presorted.min(hits.len());
@@ -143,7 +164,7 @@ fn vector_candidates(
             kept.push(hit);
         }
     }
-    Ok(kept)
+    Ok((kept, scanned.prefiltered))
 }
 
 /// How to make a result's snippet.
@@ -219,7 +240,7 @@ pub fn recall(
     let vector = embed_query(store, embedder, query)?;
     let Some(hops) = request.graph_hops else {
         let mut results = Vec::with_capacity(k);
-        for (i, hit) in vector_candidates(store, scope, &vector, k)?
+        for (i, hit) in vector_candidates(store, scope, &vector, k, request.vector_mode)?
             .into_iter()
             .enumerate()
         {
@@ -239,7 +260,7 @@ pub fn recall(
         }
         return Ok(results);
     };
-    let vectors = vector_candidates(store, scope, &vector, k.max(CANDIDATES))?;
+    let vectors = vector_candidates(store, scope, &vector, k.max(CANDIDATES), request.vector_mode)?;
     let vector_scores: Vec<(MemoryId, f64)> = vectors
         .iter()
         .map(|h| (h.memory_id, f64::from(h.score)))
@@ -365,7 +386,7 @@ pub fn hybrid_search(
             })
         });
         let vector = embed_query(store, embedder, query)?;
-        let vectors = vector_candidates(store, scope, &vector, CANDIDATES)?;
+        let vectors = vector_candidates(store, scope, &vector, CANDIDATES, request.vector_mode)?;
         let fts = match words {
             Some(handle) => handle
                 .join()
@@ -506,6 +527,7 @@ mod tests {
             k: 3,
             scope: &scope,
             graph_hops: None,
+            vector_mode: ScanMode::Auto,
         };
         let found = recall(&store, &wide, &request("alpha bravo")).unwrap();
         let names: Vec<&str> = found.iter().map(|r| r.name.as_str()).collect();

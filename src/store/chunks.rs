@@ -6,11 +6,17 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::Store;
 use super::reindex::stage;
 use super::vectors::blocks::{self, ChunkVector, Slot};
+use super::vectors::center::stored_center;
 use super::vectors::kernel::ScanQuery;
-use super::vectors::scan::{self, ScanMode};
+use super::vectors::scan::{self, ScanMode, Scanned};
 use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
+
+/// The vector scan reads the database through a memory map of up to this
+/// many bytes: pages of vectors are read in place instead of being
+/// copied by `pread` first.
+const SCAN_MMAP_BYTES: i64 = 1 << 31;
 
 /// Bodies longer than this many bytes are split into chunks of about this size.
 pub const CHUNK_BYTES: usize = 1200;
@@ -397,6 +403,15 @@ fn too_many_chunks() -> Error {
     )
 }
 
+/// Compacts some vector blocks of `namespace` if it has gathered enough
+/// dead slots (see [`blocks::compact_if_due`]).
+pub(crate) fn compact_if_due(tx: &Transaction<'_>, namespace: &str) -> Result<()> {
+    if let Some(space) = stored_space(tx)? {
+        blocks::compact_if_due(tx, namespace, space.dim as usize)?;
+    }
+    Ok(())
+}
+
 /// Writes the chunks of `items` as rows of `staged_chunks`.
 fn insert_staged(tx: &Transaction<'_>, items: &[(MemoryId, &str, &EmbeddedText)]) -> Result<()> {
     let mut insert = tx.prepare_cached(
@@ -461,35 +476,49 @@ impl Store {
     /// `None`) against `query` and returns each memory's best chunk: the
     /// best `sorted` of them first and in order, the rest after them
     /// unordered. With [`ScanMode::Auto`], a large scope returns only the
-    /// memories the prefilter kept.
+    /// memories the prefilter kept, and says so.
     pub fn vector_scan(
         &self,
         namespace: Option<&str>,
         query: &[f32],
         sorted: usize,
         mode: ScanMode,
-    ) -> Result<Vec<VectorHit>> {
-        let query = ScanQuery::new(query);
+    ) -> Result<Scanned> {
+        self.conn()
+            .pragma_update(None, "mmap_size", SCAN_MMAP_BYTES)?;
+        // One read transaction: the prefilter and the blocks it picks are
+        // read from the same snapshot (a compaction in between would move
+        // slots), and SQLite takes its read lock once, not once per block.
+        let snapshot = match self.conn().is_autocommit() {
+            true => Some(self.conn().unchecked_transaction()?),
+            false => None,
+        };
         if let Some(space) = self.embedding_space()?
-            && space.dim as usize != query.dim()
+            && space.dim as usize != query.len()
         {
             return Err(Error::new(
                 ErrorKind::Database,
                 format!(
                     "the stored vectors have {} dimensions, the query {}",
                     space.dim,
-                    query.dim()
+                    query.len()
                 ),
             ));
         }
-        let mut hits = scan::scan(self.conn(), namespace, &query, mode)?;
+        let center = stored_center(self.conn())?;
+        let query = ScanQuery::new(query, center.as_deref());
+        let mut scanned = scan::scan(self.conn(), namespace, &query, mode)?;
+        if let Some(snapshot) = snapshot {
+            snapshot.finish()?;
+        }
+        let hits = &mut scanned.hits;
         if sorted < hits.len() {
             hits.select_nth_unstable_by(sorted, VectorHit::best_first);
             hits[..sorted].sort_unstable_by(VectorHit::best_first);
         } else {
             hits.sort_unstable_by(VectorHit::best_first);
         }
-        Ok(hits)
+        Ok(scanned)
     }
 
     /// Returns the byte range in the body of chunk `seq` of a memory.

@@ -5,6 +5,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::chunks;
 use super::derived::Derived;
 use super::graph_tx::Asserting;
 use super::memories::{Action, Outcome, content_of, find, outcome};
@@ -241,6 +242,7 @@ impl Tx<'_> {
             "UPDATE memories SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
         )?
         .execute(params![memory.memory_id, now.0])?;
+        chunks::compact_if_due(self, &memory.namespace)?;
         self.record_version(memory.memory_id, Action::Forgotten, now)?;
         Ok(outcome(
             memory,

@@ -11,6 +11,7 @@
 mod backlog;
 mod busy;
 mod chunks;
+mod compact;
 mod derived;
 mod embedding_cache;
 mod enrich_jobs;
@@ -70,7 +71,7 @@ pub use reindex::ReindexReport;
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 pub use tx::Tx;
-pub use vectors::scan::ScanMode;
+pub use vectors::scan::{ScanMode, Scanned};
 
 /// How long a statement waits for another process's lock before giving up
 /// (and, after that, how long a write transaction is retried).

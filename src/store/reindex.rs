@@ -32,6 +32,8 @@ pub struct ReindexReport {
     pub memories: u64,
     /// Chunks written.
     pub chunks: u64,
+    /// Dead vector slots removed by the compaction that follows.
+    pub compacted: usize,
 }
 
 /// The move under way, if one is: the model moved to, and the dimension
@@ -121,6 +123,7 @@ impl Store {
                     resumed,
                     memories,
                     chunks,
+                    compacted: 0,
                 });
             }
             total += self.backlog_len(table)?;
@@ -212,7 +215,8 @@ impl Store {
                 "DELETE FROM chunks;
                  DELETE FROM dead_slots;
                  DELETE FROM vector_signs;
-                 DELETE FROM vector_blocks;",
+                 DELETE FROM vector_blocks;
+                 DELETE FROM vector_center;",
             )?;
             rows_into_blocks(tx, "staged_chunks")?;
             tx.execute_batch(

@@ -4,8 +4,10 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Store;
+use super::chunks::stored_space;
 use super::embedding_cache::CacheSize;
 use super::migrations::{LATEST_VERSION, schema_version};
+use super::vectors::check::vector_problems;
 use crate::error::Result;
 
 /// Counts for one namespace.
@@ -71,12 +73,15 @@ pub struct Health {
     pub schema_current: bool,
     /// The graph's consistency problems, each with how many rows have it;
     /// empty when the graph is sound.
-    pub graph_problems: Vec<GraphProblem>,
+    pub graph_problems: Vec<Problem>,
+    /// The vector blocks' consistency problems, each with how many rows
+    /// have it; empty when they are sound.
+    pub vector_problems: Vec<Problem>,
 }
 
-/// One kind of inconsistency in the graph, and how many rows have it.
+/// One kind of inconsistency, and how many rows have it.
 #[derive(Debug, Clone, Serialize)]
-pub struct GraphProblem {
+pub struct Problem {
     /// What is wrong.
     pub problem: &'static str,
     /// How many rows.
@@ -192,7 +197,8 @@ impl Store {
     }
 
     /// Runs SQLite's quick check and FTS5's integrity check against the live
-    /// memories, and compares the index's row count with theirs.
+    /// memories, compares the index's row count with theirs, and checks the
+    /// graph and the vector blocks.
     pub fn health(&self) -> Result<Health> {
         let conn = self.conn();
         let integrity = conn
@@ -218,15 +224,24 @@ impl Store {
         for &(problem, sql) in GRAPH_CHECKS {
             let rows = count(sql)?;
             if rows > 0 {
-                graph_problems.push(GraphProblem { problem, rows });
+                graph_problems.push(Problem { problem, rows });
             }
         }
+        let vector_problems: Vec<Problem> = match stored_space(conn)? {
+            Some(space) => vector_problems(conn, space.dim as usize)?
+                .into_iter()
+                .map(|(problem, rows)| Problem { problem, rows })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(Health {
             ok: integrity == ["ok"]
                 && fts_consistent
                 && schema_current
-                && graph_problems.is_empty(),
+                && graph_problems.is_empty()
+                && vector_problems.is_empty(),
             graph_problems,
+            vector_problems,
             integrity,
             fts_consistent,
             fts_rows,

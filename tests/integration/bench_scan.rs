@@ -60,7 +60,8 @@ fn bench_vector_scan() {
                 let start = Instant::now();
                 let hits = store
                     .vector_scan(Some("global"), &query, 100, mode)
-                    .unwrap();
+                    .unwrap()
+                    .hits;
                 assert!(hits.len() >= 100);
                 if mode == ScanMode::Exact {
                     assert_eq!(hits.len(), MEMORIES);

@@ -329,6 +329,7 @@ pub struct Health {
     pub live_memories: i64,
     pub schema_current: bool,
     pub graph_problems: Vec<Value>,
+    pub vector_problems: Vec<Value>,
 }
 
 /// What `purge` prints.
@@ -340,6 +341,7 @@ pub struct PurgeReport {
     pub namespace: String,
     pub purged: u64,
     pub cache_pruned: u64,
+    pub compacted: u64,
 }
 
 /// An embedding space: a model and its dimension.
@@ -364,6 +366,7 @@ pub struct ReindexReport {
     pub resumed: bool,
     pub memories: u64,
     pub chunks: u64,
+    pub compacted: u64,
 }
 
 /// One slot in `slots status`.

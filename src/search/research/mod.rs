@@ -19,6 +19,7 @@ use super::{Request, SearchResult, Via, hybrid_search};
 use crate::embed::Embedder;
 use crate::error::Result;
 use crate::memory::MemoryId;
+use crate::store::ScanMode;
 use crate::store::{Scope, Store};
 use crate::time::Timestamp;
 
@@ -152,6 +153,7 @@ pub fn research(
             k: k.max(LIST_DEPTH),
             scope,
             graph_hops: hops,
+            vector_mode: ScanMode::Auto,
         };
         lists.push(hybrid_search(store, embedder, &request)?);
     }

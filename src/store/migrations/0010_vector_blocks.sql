@@ -28,6 +28,14 @@ CREATE TABLE vector_signs (
     PRIMARY KEY (namespace, block)
 ) WITHOUT ROWID;
 
+-- The mean of the database's vectors once it held enough of them: sign
+-- bits are taken around it (src/store/vectors/center.rs). f32 values,
+-- little-endian.
+CREATE TABLE vector_center (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    center BLOB NOT NULL
+);
+
 CREATE TABLE dead_slots (
     namespace TEXT NOT NULL,
     block     INTEGER NOT NULL,

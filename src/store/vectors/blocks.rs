@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::kernel::stored_sign_bits;
+use super::center::{centered_signs, fix_center_if_due, stored_center};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 
@@ -108,6 +108,8 @@ pub fn append(
         ));
     }
     let capacity = block_capacity(dim);
+    let center = stored_center(conn)?;
+    let center = center.as_deref();
     let mut places = Vec::with_capacity(vectors.len());
     let mut rest = vectors;
     let last: Option<(i64, usize)> = conn
@@ -120,37 +122,53 @@ pub fn append(
         .optional()?;
     if let Some((block, used)) = last.filter(|&(_, used)| used < capacity) {
         let (here, later) = rest.split_at(rest.len().min(capacity - used));
-        extend_block(conn, namespace, block, used, here)?;
+        extend_block(conn, namespace, block, used, &encode(here, center))?;
         places.extend((used..used + here.len()).map(|slot| (block, slot)));
         rest = later;
     }
     for group in rest.chunks(capacity) {
-        let block = new_block(conn, namespace, group)?;
+        let block = new_block(conn, namespace, &encode(group, center))?;
         places.extend((0..group.len()).map(|slot| (block, slot)));
+    }
+    if center.is_none() {
+        fix_center_if_due(conn, dim)?;
     }
     Ok(places)
 }
 
-/// The slots, vectors and sign bits of `vectors`, each back to back.
-fn encode(vectors: &[NewVector<'_>]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let mut slots = Vec::with_capacity(vectors.len() * SLOT_BYTES);
-    let mut values = Vec::new();
-    let mut signs = Vec::new();
-    for v in vectors {
-        v.slot.encode(&mut slots);
-        values.extend_from_slice(v.vector);
-        signs.extend(stored_sign_bits(v.vector));
-    }
-    (slots, values, signs)
+/// The slots, vectors and sign bits (around `center`) of some vectors,
+/// each back to back.
+struct Encoded {
+    count: usize,
+    slots: Vec<u8>,
+    values: Vec<u8>,
+    signs: Vec<u8>,
 }
 
-/// Adds `vectors` to block `block`, which has `used` slots.
+fn encode(vectors: &[NewVector<'_>], center: Option<&[f32]>) -> Encoded {
+    let mut encoded = Encoded {
+        count: vectors.len(),
+        slots: Vec::with_capacity(vectors.len() * SLOT_BYTES),
+        values: Vec::new(),
+        signs: Vec::new(),
+    };
+    for v in vectors {
+        v.slot.encode(&mut encoded.slots);
+        encoded.values.extend_from_slice(v.vector);
+        encoded
+            .signs
+            .extend(centered_signs(v.vector, v.slot.scale, center));
+    }
+    encoded
+}
+
+/// Adds `added` to block `block`, which has `used` slots.
 fn extend_block(
     conn: &Connection,
     namespace: &str,
     block: i64,
     used: usize,
-    vectors: &[NewVector<'_>],
+    added: &Encoded,
 ) -> Result<()> {
     let (old_slots, old_values, old_signs): (Vec<u8>, Vec<u8>, Vec<u8>) = conn
         .prepare_cached(
@@ -159,31 +177,33 @@ fn extend_block(
              WHERE b.id = ?1",
         )?
         .query_row([block], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-    let (slots, values, signs) = encode(vectors);
     conn.prepare_cached(
         "UPDATE vector_blocks SET used = ?2, slots = ?3, vectors = ?4 WHERE id = ?1",
     )?
     .execute(params![
         block,
-        (used + vectors.len()) as i64,
-        [old_slots, slots].concat(),
-        [old_values, values].concat()
+        (used + added.count) as i64,
+        [&old_slots[..], &added.slots].concat(),
+        [&old_values[..], &added.values].concat()
     ])?;
     conn.prepare_cached("UPDATE vector_signs SET signs = ?3 WHERE namespace = ?1 AND block = ?2")?
-        .execute(params![namespace, block, [old_signs, signs].concat()])?;
+        .execute(params![
+            namespace,
+            block,
+            [&old_signs[..], &added.signs].concat()
+        ])?;
     Ok(())
 }
 
-/// Writes `vectors` as a new block of `namespace`; returns its id.
-fn new_block(conn: &Connection, namespace: &str, vectors: &[NewVector<'_>]) -> Result<i64> {
-    let (slots, values, signs) = encode(vectors);
+/// Writes `added` as a new block of `namespace`; returns its id.
+fn new_block(conn: &Connection, namespace: &str, added: &Encoded) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO vector_blocks (namespace, used, slots, vectors) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![namespace, vectors.len() as i64, slots, values])?;
+    .execute(params![namespace, added.count as i64, added.slots, added.values])?;
     let block = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO vector_signs (namespace, block, signs) VALUES (?1, ?2, ?3)")?
-        .execute(params![namespace, block, signs])?;
+        .execute(params![namespace, block, added.signs])?;
     Ok(block)
 }
 
@@ -215,21 +235,46 @@ pub fn compact_if_due(conn: &Connection, namespace: &str, dim: usize) -> Result<
     if dead < DEAD_SLOTS_BEFORE_COMPACTION {
         return Ok(0);
     }
-    let blocks = blocks_with_dead_slots(conn, namespace, BLOCKS_PER_WRITE)?;
-    compact(conn, namespace, dim, &blocks)
+    let mut removed = 0;
+    for (namespace, blocks) in blocks_with_dead_slots(conn, Some(namespace), BLOCKS_PER_WRITE)? {
+        removed += compact(conn, &namespace, dim, &blocks)?;
+    }
+    Ok(removed)
 }
 
-/// Returns up to `most` blocks of `namespace` holding dead slots, those
-/// with the most first.
-pub fn blocks_with_dead_slots(conn: &Connection, namespace: &str, most: usize) -> Result<Vec<i64>> {
+/// Returns up to `most` blocks holding dead slots in `namespace` (every
+/// namespace if `None`), those with the most first, by namespace.
+pub fn blocks_with_dead_slots(
+    conn: &Connection,
+    namespace: Option<&str>,
+    most: usize,
+) -> Result<Vec<(String, Vec<i64>)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT block FROM dead_slots WHERE namespace = ?1
-         GROUP BY block ORDER BY count(*) DESC, block LIMIT ?2",
+        "SELECT namespace, block FROM dead_slots WHERE ?1 IS NULL OR namespace = ?1
+         GROUP BY namespace, block ORDER BY count(*) DESC, namespace, block LIMIT ?2",
     )?;
-    let blocks = stmt
-        .query_map(params![namespace, most as i64], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(blocks)
+    let mut rows = stmt.query(params![namespace, most as i64])?;
+    let mut chosen: Vec<(String, Vec<i64>)> = Vec::new();
+    while let Some(row) = rows.next()? {
+        let namespace: String = row.get(0)?;
+        let block = row.get(1)?;
+        match chosen.iter_mut().find(|(n, _)| *n == namespace) {
+            Some((_, blocks)) => blocks.push(block),
+            None => chosen.push((namespace, vec![block])),
+        }
+    }
+    Ok(chosen)
+}
+
+/// Returns how many blocks hold dead slots in `namespace` (every
+/// namespace if `None`).
+pub fn blocks_with_dead_slots_count(conn: &Connection, namespace: Option<&str>) -> Result<u64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT DISTINCT namespace, block FROM dead_slots
+             WHERE ?1 IS NULL OR namespace = ?1)",
+        )?
+        .query_row([namespace], |row| row.get::<_, i64>(0))? as u64)
 }
 
 /// Rewrites `blocks` of `namespace` without their dead slots: their live

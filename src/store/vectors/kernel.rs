@@ -24,8 +24,9 @@ pub struct ScanQuery {
 }
 
 impl ScanQuery {
-    /// Quantises a float query.
-    pub fn new(query: &[f32]) -> Self {
+    /// Quantises a float query; its sign bits are taken around `center`
+    /// (see [`super::center`]), like the stored vectors'.
+    pub fn new(query: &[f32], center: Option<&[f32]>) -> Self {
         let max = query.iter().fold(0f32, |m, x| m.max(x.abs()));
         let scale = if max == 0.0 {
             1.0
@@ -36,7 +37,10 @@ impl ScanQuery {
             .iter()
             .map(|x| (x / scale).round().clamp(-32767.0, 32767.0) as i16)
             .collect();
-        let signs = sign_bits(values.iter().map(|&v| v > 0));
+        let signs = match center {
+            Some(center) => sign_bits(query.iter().zip(center).map(|(&q, &c)| q > c)),
+            None => sign_bits(query.iter().map(|&q| q > 0.0)),
+        };
         ScanQuery {
             values,
             scale,
@@ -84,11 +88,6 @@ pub fn sign_bits(positive: impl Iterator<Item = bool>) -> Vec<u8> {
         }
     }
     bytes
-}
-
-/// The sign bits of a stored int8 vector.
-pub fn stored_sign_bits(vector: &[u8]) -> Vec<u8> {
-    sign_bits(vector.iter().map(|&v| (v as i8) > 0))
 }
 
 /// Returns the bytes of the sign bits of a vector of `dim` dimensions.
@@ -195,6 +194,7 @@ mod tests {
     use super::*;
     use crate::embed::MAX_DIM;
     use crate::store::chunks::quantize;
+    use crate::store::vectors::center::centered_signs;
 
     /// A vector of `dim` values spread over [-1, 1], different per `seed`.
     fn spread(dim: usize, seed: usize) -> Vec<f32> {
@@ -208,7 +208,7 @@ mod tests {
         for dim in [1, 7, 384, 1536, 3072, MAX_DIM as usize] {
             let (a, b) = (spread(dim, 1), spread(dim, 2));
             let (scale, stored) = quantize(&a);
-            let query = ScanQuery::new(&b);
+            let query = ScanQuery::new(&b, None);
             let integer: i64 = stored
                 .iter()
                 .zip(&query.values)
@@ -222,7 +222,7 @@ mod tests {
                 (approx - reference).abs() < 0.02 * reference.abs().max(1.0),
                 "{dim} dimensions: {approx} vs {reference}"
             );
-            let extreme = ScanQuery::new(&vec![1.0; dim]);
+            let extreme = ScanQuery::new(&vec![1.0; dim], None);
             let most = vec![(-128i8) as u8; dim];
             assert_eq!(extreme.dot_exact(&most), -128 * 32767 * dim as i64);
             assert_eq!(
@@ -242,7 +242,7 @@ mod tests {
             .collect();
         let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         let (scale, q) = quantize(&a);
-        let approx = ScanQuery::new(&b).dot(&q, scale);
+        let approx = ScanQuery::new(&b, None).dot(&q, scale);
         assert!(
             (approx - exact).abs() < 0.01 * exact.abs().max(1.0),
             "{approx} vs {exact}"
@@ -254,14 +254,14 @@ mod tests {
         for dim in [1, 5, 8, 63, 64, 65, 384, 1000] {
             let (a, b) = (spread(dim, 3), spread(dim, 4));
             let (_, stored) = quantize(&a);
-            let query = ScanQuery::new(&b);
+            let query = ScanQuery::new(&b, None);
             let (_, query_stored) = quantize(&b);
             let expected = stored
                 .iter()
                 .zip(&query_stored)
                 .filter(|&(&s, &q)| ((s as i8) > 0) != ((q as i8) > 0))
                 .count() as u32;
-            let signs = stored_sign_bits(&stored);
+            let signs = centered_signs(&stored, 1.0, None);
             assert_eq!(signs.len(), sign_bytes(dim));
             assert_eq!(query.hamming(&signs), expected, "{dim} dimensions");
             assert_eq!(hamming_portable(&signs, &query.signs), expected);

@@ -88,31 +88,33 @@ impl BestChunks {
     }
 }
 
-/// One block's slots and vectors, as read.
-struct Block {
+/// One block's slots and vectors.
+struct Block<'a> {
     id: i64,
     used: usize,
-    slots: Vec<u8>,
-    vectors: Vec<u8>,
+    slots: &'a [u8],
+    vectors: &'a [u8],
 }
 
-impl Block {
-    /// Reads a row of `id, used, slots, vectors`, checking its sizes.
-    fn read(row: &Row<'_>, dim: usize) -> Result<Block> {
+impl<'a> Block<'a> {
+    /// Reads a row of `id, used, slots, vectors` in place, checking its sizes.
+    fn read(row: &'a Row<'_>, dim: usize) -> Result<Block<'a>> {
+        let used = row.get::<_, i64>(1)?;
         let block = Block {
             id: row.get(0)?,
-            used: row.get::<_, i64>(1)? as usize,
-            slots: row.get(2)?,
-            vectors: row.get(3)?,
+            used: usize::try_from(used).unwrap_or(usize::MAX),
+            slots: row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?,
+            vectors: row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?,
         };
-        if block.slots.len() != block.used * SLOT_BYTES || block.vectors.len() != block.used * dim {
+        if Some(block.slots.len()) != block.used.checked_mul(SLOT_BYTES)
+            || Some(block.vectors.len()) != block.used.checked_mul(dim)
+        {
             return Err(Error::new(
                 ErrorKind::Database,
                 format!(
-                    "vector block {} holds {} bytes of vectors for {} slots of {dim} dimensions",
+                    "vector block {} holds {} bytes of vectors for {used} slots of {dim} dimensions",
                     block.id,
                     block.vectors.len(),
-                    block.used
                 ),
             ));
         }
@@ -123,39 +125,92 @@ impl Block {
     fn score(&self, query: &ScanQuery, dead: &HashMap<i64, Vec<usize>>, best: &mut BestChunks) {
         let dim = query.dim();
         let dead = dead.get(&self.id);
-        for index in 0..self.used {
+        for (index, vector) in self.vectors.chunks_exact(dim).enumerate() {
             if dead.is_some_and(|d| d.contains(&index)) {
                 continue;
             }
-            let slot = Slot::decode(&self.slots, index);
-            let score = query.dot(&self.vectors[index * dim..(index + 1) * dim], slot.scale);
-            best.offer(&slot, score);
+            let slot = Slot::decode(self.slots, index);
+            best.offer(&slot, query.dot(vector, slot.scale));
         }
     }
 }
 
+/// Blocks copied out of SQLite for another thread to score.
+#[derive(Default)]
+struct Batch {
+    blocks: Vec<(i64, usize)>,
+    slots: Vec<u8>,
+    vectors: Vec<u8>,
+}
+
+impl Batch {
+    /// Copies `block` in.
+    fn push(&mut self, block: &Block<'_>) {
+        self.blocks.push((block.id, block.used));
+        self.slots.extend_from_slice(block.slots);
+        self.vectors.extend_from_slice(block.vectors);
+    }
+
+    /// The number of vectors held.
+    fn vectors(&self, dim: usize) -> usize {
+        self.vectors.len() / dim
+    }
+
+    /// Scores every block held into `best`.
+    fn score(&self, query: &ScanQuery, dead: &HashMap<i64, Vec<usize>>, best: &mut BestChunks) {
+        let (mut slots, mut vectors) = (&self.slots[..], &self.vectors[..]);
+        for &(id, used) in &self.blocks {
+            let (here, rest) = slots.split_at(used * SLOT_BYTES);
+            slots = rest;
+            let (values, rest) = vectors.split_at(used * query.dim());
+            vectors = rest;
+            let block = Block {
+                id,
+                used,
+                slots: here,
+                vectors: values,
+            };
+            block.score(query, dead, best);
+        }
+    }
+}
+
+/// Each memory's best chunk, unordered.
+pub struct Scanned {
+    /// The hits: one per memory scored.
+    pub hits: Vec<VectorHit>,
+    /// Whether the prefilter chose the vectors scored; if not, every
+    /// memory of the scope is in `hits`.
+    pub prefiltered: bool,
+}
+
 /// Scores the vectors of `namespace` (all if `None`) against `query` and
-/// returns each memory's best chunk, unordered; with [`ScanMode::Auto`]
-/// and a large scope, only the memories the prefilter kept.
+/// returns each memory's best chunk; with [`ScanMode::Auto`] and a large
+/// scope, only for the memories the prefilter kept.
 pub fn scan(
     conn: &Connection,
     namespace: Option<&str>,
     query: &ScanQuery,
     mode: ScanMode,
-) -> Result<Vec<VectorHit>> {
+) -> Result<Scanned> {
     let dead = dead_slots(conn, namespace)?;
-    let best = match mode {
-        ScanMode::Exact => scan_exact(conn, namespace, query, &dead)?,
-        ScanMode::Auto => match prefilter(conn, namespace, query)? {
-            Some(blocks) => score_blocks(conn, &blocks, query, &dead)?,
-            None => scan_exact(conn, namespace, query, &dead)?,
-        },
+    let chosen = match mode {
+        ScanMode::Exact => None,
+        ScanMode::Auto => prefilter(conn, namespace, query)?,
     };
-    Ok(best.hits)
+    let best = match &chosen {
+        Some(blocks) => score_blocks(conn, blocks, query, &dead)?,
+        None => scan_exact(conn, namespace, query, &dead)?,
+    };
+    Ok(Scanned {
+        hits: best.hits,
+        prefiltered: chosen.is_some(),
+    })
 }
 
-/// Reads every block of the scope and scores it, across threads once the
-/// scope holds more than one batch.
+/// Reads every block of the scope and scores it. Past the first batch,
+/// batches take turns: one is scored in place by this thread, the next
+/// is copied out for another core, and so on.
 fn scan_exact(
     conn: &Connection,
     namespace: Option<&str>,
@@ -173,56 +228,47 @@ fn scan_exact(
         None => stmt.query([])?,
     };
     let dim = query.dim();
-    let mut first = Vec::new();
-    let mut vectors = 0;
-    while vectors < BATCH_VECTORS {
-        let Some(row) = rows.next()? else {
-            let mut best = BestChunks::default();
-            first
-                .iter()
-                .for_each(|b: &Block| b.score(query, dead, &mut best));
-            return Ok(best);
-        };
-        let block = Block::read(row, dim)?;
-        vectors += block.used;
-        first.push(block);
-    }
-    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    let helpers = thread::available_parallelism().map_or(1, |n| n.get()) - 1;
     thread::scope(|scope| {
-        let mut senders = Vec::with_capacity(workers);
-        let mut handles = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (send, receive) = mpsc::sync_channel::<Vec<Block>>(2);
-            senders.push(send);
-            handles.push(scope.spawn(move || {
-                let mut best = BestChunks::default();
-                for batch in receive {
-                    batch.iter().for_each(|b| b.score(query, dead, &mut best));
-                }
-                best
-            }));
-        }
-        let mut next = 0;
-        let mut batch = first;
-        let mut in_batch = vectors;
+        let mut best = BestChunks::default();
+        let mut senders: Vec<mpsc::SyncSender<Batch>> = Vec::new();
+        let mut handles = Vec::new();
+        let mut batch = Batch::default();
+        let mut scored_here = 0;
+        let mut turn = 0;
         let read = (|| -> Result<()> {
             while let Some(row) = rows.next()? {
                 let block = Block::read(row, dim)?;
-                in_batch += block.used;
-                batch.push(block);
-                if in_batch >= BATCH_VECTORS {
-                    let _ = senders[next % workers].send(std::mem::take(&mut batch));
-                    next += 1;
-                    in_batch = 0;
+                if turn == 0 {
+                    block.score(query, dead, &mut best);
+                    scored_here += block.used;
+                    if scored_here >= BATCH_VECTORS && helpers > 0 {
+                        scored_here = 0;
+                        turn = 1;
+                    }
+                    continue;
+                }
+                batch.push(&block);
+                if batch.vectors(dim) >= BATCH_VECTORS {
+                    if senders.len() < turn {
+                        let (send, receive) = mpsc::sync_channel::<Batch>(1);
+                        senders.push(send);
+                        handles.push(scope.spawn(move || {
+                            let mut best = BestChunks::default();
+                            for batch in receive {
+                                batch.score(query, dead, &mut best);
+                            }
+                            best
+                        }));
+                    }
+                    let _ = senders[turn - 1].send(std::mem::take(&mut batch));
+                    turn = (turn + 1) % (helpers + 1);
                 }
             }
             Ok(())
         })();
-        if !batch.is_empty() {
-            let _ = senders[next % workers].send(batch);
-        }
+        batch.score(query, dead, &mut best);
         drop(senders);
-        let mut best = BestChunks::default();
         for handle in handles {
             best.merge(handle.join().expect("a scan thread panicked"));
         }
