@@ -23,8 +23,7 @@ pub struct HybridSearchArgs {
 
 /// Returns the results, best first.
 pub fn cmd_hybrid_search(config: &Config, args: &HybridSearchArgs) -> Result<SearchResults> {
-    args.retrieval
-        .run(
+    args.retrieval.run(
         config,
         search::hybrid_search,
         args.graph.graph_hops(true),

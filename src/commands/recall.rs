@@ -23,8 +23,7 @@ pub struct RecallArgs {
 
 /// Returns the results, best first.
 pub fn cmd_recall(config: &Config, args: &RecallArgs) -> Result<SearchResults> {
-    args.retrieval
-        .run(
+    args.retrieval.run(
         config,
         search::recall,
         args.graph.graph_hops(false),

@@ -260,7 +260,13 @@ pub fn recall(
         }
         return Ok(results);
     };
-    let vectors = vector_candidates(store, scope, &vector, k.max(CANDIDATES), request.vector_mode)?;
+    let vectors = vector_candidates(
+        store,
+        scope,
+        &vector,
+        k.max(CANDIDATES),
+        request.vector_mode,
+    )?;
     let vector_scores: Vec<(MemoryId, f64)> = vectors
         .iter()
         .map(|h| (h.memory_id, f64::from(h.score)))

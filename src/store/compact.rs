@@ -29,8 +29,7 @@ impl Store {
         let (mut done, mut removed) = (0, 0);
         loop {
             let (blocks, slots) = self.write(|tx| {
-                let chosen =
-                    blocks::blocks_with_dead_slots(tx, namespace, BLOCKS_PER_TRANSACTION)?;
+                let chosen = blocks::blocks_with_dead_slots(tx, namespace, BLOCKS_PER_TRANSACTION)?;
                 let mut removed = 0;
                 for (namespace, blocks) in &chosen {
                     removed += compact(tx, namespace, dim, blocks)?;

@@ -200,7 +200,12 @@ fn new_block(conn: &Connection, namespace: &str, added: &Encoded) -> Result<i64>
     conn.prepare_cached(
         "INSERT INTO vector_blocks (namespace, used, slots, vectors) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![namespace, added.count as i64, added.slots, added.values])?;
+    .execute(params![
+        namespace,
+        added.count as i64,
+        added.slots,
+        added.values
+    ])?;
     let block = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO vector_signs (namespace, block, signs) VALUES (?1, ?2, ?3)")?
         .execute(params![namespace, block, added.signs])?;

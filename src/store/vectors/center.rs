@@ -74,8 +74,8 @@ pub fn fix_center_if_due(conn: &Connection, dim: usize) -> Result<()> {
     let bytes: Vec<u8> = center.iter().flat_map(|c| c.to_le_bytes()).collect();
     conn.prepare_cached("INSERT INTO vector_center (id, center) VALUES (1, ?1)")?
         .execute([bytes])?;
-    let mut update =
-        conn.prepare_cached("UPDATE vector_signs SET signs = ?3 WHERE namespace = ?1 AND block = ?2")?;
+    let mut update = conn
+        .prepare_cached("UPDATE vector_signs SET signs = ?3 WHERE namespace = ?1 AND block = ?2")?;
     each_block(conn, dim, |namespace, block, slots, vectors| {
         let signs: Vec<u8> = vectors
             .chunks_exact(dim)
@@ -104,7 +104,12 @@ fn each_block(
         if slots.len() != used * SLOT_BYTES || vectors.len() != used * dim {
             continue;
         }
-        visit(row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?, row.get(1)?, slots, vectors)?;
+        visit(
+            row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?,
+            row.get(1)?,
+            slots,
+            vectors,
+        )?;
     }
     Ok(())
 }

@@ -34,7 +34,9 @@ pub fn vector_problems(conn: &Connection, dim: usize) -> Result<Vec<(&'static st
             misshapen += 1;
             continue;
         }
-        live_slots += (0..used).filter(|&slot| !dead.contains(&(id, slot))).count() as i64;
+        live_slots += (0..used)
+            .filter(|&slot| !dead.contains(&(id, slot)))
+            .count() as i64;
         slots.insert(id, block_slots);
     }
     let mut misplaced = 0;
@@ -49,9 +51,9 @@ pub fn vector_problems(conn: &Connection, dim: usize) -> Result<Vec<(&'static st
             .get(&block)
             .filter(|held| slot >= 0 && ((slot as usize) + 1) * SLOT_BYTES <= held.len())
             .map(|held| Slot::decode(held, slot as usize));
-        let matches = found.is_some_and(|s| {
-            s.memory_id.row_id() == memory_id && i64::from(s.seq) == seq
-        }) && !dead.contains(&(block, slot));
+        let matches = found
+            .is_some_and(|s| s.memory_id.row_id() == memory_id && i64::from(s.seq) == seq)
+            && !dead.contains(&(block, slot));
         if !matches {
             misplaced += 1;
         }
@@ -65,7 +67,10 @@ pub fn vector_problems(conn: &Connection, dim: usize) -> Result<Vec<(&'static st
     let found = [
         ("vector block whose sizes disagree", misshapen),
         ("chunk whose vector slot holds another chunk", misplaced),
-        ("live vector slot no chunk points at", (live_slots - chunks + misplaced).max(0)),
+        (
+            "live vector slot no chunk points at",
+            (live_slots - chunks + misplaced).max(0),
+        ),
         ("chunk of a forgotten memory", forgotten),
     ];
     Ok(found.into_iter().filter(|&(_, rows)| rows > 0).collect())

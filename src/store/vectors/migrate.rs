@@ -98,3 +98,94 @@ fn flush(conn: &Connection, namespace: &str, pending: &mut Vec<OldChunk>) -> Res
     pending.clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, params};
+
+    use crate::store::migrations::{Tracking, migrate, migrate_to};
+    use crate::store::vectors::blocks::stored_vector;
+    use crate::store::vectors::center::stored_center;
+
+    /// A vector of schema 9: `dim` int8 values from `seed`.
+    fn old_vector(dim: usize, seed: usize) -> Vec<u8> {
+        (0..dim)
+            .map(|i| ((i * 31 + seed * 17) % 255) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn moving_into_blocks_keeps_every_vector() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::fts_text::register_fold(&conn).unwrap();
+        migrate_to(&mut conn, 9, Tracking::AsFound).unwrap();
+        let dim = 24;
+        let mut expected = Vec::new();
+        for i in 0..700usize {
+            let namespace = ["global", "team"][i % 2];
+            conn.execute(
+                "INSERT INTO namespaces (name, created_at) VALUES (?1, 1) ON CONFLICT DO NOTHING",
+                [namespace],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO memories (namespace, name, type, description, body, metadata, version, created_at, updated_at)
+                 VALUES (?1, ?2, 'note', '', 'b', '{}', 1, 1, 1)",
+                params![namespace, format!("m{i}")],
+            )
+            .unwrap();
+            let id = conn.last_insert_rowid();
+            for seq in 0..1 + i % 3 {
+                let vector = old_vector(dim, i * 3 + seq);
+                let scale = 0.001 * (1 + i % 7) as f64;
+                conn.execute(
+                    "INSERT INTO chunks (namespace, memory_id, seq, start, end, scale, vector)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        namespace,
+                        id,
+                        seq as i64,
+                        seq as i64 * 10,
+                        seq as i64 * 10 + 5,
+                        scale,
+                        vector
+                    ],
+                )
+                .unwrap();
+                expected.push((id, seq as u32, scale as f32, vector));
+            }
+        }
+        conn.execute(
+            "INSERT INTO embedding_space (id, model, dim) VALUES (1, 'test:old', ?1)",
+            [dim as i64],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert!(expected.len() > 1_024);
+        for (id, seq, scale, vector) in &expected {
+            let memory = crate::memory::MemoryId::from_row_id(*id);
+            assert_eq!(stored_vector(&conn, memory, *seq), (*scale, vector.clone()));
+            let range: (i64, i64) = conn
+                .query_row(
+                    "SELECT start, end FROM chunks WHERE memory_id = ?1 AND seq = ?2",
+                    params![id, seq],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(range, (i64::from(*seq) * 10, i64::from(*seq) * 10 + 5));
+        }
+        let chunks: i64 = conn
+            .query_row("SELECT count(*) FROM chunks", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(chunks as usize, expected.len());
+        assert!(stored_center(&conn).unwrap().is_some());
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'chunks_before_blocks'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
+    }
+}

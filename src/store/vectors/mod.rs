@@ -11,3 +11,5 @@ pub mod check;
 pub mod kernel;
 pub mod migrate;
 pub mod scan;
+#[cfg(test)]
+mod tests;

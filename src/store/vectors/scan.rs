@@ -3,7 +3,7 @@
 //!
 //! Small scopes are scanned exactly. Large ones go through the prefilter
 //! first: the Hamming distance of every vector's sign bits to the query's
-//! picks [`PREFILTER_CANDIDATES`] candidates, and only the blocks holding
+//! picks [`Prefilter::candidates`] candidates, and only the blocks holding
 //! them are read and scored exactly (every live vector in them, not only
 //! the candidates). Scoring is split across the CPU's cores once a scan has
 //! more than one batch of vectors.
@@ -20,11 +20,23 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 use crate::store::VectorHit;
 
-/// Scopes with fewer vectors than this are scanned exactly: below it the
-/// exact scan costs about what the prefilter does (see docs/BENCHMARKS.md).
-pub const PREFILTER_MIN_VECTORS: usize = 20_000;
-/// How many vectors the prefilter keeps, nearest sign bits first.
-pub const PREFILTER_CANDIDATES: usize = 2_048;
+/// When the prefilter is used, and how much it keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Prefilter {
+    /// Scopes with fewer vectors are scanned exactly.
+    pub min_vectors: usize,
+    /// How many vectors it keeps, nearest sign bits first.
+    pub candidates: usize,
+}
+
+impl Prefilter {
+    /// The prefilter of [`ScanMode::Auto`]: below 20,000 vectors the exact
+    /// scan costs about what the prefilter does (see docs/BENCHMARKS.md).
+    pub const DEFAULT: Prefilter = Prefilter {
+        min_vectors: 20_000,
+        candidates: 2_048,
+    };
+}
 /// Vectors scored by one thread at a time.
 const BATCH_VECTORS: usize = 8_192;
 
@@ -193,10 +205,24 @@ pub fn scan(
     query: &ScanQuery,
     mode: ScanMode,
 ) -> Result<Scanned> {
-    let dead = dead_slots(conn, namespace)?;
-    let chosen = match mode {
+    let prefilter = match mode {
         ScanMode::Exact => None,
-        ScanMode::Auto => prefilter(conn, namespace, query)?,
+        ScanMode::Auto => Some(Prefilter::DEFAULT),
+    };
+    scan_with(conn, namespace, query, prefilter)
+}
+
+/// [`scan`] with the prefilter given, if any.
+pub fn scan_with(
+    conn: &Connection,
+    namespace: Option<&str>,
+    query: &ScanQuery,
+    prefilter: Option<Prefilter>,
+) -> Result<Scanned> {
+    let dead = dead_slots(conn, namespace)?;
+    let chosen = match prefilter {
+        None => None,
+        Some(prefilter) => choose_blocks(conn, namespace, query, prefilter)?,
     };
     let best = match &chosen {
         Some(blocks) => score_blocks(conn, blocks, query, &dead)?,
@@ -276,13 +302,14 @@ fn scan_exact(
     })
 }
 
-/// The prefilter: returns the blocks holding the
-/// [`PREFILTER_CANDIDATES`] vectors whose sign bits are nearest the
-/// query's, in id order; `None` if the scope is too small to need it.
-fn prefilter(
+/// The prefilter: returns the blocks holding the `prefilter.candidates`
+/// vectors whose sign bits are nearest the query's, in id order; `None`
+/// if the scope is too small to need it.
+fn choose_blocks(
     conn: &Connection,
     namespace: Option<&str>,
     query: &ScanQuery,
+    prefilter: Prefilter,
 ) -> Result<Option<Vec<i64>>> {
     let mut stmt = match namespace {
         Some(_) => {
@@ -315,7 +342,7 @@ fn prefilter(
             distances.push((distance, at));
         }
     }
-    if distances.len() < PREFILTER_MIN_VECTORS {
+    if distances.len() < prefilter.min_vectors {
         return Ok(None);
     }
     let mut kept = 0;
@@ -323,7 +350,7 @@ fn prefilter(
     for (distance, &count) in counts.iter().enumerate() {
         kept += count;
         cutoff = distance as u16;
-        if kept >= PREFILTER_CANDIDATES {
+        if kept >= prefilter.candidates {
             break;
         }
     }
