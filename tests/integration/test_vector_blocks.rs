@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::thread;
-use std::time::Duration;
 
 use crate::common::TestEnv;
 
