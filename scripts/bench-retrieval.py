@@ -12,9 +12,13 @@ mean number of sub-questions.
 
 usage: bench-retrieval.py [--bin PATH] [--data DIR]
                           [--modes search,recall,hybrid-search,deep-research]
-                          [--extra "ARGS"] [--pairs]
+                          [--extra "ARGS"] [--pairs] [--distractors FILE:N]
 
 --extra adds arguments to every query (e.g. "--no-graph").
+--distractors FILE:N also imports the first N memories of the JSONL FILE
+(e.g. a corpus of scripts/gen-corpus.py) into every namespace of the
+split, so that each is large enough for the vector prefilter; compare a
+run with --extra "--exact" to see what the prefilter loses.
 --pairs asks two questions at once instead: each question is joined to the
 next one of the same namespace (one pair per two questions), and the
 relevant turns of both are relevant.
@@ -105,6 +109,7 @@ def main():
     parser.add_argument("--modes", default="search,recall,hybrid-search,deep-research")
     parser.add_argument("--extra", default="", help="arguments added to every query")
     parser.add_argument("--pairs", action="store_true", help="ask the questions two at a time")
+    parser.add_argument("--distractors", help="FILE:N, memories added to every namespace")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
@@ -122,6 +127,13 @@ def main():
         if extra:
             line["metadata"] = extra
         lines.append(json.dumps(line))
+    if args.distractors:
+        path, count = args.distractors.rsplit(":", 1)
+        with open(path) as corpus:
+            extra = [json.loads(next(corpus)) for _ in range(int(count))]
+        for namespace in sorted({m["namespace"] for m in memories}):
+            for line in extra:
+                lines.append(json.dumps({"name": line["name"], "namespace": namespace, "body": line["body"]}))
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
         print(f"embedder: {embedder()}")
@@ -132,9 +144,9 @@ def main():
             sys.exit(f"import failed: {error}")
         assert report["failed"] == 0, report
         took = time.time() - start
-        print(f"import: {took:.1f} s ({len(memories) / took:.0f} memories/s)")
+        print(f"import: {took:.1f} s ({len(lines) / took:.0f} memories/s)")
         asked = "question pairs" if args.pairs else "queries"
-        print(f"{len(memories)} memories, {len(queries)} {asked} (category 5 left out)")
+        print(f"{len(lines)} memories, {len(queries)} {asked} (category 5 left out)")
         for mode in args.modes.split(","):
             recall = {k: 0.0 for k in KS}
             hit = {k: 0.0 for k in KS}
