@@ -38,3 +38,4 @@ mod test_slot_robustness;
 mod test_slot_security;
 mod test_slots;
 mod test_tls;
+mod test_write_log;
