@@ -7,8 +7,9 @@
 //! what is made in it with its group: there a new database file gets mode
 //! 0660 and a new folder 2770 (both in the folder's group, by the setgid
 //! bit). SQLite gives the `-wal` and `-shm` files it creates beside the
-//! database the database file's own mode, so they follow it. Existing files
-//! and folders are never changed.
+//! database the database file's own mode, and opening gives it to them
+//! again (they outlive a process: see `wal.rs`), so they follow it. Other
+//! existing files and folders are never changed.
 
 use std::fs::{self, OpenOptions};
 use std::io;

@@ -315,7 +315,8 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(MemoryId, f64)>> {
         scope.check(self.conn())?;
-        let within = |terms: &str| match &scope.namespace {
+        let namespace = self.namespace_filter(scope)?;
+        let within = |terms: &str| match &namespace {
             Some(namespace) => format!("ns : \"{}\" AND ({terms})", namespace_token(namespace)),
             None => terms.to_owned(),
         };
@@ -358,6 +359,24 @@ impl Store {
         }
     }
 
+    /// Returns the namespace the word query must be limited to: the
+    /// scope's, unless the database holds no other namespace. Limiting
+    /// costs a pass over every memory of the namespace (BM25 counts the
+    /// matches of each phrase of the query, the namespace's included) and
+    /// changes no score (the `ns` column weighs nothing in the ranking), so
+    /// it is left out when it would keep every match anyway. Every memory's
+    /// namespace is a row of `namespaces` (a foreign key).
+    fn namespace_filter<'s>(&self, scope: &'s Scope) -> Result<Option<&'s str>> {
+        let Some(namespace) = scope.namespace.as_deref() else {
+            return Ok(None);
+        };
+        let others = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM namespaces WHERE name <> ?1")?
+            .exists([namespace])?;
+        Ok(others.then_some(namespace))
+    }
+
     /// Leaves out the most frequent terms while the query would rank more
     /// than [`MAX_POSTINGS`] matches, keeping at least the rarest term.
     /// BM25 gives such terms little weight, but scoring every memory that
@@ -367,22 +386,39 @@ impl Store {
         if terms.len() < 2 {
             return Ok(terms);
         }
-        let mut count = self
-            .conn()
-            .prepare_cached("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH ?1")?;
+        // A term past the limit on its own is left out whatever its exact
+        // count, unless every term is: counting stops there.
+        let over = MAX_POSTINGS + 1;
         let mut counted: Vec<(i64, String)> = Vec::with_capacity(terms.len());
         for term in terms {
-            let matches: i64 = count.query_row([format!("\"{term}\"")], |row| row.get(0))?;
-            counted.push((matches, term));
+            counted.push((self.matches_upto(&term, over)?, term));
+        }
+        counted.sort_by_key(|&(n, _)| n);
+        if counted[0].0 >= over {
+            for (n, term) in &mut counted {
+                *n = self.matches_upto(term, i64::MAX)?;
+            }
+            counted.sort_by_key(|&(n, _)| n);
+            counted.truncate(1);
         }
         let mut total: i64 = counted.iter().map(|(n, _)| n).sum();
-        counted.sort_by_key(|&(n, _)| n);
         while total > MAX_POSTINGS && counted.len() > 1 {
             let (n, term) = counted.pop().expect("more than one term");
-            tracing::debug!("leaving out {term:?}: it matches {n} memories");
+            tracing::debug!("leaving out {term:?}: it matches {n} memories or more");
             total -= n;
         }
         Ok(counted.into_iter().map(|(_, t)| t).collect())
+    }
+
+    /// Counts the memories whose text holds `term`, stopping at `limit`.
+    fn matches_upto(&self, term: &str, limit: i64) -> Result<i64> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM
+                 (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ?1 LIMIT ?2)",
+            )?
+            .query_row(params![format!("\"{term}\""), limit], |row| row.get(0))?)
     }
 
     /// Returns an excerpt of memory `id` around the words of `query`, as
@@ -436,6 +472,28 @@ mod tests {
     #[test]
     fn stop_words_are_sorted_for_binary_search() {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn terms_past_the_limit_leave_the_rarest_however_close_the_counts() {
+        let store = Store::open_in_memory().unwrap();
+        let rows = MAX_POSTINGS + 50;
+        store
+            .conn()
+            .execute_batch(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+                 INSERT INTO memories_fts (rowid, ns, name, description, body)
+                 SELECT i, 'nsx', 'm' || i, '', CASE WHEN i <= 40 THEN 'common' ELSE 'common rare' END
+                 FROM n"
+            ))
+            .unwrap();
+        let terms = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let kept = store.prune_frequent(terms(&["common", "rare"])).unwrap();
+        assert_eq!(kept, ["rare"]);
+        let kept = store
+            .prune_frequent(terms(&["common", "unseen", "rare"]))
+            .unwrap();
+        assert_eq!(kept, ["unseen"]);
     }
 
     #[test]

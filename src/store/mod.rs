@@ -41,6 +41,7 @@ mod report;
 mod scope;
 mod tx;
 mod vectors;
+mod wal;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -171,6 +172,10 @@ impl Store {
         self.conn
             .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         fts_text::register_fold(&self.conn)?;
+        if let Some(path) = &self.path {
+            wal::align_side_file_modes(path);
+            wal::keep_log_on_close(&self.conn)?;
+        }
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         let contents = marker::inspect(&self.conn)?;
@@ -234,6 +239,14 @@ impl Store {
             tx.commit()?;
             Ok(value)
         })
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            wal::checkpoint_large_log(&self.conn, path);
+        }
     }
 }
 

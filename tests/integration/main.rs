@@ -39,3 +39,4 @@ mod test_slot_security;
 mod test_slots;
 mod test_tls;
 mod test_vector_blocks;
+mod test_write_log;

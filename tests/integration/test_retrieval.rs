@@ -278,3 +278,37 @@ fn a_query_of_unknown_words_finds_nothing_without_failing() {
         assert_eq!(found["results"], serde_json::json!([]), "{verb}");
     }
 }
+
+#[test]
+fn word_search_keeps_to_its_namespace_alone_or_among_others() {
+    let env = seeded();
+    let in_namespace = |namespace: &str, query: &str| {
+        let mut got = names(&env.ok(&["--namespace", namespace, "search", query]));
+        got.sort();
+        got
+    };
+    // The only namespace: every match is in it.
+    assert_eq!(in_namespace("global", "cat deploys"), ["cat", "deploy"]);
+    for (name, body) in [
+        ("cat-too", "Another cat sleeps on the windowsill."),
+        ("deploy-too", "Deploys of this team go out on Fridays."),
+    ] {
+        env.ok(&[
+            "--namespace",
+            "other",
+            "remember",
+            "--name",
+            name,
+            "--body",
+            body,
+        ]);
+    }
+    assert_eq!(in_namespace("global", "cat deploys"), ["cat", "deploy"]);
+    assert_eq!(
+        in_namespace("other", "cat deploys"),
+        ["cat-too", "deploy-too"]
+    );
+    let mut everywhere = names(&env.ok(&["search", "cat deploys", "--all-namespaces"]));
+    everywhere.sort();
+    assert_eq!(everywhere, ["cat", "cat-too", "deploy", "deploy-too"]);
+}
