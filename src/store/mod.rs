@@ -72,7 +72,7 @@ pub use reindex::ReindexReport;
 pub use report::{Health, NamespaceStats, Stats};
 pub use scope::Scope;
 pub use tx::Tx;
-pub use vectors::scan::{ScanMode, Scanned};
+pub use vectors::scan::{Prefilter, ScanMode, Scanned};
 
 /// How long a statement waits for another process's lock before giving up
 /// (and, after that, how long a write transaction is retried).

@@ -214,7 +214,7 @@ impl Store {
             tx.execute_batch(
                 "DELETE FROM chunks;
                  DELETE FROM dead_slots;
-                 DELETE FROM vector_signs;
+                 DELETE FROM vector_codes;
                  DELETE FROM vector_blocks;
                  DELETE FROM vector_center;",
             )?;

@@ -2,8 +2,9 @@
 --
 -- `vector_blocks` holds, per block of one namespace, the slots (memory id,
 -- chunk number, chunk count, scale: 16 bytes each) and the int8 vectors
--- back to back; `vector_signs` the same slots' sign bits, one bit per
--- dimension, clustered by namespace for the prefilter. `chunks` keeps one
+-- back to back; `vector_codes` the same slots' codes for the prefilter
+-- (one sign bit per dimension and one byte, src/store/vectors/center.rs),
+-- clustered by namespace. `chunks` keeps one
 -- row per chunk, its byte range in the body and where its vector is.
 -- Deleting a chunk (a new text, a forget, a purge) lists its slot in
 -- `dead_slots`: the scan skips it until compaction rewrites the block.
@@ -21,16 +22,16 @@ CREATE TABLE vector_blocks (
 
 CREATE INDEX vector_blocks_by_namespace ON vector_blocks (namespace, id);
 
-CREATE TABLE vector_signs (
+CREATE TABLE vector_codes (
     namespace TEXT NOT NULL,
     block     INTEGER NOT NULL,
-    signs     BLOB NOT NULL,
+    codes     BLOB NOT NULL,
     PRIMARY KEY (namespace, block)
 ) WITHOUT ROWID;
 
--- The mean of the database's vectors once it held enough of them: sign
--- bits are taken around it (src/store/vectors/center.rs). f32 values,
--- little-endian.
+-- The unit direction of the mean of the database's vectors once it held
+-- enough of them: the codes are taken around it
+-- (src/store/vectors/center.rs). f32 values, little-endian.
 CREATE TABLE vector_center (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     center BLOB NOT NULL

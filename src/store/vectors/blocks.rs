@@ -5,8 +5,9 @@
 //! vectors, back to back, in another, sized so that a block of the
 //! built-in model's vectors fits in one 16 KiB page: the scan reads whole
 //! pages of vectors, a candidate costs one page, and an append rewrites
-//! one. The sign bits of the same slots live in `vector_signs`, a table of
-//! their own, so that the prefilter reads 48 bytes a vector instead of 384.
+//! one. The codes of the same slots (sign bits and one byte, see
+//! [`super::center`]) live in `vector_codes`, a table of their own, so
+//! that the prefilter reads 49 bytes a vector instead of 384.
 //!
 //! Appends go to the namespace's last block. A chunk that is replaced or
 //! forgotten leaves a dead slot, listed in `dead_slots` by a trigger on
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::center::{centered_signs, fix_center_if_due, stored_center};
+use super::center::{fix_center_if_due, stored_center, vector_code};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 
@@ -136,13 +137,13 @@ pub fn append(
     Ok(places)
 }
 
-/// The slots, vectors and sign bits (around `center`) of some vectors,
+/// The slots, vectors and codes (taken with `center`) of some vectors,
 /// each back to back.
 struct Encoded {
     count: usize,
     slots: Vec<u8>,
     values: Vec<u8>,
-    signs: Vec<u8>,
+    codes: Vec<u8>,
 }
 
 fn encode(vectors: &[NewVector<'_>], center: Option<&[f32]>) -> Encoded {
@@ -150,14 +151,14 @@ fn encode(vectors: &[NewVector<'_>], center: Option<&[f32]>) -> Encoded {
         count: vectors.len(),
         slots: Vec::with_capacity(vectors.len() * SLOT_BYTES),
         values: Vec::new(),
-        signs: Vec::new(),
+        codes: Vec::new(),
     };
     for v in vectors {
         v.slot.encode(&mut encoded.slots);
         encoded.values.extend_from_slice(v.vector);
         encoded
-            .signs
-            .extend(centered_signs(v.vector, v.slot.scale, center));
+            .codes
+            .extend(vector_code(v.vector, v.slot.scale, center));
     }
     encoded
 }
@@ -170,10 +171,10 @@ fn extend_block(
     used: usize,
     added: &Encoded,
 ) -> Result<()> {
-    let (old_slots, old_values, old_signs): (Vec<u8>, Vec<u8>, Vec<u8>) = conn
+    let (old_slots, old_values, old_codes): (Vec<u8>, Vec<u8>, Vec<u8>) = conn
         .prepare_cached(
-            "SELECT b.slots, b.vectors, s.signs FROM vector_blocks b
-             JOIN vector_signs s ON s.namespace = b.namespace AND s.block = b.id
+            "SELECT b.slots, b.vectors, s.codes FROM vector_blocks b
+             JOIN vector_codes s ON s.namespace = b.namespace AND s.block = b.id
              WHERE b.id = ?1",
         )?
         .query_row([block], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
@@ -186,11 +187,11 @@ fn extend_block(
         [&old_slots[..], &added.slots].concat(),
         [&old_values[..], &added.values].concat()
     ])?;
-    conn.prepare_cached("UPDATE vector_signs SET signs = ?3 WHERE namespace = ?1 AND block = ?2")?
+    conn.prepare_cached("UPDATE vector_codes SET codes = ?3 WHERE namespace = ?1 AND block = ?2")?
         .execute(params![
             namespace,
             block,
-            [&old_signs[..], &added.signs].concat()
+            [&old_codes[..], &added.codes].concat()
         ])?;
     Ok(())
 }
@@ -207,8 +208,8 @@ fn new_block(conn: &Connection, namespace: &str, added: &Encoded) -> Result<i64>
         added.values
     ])?;
     let block = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT INTO vector_signs (namespace, block, signs) VALUES (?1, ?2, ?3)")?
-        .execute(params![namespace, block, added.signs])?;
+    conn.prepare_cached("INSERT INTO vector_codes (namespace, block, codes) VALUES (?1, ?2, ?3)")?
+        .execute(params![namespace, block, added.codes])?;
     Ok(block)
 }
 
@@ -315,7 +316,7 @@ pub fn compact(conn: &Connection, namespace: &str, dim: usize, blocks: &[i64]) -
         removed += dead.len();
         conn.prepare_cached("DELETE FROM vector_blocks WHERE id = ?1")?
             .execute([block])?;
-        conn.prepare_cached("DELETE FROM vector_signs WHERE namespace = ?1 AND block = ?2")?
+        conn.prepare_cached("DELETE FROM vector_codes WHERE namespace = ?1 AND block = ?2")?
             .execute(params![namespace, block])?;
         conn.prepare_cached("DELETE FROM dead_slots WHERE namespace = ?1 AND block = ?2")?
             .execute(params![namespace, block])?;

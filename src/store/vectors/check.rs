@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::Connection;
 
 use super::blocks::{SLOT_BYTES, Slot};
-use super::kernel::sign_bytes;
+use super::center::code_bytes;
 use crate::error::Result;
 
 /// Returns each kind of inconsistency found in the vector blocks, with
@@ -18,8 +18,8 @@ pub fn vector_problems(conn: &Connection, dim: usize) -> Result<Vec<(&'static st
     let mut slots: HashMap<i64, Vec<u8>> = HashMap::new();
     let (mut misshapen, mut live_slots) = (0, 0);
     let mut blocks = conn.prepare(
-        "SELECT b.id, b.used, b.slots, length(b.vectors), length(s.signs) FROM vector_blocks b
-         LEFT JOIN vector_signs s ON s.namespace = b.namespace AND s.block = b.id",
+        "SELECT b.id, b.used, b.slots, length(b.vectors), length(s.codes) FROM vector_blocks b
+         LEFT JOIN vector_codes s ON s.namespace = b.namespace AND s.block = b.id",
     )?;
     let mut rows = blocks.query([])?;
     while let Some(row) = rows.next()? {
@@ -29,7 +29,7 @@ pub fn vector_problems(conn: &Connection, dim: usize) -> Result<Vec<(&'static st
         let used_slots = usize::try_from(used).unwrap_or(usize::MAX);
         if Some(block_slots.len()) != used_slots.checked_mul(SLOT_BYTES)
             || Some(vector_bytes as usize) != used_slots.checked_mul(dim)
-            || sign_bytes_held.map(|b| b as usize) != used_slots.checked_mul(sign_bytes(dim))
+            || sign_bytes_held.map(|b| b as usize) != used_slots.checked_mul(code_bytes(dim))
         {
             misshapen += 1;
             continue;

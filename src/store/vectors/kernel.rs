@@ -3,6 +3,8 @@
 //! sign bits, each with a variant for the CPU's wider instructions chosen
 //! once at run time and a portable one for every other CPU.
 
+use super::center::split;
+
 /// Stored values times query values are summed in `i32` over blocks of this
 /// many dimensions, then the blocks in `i64`. Any partial sum of a block is
 /// at most 512 × 128 × 32767 = 2,147,418,112 in magnitude, just below
@@ -14,18 +16,25 @@ const DOT_BLOCK: usize = 512;
 
 /// A query prepared for the scan: int16 values and one scale, so that the
 /// dot product with the stored int8 vectors runs in integers, exactly and
-/// without reordering floats; and its sign bits, for the prefilter.
+/// without reordering floats; and what the prefilter compares with the
+/// stored vectors' codes (see [`super::center`]).
 pub struct ScanQuery {
     values: Vec<i16>,
     scale: f32,
     signs: Vec<u8>,
+    /// For each count of differing bits `h`: `|r_q|·cos(π·h/dim)`.
+    rest_by_distance: Vec<f32>,
+    /// For each byte of a stored share `a`: `a_q·a`.
+    along_by_byte: [f32; 256],
+    /// For each byte of a stored share `a`: `√(1 − a²)`.
+    rest_by_byte: [f32; 256],
     dot: fn(&[u8], &[i16]) -> i64,
     hamming: fn(&[u8], &[u8]) -> u32,
 }
 
 impl ScanQuery {
-    /// Quantises a float query; its sign bits are taken around `center`
-    /// (see [`super::center`]), like the stored vectors'.
+    /// Quantises a float query of unit length; its code is taken with
+    /// `center` (see [`super::center`]), like the stored vectors'.
     pub fn new(query: &[f32], center: Option<&[f32]>) -> Self {
         let max = query.iter().fold(0f32, |m, x| m.max(x.abs()));
         let scale = if max == 0.0 {
@@ -37,14 +46,22 @@ impl ScanQuery {
             .iter()
             .map(|x| (x / scale).round().clamp(-32767.0, 32767.0) as i16)
             .collect();
-        let signs = match center {
-            Some(center) => sign_bits(query.iter().zip(center).map(|(&q, &c)| q > c)),
-            None => sign_bits(query.iter().map(|&q| q > 0.0)),
-        };
+        let (along, signs) = split(query, center);
+        let rest = (1.0 - along * along).max(0.0).sqrt();
+        let dim = query.len().max(1) as f32;
+        let rest_by_distance = (0..=query.len())
+            .map(|h| rest * (std::f32::consts::PI * h as f32 / dim).cos())
+            .collect();
+        let stored_along = |byte: usize| f32::from(byte as u8 as i8) / 127.0;
         ScanQuery {
             values,
             scale,
             signs,
+            rest_by_distance,
+            along_by_byte: std::array::from_fn(|b| along * stored_along(b)),
+            rest_by_byte: std::array::from_fn(|b| {
+                (1.0 - stored_along(b).powi(2)).max(0.0).sqrt()
+            }),
             dot: dot_kernel(),
             hamming: hamming_kernel(),
         }
@@ -67,6 +84,16 @@ impl ScanQuery {
     #[inline]
     pub fn hamming(&self, stored_signs: &[u8]) -> u32 {
         (self.hamming)(stored_signs, &self.signs)
+    }
+
+    /// Estimates the dot product with a stored vector from its code (its
+    /// sign bits, then the byte of its share along the mean direction).
+    #[inline]
+    pub fn estimate(&self, code: &[u8]) -> f32 {
+        let (signs, along) = code.split_at(self.signs.len());
+        let along = usize::from(along[0]);
+        let distance = self.hamming(signs) as usize;
+        self.along_by_byte[along] + self.rest_by_byte[along] * self.rest_by_distance[distance]
     }
 
     /// Returns the number of dimensions.
@@ -194,7 +221,7 @@ mod tests {
     use super::*;
     use crate::embed::MAX_DIM;
     use crate::store::chunks::quantize;
-    use crate::store::vectors::center::centered_signs;
+    use crate::store::vectors::center::vector_code;
 
     /// A vector of `dim` values spread over [-1, 1], different per `seed`.
     fn spread(dim: usize, seed: usize) -> Vec<f32> {
@@ -261,10 +288,11 @@ mod tests {
                 .zip(&query_stored)
                 .filter(|&(&s, &q)| ((s as i8) > 0) != ((q as i8) > 0))
                 .count() as u32;
-            let signs = centered_signs(&stored, 1.0, None);
-            assert_eq!(signs.len(), sign_bytes(dim));
-            assert_eq!(query.hamming(&signs), expected, "{dim} dimensions");
-            assert_eq!(hamming_portable(&signs, &query.signs), expected);
+            let code = vector_code(&stored, 1.0, None);
+            let signs = &code[..sign_bytes(dim)];
+            assert_eq!(code.len(), sign_bytes(dim) + 1);
+            assert_eq!(query.hamming(signs), expected, "{dim} dimensions");
+            assert_eq!(hamming_portable(signs, &query.signs), expected);
         }
     }
 }

@@ -2,8 +2,9 @@
 //! the vector blocks.
 //!
 //! Small scopes are scanned exactly. Large ones go through the prefilter
-//! first: the Hamming distance of every vector's sign bits to the query's
-//! picks [`Prefilter::candidates`] candidates, and only the blocks holding
+//! first: a dot product estimated from every vector's code (sign bits and
+//! one byte, see [`super::center`]) picks [`Prefilter::candidates`]
+//! candidates, and only the blocks holding
 //! them are read and scored exactly (every live vector in them, not only
 //! the candidates). Scoring is split across the CPU's cores once a scan has
 //! more than one batch of vectors.
@@ -15,13 +16,14 @@ use std::thread;
 use rusqlite::{Connection, Row};
 
 use super::blocks::{SLOT_BYTES, Slot, dead_slots};
-use super::kernel::{ScanQuery, sign_bytes};
+use super::center::code_bytes;
+use super::kernel::ScanQuery;
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 use crate::store::VectorHit;
 
 /// When the prefilter is used, and how much it keeps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prefilter {
     /// Scopes with fewer vectors are scanned exactly.
     pub min_vectors: usize,
@@ -47,6 +49,8 @@ pub enum ScanMode {
     Auto,
     /// Every vector, whatever the scope's size.
     Exact,
+    /// The prefilter given (to measure others than the default).
+    With(Prefilter),
 }
 
 /// Each memory's best chunk, gathered as chunks are scored.
@@ -208,6 +212,7 @@ pub fn scan(
     let prefilter = match mode {
         ScanMode::Exact => None,
         ScanMode::Auto => Some(Prefilter::DEFAULT),
+        ScanMode::With(prefilter) => Some(prefilter),
     };
     scan_with(conn, namespace, query, prefilter)
 }
@@ -302,9 +307,18 @@ fn scan_exact(
     })
 }
 
+/// Estimated dot products are sorted into this many buckets over [-2, 2]
+/// (steps of 0.00006) to find the best candidates in one pass.
+const ESTIMATE_BUCKETS: usize = 1 << 16;
+
+/// The bucket of an estimated dot product, higher for a better estimate.
+fn bucket(estimate: f32) -> u16 {
+    ((estimate.clamp(-2.0, 2.0) + 2.0) / 4.0 * (ESTIMATE_BUCKETS - 1) as f32) as u16
+}
+
 /// The prefilter: returns the blocks holding the `prefilter.candidates`
-/// vectors whose sign bits are nearest the query's, in id order; `None`
-/// if the scope is too small to need it.
+/// vectors whose codes give the best estimates (see [`super::center`]), in
+/// id order; `None` if the scope is too small to need it.
 fn choose_blocks(
     conn: &Connection,
     namespace: Option<&str>,
@@ -313,50 +327,50 @@ fn choose_blocks(
 ) -> Result<Option<Vec<i64>>> {
     let mut stmt = match namespace {
         Some(_) => {
-            conn.prepare_cached("SELECT block, signs FROM vector_signs WHERE namespace = ?1")?
+            conn.prepare_cached("SELECT block, codes FROM vector_codes WHERE namespace = ?1")?
         }
-        None => conn.prepare_cached("SELECT block, signs FROM vector_signs")?,
+        None => conn.prepare_cached("SELECT block, codes FROM vector_codes")?,
     };
     let mut rows = match namespace {
         Some(namespace) => stmt.query([namespace])?,
         None => stmt.query([])?,
     };
-    let width = sign_bytes(query.dim());
+    let width = code_bytes(query.dim());
     let mut blocks: Vec<i64> = Vec::new();
-    let mut distances: Vec<(u16, u32)> = Vec::new();
-    let mut counts = vec![0usize; query.dim() + 1];
+    let mut estimates: Vec<(u16, u32)> = Vec::new();
+    let mut counts = vec![0usize; ESTIMATE_BUCKETS];
     while let Some(row) = rows.next()? {
         let block: i64 = row.get(0)?;
-        let signs = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if signs.len() % width != 0 {
+        let codes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if codes.len() % width != 0 {
             return Err(Error::new(
                 ErrorKind::Database,
-                format!("the sign bits of vector block {block} are cut short"),
+                format!("the codes of vector block {block} are cut short"),
             ));
         }
         let at = blocks.len() as u32;
         blocks.push(block);
-        for signs in signs.chunks_exact(width) {
-            let distance = query.hamming(signs) as u16;
-            counts[usize::from(distance)] += 1;
-            distances.push((distance, at));
+        for code in codes.chunks_exact(width) {
+            let bucket = bucket(query.estimate(code));
+            counts[usize::from(bucket)] += 1;
+            estimates.push((bucket, at));
         }
     }
-    if distances.len() < prefilter.min_vectors {
+    if estimates.len() < prefilter.min_vectors {
         return Ok(None);
     }
     let mut kept = 0;
     let mut cutoff = 0;
-    for (distance, &count) in counts.iter().enumerate() {
+    for (bucket, &count) in counts.iter().enumerate().rev() {
         kept += count;
-        cutoff = distance as u16;
+        cutoff = bucket as u16;
         if kept >= prefilter.candidates {
             break;
         }
     }
-    let mut chosen: Vec<i64> = distances
+    let mut chosen: Vec<i64> = estimates
         .iter()
-        .filter(|&&(distance, _)| distance <= cutoff)
+        .filter(|&&(bucket, _)| bucket >= cutoff)
         .map(|&(_, at)| blocks[at as usize])
         .collect();
     chosen.sort_unstable();
