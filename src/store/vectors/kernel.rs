@@ -59,9 +59,7 @@ impl ScanQuery {
             signs,
             rest_by_distance,
             along_by_byte: std::array::from_fn(|b| along * stored_along(b)),
-            rest_by_byte: std::array::from_fn(|b| {
-                (1.0 - stored_along(b).powi(2)).max(0.0).sqrt()
-            }),
+            rest_by_byte: std::array::from_fn(|b| (1.0 - stored_along(b).powi(2)).max(0.0).sqrt()),
             dot: dot_kernel(),
             hamming: hamming_kernel(),
         }

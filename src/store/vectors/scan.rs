@@ -319,6 +319,61 @@ fn bucket(estimate: f32) -> u16 {
     ((estimate.clamp(-2.0, 2.0) + 2.0) / 4.0 * (ESTIMATE_BUCKETS - 1) as f32) as u16
 }
 
+/// Estimated dot products, by bucket, of the vectors seen so far.
+struct Estimates {
+    /// How many vectors fell in each bucket.
+    counts: Vec<usize>,
+    /// Each vector's bucket and its block's place in the blocks read.
+    kept: Vec<(u16, u32)>,
+}
+
+impl Estimates {
+    fn new() -> Self {
+        Estimates {
+            counts: vec![0; ESTIMATE_BUCKETS],
+            kept: Vec::new(),
+        }
+    }
+
+    /// Estimates the vectors of the `at`-th block read, from their codes.
+    #[inline]
+    fn add(&mut self, query: &ScanQuery, at: u32, codes: &[u8]) {
+        for code in codes.chunks_exact(code_bytes(query.dim())) {
+            let bucket = bucket(query.estimate(code));
+            self.counts[usize::from(bucket)] += 1;
+            self.kept.push((bucket, at));
+        }
+    }
+
+    /// Adds another thread's estimates.
+    fn merge(&mut self, other: Estimates) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+        self.kept.extend(other.kept);
+    }
+}
+
+/// Codes of blocks copied out of SQLite for another thread.
+#[derive(Default)]
+struct CodeBatch {
+    /// Each block's place in the blocks read, and its bytes of codes.
+    blocks: Vec<(u32, usize)>,
+    codes: Vec<u8>,
+}
+
+impl CodeBatch {
+    /// Estimates every vector held into `estimates`.
+    fn estimate(&self, query: &ScanQuery, estimates: &mut Estimates) {
+        let mut codes = &self.codes[..];
+        for &(at, bytes) in &self.blocks {
+            let (these, rest) = codes.split_at(bytes);
+            estimates.add(query, at, these);
+            codes = rest;
+        }
+    }
+}
+
 /// The prefilter: returns the blocks holding the `prefilter.candidates`
 /// vectors whose codes give the best estimates (see [`super::center`]), in
 /// id order; `None` if the scope is too small to need it.
@@ -339,26 +394,59 @@ fn choose_blocks(
         None => stmt.query([])?,
     };
     let width = code_bytes(query.dim());
+    let helpers = thread::available_parallelism().map_or(1, |n| n.get()) - 1;
     let mut blocks: Vec<i64> = Vec::new();
-    let mut estimates: Vec<(u16, u32)> = Vec::new();
-    let mut counts = vec![0usize; ESTIMATE_BUCKETS];
-    while let Some(row) = rows.next()? {
-        let block: i64 = row.get(0)?;
-        let codes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        if codes.len() % width != 0 {
-            return Err(Error::new(
-                ErrorKind::Database,
-                format!("the codes of vector block {block} are cut short"),
-            ));
+    let mut here = Estimates::new();
+    let (estimates, counts) = thread::scope(|scope| -> Result<_> {
+        let mut senders: Vec<mpsc::SyncSender<CodeBatch>> = Vec::new();
+        let mut handles = Vec::new();
+        let mut batch = CodeBatch::default();
+        let (mut in_turn, mut turn) = (0, 0);
+        while let Some(row) = rows.next()? {
+            let block: i64 = row.get(0)?;
+            let codes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            if codes.len() % width != 0 {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    format!("the codes of vector block {block} are cut short"),
+                ));
+            }
+            let at = blocks.len() as u32;
+            blocks.push(block);
+            in_turn += codes.len() / width;
+            if turn == 0 {
+                here.add(query, at, codes);
+            } else {
+                batch.blocks.push((at, codes.len()));
+                batch.codes.extend_from_slice(codes);
+            }
+            if in_turn < BATCH_VECTORS || helpers == 0 {
+                continue;
+            }
+            if turn > 0 {
+                if senders.len() < turn {
+                    let (send, receive) = mpsc::sync_channel::<CodeBatch>(1);
+                    senders.push(send);
+                    handles.push(scope.spawn(move || {
+                        let mut estimates = Estimates::new();
+                        for batch in receive {
+                            batch.estimate(query, &mut estimates);
+                        }
+                        estimates
+                    }));
+                }
+                let _ = senders[turn - 1].send(std::mem::take(&mut batch));
+            }
+            in_turn = 0;
+            turn = (turn + 1) % (helpers + 1);
         }
-        let at = blocks.len() as u32;
-        blocks.push(block);
-        for code in codes.chunks_exact(width) {
-            let bucket = bucket(query.estimate(code));
-            counts[usize::from(bucket)] += 1;
-            estimates.push((bucket, at));
+        batch.estimate(query, &mut here);
+        drop(senders);
+        for handle in handles {
+            here.merge(handle.join().expect("a prefilter thread panicked"));
         }
-    }
+        Ok((here.kept, here.counts))
+    })?;
     if estimates.len() < prefilter.min_vectors {
         return Ok(None);
     }

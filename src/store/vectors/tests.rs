@@ -258,3 +258,46 @@ fn blocks_match_a_brute_force_reference_through_every_change() {
     assert!(slots > 500, "{slots} slots");
     assert!(stored_center(store.conn()).unwrap().is_some());
 }
+
+#[test]
+fn scans_split_across_threads_match_the_reference() {
+    let embedder = RandomEmbedder;
+    let mut store = Store::open_in_memory().unwrap();
+    let lines: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "{{\"name\":\"m{i}\",\"body\":\"w{} w{} w{i}\"}}\n",
+                i % 97,
+                i % 89
+            )
+        })
+        .collect();
+    let report = store
+        .import(&embedder, lines.as_bytes(), "alpha", 5_000)
+        .unwrap();
+    assert_eq!(report.imported, 20_000);
+    let center = stored_center(store.conn()).unwrap();
+    for probe in 0..3 {
+        let query = ScanQuery::new(&random_vector(&format!("q{probe}")), center.as_deref());
+        let expected = reference(&store, Some("alpha"), &query);
+        assert_eq!(scanned(&store, Some("alpha"), &query, None), expected);
+        let everything = Prefilter {
+            min_vectors: 0,
+            candidates: usize::MAX,
+        };
+        assert_eq!(
+            scanned(&store, Some("alpha"), &query, Some(everything)),
+            expected
+        );
+        let few = Prefilter {
+            min_vectors: 0,
+            candidates: 100,
+        };
+        let chosen = scanned(&store, Some("alpha"), &query, Some(few));
+        assert!(chosen.len() >= 100 && chosen.len() < expected.len());
+        for hit in chosen {
+            let at = expected.binary_search_by_key(&hit.memory_id, |h| h.memory_id);
+            assert_eq!(hit, expected[at.expect("a live memory")]);
+        }
+    }
+}
