@@ -40,6 +40,13 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Longest a transaction of an import holds the write lock, about: other
 /// writers wait for it, and give up after the busy timeout.
 const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
+/// The page cache of an import's connection, in KiB (SQLite's default is
+/// 2 MiB). An import inserts into the indexes of the graph and of the
+/// memories at random places: with the default, most of those inserts
+/// read their page from the file again; with this, the indexes of a
+/// database of a few hundred thousand memories stay in memory. Memory is
+/// taken only as pages are read.
+const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -518,7 +525,9 @@ impl Store {
     /// Imports JSONL from `reader`, embedding with `embedder`: each valid line creates or updates a
     /// memory (an existing name gets a new version only if its content
     /// differs), `batch_size` lines to a transaction. Bad lines are counted
-    /// and reported by number; they never stop the import.
+    /// and reported by number; they never stop the import. `progress` is
+    /// called with how many more lines are done (written, skipped or
+    /// rejected) each time a transaction commits, and once at the end.
     ///
     /// # Failure
     /// I/O errors reading the input and database errors abort the import;
@@ -529,8 +538,16 @@ impl Store {
         reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<ImportReport> {
-        import_into(self, embedder, reader, default_namespace, batch_size)
+        import_into(
+            self,
+            embedder,
+            reader,
+            default_namespace,
+            batch_size,
+            progress,
+        )
     }
 
     /// Like [`Store::import`] into the store `open` returns, which is called
@@ -545,6 +562,7 @@ impl Store {
         reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<ImportReport> {
         let mut destination = Deferred {
             open: Some(open),
@@ -556,6 +574,7 @@ impl Store {
             reader,
             default_namespace,
             batch_size,
+            progress,
         )
     }
 }
@@ -571,15 +590,34 @@ fn import_into(
     mut reader: impl BufRead,
     default_namespace: &str,
     batch_size: usize,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<ImportReport> {
     let (batches, received) = mpsc::sync_channel::<Vec<Numbered>>(1);
-    thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<ImportReport> {
+    let (report, lines_left) = thread::scope(|scope| {
+        let writer_progress = &mut *progress;
+        let writer = scope.spawn(move || -> Result<(ImportReport, u64)> {
             let mut written = ImportReport::default();
-            for batch in received {
-                destination.store()?.write_batch(&batch, &mut written)?;
+            let mut lines_done = 0;
+            let mut cache_before = None;
+            let write_all = || -> Result<()> {
+                for batch in received {
+                    let store = destination.store()?;
+                    if cache_before.is_none() {
+                        cache_before = Some(store.cache_size()?);
+                        store.set_cache_size(-IMPORT_CACHE_KIB)?;
+                    }
+                    store.write_batch(&batch, &mut written, &mut |last_line| {
+                        writer_progress(last_line - lines_done);
+                        lines_done = last_line;
+                    })?;
+                }
+                Ok(())
+            };
+            let wrote = write_all();
+            if let Some(before) = cache_before {
+                destination.store()?.set_cache_size(before)?;
             }
-            Ok(written)
+            wrote.map(|()| (written, lines_done))
         });
         let mut report = ImportReport::default();
         let read = read_batches(
@@ -591,18 +629,21 @@ fn import_into(
             &batches,
         );
         drop(batches);
-        let written = writer
+        let (written, lines_done) = writer
             .join()
             .map_err(|_| Error::new(ErrorKind::Database, "the import's writer panicked"))??;
-        read?;
+        let lines_read = read?;
         report.add(written);
-        Ok(report)
-    })
+        Ok::<_, Error>((report, lines_read.saturating_sub(lines_done)))
+    })?;
+    progress(lines_left);
+    Ok(report)
 }
 
 /// Reads the lines, checks, embeds and extracts them, and sends them to
 /// the writer `batch_size` at a time; rejected lines go into `report`.
-/// Stops early when the writer stopped (its error is the import's).
+/// Returns how many lines it read. Stops early when the writer stopped
+/// (its error is the import's).
 fn read_batches(
     reader: &mut impl BufRead,
     embedder: &dyn Embedder,
@@ -610,7 +651,7 @@ fn read_batches(
     batch_size: usize,
     report: &mut ImportReport,
     batches: &mpsc::SyncSender<Vec<Numbered>>,
-) -> Result<()> {
+) -> Result<u64> {
     let mut batch: Vec<(u64, Parsed)> = Vec::with_capacity(batch_size);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -643,22 +684,46 @@ fn read_batches(
         if batch.len() >= batch_size {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
             if batches.send(embed_parsed(embedder, full)?).is_err() {
-                return Ok(());
+                return Ok(line_no);
             }
         }
     }
     if !batch.is_empty() {
         let _ = batches.send(embed_parsed(embedder, batch)?);
     }
-    Ok(())
+    Ok(line_no)
 }
 
 impl Store {
+    /// The connection's `PRAGMA cache_size`: pages if positive, KiB if
+    /// negative.
+    fn cache_size(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "cache_size", |row| row.get(0))?)
+    }
+
+    /// Sets the connection's `PRAGMA cache_size`.
+    fn set_cache_size(&self, pages_or_kib: i64) -> Result<()> {
+        self.conn()
+            .pragma_update(None, "cache_size", pages_or_kib)?;
+        Ok(())
+    }
+
     /// Writes `batch` in as few transactions as keep each under
     /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
-    /// them, and counts what they did.
-    fn write_batch(&mut self, batch: &[Numbered], report: &mut ImportReport) -> Result<()> {
+    /// them, and counts what they did; after each commit, calls `committed`
+    /// with the number of the last line written.
+    fn write_batch(
+        &mut self,
+        batch: &[Numbered],
+        report: &mut ImportReport,
+        committed: &mut dyn FnMut(u64),
+    ) -> Result<()> {
         self.write_in_parts(batch, write_record, |part, written| {
+            if let Some(last) = part.last() {
+                committed(last.line);
+            }
             for (numbered, what) in part.iter().zip(written) {
                 match what {
                     Written::Memory(o) if o.action == Action::Created => report.imported += 1,
@@ -851,8 +916,14 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n{\"name\":\"d\",\"body\":\"x\",\"metadata\":{\"k\":1,\"k\":2}}\n{\"name\":\"e\",\"body\":\"x\",\"created_at\":\"2999-01-01\"}\n";
         let model = crate::embed::StaticModel::new();
-        let report = store.import(&model, &input[..], "global", 2).unwrap();
+        let mut lines_done = 0;
+        let report = store
+            .import(&model, &input[..], "global", 2, &mut |lines| {
+                lines_done += lines;
+            })
+            .unwrap();
         assert_eq!((report.imported, report.updated, report.failed), (1, 1, 5));
+        assert_eq!(lines_done, 8, "every line counts as done, the bad ones too");
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 6, 7, 8]);
         assert!(report.errors[3].message.contains("duplicate key"));
