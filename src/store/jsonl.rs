@@ -7,7 +7,7 @@
 //! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
 //! crash leaves each transaction either whole or absent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 use std::thread;
@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::busy::YIELD_PAUSE;
 use super::derived::{Derived, derive_many};
 use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
-use super::memories::{Action, MEMORY_COLUMNS, Outcome, memory_from_row, require_namespace};
+use super::memories::{Action, MEMORY_COLUMNS, Outcome, find, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
@@ -47,6 +47,8 @@ const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
 /// database of a few hundred thousand memories stay in memory. Memory is
 /// taken only as pages are read.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+/// Most new memories whose rows one statement inserts.
+const NEW_MEMORIES_PER_INSERT: usize = 500;
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -429,7 +431,14 @@ fn within_savepoint(tx: &Tx<'_>, work: impl FnOnce() -> Result<()>) -> Result<Re
 
 /// Writes a memory line: the memory, and the graph it gives it.
 pub(crate) fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Outcome> {
-    let new = NewVersion {
+    let outcome = tx.upsert(&new_version(r), Upsert::CreateOrUpdate)?;
+    write_line_graphs(tx, &outcome, r)?;
+    Ok(outcome)
+}
+
+/// The memory of a memory line, as written.
+fn new_version(r: &MemoryRecord) -> NewVersion<'_> {
+    NewVersion {
         namespace: &r.namespace,
         name: &r.name,
         content: &r.content,
@@ -437,13 +446,66 @@ pub(crate) fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Outcome> {
         created_at: r.created_at,
         updated_at: r.updated_at,
         session: r.session.as_deref(),
-    };
-    let outcome = tx.upsert(&new, Upsert::CreateOrUpdate)?;
-    tx.write_explicit(&outcome, r.graph.as_ref())?;
-    for (extractor, graph) in &r.extracted {
-        tx.write_carried_extraction(&outcome, *extractor, graph)?;
     }
-    Ok(outcome)
+}
+
+/// Writes the graphs a memory line carries for the memory written.
+fn write_line_graphs(tx: &Tx<'_>, outcome: &Outcome, r: &MemoryRecord) -> Result<()> {
+    tx.write_explicit(outcome, r.graph.as_ref())?;
+    for (extractor, graph) in &r.extracted {
+        tx.write_carried_extraction(outcome, *extractor, graph)?;
+    }
+    Ok(())
+}
+
+/// Writes lines from the start of `records` until all are written or
+/// `deadline` has passed (at least one), and returns what each did. New
+/// memories in a row are inserted together (see
+/// [`Tx::insert_new_memories`]).
+fn write_records_until(
+    tx: &Tx<'_>,
+    records: &[Numbered],
+    deadline: Instant,
+) -> Result<Vec<Written>> {
+    let mut written = Vec::new();
+    while written.len() < records.len() {
+        if !written.is_empty() && Instant::now() >= deadline {
+            break;
+        }
+        let rest = &records[written.len()..];
+        let new = new_memories_ahead(tx, rest)?;
+        if new.is_empty() {
+            written.push(write_record(tx, &rest[0])?);
+            continue;
+        }
+        let versions: Vec<NewVersion<'_>> = new.iter().map(|r| new_version(r)).collect();
+        let outcomes = tx.insert_new_memories(&versions)?;
+        for (r, outcome) in new.iter().zip(outcomes) {
+            write_line_graphs(tx, &outcome, r)?;
+            written.push(Written::Memory(outcome));
+        }
+    }
+    Ok(written)
+}
+
+/// The memory lines at the start of `records` (at most
+/// [`NEW_MEMORIES_PER_INSERT`]) whose names no memory has yet, and no line
+/// before them in `records`.
+fn new_memories_ahead<'a>(tx: &Tx<'_>, records: &'a [Numbered]) -> Result<Vec<&'a MemoryRecord>> {
+    let mut new = Vec::new();
+    let mut names = HashSet::new();
+    for numbered in records.iter().take(NEW_MEMORIES_PER_INSERT) {
+        let Record::Memory(r) = &numbered.record else {
+            break;
+        };
+        if !names.insert((r.namespace.as_str(), r.name.as_str()))
+            || find(tx, &r.namespace, &r.name)?.is_some()
+        {
+            break;
+        }
+        new.push(&**r);
+    }
+    Ok(new)
 }
 
 /// What reading one line produced.
@@ -720,7 +782,7 @@ impl Store {
         report: &mut ImportReport,
         committed: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        self.write_in_parts(batch, write_record, |part, written| {
+        self.write_in_parts_with(batch, write_records_until, |part, written| {
             if let Some(last) = part.last() {
                 committed(last.line);
             }
@@ -749,6 +811,22 @@ impl Store {
         &mut self,
         items: &[T],
         write_one: impl Fn(&Tx<'_>, &T) -> Result<W>,
+        committed: impl FnMut(&[T], Vec<W>),
+    ) -> Result<()> {
+        self.write_in_parts_with(
+            items,
+            |tx, rest, deadline| write_until(tx, rest, deadline, &write_one),
+            committed,
+        )
+    }
+
+    /// Like [`Store::write_in_parts`], with `write_some` writing items from
+    /// the start of those it is given until all are written or the deadline
+    /// it is given has passed (at least one).
+    fn write_in_parts_with<T, W>(
+        &mut self,
+        items: &[T],
+        write_some: impl Fn(&Tx<'_>, &[T], Instant) -> Result<Vec<W>>,
         mut committed: impl FnMut(&[T], Vec<W>),
     ) -> Result<()> {
         let mut rest = items;
@@ -757,7 +835,7 @@ impl Store {
                 thread::sleep(YIELD_PAUSE);
             }
             let deadline = Instant::now() + MAX_TRANSACTION_TIME;
-            let written = self.write(|tx| write_until(tx, rest, deadline, &write_one))?;
+            let written = self.write(|tx| write_some(tx, rest, deadline))?;
             let (part, later) = rest.split_at(written.len());
             committed(part, written);
             rest = later;
@@ -909,6 +987,72 @@ mod tests {
             .write(|tx| write_until(tx, &records[1..], later, &write_record))
             .unwrap();
         assert_eq!(rest.len(), 2);
+    }
+
+    #[test]
+    fn new_memories_inserted_together_keep_their_names_versions_and_index() {
+        let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
+        let first = b"{\"name\":\"old\",\"body\":\"Atlas keeps data in SQLite.\"}\n";
+        store
+            .import(&model, &first[..], "global", 10, &mut |_| {})
+            .unwrap();
+        let input = b"{\"name\":\"a\",\"body\":\"Atlas retries on Tuesdays.\"}
+{\"name\":\"b\",\"body\":\"Billing uses Redis.\",\"namespace\":\"other\"}
+{\"name\":\"a\",\"body\":\"Atlas retries on Fridays.\"}
+{\"name\":\"c\",\"body\":\"Caching is done by Redis.\"}
+{\"name\":\"old\",\"body\":\"Atlas keeps data in SQLite.\"}
+{\"name\":\"b\",\"body\":\"Billing uses Redis.\"}
+";
+        let report = store
+            .import(&model, &input[..], "global", 10, &mut |_| {})
+            .unwrap();
+        assert_eq!(
+            (report.imported, report.updated, report.unchanged),
+            (4, 1, 1)
+        );
+        let rows: Vec<(String, String, i64, String)> = store
+            .conn()
+            .prepare("SELECT namespace, name, version, body FROM memories ORDER BY id")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let shown: Vec<(&str, &str, i64, &str)> = rows
+            .iter()
+            .map(|(ns, name, v, body)| (ns.as_str(), name.as_str(), *v, body.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("global", "old", 1, "Atlas keeps data in SQLite."),
+                ("global", "a", 2, "Atlas retries on Fridays."),
+                ("other", "b", 1, "Billing uses Redis."),
+                ("global", "c", 1, "Caching is done by Redis."),
+                ("global", "b", 1, "Billing uses Redis."),
+            ]
+        );
+        let versions: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM memory_versions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(versions, 6);
+        store
+            .conn()
+            .execute_batch("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
+            .unwrap();
+        let found: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'redis'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 3);
     }
 
     #[test]
