@@ -40,13 +40,17 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Longest a transaction of an import holds the write lock, about: other
 /// writers wait for it, and give up after the busy timeout.
 const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
-/// The page cache of an import's connection, in KiB (SQLite's default is
-/// 2 MiB). An import inserts into the indexes of the graph and of the
-/// memories at random places: with the default, most of those inserts
-/// read their page from the file again; with this, the indexes of a
-/// database of a few hundred thousand memories stay in memory. Memory is
-/// taken only as pages are read.
-const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+/// The connection settings an import writes with, restored after it.
+///
+/// `cache_size`, 256 MiB (SQLite's default is 2 MiB): an import inserts
+/// into the indexes of the graph and of the memories at random places;
+/// with the default, most of those inserts read their page from the file
+/// again; with this, the indexes of a database of a few hundred thousand
+/// memories stay in memory (taken only as pages are read).
+/// `temp_store`, in memory: the undo journal of each statement (FTS5
+/// writes one whenever it writes what it holds) is not written to a
+/// temporary file.
+const IMPORT_SETTINGS: [(&str, i64); 2] = [("cache_size", -256 * 1024), ("temp_store", 2)];
 /// Most new memories whose rows one statement inserts.
 const NEW_MEMORIES_PER_INSERT: usize = 500;
 /// The byte order mark some editors put at the start of a UTF-8 file.
@@ -660,13 +664,12 @@ fn import_into(
         let writer = scope.spawn(move || -> Result<(ImportReport, u64)> {
             let mut written = ImportReport::default();
             let mut lines_done = 0;
-            let mut cache_before = None;
+            let mut settings_before = None;
             let write_all = || -> Result<()> {
                 for batch in received {
                     let store = destination.store()?;
-                    if cache_before.is_none() {
-                        cache_before = Some(store.cache_size()?);
-                        store.set_cache_size(-IMPORT_CACHE_KIB)?;
+                    if settings_before.is_none() {
+                        settings_before = Some(store.set_pragmas(IMPORT_SETTINGS)?);
                     }
                     store.write_batch(&batch, &mut written, &mut |last_line| {
                         writer_progress(last_line - lines_done);
@@ -676,8 +679,8 @@ fn import_into(
                 Ok(())
             };
             let wrote = write_all();
-            if let Some(before) = cache_before {
-                destination.store()?.set_cache_size(before)?;
+            if let Some(before) = settings_before {
+                destination.store()?.set_pragmas(before)?;
             }
             wrote.map(|()| (written, lines_done))
         });
@@ -757,19 +760,20 @@ fn read_batches(
 }
 
 impl Store {
-    /// The connection's `PRAGMA cache_size`: pages if positive, KiB if
-    /// negative.
-    fn cache_size(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .pragma_query_value(None, "cache_size", |row| row.get(0))?)
-    }
-
-    /// Sets the connection's `PRAGMA cache_size`.
-    fn set_cache_size(&self, pages_or_kib: i64) -> Result<()> {
-        self.conn()
-            .pragma_update(None, "cache_size", pages_or_kib)?;
-        Ok(())
+    /// Sets the connection's `settings` (pragmas of integer values), and
+    /// returns the values they had.
+    fn set_pragmas<const N: usize>(
+        &self,
+        settings: [(&'static str, i64); N],
+    ) -> Result<[(&'static str, i64); N]> {
+        let mut before = settings;
+        for ((name, value), (_, old)) in settings.iter().zip(&mut before) {
+            *old = self
+                .conn()
+                .pragma_query_value(None, name, |row| row.get(0))?;
+            self.conn().pragma_update(None, name, value)?;
+        }
+        Ok(before)
     }
 
     /// Writes `batch` in as few transactions as keep each under
