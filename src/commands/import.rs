@@ -35,19 +35,16 @@ pub struct ImportArgs {
 pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
     let mut progress = config.progress("import", None);
     let report = if args.file.as_os_str() == "-" {
-        import_from(config, args, io::stdin().lock(), &mut progress)
+        import_from(config, args, io::stdin().lock(), None, &mut progress)
     } else {
-        let open = |path: &Path| {
-            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))
-        };
-        let file = open(&args.file)?;
-        if progress.visible() && file.metadata().is_ok_and(|m| m.is_file()) {
-            progress.set_total(count_lines(open(&args.file)?, &args.file)?);
-        }
+        let file = File::open(&args.file)
+            .map_err(|e| Error::io(format!("opening {}", args.file.display()), e))?;
+        let counted = file.metadata().is_ok_and(|m| m.is_file());
         import_from(
             config,
             args,
             BufReader::with_capacity(1 << 16, file),
+            counted.then_some(args.file.as_path()),
             &mut progress,
         )
     };
@@ -55,16 +52,20 @@ pub fn cmd_import(config: &Config, args: &ImportArgs) -> Result<ImportReport> {
     report
 }
 
-/// Counts the lines of `file` (a last line without a newline too), as
-/// the import numbers them.
-fn count_lines(mut file: File, path: &Path) -> Result<u64> {
+/// Counts the lines of the file at `path` (a last line without a newline
+/// too), as the import numbers them.
+fn count_lines(path: &Path) -> Result<u64> {
+    let mut file =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut buf = vec![0u8; COUNT_BUFFER_BYTES];
     let mut lines = 0u64;
     let mut last = b'\n';
     loop {
-        let read = file
-            .read(&mut buf)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let read = match file.read(&mut buf) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
         let Some(&end) = buf[..read].last() else {
             break;
         };
@@ -75,11 +76,14 @@ fn count_lines(mut file: File, path: &Path) -> Result<u64> {
 }
 
 /// Imports the lines `reader` yields into the configured database,
-/// counting them done on `progress`.
+/// counting them done on `progress`, out of the lines of the file at
+/// `counted` (when given and the line is drawn), counted once the
+/// configuration is known to be good.
 fn import_from(
     config: &Config,
     args: &ImportArgs,
     reader: impl BufRead,
+    counted: Option<&Path>,
     progress: &mut Progress,
 ) -> Result<ImportReport> {
     let namespace = config.namespace()?;
@@ -92,6 +96,11 @@ fn import_from(
         let store = open_for_writes(config, OpenMode::Create, &*embedder, queue_for)?;
         Ok(store)
     };
+    if let Some(input) = counted
+        && progress.visible()
+    {
+        progress.set_total(count_lines(input)?);
+    }
     let mut advance = |lines| progress.advance(lines);
     if path.exists() {
         open()?.import(&*embedder, reader, namespace, batch_size, &mut advance)
