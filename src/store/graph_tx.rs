@@ -30,10 +30,16 @@ impl Tx<'_> {
         graph: &MemoryGraph,
     ) -> Result<()> {
         let before = self.asserted_by(who)?;
-        self.prepare_cached("DELETE FROM mentions WHERE memory_id = ?1 AND extractor = ?2")?
-            .execute(params![who.memory_id, who.extractor.as_str()])?;
-        self.prepare_cached("DELETE FROM assertions WHERE memory_id = ?1 AND extractor = ?2")?
-            .execute(params![who.memory_id, who.extractor.as_str()])?;
+        // A memory new to this extractor (every one an import creates) has
+        // nothing to delete: its two lookups above found nothing.
+        if !before.0.is_empty() {
+            self.prepare_cached("DELETE FROM mentions WHERE memory_id = ?1 AND extractor = ?2")?
+                .execute(params![who.memory_id, who.extractor.as_str()])?;
+        }
+        if !before.1.is_empty() {
+            self.prepare_cached("DELETE FROM assertions WHERE memory_id = ?1 AND extractor = ?2")?
+                .execute(params![who.memory_id, who.extractor.as_str()])?;
+        }
         let now = Timestamp::now();
         let mut ids = Vec::with_capacity(graph.mentions.len());
         for mention in &graph.mentions {

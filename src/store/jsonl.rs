@@ -7,7 +7,7 @@
 //! [`MAX_TRANSACTION_TIME`], so that concurrent writers never wait long, and a
 //! crash leaves each transaction either whole or absent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 use std::thread;
@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::busy::YIELD_PAUSE;
 use super::derived::{Derived, derive_many};
 use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
-use super::memories::{Action, MEMORY_COLUMNS, Outcome, memory_from_row, require_namespace};
+use super::memories::{Action, MEMORY_COLUMNS, Outcome, find, memory_from_row, require_namespace};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
@@ -40,6 +40,19 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// Longest a transaction of an import holds the write lock, about: other
 /// writers wait for it, and give up after the busy timeout.
 const MAX_TRANSACTION_TIME: Duration = Duration::from_millis(500);
+/// The connection settings an import writes with, restored after it.
+///
+/// `cache_size`, 256 MiB (SQLite's default is 2 MiB): an import inserts
+/// into the indexes of the graph and of the memories at random places;
+/// with the default, most of those inserts read their page from the file
+/// again; with this, the indexes of a database of a few hundred thousand
+/// memories stay in memory (taken only as pages are read).
+/// `temp_store`, in memory: the undo journal of each statement (FTS5
+/// writes one whenever it writes what it holds) is not written to a
+/// temporary file.
+const IMPORT_SETTINGS: [(&str, i64); 2] = [("cache_size", -256 * 1024), ("temp_store", 2)];
+/// Most new memories whose rows one statement inserts.
+const NEW_MEMORIES_PER_INSERT: usize = 500;
 /// The byte order mark some editors put at the start of a UTF-8 file.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -422,7 +435,14 @@ fn within_savepoint(tx: &Tx<'_>, work: impl FnOnce() -> Result<()>) -> Result<Re
 
 /// Writes a memory line: the memory, and the graph it gives it.
 pub(crate) fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Outcome> {
-    let new = NewVersion {
+    let outcome = tx.upsert(&new_version(r), Upsert::CreateOrUpdate)?;
+    write_line_graphs(tx, &outcome, r)?;
+    Ok(outcome)
+}
+
+/// The memory of a memory line, as written.
+fn new_version(r: &MemoryRecord) -> NewVersion<'_> {
+    NewVersion {
         namespace: &r.namespace,
         name: &r.name,
         content: &r.content,
@@ -430,13 +450,66 @@ pub(crate) fn write_memory(tx: &Tx<'_>, r: &MemoryRecord) -> Result<Outcome> {
         created_at: r.created_at,
         updated_at: r.updated_at,
         session: r.session.as_deref(),
-    };
-    let outcome = tx.upsert(&new, Upsert::CreateOrUpdate)?;
-    tx.write_explicit(&outcome, r.graph.as_ref())?;
-    for (extractor, graph) in &r.extracted {
-        tx.write_carried_extraction(&outcome, *extractor, graph)?;
     }
-    Ok(outcome)
+}
+
+/// Writes the graphs a memory line carries for the memory written.
+fn write_line_graphs(tx: &Tx<'_>, outcome: &Outcome, r: &MemoryRecord) -> Result<()> {
+    tx.write_explicit(outcome, r.graph.as_ref())?;
+    for (extractor, graph) in &r.extracted {
+        tx.write_carried_extraction(outcome, *extractor, graph)?;
+    }
+    Ok(())
+}
+
+/// Writes lines from the start of `records` until all are written or
+/// `deadline` has passed (at least one), and returns what each did. New
+/// memories in a row are inserted together (see
+/// [`Tx::insert_new_memories`]).
+fn write_records_until(
+    tx: &Tx<'_>,
+    records: &[Numbered],
+    deadline: Instant,
+) -> Result<Vec<Written>> {
+    let mut written = Vec::new();
+    while written.len() < records.len() {
+        if !written.is_empty() && Instant::now() >= deadline {
+            break;
+        }
+        let rest = &records[written.len()..];
+        let new = new_memories_ahead(tx, rest)?;
+        if new.is_empty() {
+            written.push(write_record(tx, &rest[0])?);
+            continue;
+        }
+        let versions: Vec<NewVersion<'_>> = new.iter().map(|r| new_version(r)).collect();
+        let outcomes = tx.insert_new_memories(&versions)?;
+        for (r, outcome) in new.iter().zip(outcomes) {
+            write_line_graphs(tx, &outcome, r)?;
+            written.push(Written::Memory(outcome));
+        }
+    }
+    Ok(written)
+}
+
+/// The memory lines at the start of `records` (at most
+/// [`NEW_MEMORIES_PER_INSERT`]) whose names no memory has yet, and no line
+/// before them in `records`.
+fn new_memories_ahead<'a>(tx: &Tx<'_>, records: &'a [Numbered]) -> Result<Vec<&'a MemoryRecord>> {
+    let mut new = Vec::new();
+    let mut names = HashSet::new();
+    for numbered in records.iter().take(NEW_MEMORIES_PER_INSERT) {
+        let Record::Memory(r) = &numbered.record else {
+            break;
+        };
+        if !names.insert((r.namespace.as_str(), r.name.as_str()))
+            || find(tx, &r.namespace, &r.name)?.is_some()
+        {
+            break;
+        }
+        new.push(&**r);
+    }
+    Ok(new)
 }
 
 /// What reading one line produced.
@@ -518,7 +591,9 @@ impl Store {
     /// Imports JSONL from `reader`, embedding with `embedder`: each valid line creates or updates a
     /// memory (an existing name gets a new version only if its content
     /// differs), `batch_size` lines to a transaction. Bad lines are counted
-    /// and reported by number; they never stop the import.
+    /// and reported by number; they never stop the import. `progress` is
+    /// called with how many more lines are done (written, skipped or
+    /// rejected) each time a transaction commits, and once at the end.
     ///
     /// # Failure
     /// I/O errors reading the input and database errors abort the import;
@@ -529,8 +604,16 @@ impl Store {
         reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<ImportReport> {
-        import_into(self, embedder, reader, default_namespace, batch_size)
+        import_into(
+            self,
+            embedder,
+            reader,
+            default_namespace,
+            batch_size,
+            progress,
+        )
     }
 
     /// Like [`Store::import`] into the store `open` returns, which is called
@@ -545,6 +628,7 @@ impl Store {
         reader: impl BufRead,
         default_namespace: &str,
         batch_size: usize,
+        progress: &mut (dyn FnMut(u64) + Send),
     ) -> Result<ImportReport> {
         let mut destination = Deferred {
             open: Some(open),
@@ -556,6 +640,7 @@ impl Store {
             reader,
             default_namespace,
             batch_size,
+            progress,
         )
     }
 }
@@ -571,15 +656,33 @@ fn import_into(
     mut reader: impl BufRead,
     default_namespace: &str,
     batch_size: usize,
+    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<ImportReport> {
     let (batches, received) = mpsc::sync_channel::<Vec<Numbered>>(1);
-    thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<ImportReport> {
+    let (report, lines_left) = thread::scope(|scope| {
+        let writer_progress = &mut *progress;
+        let writer = scope.spawn(move || -> Result<(ImportReport, u64)> {
             let mut written = ImportReport::default();
-            for batch in received {
-                destination.store()?.write_batch(&batch, &mut written)?;
+            let mut lines_done = 0;
+            let mut settings_before = None;
+            let write_all = || -> Result<()> {
+                for batch in received {
+                    let store = destination.store()?;
+                    if settings_before.is_none() {
+                        settings_before = Some(store.set_pragmas(IMPORT_SETTINGS)?);
+                    }
+                    store.write_batch(&batch, &mut written, &mut |last_line| {
+                        writer_progress(last_line - lines_done);
+                        lines_done = last_line;
+                    })?;
+                }
+                Ok(())
+            };
+            let wrote = write_all();
+            if let Some(before) = settings_before {
+                destination.store()?.set_pragmas(before)?;
             }
-            Ok(written)
+            wrote.map(|()| (written, lines_done))
         });
         let mut report = ImportReport::default();
         let read = read_batches(
@@ -591,18 +694,21 @@ fn import_into(
             &batches,
         );
         drop(batches);
-        let written = writer
+        let (written, lines_done) = writer
             .join()
             .map_err(|_| Error::new(ErrorKind::Database, "the import's writer panicked"))??;
-        read?;
+        let lines_read = read?;
         report.add(written);
-        Ok(report)
-    })
+        Ok::<_, Error>((report, lines_read.saturating_sub(lines_done)))
+    })?;
+    progress(lines_left);
+    Ok(report)
 }
 
 /// Reads the lines, checks, embeds and extracts them, and sends them to
 /// the writer `batch_size` at a time; rejected lines go into `report`.
-/// Stops early when the writer stopped (its error is the import's).
+/// Returns how many lines it read. Stops early when the writer stopped
+/// (its error is the import's).
 fn read_batches(
     reader: &mut impl BufRead,
     embedder: &dyn Embedder,
@@ -610,7 +716,7 @@ fn read_batches(
     batch_size: usize,
     report: &mut ImportReport,
     batches: &mpsc::SyncSender<Vec<Numbered>>,
-) -> Result<()> {
+) -> Result<u64> {
     let mut batch: Vec<(u64, Parsed)> = Vec::with_capacity(batch_size);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -643,22 +749,47 @@ fn read_batches(
         if batch.len() >= batch_size {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
             if batches.send(embed_parsed(embedder, full)?).is_err() {
-                return Ok(());
+                return Ok(line_no);
             }
         }
     }
     if !batch.is_empty() {
         let _ = batches.send(embed_parsed(embedder, batch)?);
     }
-    Ok(())
+    Ok(line_no)
 }
 
 impl Store {
+    /// Sets the connection's `settings` (pragmas of integer values), and
+    /// returns the values they had.
+    fn set_pragmas<const N: usize>(
+        &self,
+        settings: [(&'static str, i64); N],
+    ) -> Result<[(&'static str, i64); N]> {
+        let mut before = settings;
+        for ((name, value), (_, old)) in settings.iter().zip(&mut before) {
+            *old = self
+                .conn()
+                .pragma_query_value(None, name, |row| row.get(0))?;
+            self.conn().pragma_update(None, name, value)?;
+        }
+        Ok(before)
+    }
+
     /// Writes `batch` in as few transactions as keep each under
     /// [`MAX_TRANSACTION_TIME`], leaving the lock free for a moment between
-    /// them, and counts what they did.
-    fn write_batch(&mut self, batch: &[Numbered], report: &mut ImportReport) -> Result<()> {
-        self.write_in_parts(batch, write_record, |part, written| {
+    /// them, and counts what they did; after each commit, calls `committed`
+    /// with the number of the last line written.
+    fn write_batch(
+        &mut self,
+        batch: &[Numbered],
+        report: &mut ImportReport,
+        committed: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        self.write_in_parts_with(batch, write_records_until, |part, written| {
+            if let Some(last) = part.last() {
+                committed(last.line);
+            }
             for (numbered, what) in part.iter().zip(written) {
                 match what {
                     Written::Memory(o) if o.action == Action::Created => report.imported += 1,
@@ -684,6 +815,22 @@ impl Store {
         &mut self,
         items: &[T],
         write_one: impl Fn(&Tx<'_>, &T) -> Result<W>,
+        committed: impl FnMut(&[T], Vec<W>),
+    ) -> Result<()> {
+        self.write_in_parts_with(
+            items,
+            |tx, rest, deadline| write_until(tx, rest, deadline, &write_one),
+            committed,
+        )
+    }
+
+    /// Like [`Store::write_in_parts`], with `write_some` writing items from
+    /// the start of those it is given until all are written or the deadline
+    /// it is given has passed (at least one).
+    fn write_in_parts_with<T, W>(
+        &mut self,
+        items: &[T],
+        write_some: impl Fn(&Tx<'_>, &[T], Instant) -> Result<Vec<W>>,
         mut committed: impl FnMut(&[T], Vec<W>),
     ) -> Result<()> {
         let mut rest = items;
@@ -692,7 +839,7 @@ impl Store {
                 thread::sleep(YIELD_PAUSE);
             }
             let deadline = Instant::now() + MAX_TRANSACTION_TIME;
-            let written = self.write(|tx| write_until(tx, rest, deadline, &write_one))?;
+            let written = self.write(|tx| write_some(tx, rest, deadline))?;
             let (part, later) = rest.split_at(written.len());
             committed(part, written);
             rest = later;
@@ -847,12 +994,84 @@ mod tests {
     }
 
     #[test]
+    fn new_memories_inserted_together_keep_their_names_versions_and_index() {
+        let mut store = Store::open_in_memory().unwrap();
+        let model = crate::embed::StaticModel::new();
+        let first = b"{\"name\":\"old\",\"body\":\"Atlas keeps data in SQLite.\"}\n";
+        store
+            .import(&model, &first[..], "global", 10, &mut |_| {})
+            .unwrap();
+        let input = b"{\"name\":\"a\",\"body\":\"Atlas retries on Tuesdays.\"}
+{\"name\":\"b\",\"body\":\"Billing uses Redis.\",\"namespace\":\"other\"}
+{\"name\":\"a\",\"body\":\"Atlas retries on Fridays.\"}
+{\"name\":\"c\",\"body\":\"Caching is done by Redis.\"}
+{\"name\":\"old\",\"body\":\"Atlas keeps data in SQLite.\"}
+{\"name\":\"b\",\"body\":\"Billing uses Redis.\"}
+";
+        let report = store
+            .import(&model, &input[..], "global", 10, &mut |_| {})
+            .unwrap();
+        assert_eq!(
+            (report.imported, report.updated, report.unchanged),
+            (4, 1, 1)
+        );
+        let rows: Vec<(String, String, i64, String)> = store
+            .conn()
+            .prepare("SELECT namespace, name, version, body FROM memories ORDER BY id")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let shown: Vec<(&str, &str, i64, &str)> = rows
+            .iter()
+            .map(|(ns, name, v, body)| (ns.as_str(), name.as_str(), *v, body.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("global", "old", 1, "Atlas keeps data in SQLite."),
+                ("global", "a", 2, "Atlas retries on Fridays."),
+                ("other", "b", 1, "Billing uses Redis."),
+                ("global", "c", 1, "Caching is done by Redis."),
+                ("global", "b", 1, "Billing uses Redis."),
+            ]
+        );
+        let versions: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM memory_versions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(versions, 6);
+        store
+            .conn()
+            .execute_batch("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
+            .unwrap();
+        let found: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'redis'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 3);
+    }
+
+    #[test]
     fn bad_lines_are_reported_and_good_ones_kept() {
         let mut store = Store::open_in_memory().unwrap();
         let input = b"{\"name\":\"a\",\"body\":\"x\"}\nnot json\n\n{\"name\":\"b c\",\"body\":\"x\"}\n{\"name\":\"a\",\"body\":\"y\"}\n\xff\n{\"name\":\"d\",\"body\":\"x\",\"metadata\":{\"k\":1,\"k\":2}}\n{\"name\":\"e\",\"body\":\"x\",\"created_at\":\"2999-01-01\"}\n";
         let model = crate::embed::StaticModel::new();
-        let report = store.import(&model, &input[..], "global", 2).unwrap();
+        let mut lines_done = 0;
+        let report = store
+            .import(&model, &input[..], "global", 2, &mut |lines| {
+                lines_done += lines;
+            })
+            .unwrap();
         assert_eq!((report.imported, report.updated, report.failed), (1, 1, 5));
+        assert_eq!(lines_done, 8, "every line counts as done, the bad ones too");
         let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 4, 6, 7, 8]);
         assert!(report.errors[3].message.contains("duplicate key"));

@@ -3,6 +3,8 @@
 //! Every change of a memory goes through here: it writes the memory's row,
 //! its vectors when its text changed, and a full copy into its history.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::chunks;
@@ -133,6 +135,74 @@ impl Tx<'_> {
             version: VersionNumber::FIRST,
             action: Action::Created,
         })
+    }
+
+    /// Inserts memories that do not exist yet (none named twice), each as
+    /// version 1 with its vectors, and returns their outcomes in order.
+    ///
+    /// Their rows go in with one statement: the word index takes them in
+    /// one piece (it writes what it holds to the file at the start of every
+    /// statement that may need undoing alone, such as the insert of one
+    /// memory, so that memories inserted one by one are indexed one by
+    /// one, and merged again and again).
+    pub(crate) fn insert_new_memories(&self, news: &[NewVersion<'_>]) -> Result<Vec<Outcome>> {
+        for new in news {
+            self.ensure_namespace(new.namespace, new.updated_at)?;
+        }
+        let rows = vec!["(?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)"; news.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO memories (namespace, name, type, description, body, metadata,
+                 version, created_at, updated_at, deleted_at, session)
+             VALUES {rows} RETURNING namespace, name, id"
+        );
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(news.len() * 9);
+        let scalars: Vec<(&str, i64, i64)> = news
+            .iter()
+            .map(|new| {
+                let metadata = new.content.metadata.as_str();
+                (metadata, new.created_at.0, new.updated_at.0)
+            })
+            .collect();
+        for (new, (metadata, created_at, updated_at)) in news.iter().zip(&scalars) {
+            values.extend([
+                &new.namespace as &dyn rusqlite::ToSql,
+                &new.name,
+                &new.content.kind,
+                &new.content.description,
+                &new.content.body,
+                metadata,
+                created_at,
+                updated_at,
+                &new.session,
+            ]);
+        }
+        // RETURNING may list the rows in any order.
+        let ids: HashMap<(String, String), MemoryId> = self
+            .prepare(&sql)?
+            .query_map(values.as_slice(), |row| {
+                Ok(((row.get(0)?, row.get(1)?), row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut outcomes = Vec::with_capacity(news.len());
+        for new in news {
+            let key = (new.namespace.to_owned(), new.name.to_owned());
+            let id = *ids.get(&key).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Database,
+                    format!("memory {:?} was not inserted", new.name),
+                )
+            })?;
+            self.write_derived(id, new.namespace, VersionNumber::FIRST, new.derived)?;
+            self.record_version(id, Action::Created, new.updated_at)?;
+            outcomes.push(Outcome {
+                memory_id: id,
+                name: new.name.to_owned(),
+                namespace: new.namespace.to_owned(),
+                version: VersionNumber::FIRST,
+                action: Action::Created,
+            });
+        }
+        Ok(outcomes)
     }
 
     /// Writes `content` as the next version of `memory`, read in this

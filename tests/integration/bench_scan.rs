@@ -47,7 +47,7 @@ fn bench_vector_scan() {
         })
         .collect();
     let report = store
-        .import(&model, lines.as_bytes(), "global", 10_000)
+        .import(&model, lines.as_bytes(), "global", 10_000, &mut |_| {})
         .unwrap();
     assert_eq!(report.imported, MEMORIES as u64);
     let query = model

@@ -22,6 +22,8 @@ mod test_http_adversarial;
 mod test_http_embed;
 mod test_http_reindex;
 mod test_import_export;
+#[cfg(unix)]
+mod test_import_progress;
 mod test_ingest;
 // The fake tools are Python scripts run as programs.
 #[cfg(unix)]
