@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::chunks;
+use super::chunks::{self, VectorTable};
 use super::derived::Derived;
 use super::graph_tx::Asserting;
 use super::memories::{Action, Outcome, content_of, find, outcome};
@@ -183,7 +183,7 @@ impl Tx<'_> {
                 Ok(((row.get(0)?, row.get(1)?), row.get(2)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        let mut outcomes = Vec::with_capacity(news.len());
+        let mut inserted = Vec::with_capacity(news.len());
         for new in news {
             let key = (new.namespace.to_owned(), new.name.to_owned());
             let id = *ids.get(&key).ok_or_else(|| {
@@ -192,7 +192,14 @@ impl Tx<'_> {
                     format!("memory {:?} was not inserted", new.name),
                 )
             })?;
-            self.write_derived(id, new.namespace, VersionNumber::FIRST, new.derived)?;
+            inserted.push((id, new.namespace, &new.derived.embedded));
+        }
+        // The vectors of the whole run go in together: a block of the
+        // namespace is written once for all the memories that fill it.
+        chunks::write_chunks_many(self, VectorTable::Live, &inserted)?;
+        let mut outcomes = Vec::with_capacity(news.len());
+        for (new, &(id, _, _)) in news.iter().zip(&inserted) {
+            self.write_derived_graph(id, new.namespace, VersionNumber::FIRST, new.derived)?;
             self.record_version(id, Action::Created, new.updated_at)?;
             outcomes.push(Outcome {
                 memory_id: id,
@@ -332,6 +339,18 @@ impl Tx<'_> {
         derived: &Derived,
     ) -> Result<()> {
         self.write_chunks(id, namespace, &derived.embedded)?;
+        self.write_derived_graph(id, namespace, version, derived)
+    }
+
+    /// Writes what the built-in extractor asserts about a memory's
+    /// version, and queues it for the LLM extractor, if any.
+    fn write_derived_graph(
+        &self,
+        id: MemoryId,
+        namespace: &str,
+        version: VersionNumber,
+        derived: &Derived,
+    ) -> Result<()> {
         self.prepare_cached("DELETE FROM graph_backlog WHERE memory_id = ?1")?
             .execute([id])?;
         let who = Asserting {

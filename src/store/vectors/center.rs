@@ -94,7 +94,12 @@ pub fn fix_center_if_due(conn: &Connection, dim: usize) -> Result<()> {
     })?;
     // A mean of zero (vectors of empty texts only) is kept as zero: the
     // codes are then the vectors' own signs, and it is not computed again.
-    let norm = sum.iter().map(|s| s * s).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    let norm = sum
+        .iter()
+        .map(|s| s * s)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
     let center: Vec<f32> = sum.iter().map(|s| (s / norm) as f32).collect();
     let bytes: Vec<u8> = center.iter().flat_map(|c| c.to_le_bytes()).collect();
     conn.prepare_cached("INSERT INTO vector_center (id, center) VALUES (1, ?1)")?

@@ -273,7 +273,7 @@ fn scans_split_across_threads_match_the_reference() {
         })
         .collect();
     let report = store
-        .import(&embedder, lines.as_bytes(), "alpha", 5_000)
+        .import(&embedder, lines.as_bytes(), "alpha", 5_000, &mut |_| {})
         .unwrap();
     assert_eq!(report.imported, 20_000);
     let center = stored_center(store.conn()).unwrap();
