@@ -13,11 +13,6 @@ use crate::embed::{Embedder, EmbeddingSpace, MAX_DIM};
 use crate::error::{Error, ErrorKind, Result};
 use crate::memory::MemoryId;
 
-/// The vector scan reads the database through a memory map of up to this
-/// many bytes: pages of vectors are read in place instead of being
-/// copied by `pread` first.
-const SCAN_MMAP_BYTES: i64 = 1 << 31;
-
 /// Bodies longer than this many bytes are split into chunks of about this size.
 pub const CHUNK_BYTES: usize = 1200;
 /// Consecutive chunks share about this many bytes.
@@ -484,8 +479,6 @@ impl Store {
         sorted: usize,
         mode: ScanMode,
     ) -> Result<Scanned> {
-        self.conn()
-            .pragma_update(None, "mmap_size", SCAN_MMAP_BYTES)?;
         // One read transaction: the prefilter and the blocks it picks are
         // read from the same snapshot (a compaction in between would move
         // slots), and SQLite takes its read lock once, not once per block.
