@@ -552,42 +552,9 @@ fn a_signal_stops_the_tools_and_puts_their_jobs_back_uncounted() {
 /// terminal) and what the terminal showed.
 #[cfg(unix)]
 fn on_terminal(llm: &Llm, args: &[&str], stdout_too: bool) -> (std::process::Output, String) {
-    use std::io::Read;
-    use std::os::fd::AsFd;
-
-    use rustix::fs::{Mode, OFlags};
-
-    let flags = rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY;
-    let master = rustix::pty::openpt(flags).unwrap();
-    rustix::pty::grantpt(&master).unwrap();
-    rustix::pty::unlockpt(&master).unwrap();
-    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
-    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let terminal = rustix::fs::open(name.as_c_str(), flags, Mode::empty()).unwrap();
     let mut cmd = llm.cmd(&[]);
-    cmd.args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(terminal.as_fd().try_clone_to_owned().unwrap());
-    if stdout_too {
-        cmd.stdout(terminal.as_fd().try_clone_to_owned().unwrap());
-    }
-    let child = cmd.spawn().unwrap();
-    drop(cmd);
-    drop(terminal);
-    let mut master = std::fs::File::from(master);
-    let reader = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = master.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            seen.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let out = child.wait_with_output().unwrap();
-    (out, reader.join().unwrap())
+    cmd.args(args);
+    crate::common::run_on_terminal(cmd, stdout_too)
 }
 
 #[cfg(unix)]

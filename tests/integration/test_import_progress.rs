@@ -1,14 +1,10 @@
 //! `import`'s progress line: drawn on a terminal, lines done out of the
 //! file's lines; nothing into a pipe unless `--progress always`.
 
-use std::io::Read;
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
-use rustix::fs::{Mode, OFlags};
-
-use crate::common::TestEnv;
+use crate::common::{TestEnv, run_on_terminal};
 
 /// Four memories and a blank line: five lines.
 const INPUT: &str = "{\"name\":\"a\",\"body\":\"Atlas keeps data in SQLite.\"}\n\
@@ -27,36 +23,9 @@ fn input_file(env: &TestEnv) -> PathBuf {
 /// Runs the binary with `args` and stderr on a pseudo-terminal; returns
 /// the output and what the terminal showed.
 fn on_terminal(env: &TestEnv, args: &[&str]) -> (Output, String) {
-    let flags = rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY;
-    let master = rustix::pty::openpt(flags).unwrap();
-    rustix::pty::grantpt(&master).unwrap();
-    rustix::pty::unlockpt(&master).unwrap();
-    let name = rustix::pty::ptsname(&master, Vec::new()).unwrap();
-    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let terminal = rustix::fs::open(name.as_c_str(), flags, Mode::empty()).unwrap();
     let mut cmd = env.std_cmd();
-    cmd.env("TERM", "xterm")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(terminal.as_fd().try_clone_to_owned().unwrap());
-    let child = cmd.spawn().unwrap();
-    drop(cmd);
-    drop(terminal);
-    let mut master = std::fs::File::from(master);
-    let reader = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = master.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            seen.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let out = child.wait_with_output().unwrap();
-    (out, reader.join().unwrap())
+    cmd.env("TERM", "xterm").args(args).stdin(Stdio::null());
+    run_on_terminal(cmd, false)
 }
 
 /// The number of memories the report on `out`'s stdout counts as imported.
