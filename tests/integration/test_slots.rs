@@ -633,15 +633,24 @@ fn waiters_sleep_in_the_kernel() {
         })
     });
     let total = || waiters.iter().map(|w| cpu_ticks(w.id())).sum::<u64>();
-    let before = total();
-    std::thread::sleep(Duration::from_secs(1));
-    let spent = total() - before;
+    // On a loaded machine a waiter may still be finishing its start after
+    // it queued; a waiter that polls spends CPU in every second, so one
+    // quiet second out of five is enough.
+    let mut spent = u64::MAX;
+    for _ in 0..5 {
+        let before = total();
+        std::thread::sleep(Duration::from_secs(1));
+        spent = spent.min(total() - before);
+        if spent <= 10 {
+            break;
+        }
+    }
     std::fs::write(&release, "").unwrap();
     // A waiter that polls costs every waiter CPU all the time; a waiter that
     // sleeps in the kernel costs none. Only the one head polls the slot.
     assert!(
         spent <= 10,
-        "{WAITERS} waiters used {spent} clock ticks of CPU in one second"
+        "{WAITERS} waiters used at least {spent} clock ticks of CPU in each of five seconds"
     );
     assert_eq!(holder.wait().unwrap().code(), Some(0));
     for waiter in &mut waiters {

@@ -7,7 +7,7 @@ use std::thread;
 use crate::common::TestEnv;
 
 /// Memories imported; enough for every namespace to have many blocks.
-const MEMORIES: usize = 20_000;
+const MEMORIES: usize = 12_000;
 
 /// JSONL of every memory, its body marked with `edition`.
 fn corpus(edition: usize) -> String {
