@@ -773,3 +773,47 @@ pub fn run_on_terminal(mut cmd: std::process::Command, stdout_too: bool) -> (Out
     let out = child.wait_with_output().unwrap();
     (out, reader.join().unwrap())
 }
+
+/// A process of the binary holding the one slot of a pool until released.
+#[cfg(unix)]
+pub struct SlotHolder {
+    gate: PathBuf,
+    child: std::process::Child,
+}
+
+#[cfg(unix)]
+impl SlotHolder {
+    /// Holds the only slot of `pool` with a command from `binary` (the
+    /// binary set up for the test), and returns once `slots status` shows
+    /// it held. The gate file it waits for goes in `dir`.
+    pub fn hold(mut binary: impl FnMut() -> std::process::Command, pool: &str, dir: &Path) -> Self {
+        let gate = dir.join("release");
+        let child = binary()
+            .args(["slots", "exec", "--pool", pool, "--max", "1", "--"])
+            .args([
+                "sh",
+                "-c",
+                "while [ ! -e \"$1\" ]; do sleep 0.05; done",
+                "sh",
+            ])
+            .arg(&gate)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until(60, "the slot to be held", || {
+            let out = binary()
+                .args(["slots", "status", "--pool", pool])
+                .output()
+                .unwrap();
+            serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|status| status["held"] == 1)
+        });
+        SlotHolder { gate, child }
+    }
+
+    /// Lets the holder end, and waits for it.
+    pub fn release(mut self) {
+        std::fs::write(&self.gate, "").unwrap();
+        self.child.wait().unwrap();
+    }
+}

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::wait_until;
+use crate::common::{SlotHolder, wait_until};
 use crate::test_llm::Llm;
 
 const QUEUE_FOR_CLAUDE: &[(&str, &str)] = &[("SQLITE_GRAPHRAG_EXTRACT", "claude")];
@@ -634,32 +634,9 @@ fn a_job_that_finds_no_slot_is_deferred_without_counting_the_attempt() {
     let llm = Llm::new();
     llm.knobs("claude", json!({"reply": reply()}));
     remember(&llm, "a", "Rust keeps data in SQLite.");
-    let gate = llm.env.dir.path().join("release");
-    let mut holder = llm
-        .cmd(&[])
-        .args(["slots", "exec", "--pool", "llm", "--max", "1", "--"])
-        .args([
-            "sh",
-            "-c",
-            "while [ ! -e \"$1\" ]; do sleep 0.05; done",
-            "sh",
-        ])
-        .arg(&gate)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(60, "the slot to be held", || {
-        let out = llm
-            .cmd(&[])
-            .args(["slots", "status", "--pool", "llm"])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|status| status["held"] == 1)
-    });
+    let holder = SlotHolder::hold(|| llm.cmd(&[]), "llm", llm.env.dir.path());
     let (code, lines) = run(&llm, &["enrich"], &[("SQLITE_GRAPHRAG_LLM_WAIT", "0.3")]);
-    std::fs::write(&gate, "").unwrap();
-    holder.wait().unwrap();
+    holder.release();
     assert_eq!(code, Some(0), "{lines:?}");
     assert_eq!(
         (

@@ -313,37 +313,14 @@ fn an_ingest_sends_its_files_in_batches() {
 #[test]
 fn requests_wait_for_a_slot_of_the_http_pool_and_none_is_sent_without_one() {
     let (env, server) = (TestEnv::new(), Server::start());
-    let gate = env.dir.path().join("release");
-    let mut holder = env
-        .std_cmd()
-        .args(["slots", "exec", "--pool", "http", "--max", "1", "--"])
-        .args([
-            "sh",
-            "-c",
-            "while [ ! -e \"$1\" ]; do sleep 0.05; done",
-            "sh",
-        ])
-        .arg(&gate)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    crate::common::wait_until(60, "the slot to be held", || {
-        let out = env
-            .std_cmd()
-            .args(["slots", "status", "--pool", "http"])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|status| status["held"] == 1)
-    });
+    let holder = crate::common::SlotHolder::hold(|| env.std_cmd(), "http", env.dir.path());
     let (code, refused) = run(
         &env,
         &server,
         &["remember", "--name", "n", "--body", "a note"],
         &[("SQLITE_GRAPHRAG_HTTP_WAIT", "0.3")],
     );
-    std::fs::write(&gate, "").unwrap();
-    holder.wait().unwrap();
+    holder.release();
     assert_eq!(
         (code, &refused["error"]["kind"]),
         (Some(75), &json!("no_slot")),
