@@ -8,7 +8,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
-use super::chunks::{EmbeddedText, VectorTable, embed_texts, stored_space, write_chunks};
+use super::chunks::{EmbeddedText, VectorTable, embed_texts, stored_space, write_chunks_many};
 use super::reindex::staged_model;
 use crate::embed::Embedder;
 use crate::error::Result;
@@ -159,6 +159,9 @@ fn write_batch(
         written.move_gone = true;
         return Ok(written);
     }
+    // The memories still as they were embedded get their vectors in one
+    // go, so that each block of a namespace is written once per batch.
+    let mut still_current = Vec::with_capacity(batch.len());
     for (waiting, vectors) in batch.iter().zip(embedded) {
         let now: Option<(String, String, String)> = current
             .query_row([waiting.id], |row| {
@@ -171,9 +174,7 @@ fn write_batch(
                     && description == waiting.description
                     && body == waiting.body =>
             {
-                written.chunks +=
-                    write_chunks(tx, table, waiting.id, &waiting.namespace, vectors)? as u64;
-                written.memories += 1;
+                still_current.push((waiting.id, waiting.namespace.as_str(), vectors));
             }
             Some(_) => {}
             None => {
@@ -185,5 +186,7 @@ fn write_batch(
             }
         }
     }
+    written.chunks += write_chunks_many(tx, table, &still_current)? as u64;
+    written.memories += still_current.len() as u64;
     Ok(written)
 }
