@@ -54,6 +54,23 @@ impl Timestamp {
         }
         Ok(time)
     }
+
+    /// Parses a time bound: a duration back from `now` (`7d`, `2h`, as
+    /// [`parse_duration`] reads) or a time [`Timestamp::parse`] reads.
+    ///
+    /// # Failure
+    /// Returns an invalid-input error naming both forms when the text is neither.
+    pub fn parse_bound(text: &str, now: Timestamp) -> Result<Self> {
+        if let Ok(ago) = parse_duration(text) {
+            return Ok(now.minus(ago).max(Self::EARLIEST));
+        }
+        Self::parse(text).map_err(|_| {
+            Error::invalid(format!(
+                "invalid time {text:?}: expected a duration back from now (e.g. 7d, 2h, \
+                 90m) or RFC 3339 (e.g. 2024-05-08T13:56:00Z, 2024-05-08)"
+            ))
+        })
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -277,6 +294,20 @@ mod tests {
                 .to_string(),
             "9999-12-31T22:30:00.000Z"
         );
+    }
+
+    #[test]
+    fn parses_relative_and_absolute_bounds() {
+        let now = Timestamp::parse("2024-05-08T12:00:00Z").unwrap();
+        let bound = |text| Timestamp::parse_bound(text, now).unwrap().to_string();
+        assert_eq!(bound("7d"), "2024-05-01T12:00:00.000Z");
+        assert_eq!(bound("2h"), "2024-05-08T10:00:00.000Z");
+        assert_eq!(bound("2024-01-02"), "2024-01-02T00:00:00.000Z");
+        assert_eq!(bound("99999999w"), Timestamp::EARLIEST.to_string());
+        for bad in ["", "7", "7y", "yesterday", "2024-13-01"] {
+            let err = Timestamp::parse_bound(bad, now).unwrap_err();
+            assert!(err.message().contains("7d"), "{bad}: {}", err.message());
+        }
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::store::VersionRow;
 pub struct HistoryArgs {
     /// The memory's name (forgotten memories too)
     pub name: String,
+    /// Only the N most recent versions (still oldest first)
+    #[arg(short = 'k', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
 }
 
 /// A memory's identity and every version of it.
@@ -29,12 +32,16 @@ pub struct History {
     pub versions: Vec<VersionRow>,
 }
 
-/// Returns every version of the memory, oldest first.
+/// Returns every version of the memory (the latest `--limit`), oldest first.
 pub fn cmd_history(config: &Config, args: &HistoryArgs) -> Result<History> {
     let namespace = config.namespace()?;
     validate_name(&args.name)?;
     let store = open_for_reading(config)?;
-    let (memory, versions) = store.history(namespace, &args.name)?;
+    let (memory, mut versions) = store.history(namespace, &args.name)?;
+    if let Some(limit) = args.limit {
+        let older = versions.len().saturating_sub(limit as usize);
+        versions.drain(..older);
+    }
     Ok(History {
         memory_id: memory.memory_id,
         name: memory.name,

@@ -16,7 +16,7 @@ pub struct ListArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
     /// At most this many
-    #[arg(long, default_value_t = 100)]
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 100)]
     pub limit: u32,
     /// Skip this many first
     #[arg(long, default_value_t = 0)]

@@ -206,16 +206,19 @@ pub struct RetrievalArgs {
     /// Any text
     #[arg(allow_hyphen_values = true)]
     pub query: String,
-    /// Number of results
-    #[arg(short = 'k', long = "k", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Number of results (`--k` is accepted too)
+    #[arg(short = 'k', long = "limit", visible_alias = "k", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub k: u32,
     /// Only memories of this type
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
-    /// Only memories created at or after this time (RFC 3339 or YYYY-MM-DD)
+    /// Only memories created at or after this time: RFC 3339, YYYY-MM-DD, or
+    /// a duration back from now (7d, 2h)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only memories created at or before this time (RFC 3339 or YYYY-MM-DD)
+    /// Only memories created at or before this time: RFC 3339, YYYY-MM-DD, or
+    /// a duration back from now (7d, 2h)
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Search every namespace, not only the current one
@@ -256,14 +259,20 @@ impl RetrievalArgs {
         if let Some(kind) = &self.kind {
             validate_type(kind)?;
         }
+        let now = Timestamp::now();
+        let bound = |text: &Option<String>| {
+            text.as_deref()
+                .map(|t| Timestamp::parse_bound(t, now))
+                .transpose()
+        };
         Ok(Scope {
             namespace: match self.all_namespaces {
                 true => None,
                 false => Some(config.namespace()?.to_owned()),
             },
             kind: self.kind.clone(),
-            since: self.since.as_deref().map(Timestamp::parse).transpose()?,
-            until: self.until.as_deref().map(Timestamp::parse).transpose()?,
+            since: bound(&self.since)?,
+            until: bound(&self.until)?,
         })
     }
 }

@@ -29,7 +29,7 @@ pub struct RelatedArgs {
     #[arg(long)]
     pub relation: Option<String>,
     /// At most this many memories
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: u32,
 }
 

@@ -1,0 +1,97 @@
+//! Result ergonomics: one spelling of a result count, relative times,
+//! bodies in results, several names to `read`, `list` paging, score thresholds.
+
+use serde_json::{Value, json};
+
+use crate::common::{History, MemoryList, SearchResults, TestEnv};
+
+fn names(out: &Value) -> Vec<String> {
+    out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Five memories about deploys, one of them written long ago, and a
+/// memory of another topic written now.
+fn seeded() -> TestEnv {
+    let env = TestEnv::new();
+    let mut lines: Vec<Value> = (1..=4)
+        .map(|i| json!({"name": format!("deploy-{i}"), "body": format!("Deploy step {i}: the staging checks pass before production.")}))
+        .collect();
+    lines.push(json!({"name": "old-deploy", "body": "Deploy notes from the staging rollout of long ago.", "created_at": "2020-01-01T00:00:00Z"}));
+    lines.push(
+        json!({"name": "cat", "body": "Our cat Miso sleeps all afternoon on the warm windowsill."}),
+    );
+    let jsonl: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    env.ok_stdin(&["import", "-"], jsonl);
+    env
+}
+
+#[test]
+fn k_and_limit_are_one_count_everywhere() {
+    let env = seeded();
+    for verb in ["search", "recall", "hybrid-search", "deep-research"] {
+        for flag in ["-k", "--limit", "--k"] {
+            let out = env.ok(&[verb, "deploy staging", flag, "2"]);
+            assert_eq!(names(&out).len(), 2, "{verb} {flag}: {out}");
+        }
+        env.error(&[verb, "deploy", "--limit", "0"], 2);
+    }
+    for flag in ["-k", "--limit"] {
+        let list: MemoryList = env.ok_as(&["list", flag, "3"]);
+        assert_eq!(list.items.len(), 3, "list {flag}");
+    }
+    env.remember("a", "first text");
+    env.ok(&["edit", "a", "--body", "second text"]);
+    env.ok(&["edit", "a", "--body", "third text"]);
+    for flag in ["-k", "--limit"] {
+        let history: History = env.ok_as(&["history", "a", flag, "2"]);
+        let bodies: Vec<&str> = history.versions.iter().map(|v| v.body.as_str()).collect();
+        assert_eq!(bodies, ["second text", "third text"], "history {flag}");
+    }
+    let all: History = env.ok_as(&["history", "a"]);
+    assert_eq!(all.versions.len(), 3);
+    env.error(&["history", "a", "-k", "0"], 2);
+    for to in ["beta", "gamma"] {
+        env.ok(&["link", "--from", "alpha", "--to", to, "--relation", "uses"]);
+    }
+    for flag in ["-k", "--limit"] {
+        let out = env.ok(&["entities", flag, "1"]);
+        assert_eq!(
+            out["entities"].as_array().unwrap().len(),
+            1,
+            "entities {flag}"
+        );
+        env.ok(&["related", "--entity", "alpha", flag, "1"]);
+    }
+    env.error(&["related", "--entity", "alpha", "-k", "0"], 2);
+}
+
+#[test]
+fn since_and_until_take_durations_back_from_now() {
+    let env = seeded();
+    for verb in ["search", "recall", "hybrid-search"] {
+        let recent = names(&env.ok(&[verb, "deploy staging", "--since", "7d"]));
+        assert!(
+            !recent.is_empty() && !recent.contains(&"old-deploy".to_owned()),
+            "{verb}: {recent:?}"
+        );
+        let old = names(&env.ok(&[verb, "deploy staging", "--until", "2h"]));
+        assert_eq!(old, ["old-deploy"], "{verb}");
+        let absolute = names(&env.ok(&[verb, "deploy staging", "--until", "2021-01-01"]));
+        assert_eq!(absolute, ["old-deploy"], "{verb}");
+        let error = env.error(&[verb, "deploy", "--since", "7 days"], 5);
+        assert_eq!(error.kind, "invalid_input");
+        assert!(error.message.contains("7d"), "{}", error.message);
+    }
+}
+
+#[test]
+fn search_shapes_stay_the_default() {
+    let env = seeded();
+    let out: SearchResults = env.ok_as(&["hybrid-search", "deploy staging"]);
+    assert!(!out.results.is_empty());
+}
