@@ -112,7 +112,7 @@ pub fn cmd_deep_research(config: &Config, args: &DeepResearchArgs) -> Result<Res
     }];
     add_distinct(&mut sub_questions, parts, source);
     let texts: Vec<String> = sub_questions.iter().map(|s| s.text.clone()).collect();
-    let results = research::research(
+    let mut results = research::research(
         &store,
         &*embedder,
         &texts,
@@ -120,6 +120,10 @@ pub fn cmd_deep_research(config: &Config, args: &DeepResearchArgs) -> Result<Res
         &scope,
         args.graph.graph_hops(true),
     )?;
+    for finding in &mut results {
+        (finding.body, finding.excerpt) =
+            args.retrieval.shown_body.of(&store, finding.memory_id)?;
+    }
     Ok(Research {
         question: question.to_owned(),
         sub_questions,

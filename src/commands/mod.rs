@@ -30,6 +30,7 @@ pub mod remember;
 pub mod rename;
 pub mod restore;
 pub mod search;
+pub mod shown_body;
 pub mod slots;
 pub mod stats;
 
@@ -224,6 +225,9 @@ pub struct RetrievalArgs {
     /// Search every namespace, not only the current one
     #[arg(long)]
     pub all_namespaces: bool,
+    /// How much of each result's body is printed.
+    #[command(flatten)]
+    pub shown_body: shown_body::ShownBodyArgs,
 }
 
 impl RetrievalArgs {
@@ -247,7 +251,10 @@ impl RetrievalArgs {
             graph_hops,
             vector_mode,
         };
-        let results = search(&store, &*embedder, &request)?;
+        let mut results = search(&store, &*embedder, &request)?;
+        for result in &mut results {
+            (result.body, result.excerpt) = self.shown_body.of(&store, result.memory_id)?;
+        }
         Ok(SearchResults { results })
     }
 

@@ -80,6 +80,12 @@ pub struct SearchResult {
     pub score: f64,
     /// A short excerpt: around the matched words, or the best chunk.
     pub snippet: String,
+    /// The body, when asked for (`--with-body`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The start of the body, when asked for (`--snippet-chars`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
     /// How each ranker saw it.
     #[serde(rename = "match")]
     pub matched: MatchInfo,
@@ -209,6 +215,8 @@ fn result_for(
         created_at: memory.created_at,
         score,
         snippet,
+        body: None,
+        excerpt: None,
         matched,
     }))
 }

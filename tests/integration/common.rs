@@ -149,6 +149,10 @@ pub struct SearchResult {
     pub created_at: String,
     pub score: f64,
     pub snippet: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub excerpt: Option<String>,
     #[serde(rename = "match")]
     pub matched: MatchInfo,
 }
@@ -209,6 +213,10 @@ pub struct Finding {
     pub created_at: String,
     pub score: f64,
     pub snippet: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub excerpt: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 

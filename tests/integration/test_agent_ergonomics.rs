@@ -90,8 +90,36 @@ fn since_and_until_take_durations_back_from_now() {
 }
 
 #[test]
-fn search_shapes_stay_the_default() {
-    let env = seeded();
-    let out: SearchResults = env.ok_as(&["hybrid-search", "deploy staging"]);
-    assert!(!out.results.is_empty());
+fn results_carry_bodies_on_request() {
+    let env = TestEnv::new();
+    let body = "Ünïcode déploy: the staging checks pass, then production gets the build.";
+    env.remember("deploy", body);
+    for verb in ["search", "recall", "hybrid-search", "deep-research"] {
+        let plain = env.ok(&[verb, "deploy staging"]);
+        let first = &plain["results"][0];
+        assert!(
+            first.get("body").is_none() && first.get("excerpt").is_none(),
+            "{verb}: {plain}"
+        );
+        let full = env.ok(&[verb, "deploy staging", "--with-body"]);
+        assert_eq!(full["results"][0]["body"], body, "{verb}");
+        assert!(full["results"][0].get("excerpt").is_none(), "{verb}");
+        let cut = env.ok(&[verb, "deploy staging", "--snippet-chars", "9"]);
+        assert_eq!(cut["results"][0]["excerpt"], "Ünïcode d", "{verb}");
+        assert!(cut["results"][0].get("body").is_none(), "{verb}");
+        let both = env.ok(&[
+            verb,
+            "deploy staging",
+            "--snippet-chars",
+            "1000",
+            "--with-body",
+        ]);
+        assert_eq!(both["results"][0]["excerpt"], body, "{verb}");
+        assert_eq!(both["results"][0]["body"], body, "{verb}");
+        for bad in ["0", "-3", "ten"] {
+            env.error(&[verb, "deploy", "--snippet-chars", bad], 2);
+        }
+    }
+    let typed: SearchResults = env.ok_as(&["search", "deploy", "--with-body"]);
+    assert_eq!(typed.results[0].body.as_deref(), Some(body));
 }

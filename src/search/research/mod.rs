@@ -67,6 +67,12 @@ pub struct Finding {
     pub score: f64,
     /// The snippet of the list that ranked it best.
     pub snippet: String,
+    /// The body, when asked for (`--with-body`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The start of the body, when asked for (`--snippet-chars`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
     /// Every sub-question whose search found it, in sub-question order.
     pub evidence: Vec<Evidence>,
 }
@@ -183,6 +189,8 @@ pub fn research(
             created_at: shown.created_at,
             score: merged.score,
             snippet: shown.snippet.clone(),
+            body: None,
+            excerpt: None,
             evidence,
         });
     }
