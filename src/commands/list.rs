@@ -34,6 +34,10 @@ pub struct ListArgs {
 pub struct MemoryList {
     /// The memories without bodies, most recently updated first.
     pub items: Vec<Memory>,
+    /// How many memories match the filters, whatever the limit and offset.
+    pub total: u64,
+    /// Whether more matching memories follow this page.
+    pub more: bool,
 }
 
 /// Returns the namespace's memories, most recently updated first.
@@ -54,5 +58,7 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
         include_deleted: args.include_deleted,
     };
     let items = store.list(namespace, &filter)?;
-    Ok(MemoryList { items })
+    let total = store.count_listed(namespace, &filter)?;
+    let more = u64::from(args.offset) + (items.len() as u64) < total;
+    Ok(MemoryList { items, total, more })
 }

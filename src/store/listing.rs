@@ -51,6 +51,25 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Returns how many memories of a namespace `filter` matches, its
+    /// limit and offset aside.
+    pub fn count_listed(&self, namespace: &str, filter: &ListFilter) -> Result<u64> {
+        require_namespace(self.conn(), namespace)?;
+        let count: i64 = self.conn().query_row(
+            "SELECT count(*) FROM memories
+             WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
+                 AND (?4 IS NULL OR session = ?4)",
+            params![
+                namespace,
+                filter.kind,
+                filter.include_deleted,
+                filter.session
+            ],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// Deletes forgotten memories of a namespace, and their versions, for
     /// good; with `older_than`, only those forgotten at least that long ago.
     /// Returns how many were deleted.

@@ -64,6 +64,16 @@ pub struct ReadMemory {
 #[serde(deny_unknown_fields)]
 pub struct MemoryList {
     pub items: Vec<Memory>,
+    pub total: u64,
+    pub more: bool,
+}
+
+/// What `read` prints for two names or more.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadMany {
+    pub memories: Vec<ReadMemory>,
+    pub missing: Vec<String>,
 }
 
 /// What a write (`remember`, `edit`, `rename`, `forget`, `restore`) prints.
@@ -697,6 +707,7 @@ fn check_shape(args: &[&str], json: &Value) {
         return;
     };
     match verb {
+        "read" if json.get("memories").is_some() => drop(typed::<ReadMany>(args, json.clone())),
         "read" => drop(typed::<ReadMemory>(args, json.clone())),
         "list" => drop(typed::<MemoryList>(args, json.clone())),
         "remember" | "edit" | "rename" | "forget" | "restore" => {

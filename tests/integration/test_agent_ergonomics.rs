@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{History, MemoryList, SearchResults, TestEnv};
+use crate::common::{History, MemoryList, ReadMany, ReadMemory, SearchResults, TestEnv};
 
 fn names(out: &Value) -> Vec<String> {
     out["results"]
@@ -122,4 +122,48 @@ fn results_carry_bodies_on_request() {
     }
     let typed: SearchResults = env.ok_as(&["search", "deploy", "--with-body"]);
     assert_eq!(typed.results[0].body.as_deref(), Some(body));
+}
+
+#[test]
+fn read_takes_several_names() {
+    let env = TestEnv::new();
+    env.remember("a", "alpha body");
+    env.remember("b", "bravo body");
+    let one: ReadMemory = env.ok_as(&["read", "a"]);
+    assert_eq!(one.memory.body.as_deref(), Some("alpha body"));
+    let both: ReadMany = env.ok_as(&["read", "b", "nope", "a", "b"]);
+    let memories = both.memories;
+    let found: Vec<&str> = memories.iter().map(|m| m.memory.name.as_str()).collect();
+    assert_eq!(found, ["b", "a"]);
+    assert_eq!(memories[1], one);
+    assert_eq!(both.missing, ["nope"]);
+    let none = env.error(&["read", "nope", "gone"], 3);
+    assert_eq!(none.kind, "not_found");
+    assert!(none.message.contains("nope"), "{}", none.message);
+    assert_eq!(env.error(&["read", "nope"], 3).kind, "not_found");
+    assert_eq!(
+        env.error(&["read", "a", "bad name!"], 5).kind,
+        "invalid_input"
+    );
+    env.error(&["read"], 2);
+}
+
+#[test]
+fn list_reports_the_total_and_whether_more_follow() {
+    let env = seeded();
+    let page: MemoryList = env.ok_as(&["list", "--limit", "4"]);
+    assert_eq!((page.items.len(), page.total, page.more), (4, 6, true));
+    let last: MemoryList = env.ok_as(&["list", "--limit", "4", "--offset", "4"]);
+    assert_eq!((last.items.len(), last.total, last.more), (2, 6, false));
+    let exact: MemoryList = env.ok_as(&["list", "--limit", "6"]);
+    assert_eq!((exact.total, exact.more), (6, false));
+    let past: MemoryList = env.ok_as(&["list", "--offset", "10"]);
+    assert_eq!((past.items.len(), past.total, past.more), (0, 6, false));
+    env.ok(&["forget", "cat"]);
+    let live: MemoryList = env.ok_as(&["list", "-k", "1"]);
+    assert_eq!((live.total, live.more), (5, true));
+    let all: MemoryList = env.ok_as(&["list", "-k", "1", "--include-deleted"]);
+    assert_eq!(all.total, 6);
+    let typed: MemoryList = env.ok_as(&["list", "--type", "decision"]);
+    assert_eq!((typed.items.len(), typed.total, typed.more), (0, 0, false));
 }
