@@ -231,14 +231,17 @@ pub struct RetrievalArgs {
 }
 
 impl RetrievalArgs {
-    /// Runs one of the three searches with these arguments.
+    /// Runs one of the three searches with these arguments, keeping the
+    /// results that score at least `min_score`.
     fn run(
         &self,
         config: &Config,
         search: Searcher,
         graph_hops: Option<u32>,
         vector_mode: ScanMode,
+        min_score: &MinScoreArgs,
     ) -> Result<SearchResults> {
+        let min_score = min_score.threshold()?;
         let scope = self.scope(config)?;
         let embedder = embedder(config)?;
         let mut store = open_for_reading(config)?;
@@ -252,6 +255,9 @@ impl RetrievalArgs {
             vector_mode,
         };
         let mut results = search(&store, &*embedder, &request)?;
+        if let Some(min) = min_score {
+            results.retain(|r| r.score >= min);
+        }
         for result in &mut results {
             (result.body, result.excerpt) = self.shown_body.of(&store, result.memory_id)?;
         }
@@ -294,6 +300,30 @@ fn compact(config: &Config, store: &mut Store, namespace: Option<&str>) -> Resul
     });
     progress.finish();
     removed
+}
+
+/// The score threshold of `search`, `recall` and `hybrid-search`.
+#[derive(Debug, Clone, Args)]
+pub struct MinScoreArgs {
+    /// Drop the results that score below this (see "Scores" in the README
+    /// for what each search's score means and the values measured)
+    #[arg(long, value_name = "SCORE", allow_negative_numbers = true)]
+    pub min_score: Option<f64>,
+}
+
+impl MinScoreArgs {
+    /// The threshold asked for, if any.
+    ///
+    /// # Failure
+    /// Invalid input for a threshold that is not a finite number.
+    pub fn threshold(&self) -> Result<Option<f64>> {
+        match self.min_score {
+            Some(x) if !x.is_finite() => Err(Error::invalid(format!(
+                "--min-score {x} is not a finite number"
+            ))),
+            threshold => Ok(threshold),
+        }
+    }
 }
 
 /// Vector scan flags of `recall` and `hybrid-search`.

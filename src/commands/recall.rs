@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{GraphArgs, RetrievalArgs, SearchResults, VectorArgs};
+use super::{GraphArgs, MinScoreArgs, RetrievalArgs, SearchResults, VectorArgs};
 use crate::config::Config;
 use crate::error::Result;
 use crate::search;
@@ -19,6 +19,9 @@ pub struct RecallArgs {
     /// The vector scan.
     #[command(flatten)]
     pub vectors: VectorArgs,
+    /// The score threshold.
+    #[command(flatten)]
+    pub min_score: MinScoreArgs,
 }
 
 /// Returns the results, best first.
@@ -28,5 +31,6 @@ pub fn cmd_recall(config: &Config, args: &RecallArgs) -> Result<SearchResults> {
         search::recall,
         args.graph.graph_hops(false),
         args.vectors.mode(),
+        &args.min_score,
     )
 }

@@ -101,6 +101,15 @@ pub fn fuse(rankings: &[Ranking<'_>]) -> Vec<Fused> {
     fused
 }
 
+/// A fused result's score on an absolute scale: the list's top result
+/// scores `anchor` (an absolute measure of how well the query is matched,
+/// such as the best cosine similarity in scope), and every other result
+/// `anchor` times its fused `score` relative to the top's `top`. The order
+/// stays the fused one; a list whose top fused score is 0 scores 0.
+pub fn anchored(score: f64, top: f64, anchor: f64) -> f64 {
+    if top > 0.0 { anchor * score / top } else { 0.0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +181,13 @@ mod tests {
             ids(&fuse(&[ranking("a", 1.0, &a[..])])),
             [1, 2, 3].map(MemoryId::from_row_id)
         );
+    }
+
+    #[test]
+    fn anchoring_keeps_the_order_and_the_anchor_on_top() {
+        assert!((anchored(1.3, 1.3, 0.82) - 0.82).abs() < 1e-12);
+        assert!((anchored(0.65, 1.3, 0.82) - 0.41).abs() < 1e-12);
+        assert_eq!(anchored(0.0, 0.0, 0.9), 0.0);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::memory::MemoryId;
 use crate::store::{OpenMode, ScanMode, Scope, Store, VectorHit};
 use crate::time::Timestamp;
 
-pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, Scale, VECTOR_WEIGHT, fuse};
+pub use fusion::{FTS_WEIGHT, Fused, GRAPH_WEIGHT, Ranking, Scale, VECTOR_WEIGHT, anchored, fuse};
 pub use graph::{DEFAULT_HOPS, MAX_HOPS, Via};
 
 /// What to search for, where, and how.
@@ -76,7 +76,9 @@ pub struct SearchResult {
     pub description: String,
     /// When it was created.
     pub created_at: Timestamp,
-    /// The ranking score, higher is better.
+    /// The score, higher is better: BM25 for the word search, the cosine
+    /// similarity for the vector search, and for fused lists the best
+    /// cosine similarity scaled by the fused score relative to the top's.
     pub score: f64,
     /// A short excerpt: around the matched words, or the best chunk.
     pub snippet: String,
@@ -296,8 +298,10 @@ pub fn recall(
             hits: &graph_scores,
         },
     ];
+    let fused_list = fuse(&rankings);
+    let (top, anchor) = anchor_of(&fused_list, &vectors);
     let mut results = Vec::with_capacity(k);
-    for fused in fuse(&rankings).into_iter().take(k) {
+    for fused in fused_list.into_iter().take(k) {
         let (vector_hit, graph_hit) = (fused.positions[0], fused.positions[1]);
         let mut matched = MatchInfo {
             vector_rank: vector_hit.map(|i| i + 1),
@@ -312,12 +316,24 @@ pub fn recall(
         results.extend(result_for(
             store,
             fused.memory_id,
-            fused.score,
+            anchored(fused.score, top, anchor),
             source,
             matched,
         )?);
     }
     Ok(results)
+}
+
+/// The top fused score of `fused` and the anchor of the list's scores
+/// (see [`anchored`]): the best cosine similarity among the vector hits,
+/// 0 when none is positive.
+fn anchor_of(fused: &[Fused], vectors: &[VectorHit]) -> (f64, f64) {
+    let top = fused.first().map_or(0.0, |f| f.score);
+    let best = vectors
+        .iter()
+        .map(|h| f64::from(h.score))
+        .fold(f64::NEG_INFINITY, f64::max);
+    (top, best.max(0.0))
 }
 
 /// Fills in the graph's part of `matched` for the memory at `position`
@@ -450,8 +466,10 @@ pub fn hybrid_search(
             hits: &graph_scores,
         },
     ];
+    let fused_list = fuse(&rankings);
+    let (top, anchor) = anchor_of(&fused_list, &vectors);
     let mut results = Vec::with_capacity(k);
-    for fused in fuse(&rankings).into_iter().take(k) {
+    for fused in fused_list.into_iter().take(k) {
         let (fts_hit, vector_hit) = (fused.positions[0], fused.positions[1]);
         let mut matched = MatchInfo {
             fts_rank: fts_hit.map(|i| i + 1),
@@ -468,7 +486,7 @@ pub fn hybrid_search(
         results.extend(result_for(
             store,
             fused.memory_id,
-            fused.score,
+            anchored(fused.score, top, anchor),
             source,
             matched,
         )?);

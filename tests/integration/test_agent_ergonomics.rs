@@ -167,3 +167,62 @@ fn list_reports_the_total_and_whether_more_follow() {
     let typed: MemoryList = env.ok_as(&["list", "--type", "decision"]);
     assert_eq!((typed.items.len(), typed.total, typed.more), (0, 0, false));
 }
+
+fn scores(out: &SearchResults) -> Vec<f64> {
+    out.results.iter().map(|r| r.score).collect()
+}
+
+#[test]
+fn fused_scores_are_absolute_and_thresholds_drop_hits() {
+    let env = seeded();
+    let query = "when do the staging checks pass";
+    let recall: SearchResults = env.ok_as(&["recall", query]);
+    for r in &recall.results {
+        let cosine = r.matched.vector_score.unwrap();
+        assert!((r.score - cosine).abs() < 1e-6, "{recall:?}");
+    }
+    for args in [
+        &["hybrid-search", query][..],
+        &["hybrid-search", query, "--no-graph"],
+        &["recall", query, "--graph"],
+    ] {
+        let out: SearchResults = env.ok_as(args);
+        let best_cosine = out
+            .results
+            .iter()
+            .filter_map(|r| r.matched.vector_score)
+            .fold(f64::MIN, f64::max);
+        let listed = scores(&out);
+        assert!(
+            (listed[0] - best_cosine).abs() < 1e-6,
+            "{args:?}: {listed:?}"
+        );
+        assert!(
+            listed.windows(2).all(|w| w[0] >= w[1]),
+            "{args:?}: {listed:?}"
+        );
+        let cut = (listed[0] + listed[listed.len() - 1]) / 2.0;
+        let kept: SearchResults = env.ok_as(&[args, &["--min-score", &cut.to_string()]].concat());
+        let expected: Vec<f64> = listed.iter().copied().filter(|&s| s >= cut).collect();
+        assert_eq!(scores(&kept), expected, "{args:?}");
+        assert!(expected.len() < listed.len(), "{args:?}");
+    }
+    for verb in ["search", "recall", "hybrid-search"] {
+        let none: SearchResults = env.ok_as(&[verb, query, "--min-score", "1000"]);
+        assert!(none.results.is_empty(), "{verb}");
+        let all: SearchResults = env.ok_as(&[verb, query, "--min-score", "-1"]);
+        assert!(!all.results.is_empty(), "{verb}");
+        assert_eq!(
+            env.error(&[verb, query, "--min-score", "NaN"], 5).kind,
+            "invalid_input"
+        );
+        env.error(&[verb, query, "--min-score", "high"], 2);
+    }
+    let off_topic: SearchResults = env.ok_as(&["hybrid-search", "What is the capital of France?"]);
+    let on_topic: SearchResults =
+        env.ok_as(&["hybrid-search", "staging checks before production deploys"]);
+    assert!(
+        off_topic.results[0].score < on_topic.results[0].score - 0.05,
+        "{off_topic:?} {on_topic:?}"
+    );
+}
