@@ -13,12 +13,20 @@ mean number of sub-questions.
 usage: bench-retrieval.py [--bin PATH] [--data DIR]
                           [--modes search,recall,hybrid-search,deep-research]
                           [--extra "ARGS"] [--pairs] [--distractors FILE:N]
+                          [--scores]
 
 --extra adds arguments to every query (e.g. "--no-graph").
 --distractors FILE:N also imports the first N memories of the JSONL FILE
 (e.g. a corpus of scripts/gen-corpus.py) into every namespace of the
 split, so that each is large enough for the vector prefilter; compare a
 run with --extra "--exact" to see what the prefilter loses.
+--scores also measures how the top result's score separates questions the
+split answers (categories 1 to 4) from the adversarial ones (category 5)
+and from off-topic ones (scripts/off-topic-queries.txt, general-knowledge
+questions asked in every namespace): for search, recall and hybrid-search
+it prints, per category, the quartiles of the top score and the share of
+questions whose top score reaches each of a few thresholds (what
+--min-score would keep).
 --pairs asks two questions at once instead: each question is joined to the
 next one of the same namespace (one pair per two questions), and the
 relevant turns of both are relevant.
@@ -110,11 +118,12 @@ def main():
     parser.add_argument("--extra", default="", help="arguments added to every query")
     parser.add_argument("--pairs", action="store_true", help="ask the questions two at a time")
     parser.add_argument("--distractors", help="FILE:N, memories added to every namespace")
+    parser.add_argument("--scores", action="store_true", help="measure how top scores separate categories")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     memories = [json.loads(line) for line in open(os.path.join(args.data, "memories.jsonl"))]
-    queries = [json.loads(line) for line in open(os.path.join(args.data, "queries.jsonl"))]
-    queries = [q for q in queries if q.get("category") != 5]
+    all_queries = [json.loads(line) for line in open(os.path.join(args.data, "queries.jsonl"))]
+    queries = [q for q in all_queries if q.get("category") != 5]
     if args.pairs:
         queries = pairs(queries)
     lines = []
@@ -187,6 +196,47 @@ def main():
             if sub_questions:
                 print(f"{'':<14} {split} questions split; {sub_questions / n:.2f} sub-questions per question")
             print(f"{'':<14} {failed} of {n} {asked} failed" + (f"; first: {first_error}" if failed else ""))
+        if args.scores:
+            score_separation(binary, db, all_queries, memories, args.extra.split())
+
+
+THRESHOLDS = {
+    "search": (3.0, 5.0, 6.0, 8.0),
+    "recall": (0.80, 0.84, 0.85, 0.86, 0.88),
+    "hybrid-search": (0.80, 0.84, 0.85, 0.86, 0.88),
+}
+
+
+def score_separation(binary, db, queries, memories, extra):
+    """Prints, per mode and category, the top score's quartiles and the
+    share of questions whose top score reaches each threshold."""
+    with open(os.path.join(HERE, "off-topic-queries.txt")) as listed:
+        off_topic = [line.strip() for line in listed if line.strip()]
+    asked = [(q["namespace"], q["query"], str(q.get("category"))) for q in queries]
+    for namespace in sorted({m["namespace"] for m in memories}):
+        asked += [(namespace, text, "off-topic") for text in off_topic]
+    print(f"top scores: {len(asked)} questions ({len(off_topic)} off-topic ones in each namespace)")
+    for mode, thresholds in THRESHOLDS.items():
+        tops = {}
+        for namespace, text, category in asked:
+            try:
+                out = run(binary, db, ["--namespace", namespace, mode, text, "-k", "1", *extra])
+                top = out["results"][0]["score"] if out["results"] else 0.0
+            except CommandFailed:
+                top = 0.0
+            tops.setdefault(category, []).append(top)
+        tops["1-4"] = sum((tops.get(c, []) for c in ("1", "2", "3", "4")), [])
+        print(f"{mode}")
+        for category in ("1", "2", "3", "4", "1-4", "5", "off-topic"):
+            values = sorted(tops.get(category, []))
+            if not values:
+                continue
+            quartile = lambda p: values[round(p * (len(values) - 1))]
+            kept = "  ".join(f">={t:g}: {sum(v >= t for v in values) / len(values):.2f}" for t in thresholds)
+            print(
+                f"  cat {category:<9} ({len(values):3})  top score p25 {quartile(0.25):.3f}  "
+                f"median {quartile(0.5):.3f}  p75 {quartile(0.75):.3f}  kept {kept}"
+            )
 
 
 if __name__ == "__main__":
