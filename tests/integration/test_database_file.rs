@@ -445,7 +445,7 @@ fn a_missing_default_database_reads_as_empty_and_a_named_one_is_not_found() {
         (&["hybrid-search", "auth decision"][..], r#"{"results":[]}"#),
         (&["recall", "auth decision"], r#"{"results":[]}"#),
         (&["search", "auth"], r#"{"results":[]}"#),
-        (&["list"], r#"{"items":[]}"#),
+        (&["list"], r#"{"items":[],"total":0,"more":false}"#),
         (&["export"], ""),
     ] {
         let out = run(verb, None);
