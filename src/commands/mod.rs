@@ -207,7 +207,7 @@ pub struct RetrievalArgs {
     /// Any text
     #[arg(allow_hyphen_values = true)]
     pub query: String,
-    /// Number of results (`--k` is accepted too)
+    /// Number of results
     #[arg(short = 'k', long = "limit", visible_alias = "k", value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub k: u32,
