@@ -35,6 +35,7 @@ mod test_llm_adversarial;
 #[cfg(unix)]
 mod test_llm_extract;
 mod test_memory_commands;
+mod test_namespaces;
 mod test_retrieval;
 mod test_slot_robustness;
 mod test_slot_security;
