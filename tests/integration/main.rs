@@ -7,6 +7,9 @@ mod bench_slots;
 mod common;
 mod openai_server;
 mod slot_storm;
+// The agent documents are run with `sh`.
+#[cfg(unix)]
+mod test_agents;
 mod test_chat_extract;
 mod test_concurrency;
 mod test_database_file;
