@@ -54,20 +54,7 @@ pub fn cmd_agents_context(config: &Config, _args: &ContextArgs, out: &mut dyn Wr
     };
     let mut recent = Vec::new();
     for memory in store.list(&namespace, &filter)? {
-        let body = store
-            .read(&namespace, &memory.name)?
-            .body
-            .unwrap_or_default();
-        recent.push(Line {
-            excerpt: excerpt(if memory.description.is_empty() {
-                &body
-            } else {
-                &memory.description
-            }),
-            date: memory.updated_at.to_string()[..10].to_owned(),
-            name: memory.name,
-            kind: memory.kind,
-        });
+        recent.push(line(&store, &namespace, &memory.name)?);
     }
     let matches = match &topic {
         Some(topic) => topic_hits(&store, &namespace, topic, &recent)?,
@@ -116,21 +103,28 @@ fn topic_hits(store: &Store, namespace: &str, topic: &str, recent: &[Line]) -> R
         vector_mode: ScanMode::Auto,
     };
     let hits = search::word_search(store, &StaticModel::new(), &request)?;
-    Ok(hits
-        .into_iter()
+    hits.iter()
         .filter(|hit| !recent.iter().any(|line| line.name == hit.name))
         .take(MATCHES)
-        .map(|hit| Line {
-            excerpt: excerpt(if hit.description.is_empty() {
-                &hit.snippet
-            } else {
-                &hit.description
-            }),
-            date: hit.created_at.to_string()[..10].to_owned(),
-            name: hit.name,
-            kind: hit.kind,
-        })
-        .collect())
+        .map(|hit| line(store, namespace, &hit.name))
+        .collect()
+}
+
+/// The line of the live memory `name`: its description, else the start of
+/// its body, with the date of its last update.
+fn line(store: &Store, namespace: &str, name: &str) -> Result<Line> {
+    let memory = store.read(namespace, name)?;
+    let body = memory.body.unwrap_or_default();
+    Ok(Line {
+        excerpt: excerpt(if memory.description.is_empty() {
+            &body
+        } else {
+            &memory.description
+        }),
+        date: memory.updated_at.to_string()[..10].to_owned(),
+        name: memory.name,
+        kind: memory.kind,
+    })
 }
 
 /// Stored text as one short line: control characters and runs of blanks
