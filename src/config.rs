@@ -23,7 +23,7 @@ use crate::embed::settings::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::chat::{self, ChatSettings};
 use crate::llm::{Backend, ExtractBackend};
-use crate::memory::{DEFAULT_NAMESPACE, NamespaceOrigin, validate_namespace};
+use crate::memory::{AUTO_NAMESPACE, DEFAULT_NAMESPACE, NamespaceOrigin, validate_namespace};
 use crate::progress::{Progress, ProgressSettings};
 use crate::repo;
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
@@ -672,9 +672,9 @@ impl DeferredError {
 }
 
 /// Checks a configured namespace, or derives it from the git repository of
-/// the current folder when it is [`repo::AUTO`].
+/// the current folder when it is [`AUTO_NAMESPACE`].
 fn resolve_namespace(ns: String, env: &Env) -> Result<(String, Option<NamespaceOrigin>)> {
-    if ns != repo::AUTO {
+    if ns != AUTO_NAMESPACE {
         validate_namespace(&ns)?;
         return Ok((ns, None));
     }

@@ -27,6 +27,9 @@ pub const MAX_TYPE_BYTES: usize = 64;
 pub const DEFAULT_TYPE: &str = "note";
 /// The namespace used when none is specified.
 pub const DEFAULT_NAMESPACE: &str = "global";
+/// The namespace setting that derives the namespace from the current git
+/// repository; reserved, so no namespace has this name.
+pub const AUTO_NAMESPACE: &str = "auto";
 
 /// Where a namespace's name came from, when `--namespace auto` derived it
 /// from a git repository.
@@ -361,6 +364,11 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// any other rule that was broken.
 pub fn validate_namespace(namespace: &str) -> Result<()> {
     validate_identifier("namespace", namespace, MAX_NAMESPACE_BYTES, "-_./")?;
+    if namespace == AUTO_NAMESPACE {
+        return Err(Error::invalid(format!(
+            "namespace {AUTO_NAMESPACE:?} is reserved: as a setting it derives the namespace from the git repository"
+        )));
+    }
     // Each `/`-separated part follows the rules of a whole namespace, so
     // `a//b`, `a/` and `a/../b` are refused.
     if let Some(part) = namespace
@@ -463,7 +471,9 @@ mod tests {
         for good in ["team/a", "github.com/acme/harbor", "a/b.c/d-e_f", "global"] {
             validate_namespace(good).unwrap();
         }
-        for bad in ["/a", "a/", "a//b", "a/../b", "a/.b", "a/ b", "a\\b", "a:b"] {
+        for bad in [
+            "/a", "a/", "a//b", "a/../b", "a/.b", "a/ b", "a\\b", "a:b", "auto",
+        ] {
             assert_eq!(
                 validate_namespace(bad).unwrap_err().kind(),
                 ErrorKind::InvalidInput,

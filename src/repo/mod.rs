@@ -19,9 +19,6 @@ use crate::memory::{NamespaceOrigin, validate_namespace};
 
 pub use remote::normalise_remote;
 
-/// The namespace value that asks for derivation from the repository.
-pub const AUTO: &str = "auto";
-
 /// Largest `.git` file or `commondir` file read, in bytes.
 const MAX_POINTER_BYTES: u64 = 4096;
 /// Largest repository `config` file read, in bytes.

@@ -72,6 +72,9 @@ fn a_namespace_with_an_empty_or_dotted_part_is_refused_and_changes_nothing() {
         let report = env.import_report(&[], line);
         assert_eq!(report.failed, 1, "{bad}");
     }
+    // `auto` is a setting, never a name: an import line cannot use it.
+    let line = json!({"name": "n", "body": "x", "namespace": "auto"}).to_string();
+    assert_eq!(env.import_report(&[], line).failed, 1);
     let long = format!("{}/x", "a".repeat(127));
     let err = env.error(&["list", "--namespace", &long], 6);
     assert_eq!(err.kind, "too_large");
