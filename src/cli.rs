@@ -31,7 +31,8 @@ pub struct GlobalArgs {
     /// Database file [env: SQLITE_GRAPHRAG_DB] [default: per-user data folder]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Namespace to work in [env: SQLITE_GRAPHRAG_NAMESPACE] [default: global]
+    /// Namespace to work in; `auto` derives it from the current git repository
+    /// [env: SQLITE_GRAPHRAG_NAMESPACE] [default: global]
     #[arg(long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
     /// Folder for the slot pools shared by every process on the host
@@ -160,6 +161,8 @@ pub enum Command {
     Enrich(commands::enrich::EnrichArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
+    /// Instructions for coding agents, and context for a session-start hook.
+    Agents(commands::agents::AgentsArgs),
 }
 
 #[cfg(test)]

@@ -23,8 +23,9 @@ use crate::embed::settings::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::llm::chat::{self, ChatSettings};
 use crate::llm::{Backend, ExtractBackend};
-use crate::memory::{DEFAULT_NAMESPACE, validate_namespace};
+use crate::memory::{AUTO_NAMESPACE, DEFAULT_NAMESPACE, NamespaceOrigin, validate_namespace};
 use crate::progress::{Progress, ProgressSettings};
+use crate::repo;
 use crate::slots::{MAX_SLOTS_LIMIT, RuntimeDir, RuntimeDirKind, SlotCount};
 
 /// Environment variable naming the database file.
@@ -186,6 +187,8 @@ pub struct Env {
     pub appdata: Option<OsString>,
     /// `LOCALAPPDATA` (Windows).
     pub local_appdata: Option<OsString>,
+    /// The current folder, where `--namespace auto` looks for a repository.
+    pub cwd: Option<PathBuf>,
 }
 
 impl Env {
@@ -231,6 +234,7 @@ impl Env {
             term: var("TERM"),
             appdata: var("APPDATA"),
             local_appdata: var("LOCALAPPDATA"),
+            cwd: std::env::current_dir().ok(),
         }
     }
 }
@@ -335,6 +339,13 @@ pub struct Config {
     db_is_default: bool,
     /// The namespace memories are read from and written to, or why it is bad.
     namespace: Deferred<String>,
+    /// Where the namespace came from when `--namespace auto` derived it.
+    namespace_origin: Option<NamespaceOrigin>,
+    /// Whether the namespace is the default one (no flag, environment
+    /// variable or configuration file named one).
+    namespace_is_default: bool,
+    /// The current folder, where `--namespace auto` looks for a repository.
+    cwd: Option<PathBuf>,
     /// The folder holding the slot pools, and how it was chosen.
     pub runtime_dir: RuntimeDir,
     /// The slot count of a new pool, or why the given one is bad.
@@ -394,8 +405,12 @@ impl Config {
             (None, None, Some(ns)) => Ok(ns.clone()),
             (None, None, None) => Ok(DEFAULT_NAMESPACE.to_owned()),
         }
-        .and_then(|ns| validate_namespace(&ns).map(|()| ns))
-        .map_err(DeferredError::from);
+        .and_then(|ns| resolve_namespace(ns, env));
+        let namespace_origin = namespace
+            .as_ref()
+            .ok()
+            .and_then(|(_, origin)| origin.clone());
+        let namespace = namespace.map(|(ns, _)| ns).map_err(DeferredError::from);
         let named = |path: PathBuf| RuntimeDir {
             path,
             kind: RuntimeDirKind::Named,
@@ -421,6 +436,11 @@ impl Config {
             db_path,
             db_is_default,
             namespace,
+            namespace_origin,
+            namespace_is_default: flags.namespace.is_none()
+                && env.namespace.is_none()
+                && file.namespace.is_none(),
+            cwd: env.cwd.clone(),
             runtime_dir,
             max_slots,
             session,
@@ -482,6 +502,23 @@ impl Config {
     /// configuration file gave a bad namespace.
     pub fn namespace(&self) -> Result<&str> {
         self.namespace.as_deref().map_err(DeferredError::to_error)
+    }
+
+    /// Where the namespace came from, when `--namespace auto` derived it
+    /// from a git repository; `None` for a namespace given by name.
+    pub fn namespace_origin(&self) -> Option<&NamespaceOrigin> {
+        self.namespace_origin.as_ref()
+    }
+
+    /// Whether the namespace is the default one rather than one named by
+    /// flag, environment variable or configuration file.
+    pub fn namespace_is_default(&self) -> bool {
+        self.namespace_is_default
+    }
+
+    /// The folder the command runs in, if it can be read.
+    pub fn cwd(&self) -> Option<&Path> {
+        self.cwd.as_deref()
     }
 
     /// The agent session named by `SQLITE_GRAPHRAG_SESSION`, if any.
@@ -632,6 +669,21 @@ impl DeferredError {
             None => error,
         }
     }
+}
+
+/// Checks a configured namespace, or derives it from the git repository of
+/// the current folder when it is [`AUTO_NAMESPACE`].
+fn resolve_namespace(ns: String, env: &Env) -> Result<(String, Option<NamespaceOrigin>)> {
+    if ns != AUTO_NAMESPACE {
+        validate_namespace(&ns)?;
+        return Ok((ns, None));
+    }
+    let cwd = env
+        .cwd
+        .as_deref()
+        .ok_or_else(|| Error::invalid("--namespace auto: the current folder cannot be read"))?;
+    let derived = repo::derive(cwd)?;
+    Ok((derived.namespace, Some(derived.origin)))
 }
 
 /// The slot count of a new pool: from the environment, else the

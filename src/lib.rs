@@ -20,6 +20,7 @@ pub mod memory;
 pub mod output;
 pub mod process;
 pub mod progress;
+pub mod repo;
 pub mod search;
 pub mod slots;
 pub mod store;

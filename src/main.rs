@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Err(err) => return parse_failure(err, args.get(1..).unwrap_or_default()),
     };
     let wrapper = commands::slots::exec::is_exec(&cli.command);
+    let hook = commands::agents::is_hook(&cli.command);
     let silent = cli.global.quiet >= 2;
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if err.is_output_closed() => ExitCode::SUCCESS,
         Err(err) if wrapper => output::report_wrapper_error(&err, silent),
+        Err(err) if hook => output::report_hook_error(&err, silent),
         Err(err) => output::report_error(&err, silent),
     }
 }

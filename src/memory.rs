@@ -19,14 +19,37 @@ pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 /// Longest accepted memory name, in bytes.
 pub const MAX_NAME_BYTES: usize = 128;
-/// Longest accepted namespace, in bytes.
-pub const MAX_NAMESPACE_BYTES: usize = 64;
+/// Longest accepted namespace, in bytes (room for `host/owner/repo`).
+pub const MAX_NAMESPACE_BYTES: usize = 128;
 /// Longest accepted type, in bytes.
 pub const MAX_TYPE_BYTES: usize = 64;
 /// The type given to a memory when none is specified.
 pub const DEFAULT_TYPE: &str = "note";
 /// The namespace used when none is specified.
 pub const DEFAULT_NAMESPACE: &str = "global";
+/// The namespace setting that derives the namespace from the current git
+/// repository; reserved, so no namespace has this name.
+pub const AUTO_NAMESPACE: &str = "auto";
+
+/// Where a namespace's name came from, when `--namespace auto` derived it
+/// from a git repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespaceOrigin {
+    /// How: `git-remote` or `git-folder`.
+    pub source: String,
+    /// From what: the normalised remote URL, or the repository's folder.
+    pub detail: String,
+}
+
+impl NamespaceOrigin {
+    /// An origin of `source` with `detail`.
+    pub fn new(source: &str, detail: &str) -> Self {
+        NamespaceOrigin {
+            source: source.to_owned(),
+            detail: detail.to_owned(),
+        }
+    }
+}
 
 /// The row id of a memory; a type of its own, so that it cannot be mixed
 /// up with the id of anything else. It is stored and bound as an integer.
@@ -340,7 +363,23 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Returns too-large past [`MAX_NAMESPACE_BYTES`], invalid input describing
 /// any other rule that was broken.
 pub fn validate_namespace(namespace: &str) -> Result<()> {
-    validate_identifier("namespace", namespace, MAX_NAMESPACE_BYTES, "-_.")
+    validate_identifier("namespace", namespace, MAX_NAMESPACE_BYTES, "-_./")?;
+    if namespace == AUTO_NAMESPACE {
+        return Err(Error::invalid(format!(
+            "namespace {AUTO_NAMESPACE:?} is reserved: as a setting it derives the namespace from the git repository"
+        )));
+    }
+    // Each `/`-separated part follows the rules of a whole namespace, so
+    // `a//b`, `a/` and `a/../b` are refused.
+    if let Some(part) = namespace
+        .split('/')
+        .find(|part| !part.starts_with(|c: char| c.is_ascii_alphanumeric()))
+    {
+        return Err(Error::invalid(format!(
+            "namespace {namespace:?} has the part {part:?}; every part between `/` must start with an ASCII letter or digit"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a memory type against the documented rules.
@@ -429,7 +468,18 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert!(validate_namespace("team/a").is_err());
+        for good in ["team/a", "github.com/acme/harbor", "a/b.c/d-e_f", "global"] {
+            validate_namespace(good).unwrap();
+        }
+        for bad in [
+            "/a", "a/", "a//b", "a/../b", "a/.b", "a/ b", "a\\b", "a:b", "auto",
+        ] {
+            assert_eq!(
+                validate_namespace(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

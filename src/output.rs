@@ -57,6 +57,24 @@ pub fn report_wrapper_error(err: &Error, silent: bool) -> ExitCode {
     ExitCode::from(err.kind().wrapper_exit_code())
 }
 
+/// Reports a failure of `agents context`, which runs as a session-start
+/// hook and must never fail one: a one-line note on stderr (unless
+/// `silent`), nothing on stdout, and exit status 0.
+pub fn report_hook_error(err: &Error, silent: bool) -> ExitCode {
+    if !silent {
+        let message: String = err
+            .message()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let mut err_out = io::stderr().lock();
+        // Nothing more can be done if stderr itself is gone.
+        let _ = writeln!(err_out, "sqlite-graphrag agents context: {message}")
+            .and_then(|()| err_out.flush());
+    }
+    ExitCode::SUCCESS
+}
+
 /// The JSON error envelope `{"error":{"kind","message","hint"?}}`.
 fn envelope(err: &Error) -> serde_json::Value {
     let mut body = json!({ "kind": err.kind().as_str(), "message": err.message() });

@@ -101,7 +101,6 @@ pub fn cmd_deep_research(config: &Config, args: &DeepResearchArgs) -> Result<Res
     let scope = args.retrieval.scope(config)?;
     let embedder = embedder(config)?;
     let mut store = open_for_reading(config)?;
-    store.check_scope(&scope)?;
     let (splitter, parts, source) = split(config, args, question)?;
     store.embed_backlog(&*embedder)?;
     store.extract_backlog()?;

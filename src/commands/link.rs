@@ -62,6 +62,7 @@ pub fn cmd_link(config: &Config, args: &LinkArgs) -> Result<RelationshipView> {
     let weight = Weight::new(args.weight)?;
     let kind = EntityType::new(&args.kind)?;
     let mut store = Store::open(config.db_path()?, OpenMode::Create)?;
+    super::record_origin(config, &mut store)?;
     store.link(&NewLink {
         namespace,
         from: &from,

@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and one `cmd_<verb>` function.
 //! This file dispatches, and holds what several verbs share.
 
+pub mod agents;
 pub mod deep_research;
 pub mod edit;
 pub mod enrich;
@@ -43,6 +44,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Command;
+use crate::commands::agents::AgentsCommand;
 use crate::commands::slots::SlotsCommand;
 use crate::config::Config;
 use crate::embed::openai::OpenAiCompatible;
@@ -106,6 +108,11 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
                 reply(out, slots::resize::cmd_slots_resize(config, &args))
             }
         },
+        Command::Agents(args) => match args.command {
+            AgentsCommand::Print(args) => agents::print::cmd_agents_print(&args, out),
+            AgentsCommand::Context(args) => agents::context::cmd_agents_context(config, &args, out),
+        }
+        .map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -188,7 +195,8 @@ fn open_with_vectors(config: &Config, mode: OpenMode, embedder: &dyn Embedder) -
 /// anything is embedded when the database holds vectors of another model
 /// than `embedder`'s; its writes that
 /// change a memory's text queue the version for `queue_for` (see
-/// [`extract::queued_extractor`]); the backlog's work is not queued.
+/// [`extract::queued_extractor`]); the backlog's work is not queued. Its
+/// writes record the origin of an auto-derived namespace.
 fn open_for_writes(
     config: &Config,
     mode: OpenMode,
@@ -198,7 +206,17 @@ fn open_for_writes(
     let mut store = open_with_vectors(config, mode, embedder)?;
     store.check_model(embedder)?;
     store.queue_extractions_for(queue_for);
+    record_origin(config, &mut store)?;
     Ok(store)
+}
+
+/// Makes the writes of a command whose namespace `--namespace auto`
+/// derived record where its name came from.
+fn record_origin(config: &Config, store: &mut Store) -> Result<()> {
+    if let Some(origin) = config.namespace_origin() {
+        store.record_origin_of(config.namespace()?, origin.clone());
+    }
+    Ok(())
 }
 
 /// The query and filters shared by `search`, `recall` and `hybrid-search`.

@@ -236,8 +236,8 @@ fn excerpt(text: &str) -> String {
 /// `query` (cosine similarity of `embedder`'s vectors).
 ///
 /// # Failure
-/// Not-found for an unknown namespace; invalid input when the query holds
-/// no word, or if the database holds vectors of another embedding space.
+/// Invalid input when the query holds no word, or if the database holds
+/// vectors of another embedding space.
 /// A query whose words the model does not know matches nothing.
 pub fn recall(
     store: &Store,
@@ -245,7 +245,6 @@ pub fn recall(
     request: &Request<'_>,
 ) -> Result<Vec<SearchResult>> {
     let (query, k, scope) = (request.query, request.k, request.scope);
-    store.check_scope(scope)?;
     require_words(query)?;
     let vector = embed_query(store, embedder, query)?;
     let Some(hops) = request.graph_hops else {
@@ -357,7 +356,7 @@ fn graph_match(
 /// embedder is not used.
 ///
 /// # Failure
-/// Invalid input when the query holds no word; not-found for an unknown namespace.
+/// Invalid input when the query holds no word.
 pub fn word_search(
     store: &Store,
     _embedder: &dyn Embedder,
@@ -405,7 +404,6 @@ pub fn hybrid_search(
     request: &Request<'_>,
 ) -> Result<Vec<SearchResult>> {
     let (query, k, scope) = (request.query, request.k, request.scope);
-    store.check_scope(scope)?;
     require_words(query)?;
     // The word ranking runs on a second connection in a second thread while
     // this one scans the vectors: the two take about as long each.

@@ -307,14 +307,13 @@ impl Store {
     /// only to apply type and time filters, for as many candidates as needed.
     ///
     /// # Failure
-    /// Invalid input when the query holds no word; not-found for an unknown namespace.
+    /// Invalid input when the query holds no word.
     pub fn fts_candidates(
         &self,
         scope: &Scope,
         query: &str,
         limit: usize,
     ) -> Result<Vec<(MemoryId, f64)>> {
-        scope.check(self.conn())?;
         let namespace = self.namespace_filter(scope)?;
         let within = |terms: &str| match &namespace {
             Some(namespace) => format!("ns : \"{}\" AND ({terms})", namespace_token(namespace)),

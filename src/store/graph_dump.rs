@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::Store;
 use super::graph_links::{RelationshipView, find_entity};
-use super::memories::require_namespace;
 use crate::error::Result;
 use crate::graph::{EntityId, EntityName};
 
@@ -47,9 +46,8 @@ impl Store {
     /// `hops` relationships of the entity `around`.
     ///
     /// # Failure
-    /// Not-found for an unknown namespace or entity.
+    /// Not-found for an unknown entity (with `around`); an unknown namespace has an empty graph.
     pub fn graph(&self, namespace: &str, around: Option<(&EntityName, u32)>) -> Result<GraphDump> {
-        require_namespace(self.conn(), namespace)?;
         let edges = self.visible_edges(namespace)?;
         let nodes = self.visible_entities(namespace, &edges)?;
         let kept: BTreeSet<EntityId> = match around {

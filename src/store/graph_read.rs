@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::Store;
 use super::graph_links::{RelationshipView, VISIBLE_RELATIONSHIP, find_entity, relationship_view};
-use super::memories::require_namespace;
 use crate::error::Result;
 use crate::graph::{EntityKey, EntityName, RelationshipId};
 use crate::memory::MemoryId;
@@ -124,10 +123,8 @@ impl Store {
     /// Returns the visible entities of a namespace: those a live memory
     /// mentions or a visible relationship touches.
     ///
-    /// # Failure
-    /// Not-found for an unknown namespace.
+    /// An unknown namespace has none.
     pub fn entities(&self, namespace: &str, filter: &EntityFilter) -> Result<Vec<EntityRow>> {
-        require_namespace(self.conn(), namespace)?;
         let order = match filter.order {
             EntityOrder::Degree => "degree DESC, memories DESC, e.key",
             EntityOrder::Name => "e.key",
@@ -153,9 +150,8 @@ impl Store {
     /// visible relationships.
     ///
     /// # Failure
-    /// Not-found for an unknown namespace or entity.
+    /// Not-found for an unknown entity.
     pub fn entity(&self, namespace: &str, name: &EntityName) -> Result<EntityDetail> {
-        require_namespace(self.conn(), namespace)?;
         let id = find_entity(self.conn(), namespace, name)?;
         let sql =
             format!("SELECT {ENTITY_ROW_COLUMNS}, e.created_at FROM entities e WHERE e.id = ?1");

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::graph_links::find_entity;
-use super::memories::{find_live, require_namespace};
+use super::memories::find_live;
 use crate::error::Result;
 use crate::graph::{EntityId, EntityName, Relation};
 use crate::memory::MemoryId;
@@ -88,7 +88,7 @@ impl Store {
     /// (itself left out).
     ///
     /// # Failure
-    /// Not-found for an unknown namespace or memory.
+    /// Not-found for an unknown memory.
     pub fn related_to_memory(
         &self,
         namespace: &str,
@@ -103,14 +103,13 @@ impl Store {
     /// Memories related to the entity `name`.
     ///
     /// # Failure
-    /// Not-found for an unknown namespace or entity.
+    /// Not-found for an unknown entity.
     pub fn related_to_entity(
         &self,
         namespace: &str,
         name: &EntityName,
         options: &WalkOptions,
     ) -> Result<Vec<RelatedMemory>> {
-        require_namespace(self.conn(), namespace)?;
         let seed = find_entity(self.conn(), namespace, name)?;
         self.walk(&[seed], options, None)
     }

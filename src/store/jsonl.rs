@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::busy::YIELD_PAUSE;
 use super::derived::{Derived, derive_many};
 use super::graph_lines::{EntityLine, GraphRecord, IgnoredLine, LinkLine, parse_graph_line};
-use super::memories::{Action, MEMORY_COLUMNS, Outcome, find, memory_from_row, require_namespace};
+use super::memories::{Action, MEMORY_COLUMNS, Outcome, find, memory_from_row};
 use super::memory_tx::{NewVersion, Upsert};
 use super::{Store, Tx};
 use crate::embed::Embedder;
@@ -857,9 +857,6 @@ impl Store {
         namespace: Option<&str>,
         mut emit: impl FnMut(&ExportLine) -> Result<()>,
     ) -> Result<ExportCounts> {
-        if let Some(namespace) = namespace {
-            require_namespace(self.conn(), namespace)?;
-        }
         let now = Timestamp::now();
         let mut counts = ExportCounts::default();
         counts.graph_lines +=

@@ -29,7 +29,6 @@ impl Store {
     /// Returns memories of a namespace without their bodies, most recently
     /// updated first.
     pub fn list(&self, namespace: &str, filter: &ListFilter) -> Result<Vec<Memory>> {
-        require_namespace(self.conn(), namespace)?;
         let sql = format!(
             "SELECT {MEMORY_COLUMNS} FROM memories
              WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)

@@ -151,7 +151,6 @@ fn missing(namespace: &str, name: &str) -> Error {
 
 /// Returns the live memory, or not-found (with a hint if it was forgotten).
 pub(crate) fn find_live(conn: &Connection, namespace: &str, name: &str) -> Result<Memory> {
-    require_namespace(conn, namespace)?;
     match find(conn, namespace, name)? {
         Some(memory) if memory.deleted_at.is_none() => Ok(memory),
         Some(_) => Err(Error::not_found(format!(
@@ -204,7 +203,7 @@ impl Store {
     /// Returns the live memory `name`.
     ///
     /// # Failure
-    /// Not-found if the namespace or memory is unknown, or the memory is forgotten.
+    /// Not-found if the memory is unknown or forgotten.
     pub fn read(&self, namespace: &str, name: &str) -> Result<Memory> {
         find_live(self.conn(), namespace, name)
     }
@@ -416,7 +415,6 @@ impl Store {
 
     /// Returns a memory (live or forgotten) and all its versions, oldest first.
     pub fn history(&self, namespace: &str, name: &str) -> Result<(Memory, Vec<VersionRow>)> {
-        require_namespace(self.conn(), namespace)?;
         let memory = find(self.conn(), namespace, name)?.ok_or_else(|| missing(namespace, name))?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT version, action, name, type, description, body, metadata, deleted, recorded_at

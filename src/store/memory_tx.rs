@@ -52,11 +52,12 @@ pub(crate) struct NewVersion<'a> {
 }
 
 impl Tx<'_> {
-    /// Creates the namespace row if this is its first memory.
+    /// Creates the namespace row if this is its first memory, and records
+    /// where its name came from (see [`Tx::record_origin`]).
     pub(crate) fn ensure_namespace(&self, namespace: &str, at: Timestamp) -> Result<()> {
         self.prepare_cached("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?1, ?2)")?
             .execute(params![namespace, at.0])?;
-        Ok(())
+        self.record_origin(namespace)
     }
 
     /// Stores a memory: a new one, or (if `mode` allows) a new version of an

@@ -77,6 +77,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0010_vector_blocks.sql"),
         then: Some(super::vectors::migrate::move_into_blocks),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("migrations/0011_namespace_origin.sql"),
+        then: None,
+    },
 ];
 
 /// The schema version this program writes.

@@ -36,6 +36,7 @@ mod marker;
 mod memories;
 mod memory_tx;
 pub mod migrations;
+mod origins;
 mod reindex;
 mod report;
 mod scope;
@@ -51,6 +52,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph::Extractor;
 use marker::Contents;
+use origins::OriginOf;
 
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
 pub use embedding_cache::{CacheSize, CachedEmbedder};
@@ -106,6 +108,8 @@ pub struct Store {
     created: bool,
     /// The LLM extractor a write that changes a memory's text queues it for.
     queue_for: Option<Extractor>,
+    /// The namespace whose writes record where its name came from.
+    origin: Option<OriginOf>,
 }
 
 impl Store {
@@ -143,6 +147,7 @@ impl Store {
             busy_timeout: BUSY_TIMEOUT,
             created: false,
             queue_for: None,
+            origin: None,
         };
         busy::retry_busy(BUSY_TIMEOUT, || store.configure(mode)).map_err(with_path)?;
         Ok(store)
@@ -156,6 +161,7 @@ impl Store {
             busy_timeout: BUSY_TIMEOUT,
             created: false,
             queue_for: None,
+            origin: None,
         };
         store.configure(OpenMode::Create)?;
         Ok(store)
@@ -232,9 +238,14 @@ impl Store {
     pub fn write<T>(&mut self, mut work: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let conn = &mut self.conn;
         let queue_for = self.queue_for;
+        let origin = &self.origin;
         busy::retry_busy(self.busy_timeout, || {
             let behavior = TransactionBehavior::Immediate;
-            let tx = Tx::new(conn.transaction_with_behavior(behavior)?, queue_for);
+            let tx = Tx::new(
+                conn.transaction_with_behavior(behavior)?,
+                queue_for,
+                origin.clone(),
+            );
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)

@@ -7,8 +7,10 @@ use super::Store;
 use super::chunks::stored_space;
 use super::embedding_cache::CacheSize;
 use super::migrations::{LATEST_VERSION, schema_version};
+use super::origins::origin_from_row;
 use super::vectors::check::vector_problems;
 use crate::error::Result;
+use crate::memory::NamespaceOrigin;
 
 /// Counts for one namespace.
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +23,9 @@ pub struct NamespaceStats {
     pub forgotten: i64,
     /// Version rows of all its memories.
     pub versions: i64,
+    /// Where its name came from when `--namespace auto` derived it; `null`
+    /// for a name given as is.
+    pub origin: Option<NamespaceOrigin>,
 }
 
 /// Counts and sizes for the whole database.
@@ -145,7 +150,8 @@ impl Store {
                     (SELECT count(*) FROM memories m WHERE m.namespace = n.name AND m.deleted_at IS NULL),
                     (SELECT count(*) FROM memories m WHERE m.namespace = n.name AND m.deleted_at IS NOT NULL),
                     (SELECT count(*) FROM memory_versions v JOIN memories m ON m.id = v.memory_id
-                     WHERE m.namespace = n.name)
+                     WHERE m.namespace = n.name),
+                    n.origin_source, n.origin_detail
              FROM namespaces n ORDER BY n.name",
         )?;
         let rows = stmt.query_map([], |row| {
@@ -154,6 +160,7 @@ impl Store {
                 memories: row.get(1)?,
                 forgotten: row.get(2)?,
                 versions: row.get(3)?,
+                origin: origin_from_row(row, 4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

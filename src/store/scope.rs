@@ -3,7 +3,6 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use super::Store;
-use super::memories::require_namespace;
 use crate::error::Result;
 use crate::memory::MemoryId;
 use crate::time::Timestamp;
@@ -27,14 +26,6 @@ impl Scope {
         Scope {
             namespace: Some(namespace.to_owned()),
             ..Scope::default()
-        }
-    }
-
-    /// Fails with not-found if the scope names a namespace never written.
-    pub(crate) fn check(&self, conn: &Connection) -> Result<()> {
-        match &self.namespace {
-            Some(namespace) => require_namespace(conn, namespace),
-            None => Ok(()),
         }
     }
 
@@ -83,11 +74,6 @@ impl Scope {
 }
 
 impl Store {
-    /// Fails with not-found if `scope` names a namespace never written.
-    pub fn check_scope(&self, scope: &Scope) -> Result<()> {
-        scope.check(self.conn())
-    }
-
     /// Returns true if memory `id` is in `scope` (namespace, type, time).
     pub fn in_scope(&self, scope: &Scope, id: MemoryId) -> Result<bool> {
         scope.admits(self.conn(), id)

@@ -15,6 +15,7 @@ use std::ops::Deref;
 use rusqlite::Transaction;
 
 use super::chunks::{self, EmbeddedText};
+use super::origins::OriginOf;
 use crate::error::Result;
 use crate::graph::Extractor;
 use crate::memory::MemoryId;
@@ -24,13 +25,29 @@ pub struct Tx<'conn> {
     inner: Transaction<'conn>,
     /// The LLM extractor a change of a memory's text is queued for.
     queue_for: Option<Extractor>,
+    /// The namespace whose origin writes record, with that origin.
+    origin: Option<OriginOf>,
 }
 
 impl<'conn> Tx<'conn> {
     /// Wraps a transaction that already holds the write lock; a change of
-    /// a memory's text through it is queued for `queue_for`, if any.
-    pub(crate) fn new(inner: Transaction<'conn>, queue_for: Option<Extractor>) -> Self {
-        Tx { inner, queue_for }
+    /// a memory's text through it is queued for `queue_for`, if any, and a
+    /// write to `origin`'s namespace records where its name came from.
+    pub(crate) fn new(
+        inner: Transaction<'conn>,
+        queue_for: Option<Extractor>,
+        origin: Option<OriginOf>,
+    ) -> Self {
+        Tx {
+            inner,
+            queue_for,
+            origin,
+        }
+    }
+
+    /// The namespace whose origin writes record, with that origin.
+    pub(crate) fn origin(&self) -> Option<&OriginOf> {
+        self.origin.as_ref()
     }
 
     /// The LLM extractor a change of a memory's text is queued for.

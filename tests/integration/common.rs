@@ -278,6 +278,15 @@ pub struct NamespaceStats {
     pub memories: u64,
     pub forgotten: u64,
     pub versions: u64,
+    pub origin: Option<NamespaceOrigin>,
+}
+
+/// Where an auto-derived namespace's name came from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceOrigin {
+    pub source: String,
+    pub detail: String,
 }
 
 /// What `namespaces` prints.

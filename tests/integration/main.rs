@@ -8,6 +8,9 @@ mod common;
 mod openai_server;
 mod slot_storm;
 mod test_agent_ergonomics;
+// The agent documents are run with `sh`.
+#[cfg(unix)]
+mod test_agents;
 mod test_chat_extract;
 mod test_concurrency;
 mod test_database_file;
@@ -36,6 +39,7 @@ mod test_llm_adversarial;
 #[cfg(unix)]
 mod test_llm_extract;
 mod test_memory_commands;
+mod test_namespaces;
 mod test_retrieval;
 mod test_slot_robustness;
 mod test_slot_security;

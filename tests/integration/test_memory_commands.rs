@@ -218,6 +218,7 @@ fn namespaces_are_separate() {
         memories: 1,
         forgotten: 0,
         versions: 1,
+        origin: None,
     };
     let namespaces: NamespaceList = env.ok_as(&["namespaces"]);
     assert_eq!(

@@ -142,8 +142,7 @@ pub fn merge(lists: &[Vec<MemoryId>]) -> Vec<Merged> {
 /// evidence.
 ///
 /// # Failure
-/// As [`hybrid_search`]: not-found for an unknown namespace, invalid input
-/// for a sub-question without words.
+/// As [`hybrid_search`]: invalid input for a sub-question without words.
 pub fn research(
     store: &Store,
     embedder: &dyn Embedder,
