@@ -160,6 +160,10 @@ pub enum Command {
     Enrich(commands::enrich::EnrichArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page in roff, or write one page per verb into a folder.
+    Man(commands::man::ManArgs),
 }
 
 #[cfg(test)]

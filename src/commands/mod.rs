@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and one `cmd_<verb>` function.
 //! This file dispatches, and holds what several verbs share.
 
+pub mod completions;
 pub mod deep_research;
 pub mod edit;
 pub mod enrich;
@@ -19,6 +20,7 @@ pub mod init;
 pub mod link;
 pub mod list;
 pub mod llm;
+pub mod man;
 pub mod namespaces;
 pub mod parse_failure;
 pub mod purge;
@@ -96,6 +98,10 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Llm(args) => reply(out, llm::cmd_llm(config, &args)),
         Command::Enrich(args) => enrich::run(config, &args, out),
+        Command::Completions(args) => {
+            completions::cmd_completions(&args, out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man(args) => man::cmd_man(&args, out).map(|()| ExitCode::SUCCESS),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {
@@ -105,6 +111,17 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
                 reply(out, slots::resize::cmd_slots_resize(config, &args))
             }
         },
+    }
+}
+
+/// Runs `command` if it only describes the command line (completions,
+/// manual pages), which needs no configuration and no database; returns
+/// `None` for every other verb.
+pub fn describe(command: &Command, out: &mut dyn Write) -> Option<Result<()>> {
+    match command {
+        Command::Completions(args) => Some(completions::cmd_completions(args, out)),
+        Command::Man(args) => Some(man::cmd_man(args, out)),
+        _ => None,
     }
 }
 

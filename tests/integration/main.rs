@@ -11,6 +11,7 @@ mod test_chat_extract;
 mod test_concurrency;
 mod test_database_file;
 mod test_deep_research;
+mod test_describe;
 mod test_enrich;
 mod test_errors;
 mod test_exec;
