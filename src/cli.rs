@@ -154,6 +154,18 @@ pub enum Command {
     /// Check database integrity and FTS index consistency.
     #[command(after_help = crate::examples::HEALTH)]
     Health(commands::health::HealthArgs),
+    /// Copy the database into a new file, consistently, while others keep writing.
+    #[command(after_help = crate::examples::BACKUP)]
+    Backup(commands::backup::BackupArgs),
+    /// Replace the database's content with a backup's (checked first), in place.
+    #[command(after_help = crate::examples::RESTORE_BACKUP)]
+    RestoreBackup(commands::restore_backup::RestoreBackupArgs),
+    /// Rebuild the database file without its free pages; report its size before and after.
+    #[command(after_help = crate::examples::VACUUM)]
+    Vacuum(commands::vacuum::VacuumArgs),
+    /// Refresh the query planner's statistics and merge the word index.
+    #[command(after_help = crate::examples::OPTIMIZE)]
+    Optimize(commands::optimize::OptimizeArgs),
     /// List namespaces with their counts.
     #[command(after_help = crate::examples::NAMESPACES)]
     Namespaces(commands::namespaces::NamespacesArgs),

@@ -94,6 +94,20 @@ pub const HEALTH: &str = examples!(
     "sqlite-graphrag health",
     "sqlite-graphrag --db backup.sqlite health",
 );
+/// Examples of `backup`.
+pub const BACKUP: &str = examples!(
+    "sqlite-graphrag backup --output memory-backup.sqlite",
+    "sqlite-graphrag --progress always backup --output /mnt/backups/memory.sqlite --force",
+);
+/// Examples of `restore-backup`.
+pub const RESTORE_BACKUP: &str = examples!(
+    "sqlite-graphrag restore-backup memory-backup.sqlite --yes",
+    "sqlite-graphrag --db ./restored.sqlite restore-backup /mnt/backups/memory.sqlite --yes",
+);
+/// Examples of `vacuum`.
+pub const VACUUM: &str = examples!("sqlite-graphrag vacuum");
+/// Examples of `optimize`.
+pub const OPTIMIZE: &str = examples!("sqlite-graphrag optimize");
 /// Examples of `namespaces`.
 pub const NAMESPACES: &str = examples!("sqlite-graphrag namespaces");
 /// Examples of `link`.

@@ -1,6 +1,7 @@
 //! One module per verb: its clap arguments and one `cmd_<verb>` function.
 //! This file dispatches, and holds what several verbs share.
 
+pub mod backup;
 pub mod completions;
 pub mod deep_research;
 pub mod edit;
@@ -22,6 +23,7 @@ pub mod list;
 pub mod llm;
 pub mod man;
 pub mod namespaces;
+pub mod optimize;
 pub mod parse_failure;
 pub mod purge;
 pub mod read;
@@ -31,9 +33,11 @@ pub mod related;
 pub mod remember;
 pub mod rename;
 pub mod restore;
+pub mod restore_backup;
 pub mod search;
 pub mod slots;
 pub mod stats;
+pub mod vacuum;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -86,6 +90,12 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Reindex(args) => reply(out, reindex::cmd_reindex(config, &args)),
         Command::Stats(args) => reply(out, stats::cmd_stats(config, &args)),
         Command::Health(args) => reply(out, health::cmd_health(config, &args)),
+        Command::Backup(args) => reply(out, backup::cmd_backup(config, &args)),
+        Command::RestoreBackup(args) => {
+            reply(out, restore_backup::cmd_restore_backup(config, &args))
+        }
+        Command::Vacuum(args) => reply(out, vacuum::cmd_vacuum(config, &args)),
+        Command::Optimize(args) => reply(out, optimize::cmd_optimize(config, &args)),
         Command::Namespaces(args) => reply(out, namespaces::cmd_namespaces(config, &args)),
         Command::Link(args) => reply(out, link::cmd_link(config, &args)),
         Command::Unlink(args) => reply(out, link::cmd_unlink(config, &args)),
