@@ -54,10 +54,13 @@ impl Store {
         }
         let temporary = temporary_name(target);
         create_private_file(&temporary)?;
-        let copied = self.copy_into(&temporary, progress).and_then(|()| {
-            fs::rename(&temporary, target)
-                .map_err(|e| Error::io(format!("renaming the backup to {}", target.display()), e))
-        });
+        let copied = self
+            .copy_into(&temporary, PAGES_PER_STEP, progress)
+            .and_then(|()| {
+                fs::rename(&temporary, target).map_err(|e| {
+                    Error::io(format!("renaming the backup to {}", target.display()), e)
+                })
+            });
         if copied.is_err() {
             let _ = fs::remove_file(&temporary);
         }
@@ -67,13 +70,18 @@ impl Store {
     /// Copies the database into the empty file at `path`, from one read
     /// snapshot: with the snapshot held, other processes' commits neither
     /// enter the copy nor make the backup start over.
-    fn copy_into(&self, path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<()> {
+    fn copy_into(
+        &self,
+        path: &Path,
+        pages_per_step: i32,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
         let snapshot = self.conn.unchecked_transaction()?;
         snapshot.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
         let mut target = Connection::open(path).map_err(|e| super::file::open_error(path, e))?;
         {
             let backup = Backup::new(&snapshot, &mut target)?;
-            step_until_done(&backup, PAGES_PER_STEP, progress)?;
+            step_until_done(&backup, pages_per_step, progress)?;
         }
         target.pragma_update(None, "journal_mode", "DELETE")?;
         target.close().map_err(|(_, e)| Error::from(e))?;
@@ -219,4 +227,75 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
     drop(file);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::OpenMode;
+
+    #[test]
+    fn a_backup_holds_what_was_committed_when_it_started_and_nothing_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("live.sqlite");
+        let store = Store::open(&path, OpenMode::Create).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE t (x INTEGER);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+                 INSERT INTO t SELECT i FROM n;",
+            )
+            .unwrap();
+        let writer = Connection::open(&path).unwrap();
+        let copy = dir.path().join("copy.sqlite");
+        create_private_file(&copy).unwrap();
+        let mut steps = 0;
+        // One page per step, and another connection commits between steps:
+        // without one read snapshot the copy would start over after each
+        // commit, and take the rows committed meanwhile.
+        store
+            .copy_into(&copy, 1, &mut |_, _| {
+                steps += 1;
+                if steps <= 20 {
+                    writer.execute("INSERT INTO t VALUES (100)", []).unwrap();
+                }
+            })
+            .unwrap();
+        assert!(steps > 20, "{steps} steps");
+        let copied = Connection::open(&copy).unwrap();
+        let rows: i64 = copied
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(rows, 10);
+        let live: i64 = writer
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(live, 30);
+    }
+
+    #[test]
+    fn a_backup_of_an_older_schema_is_restored_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.sqlite");
+        {
+            let mut conn = Connection::open(&old).unwrap();
+            crate::store::fts_text::register_fold(&conn).unwrap();
+            conn.pragma_update(None, "page_size", crate::store::PAGE_SIZE)
+                .unwrap();
+            migrations::migrate_to(&mut conn, 9, migrations::Tracking::AsFound).unwrap();
+        }
+        let source = Store::check_backup(&old).unwrap();
+        assert_eq!(source.version, 9);
+        let live = dir.path().join("live.sqlite");
+        let mut store = Store::open(&live, OpenMode::Create).unwrap();
+        store.restore_from(&source).unwrap();
+        assert_eq!(
+            migrations::schema_version(&store.conn).unwrap(),
+            migrations::LATEST_VERSION
+        );
+        drop(store);
+        let reopened = Store::open(&live, OpenMode::Existing).unwrap();
+        assert!(reopened.health().unwrap().ok);
+    }
 }

@@ -7,6 +7,7 @@ mod bench_slots;
 mod common;
 mod openai_server;
 mod slot_storm;
+mod test_backup;
 mod test_chat_extract;
 mod test_concurrency;
 mod test_database_file;

@@ -142,13 +142,11 @@ fn manual_pages_render_without_warnings() {
         .arg(&dir)
         .output_retrying();
     assert!(written.status.success(), "{written:?}");
-    let listed: serde_json::Value = serde_json::from_slice(&written.stdout).unwrap();
-    let listed: Vec<&str> = listed["written"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let listed: ManPages = typed(
+        &["man", "--output-dir"],
+        serde_json::from_slice(&written.stdout).unwrap(),
+    );
+    let listed = listed.written;
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path().display().to_string())
