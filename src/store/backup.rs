@@ -24,6 +24,7 @@ const PAGES_PER_STEP: i32 = 1024;
 /// A backup file checked by [`Store::check_backup`], open for reading.
 pub struct BackupSource {
     conn: Connection,
+    path: PathBuf,
     /// Its schema version.
     pub version: u32,
 }
@@ -45,6 +46,14 @@ impl Store {
         replace: bool,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
+        if let Some(live) = self.path.as_deref()
+            && same_file(live, target)
+        {
+            return Err(
+                Error::invalid(format!("{} is the database itself", target.display()))
+                    .with_hint("pass another --output"),
+            );
+        }
         if !replace && fs::symlink_metadata(target).is_ok() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -132,7 +141,11 @@ impl Store {
         if check != "ok" {
             return Err(not_ours(&format!("SQLite's quick check fails: {check}")));
         }
-        Ok(BackupSource { conn, version })
+        Ok(BackupSource {
+            conn,
+            path: path.to_owned(),
+            version,
+        })
     }
 
     /// Replaces the whole content of this database with `source`'s in one
@@ -145,6 +158,14 @@ impl Store {
     /// WAL mode cannot change its page size); busy when other writers keep
     /// the lock past the busy timeout; database errors.
     pub fn restore_from(&mut self, source: &BackupSource) -> Result<()> {
+        if let Some(live) = self.path.as_deref()
+            && same_file(live, &source.path)
+        {
+            return Err(Error::invalid(format!(
+                "{} is the database itself, not a backup of it",
+                source.path.display()
+            )));
+        }
         let page_size = |conn: &Connection| -> Result<u32> {
             Ok(conn.pragma_query_value(None, "page_size", |row| row.get(0))?)
         };
@@ -196,6 +217,15 @@ fn step_until_done(
                 thread::sleep(Duration::from_millis(5));
             }
         }
+    }
+}
+
+/// Whether `a` and `b` name one existing file (through links or other
+/// spellings of the path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

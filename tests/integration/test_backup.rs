@@ -86,6 +86,12 @@ fn a_backup_during_sixteen_writers_holds_every_earlier_memory_and_is_healthy() {
     let missing: Vec<_> = before.difference(&in_backup).collect();
     assert!(missing.is_empty(), "the backup lost {missing:?}");
     let live = names(&env);
+    eprintln!(
+        "{} memories committed before the backup, {} in it, {} at the end",
+        before.len(),
+        in_backup.len(),
+        live.len()
+    );
     assert!(in_backup.is_subset(&live));
     assert!(
         in_backup.len() < live.len(),
@@ -166,7 +172,8 @@ fn bad_restores_are_refused_and_change_nothing() {
         .execute_batch("PRAGMA user_version = 999")
         .unwrap();
 
-    let cases: [(&Path, &[&str], i32, &str); 6] = [
+    let cases: [(&Path, &[&str], i32, &str); 7] = [
+        (&env.db, &["--yes"], 5, "invalid_input"),
         (&foreign, &["--yes"], 5, "invalid_input"),
         (&text, &["--yes"], 5, "invalid_input"),
         (&empty, &["--yes"], 5, "invalid_input"),
@@ -195,6 +202,14 @@ fn a_backup_does_not_replace_a_file_unless_forced() {
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "precious");
     env.ok(&["backup", "--output", output.to_str().unwrap(), "--force"]);
     assert_eq!(names(&env_at(&output)), BTreeSet::from(["one".to_owned()]));
+    // The database itself is never the output.
+    let before = env.export_all();
+    let error = env.error(
+        &["backup", "--output", env.db.to_str().unwrap(), "--force"],
+        5,
+    );
+    assert_eq!(error.kind, "invalid_input");
+    assert_eq!(env.export_all(), before);
     // No database, no backup file.
     let none = env_at(&env.dir.path().join("none.sqlite"));
     let target = env.dir.path().join("none-backup.sqlite");
@@ -227,4 +242,28 @@ fn vacuum_and_optimize_report_what_they_did() {
     let none = env_at(&env.dir.path().join("none.sqlite"));
     none.error(&["vacuum"], 3);
     none.error(&["optimize"], 3);
+}
+
+#[test]
+fn backup_shows_its_progress_in_pages() {
+    let env = TestEnv::new();
+    env.remember("one", "the first memory");
+    let output = env.dir.path().join("backup.sqlite");
+    let run = env
+        .cmd()
+        .args(["--progress", "always", "backup", "--output"])
+        .arg(&output)
+        .output_retrying();
+    assert!(run.status.success(), "{run:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("backup pages ") && last.contains(" 100%"),
+        "{stderr}"
+    );
+    let pages = std::fs::metadata(&output).unwrap().len() / 16384;
+    assert!(
+        last.contains(&format!(" {pages}/{pages} ")),
+        "{pages} pages: {stderr}"
+    );
 }
