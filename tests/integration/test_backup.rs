@@ -267,3 +267,49 @@ fn backup_shows_its_progress_in_pages() {
         "{pages} pages: {stderr}"
     );
 }
+
+#[test]
+fn a_restore_during_writers_and_readers_leaves_a_healthy_database() {
+    let env = Arc::new(TestEnv::new());
+    env.remember("from-the-backup", "kept in the backup");
+    let output = env.dir.path().join("backup.sqlite");
+    env.ok(&["backup", "--output", output.to_str().unwrap()]);
+    env.ok(&["forget", "from-the-backup"]);
+    let running = Arc::new(AtomicBool::new(true));
+    let started = Arc::new(Mutex::new(0usize));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (env, running, started) =
+                (Arc::clone(&env), Arc::clone(&running), Arc::clone(&started));
+            thread::spawn(move || {
+                let mut i = 0;
+                while running.load(Ordering::Relaxed) {
+                    if w % 2 == 0 {
+                        let name = format!("w{w}-m{i}");
+                        env.ok(&["remember", "--name", &name, "--body", "written meanwhile"]);
+                    } else {
+                        let health: Health = env.ok_as(&["health"]);
+                        assert!(health.ok, "{health:?}");
+                    }
+                    *started.lock().unwrap() += 1;
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    wait_until(120, "the workers did nothing", || {
+        *started.lock().unwrap() >= 8
+    });
+    env.ok(&["restore-backup", output.to_str().unwrap(), "--yes"]);
+    let after = *started.lock().unwrap();
+    wait_until(120, "the workers stopped", || {
+        *started.lock().unwrap() >= after + 8
+    });
+    running.store(false, Ordering::Relaxed);
+    for worker in workers {
+        worker.join().expect("a worker failed");
+    }
+    let health: Health = env.ok_as(&["health"]);
+    assert!(health.ok, "{health:?}");
+    assert!(names(&env).contains("from-the-backup"));
+}
