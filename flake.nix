@@ -53,10 +53,28 @@
           doCheck = true;
           # The fake agent CLIs in tests/fakes are python3 scripts; the TLS
           # test serves HTTPS with python3 and a certificate openssl makes.
+          # The completion scripts are loaded by bash -n, zsh -n and fish -n,
+          # and the manual pages rendered by man, in tests/integration/test_describe.rs.
           nativeCheckInputs = [
             pkgs.python3
             pkgs.openssl
+            pkgs.zsh
+            pkgs.fish
+            pkgs.man-db
+            pkgs.groff
           ];
+          nativeBuildInputs = [ pkgs.installShellFiles ];
+          # Completions and manual pages come from the built binary itself,
+          # so they can only be made when the build machine can run it.
+          postInstall = lib.optionalString (pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform) ''
+            installShellCompletion --cmd sqlite-graphrag \
+              --bash <($out/bin/sqlite-graphrag completions bash) \
+              --zsh <($out/bin/sqlite-graphrag completions zsh) \
+              --fish <($out/bin/sqlite-graphrag completions fish)
+            mkdir man-pages
+            $out/bin/sqlite-graphrag man --output-dir man-pages > /dev/null
+            installManPage man-pages/*.1
+          '';
           # The fakes start with `#!/usr/bin/env python3`, and the build
           # sandbox has no /usr/bin/env.
           postPatch = ''

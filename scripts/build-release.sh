@@ -6,6 +6,11 @@
 #   bin/sqlite-graphrag, bin/sqlite-graphrag.exe               (bare executables)
 #   SHA256SUMS                                                 (all four, relative paths)
 # Each archive unpacks to a folder named like the archive without extension.
+# Beside the executable, README.md and LICENSE, the Linux archive holds the
+# bash, zsh and fish completions (completions/) and one manual page per verb
+# (man/man1/), the Windows archive the PowerShell completion
+# (completions/sqlite-graphrag.ps1); all of them are printed by the static
+# Linux executable just built, which runs here (the Windows one may not).
 #
 # First checks for the C toolchains (Debian musl-tools, gcc-mingw-w64-x86-64)
 # and the two rustup targets, says what is missing and how it will be
@@ -108,27 +113,47 @@ trap 'rm -rf "$stage"' EXIT
 musl_exe=$target_dir/$musl/release/sqlite-graphrag
 windows_exe=$target_dir/$windows/release/sqlite-graphrag.exe
 
+# generated FILE ARGS...: what the musl executable prints for ARGS, as FILE (mode 0644).
+generated() {
+  local file=$1
+  shift
+  "$musl_exe" "$@" > "$file"
+  chmod 0644 "$file"
+}
+
 musl_name=sqlite-graphrag-$version-$musl
-mkdir -p "$stage/$musl_name"
+install -d -m 0755 "$stage/$musl_name" "$stage/$musl_name/completions" "$stage/$musl_name/man/man1"
 install -m 0755 "$musl_exe" "$stage/$musl_name/sqlite-graphrag"
 install -m 0644 README.md LICENSE "$stage/$musl_name/"
+generated "$stage/$musl_name/completions/sqlite-graphrag.bash" completions bash
+generated "$stage/$musl_name/completions/_sqlite-graphrag" completions zsh
+generated "$stage/$musl_name/completions/sqlite-graphrag.fish" completions fish
+"$musl_exe" man --output-dir "$stage/$musl_name/man/man1" > /dev/null
+chmod 0644 "$stage/$musl_name"/man/man1/*.1
 tar --sort=name --mtime="@$source_date_epoch" --owner=0 --group=0 --numeric-owner \
   --format=gnu -C "$stage" -cf - "$musl_name" | gzip -9 -n > "$dist/$musl_name.tar.gz"
 
 windows_name=sqlite-graphrag-$version-$windows
-mkdir -p "$stage/$windows_name"
+install -d -m 0755 "$stage/$windows_name" "$stage/$windows_name/completions"
 install -m 0755 "$windows_exe" "$stage/$windows_name/sqlite-graphrag.exe"
 install -m 0644 README.md LICENSE "$stage/$windows_name/"
+generated "$stage/$windows_name/completions/sqlite-graphrag.ps1" completions powershell
 python3 - "$stage" "$windows_name" "$dist/$windows_name.zip" "$source_date_epoch" <<'PY'
 import os, sys, time, zipfile
 stage, name, out, epoch = sys.argv[1:]
 stamp = time.gmtime(max(int(epoch), 315532800))[:6]
+root = os.path.join(stage, name)
+files = sorted(
+    os.path.relpath(os.path.join(folder, file), root).replace(os.sep, "/")
+    for folder, _, names in os.walk(root)
+    for file in names
+)
 with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-    for file in sorted(os.listdir(os.path.join(stage, name))):
+    for file in files:
         info = zipfile.ZipInfo(f"{name}/{file}", date_time=stamp)
         info.external_attr = 0o100755 << 16 if file.endswith(".exe") else 0o100644 << 16
         info.compress_type = zipfile.ZIP_DEFLATED
-        with open(os.path.join(stage, name, file), "rb") as data:
+        with open(os.path.join(root, file), "rb") as data:
             archive.writestr(info, data.read())
 PY
 

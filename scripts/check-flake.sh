@@ -8,8 +8,11 @@
 #   apps.default running the package's program, checks.build and
 #   checks.clippy (cargo clippy --all-targets, -D warnings, on the package's
 #   vendored crates) and no checks.fmt, a formatter, and a dev shell with
-#   RUST_SRC_PATH; the package's tests get python3 and openssl
-#   (nativeCheckInputs) and tests/fakes' shebangs patched; the package
+#   RUST_SRC_PATH; the package's tests get python3, openssl, zsh, fish,
+#   man-db and groff (nativeCheckInputs) and tests/fakes' shebangs patched;
+#   the package installs the shell completions and manual pages the built
+#   binary generates (installShellFiles), only when the build machine can
+#   run it (none in a cross build); the package
 #   version is Cargo.toml's plus +git.<shortRev> (+dirty without a commit),
 #   valid in a store path name; every path the source set names exists;
 # - every path flake.nix names is tracked by git;
@@ -37,6 +40,7 @@ let
   lib = {
     genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
     optionalAttrs = condition: attrs: if condition then attrs else { };
+    optionalString = condition: text: if condition then text else "";
     getExe = drv: "${drv}/bin/${drv.meta.mainProgram}";
     licenses.mit = "MIT";
     platforms.unix = [ ];
@@ -47,9 +51,10 @@ let
         "/nix/store/00000000000000000000000000000000-source";
     };
   };
-  pkgsFor = system: isStatic: {
+  pkgsFor = system: isStatic: canRun: {
     stdenv = {
       hostPlatform = { inherit system; isLinux = builtins.match ".*-linux" system != null; };
+      buildPlatform.canExecute = host: canRun;
       mkDerivation = args: stubDerivation "${args.pname}-${args.version}" args;
     };
     rustPlatform = {
@@ -60,7 +65,7 @@ let
       cargoSetupHook = stubDerivation "cargo-setup-hook" { };
       rustLibSrc = stubDerivation "rust-lib-src" { };
     };
-    pkgsStatic = pkgsFor system true;
+    pkgsStatic = pkgsFor system true canRun;
     mkShell = args: stubDerivation "shell" args;
     cargo = stubDerivation "cargo" { };
     rustc = stubDerivation "rustc" { };
@@ -69,14 +74,21 @@ let
     rust-analyzer = stubDerivation "rust-analyzer" { };
     python3 = stubDerivation "python3" { };
     openssl = stubDerivation "openssl" { };
+    zsh = stubDerivation "zsh" { };
+    fish = stubDerivation "fish" { };
+    man-db = stubDerivation "man-db" { };
+    groff = stubDerivation "groff" { };
+    installShellFiles = stubDerivation "install-shell-files" { };
     shellcheck = stubDerivation "shellcheck" { };
     hyperfine = stubDerivation "hyperfine" { };
     nixfmt = stubDerivation "nixfmt" { };
   };
-  nixpkgs = { inherit lib; legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ] (system: pkgsFor system false); };
-  evaluate = extra: let self = flake.outputs { inherit self nixpkgs; } // extra; in self;
+  nixpkgsWith = canRun: { inherit lib; legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ] (system: pkgsFor system false canRun); };
+  evaluateWith = nixpkgs: extra: let self = flake.outputs { inherit self nixpkgs; } // extra; in self;
+  evaluate = evaluateWith (nixpkgsWith true);
   committed = evaluate { shortRev = "1234567"; };
   dirty = evaluate { };
+  cross = evaluateWith (nixpkgsWith false) { shortRev = "1234567"; };
 in
 builtins.mapAttrs (system: packages: {
   packages = builtins.attrNames packages;
@@ -94,6 +106,10 @@ builtins.mapAttrs (system: packages: {
   rustSrcPath = committed.devShells.${system}.default.RUST_SRC_PATH or null;
   checkInputs = map (drv: drv.name) (packages.default.nativeCheckInputs or [ ]);
   postPatch = packages.default.postPatch or "";
+  buildInputs = map (drv: drv.name) (packages.default.nativeBuildInputs or [ ]);
+  postInstall = packages.default.postInstall or "";
+  staticPostInstall = if packages ? static then packages.static.postInstall or "" else null;
+  crossPostInstall = cross.packages.${system}.default.postInstall or "";
 }) committed.packages
 ')
 cargo_version=$(cargo metadata --no-deps --locked --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packages"][0]["version"])')
@@ -125,12 +141,23 @@ for system, got in sorted(outputs.items()):
     assert got["clippyVendorsCrates"], f"{system}: checks.clippy does not use the package's cargoDeps"
     assert got["rustSrcPath"] == "/nix/store/00000000000000000000000000000000-rust-lib-src", \
         f"{system}: RUST_SRC_PATH is {got['rustSrcPath']}"
-    expect("the tests' tools (nativeCheckInputs)", sorted(got["checkInputs"]), ["openssl", "python3"])
+    expect("the tests' tools (nativeCheckInputs)", sorted(got["checkInputs"]),
+           ["fish", "groff", "man-db", "openssl", "python3", "zsh"])
+    expect("the build's tools (nativeBuildInputs)", got["buildInputs"], ["install-shell-files"])
+    for install in [got["postInstall"]] + ([got["staticPostInstall"]] if linux else []):
+        for shell in ["bash", "zsh", "fish"]:
+            assert re.search(rf"--{shell} <\(\$out/bin/sqlite-graphrag completions {shell}\)", install), \
+                f"{system}: postInstall does not install the {shell} completion: {install!r}"
+        assert "installShellCompletion --cmd sqlite-graphrag" in install, f"{system}: {install!r}"
+        assert re.search(r"sqlite-graphrag man --output-dir (\S+) .*\n\s*installManPage \1/\*\.1", install), \
+            f"{system}: postInstall does not install the manual pages: {install!r}"
+    expect("postInstall when the build machine cannot run the binary", got["crossPostInstall"], "")
     assert re.search(r"^\s*patchShebangs tests/fakes\s*$", got["postPatch"], re.M), \
         f"{system}: postPatch does not patch the fakes' shebangs: {got['postPatch']!r}"
 print(f"ok: outputs for {', '.join(sorted(outputs))}: packages, apps, checks (build, clippy, static on Linux), "
       f"formatter, dev shell with RUST_SRC_PATH; version {cargo_version}+git.<shortRev> or +dirty; "
-      f"the tests get python3 and openssl, and the fakes' shebangs are patched")
+      f"the tests get python3, openssl, zsh, fish, man-db and groff, and the fakes' shebangs are patched; "
+      f"completions and manual pages are installed, except in a cross build")
 PY
 
 untracked=$(grep -o '\./[A-Za-z0-9_.-][A-Za-z0-9_./-]*' flake.nix | sort -u | while read -r path; do

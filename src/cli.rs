@@ -96,73 +96,125 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the database, or migrate it to this version's schema.
+    #[command(after_help = crate::examples::INIT)]
     Init(commands::init::InitArgs),
     /// Store a new memory (or, with --update, a new version of one).
+    #[command(after_help = crate::examples::REMEMBER)]
     Remember(commands::remember::RememberArgs),
     /// Print one memory.
+    #[command(after_help = crate::examples::READ)]
     Read(commands::read::ReadArgs),
     /// List memories of the namespace, most recently updated first.
+    #[command(after_help = crate::examples::LIST)]
     List(commands::list::ListArgs),
     /// Change fields of a memory (a new version).
+    #[command(after_help = crate::examples::EDIT)]
     Edit(commands::edit::EditArgs),
     /// Give a memory a new name (a new version).
+    #[command(after_help = crate::examples::RENAME)]
     Rename(commands::rename::RenameArgs),
     /// Print every version of a memory.
+    #[command(after_help = crate::examples::HISTORY)]
     History(commands::history::HistoryArgs),
     /// Bring back an earlier version, or a forgotten memory.
+    #[command(after_help = crate::examples::RESTORE)]
     Restore(commands::restore::RestoreArgs),
     /// Forget a memory (soft delete; restorable).
+    #[command(after_help = crate::examples::FORGET)]
     Forget(commands::forget::ForgetArgs),
     /// Delete forgotten memories and their history for good.
+    #[command(after_help = crate::examples::PURGE)]
     Purge(commands::purge::PurgeArgs),
     /// Load memories from JSON lines.
+    #[command(after_help = crate::examples::IMPORT)]
     Import(commands::import::ImportArgs),
     /// Files and folders become memories, one per file; changed files get new versions.
+    #[command(after_help = crate::examples::INGEST)]
     Ingest(commands::ingest::IngestArgs),
     /// Write live memories as JSON lines (the import format).
+    #[command(after_help = crate::examples::EXPORT)]
     Export(commands::export::ExportArgs),
     /// Search memories by words (FTS5, BM25).
+    #[command(after_help = crate::examples::SEARCH)]
     Search(commands::search::SearchArgs),
     /// Search memories by meaning (built-in embeddings, cosine similarity).
+    #[command(after_help = crate::examples::RECALL)]
     Recall(commands::recall::RecallArgs),
     /// Search memories by meaning and by words, fused into one ranking.
+    #[command(after_help = crate::examples::HYBRID_SEARCH)]
     HybridSearch(commands::hybrid_search::HybridSearchArgs),
     /// Split a question into sub-questions, search each, and merge the evidence.
+    #[command(after_help = crate::examples::DEEP_RESEARCH)]
     DeepResearch(commands::deep_research::DeepResearchArgs),
     /// Re-embed every memory with the configured embedding model.
+    #[command(after_help = crate::examples::REINDEX)]
     Reindex(commands::reindex::ReindexArgs),
     /// Counts per namespace and size on disk.
+    #[command(after_help = crate::examples::STATS)]
     Stats(commands::stats::StatsArgs),
     /// Check database integrity and FTS index consistency.
+    #[command(after_help = crate::examples::HEALTH)]
     Health(commands::health::HealthArgs),
+    /// Copy the database into a new file, consistently, while others keep writing.
+    #[command(after_help = crate::examples::BACKUP)]
+    Backup(commands::backup::BackupArgs),
+    /// Replace the database's content with a backup's (checked first), in place.
+    #[command(after_help = crate::examples::RESTORE_BACKUP)]
+    RestoreBackup(commands::restore_backup::RestoreBackupArgs),
+    /// Rebuild the database file without its free pages; report its size before and after.
+    #[command(after_help = crate::examples::VACUUM)]
+    Vacuum(commands::vacuum::VacuumArgs),
+    /// Refresh the query planner's statistics and merge the word index.
+    #[command(after_help = crate::examples::OPTIMIZE)]
+    Optimize(commands::optimize::OptimizeArgs),
     /// List namespaces with their counts.
+    #[command(after_help = crate::examples::NAMESPACES)]
     Namespaces(commands::namespaces::NamespacesArgs),
     /// Relate two entities explicitly (creating missing ones).
+    #[command(after_help = crate::examples::LINK)]
     Link(commands::link::LinkArgs),
     /// Remove explicit relationships between two entities.
+    #[command(after_help = crate::examples::UNLINK)]
     Unlink(commands::link::UnlinkArgs),
     /// List the entities of the namespace.
+    #[command(after_help = crate::examples::ENTITIES)]
     Entities(commands::entities::EntitiesArgs),
     /// Print one entity: its memories and relationships.
+    #[command(after_help = crate::examples::ENTITY)]
     Entity(commands::entities::EntityArgs),
     /// Merge entities into one; their names become its aliases.
+    #[command(after_help = crate::examples::MERGE_ENTITIES)]
     MergeEntities(commands::entities::MergeArgs),
     /// Give an entity a new name; the old one becomes an alias.
+    #[command(after_help = crate::examples::RENAME_ENTITY)]
     RenameEntity(commands::entities::RenameEntityArgs),
     /// Delete an entity and keep extractors from bringing it back.
+    #[command(after_help = crate::examples::FORGET_ENTITY)]
     ForgetEntity(commands::entities::EntityArgs),
     /// Memories reached through the graph from a memory or an entity.
+    #[command(after_help = crate::examples::RELATED)]
     Related(commands::related::RelatedArgs),
     /// The whole graph: export it, count it.
+    #[command(after_help = crate::examples::GRAPH)]
     Graph(commands::graph::GraphArgs),
     /// Ask the claude or codex command-line tool, logged in with a subscription.
+    #[command(after_help = crate::examples::LLM)]
     Llm(commands::llm::LlmArgs),
     /// Extract queued memories with an LLM backend; count the queue.
+    #[command(after_help = crate::examples::ENRICH)]
     Enrich(commands::enrich::EnrichArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
+    #[command(after_help = crate::examples::SLOTS)]
     Slots(commands::slots::SlotsArgs),
     /// Instructions for coding agents, and context for a session-start hook.
+    #[command(after_help = crate::examples::AGENTS)]
     Agents(commands::agents::AgentsArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = crate::examples::COMPLETIONS)]
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page in roff, or write one page per verb into a folder.
+    #[command(after_help = crate::examples::MAN)]
+    Man(commands::man::ManArgs),
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod embed;
 pub mod error;
+pub mod examples;
 pub mod graph;
 pub mod http;
 pub mod ingest;

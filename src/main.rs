@@ -19,6 +19,13 @@ fn main() -> ExitCode {
     let wrapper = commands::slots::exec::is_exec(&cli.command);
     let hook = commands::agents::is_hook(&cli.command);
     let silent = cli.global.quiet >= 2;
+    if let Some(result) = commands::describe(&cli.command, &mut io::stdout().lock()) {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) if err.is_output_closed() => ExitCode::SUCCESS,
+            Err(err) => output::report_error(&err, silent),
+        };
+    }
     let result = Config::resolve(&cli.global, &Env::from_process()).and_then(|config| {
         logging::init(config.log_level);
         for notice in &config.notices {

@@ -83,8 +83,10 @@ pub struct EnrichArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum EnrichCommand {
     /// Count the jobs of the queue by state; the oldest waiting, the next retry.
+    #[command(after_help = crate::examples::ENRICH_STATUS)]
     Status,
     /// Queue the failed jobs again.
+    #[command(after_help = crate::examples::ENRICH_RETRY)]
     Retry(RetryArgs),
 }
 

@@ -31,6 +31,7 @@ pub struct LlmArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum LlmCommand {
     /// Send one prompt (stdin, or --prompt) to claude or codex and print the reply.
+    #[command(after_help = crate::examples::LLM_RUN)]
     Run(RunArgs),
 }
 

@@ -2,6 +2,8 @@
 //! This file dispatches, and holds what several verbs share.
 
 pub mod agents;
+pub mod backup;
+pub mod completions;
 pub mod deep_research;
 pub mod edit;
 pub mod enrich;
@@ -20,7 +22,9 @@ pub mod init;
 pub mod link;
 pub mod list;
 pub mod llm;
+pub mod man;
 pub mod namespaces;
+pub mod optimize;
 pub mod parse_failure;
 pub mod purge;
 pub mod read;
@@ -30,10 +34,12 @@ pub mod related;
 pub mod remember;
 pub mod rename;
 pub mod restore;
+pub mod restore_backup;
 pub mod search;
 pub mod shown_body;
 pub mod slots;
 pub mod stats;
+pub mod vacuum;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -87,6 +93,12 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Reindex(args) => reply(out, reindex::cmd_reindex(config, &args)),
         Command::Stats(args) => reply(out, stats::cmd_stats(config, &args)),
         Command::Health(args) => reply(out, health::cmd_health(config, &args)),
+        Command::Backup(args) => reply(out, backup::cmd_backup(config, &args)),
+        Command::RestoreBackup(args) => {
+            reply(out, restore_backup::cmd_restore_backup(config, &args))
+        }
+        Command::Vacuum(args) => reply(out, vacuum::cmd_vacuum(config, &args)),
+        Command::Optimize(args) => reply(out, optimize::cmd_optimize(config, &args)),
         Command::Namespaces(args) => reply(out, namespaces::cmd_namespaces(config, &args)),
         Command::Link(args) => reply(out, link::cmd_link(config, &args)),
         Command::Unlink(args) => reply(out, link::cmd_unlink(config, &args)),
@@ -99,6 +111,10 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Llm(args) => reply(out, llm::cmd_llm(config, &args)),
         Command::Enrich(args) => enrich::run(config, &args, out),
+        Command::Completions(args) => {
+            completions::cmd_completions(&args, out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man(args) => man::cmd_man(&args, out).map(|()| ExitCode::SUCCESS),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {
@@ -113,6 +129,17 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
             AgentsCommand::Context(args) => agents::context::cmd_agents_context(config, &args, out),
         }
         .map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Runs `command` if it only describes the command line (completions,
+/// manual pages), which needs no configuration and no database; returns
+/// `None` for every other verb.
+pub fn describe(command: &Command, out: &mut dyn Write) -> Option<Result<()>> {
+    match command {
+        Command::Completions(args) => Some(completions::cmd_completions(args, out)),
+        Command::Man(args) => Some(man::cmd_man(args, out)),
+        _ => None,
     }
 }
 

@@ -9,6 +9,7 @@
 //! (`file`, `marker`), then migrates it (`migrations`).
 
 mod backlog;
+mod backup;
 mod busy;
 mod chunks;
 mod compact;
@@ -32,6 +33,7 @@ mod graph_walk;
 mod ingested;
 mod jsonl;
 mod listing;
+mod maintenance;
 mod marker;
 mod memories;
 mod memory_tx;
@@ -54,6 +56,7 @@ use crate::graph::Extractor;
 use marker::Contents;
 use origins::OriginOf;
 
+pub use backup::BackupSource;
 pub use chunks::{CHUNK_BYTES, CHUNK_OVERLAP, VectorHit, chunk_ranges};
 pub use embedding_cache::{CacheSize, CachedEmbedder};
 pub use enrich_jobs::EnrichCounts;
@@ -68,6 +71,7 @@ pub use graph_walk::{HOP_DECAY, RelatedMemory, Step, WalkOptions};
 pub use ingested::PreparedMemory;
 pub use jsonl::{ExportCounts, ExportLine, ImportError, ImportLine, ImportReport};
 pub use listing::ListFilter;
+pub use maintenance::{OptimizeReport, VacuumReport};
 pub use memories::{Action, ContentPatch, Outcome, VersionRow};
 pub use memory_tx::Attached;
 pub use reindex::ReindexReport;

@@ -359,6 +359,59 @@ pub struct Health {
     pub vector_problems: Vec<Value>,
 }
 
+/// What `backup` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupReport {
+    pub db: String,
+    pub output: String,
+    pub bytes: u64,
+}
+
+/// What `restore-backup` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreReport {
+    pub db: String,
+    pub from: String,
+    pub backup_schema_version: u32,
+    pub schema_version: u32,
+}
+
+/// What `vacuum` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VacuumReport {
+    pub db: String,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// What `optimize` prints.
+// Deserialised only to check the shape of the output.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizeReport {
+    pub db: String,
+    pub fts_merged: Vec<String>,
+    pub analyzed: u64,
+    pub checkpointed: bool,
+}
+
+/// What `man --output-dir` prints.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManPages {
+    pub written: Vec<String>,
+}
+
 /// What `purge` prints.
 // Deserialised only to check the shape of the output.
 #[allow(dead_code)]
@@ -732,6 +785,10 @@ fn check_shape(args: &[&str], json: &Value) {
         "health" => drop(typed::<Health>(args, json.clone())),
         "purge" => drop(typed::<PurgeReport>(args, json.clone())),
         "reindex" => drop(typed::<ReindexReport>(args, json.clone())),
+        "backup" => drop(typed::<BackupReport>(args, json.clone())),
+        "restore-backup" => drop(typed::<RestoreReport>(args, json.clone())),
+        "vacuum" => drop(typed::<VacuumReport>(args, json.clone())),
+        "optimize" => drop(typed::<OptimizeReport>(args, json.clone())),
         "slots" => match args.iter().filter(|a| !a.starts_with('-')).nth(1) {
             Some(&"status") => drop(typed::<PoolStatus>(args, json.clone())),
             Some(&"resize") => drop(typed::<Resized>(args, json.clone())),

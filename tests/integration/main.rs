@@ -11,10 +11,12 @@ mod test_agent_ergonomics;
 // The agent documents are run with `sh`.
 #[cfg(unix)]
 mod test_agents;
+mod test_backup;
 mod test_chat_extract;
 mod test_concurrency;
 mod test_database_file;
 mod test_deep_research;
+mod test_describe;
 mod test_enrich;
 mod test_errors;
 mod test_exec;

@@ -21,9 +21,11 @@ pub struct AgentsArgs {
 pub enum AgentsCommand {
     /// Print instructions for an agent: a Claude Code skill, or a snippet
     /// for AGENTS.md.
+    #[command(after_help = crate::examples::AGENTS_PRINT)]
     Print(print::PrintArgs),
     /// Print the memories most relevant to the current repository, as text
     /// for a session-start hook; never fails.
+    #[command(after_help = crate::examples::AGENTS_CONTEXT)]
     Context(context::ContextArgs),
 }
 

@@ -27,8 +27,10 @@ pub struct GraphArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum GraphCommand {
     /// Write the graph (or one entity's neighbourhood) as JSON, DOT, Mermaid or GraphML.
+    #[command(after_help = crate::examples::GRAPH_EXPORT)]
     Export(ExportArgs),
     /// Counts, connected components, degrees and the biggest hubs.
+    #[command(after_help = crate::examples::GRAPH_STATS)]
     Stats,
 }
 

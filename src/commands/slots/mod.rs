@@ -24,10 +24,13 @@ pub struct SlotsArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum SlotsCommand {
     /// Run a command while holding a slot (stdio and exit code pass through).
+    #[command(after_help = crate::examples::SLOTS_EXEC)]
     Exec(exec::ExecArgs),
     /// Show which slots are held, by whom, and for how long.
+    #[command(after_help = crate::examples::SLOTS_STATUS)]
     Status(status::StatusArgs),
     /// Change a pool's slot count for every process that uses it.
+    #[command(after_help = crate::examples::SLOTS_RESIZE)]
     Resize(resize::ResizeArgs),
 }
 
