@@ -158,6 +158,8 @@ pub enum Command {
     Llm(commands::llm::LlmArgs),
     /// Extract queued memories with an LLM backend; count the queue.
     Enrich(commands::enrich::EnrichArgs),
+    /// Serve the memory to an AI agent as MCP tools over stdin and stdout.
+    Mcp(commands::mcp::McpArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     Slots(commands::slots::SlotsArgs),
 }

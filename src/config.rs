@@ -484,6 +484,16 @@ impl Config {
         self.namespace.as_deref().map_err(DeferredError::to_error)
     }
 
+    /// This configuration working in `namespace` instead, checked as the
+    /// `--namespace` flag's value is.
+    pub fn with_namespace(&self, namespace: &str) -> Config {
+        let mut config = self.clone();
+        config.namespace = validate_namespace(namespace)
+            .map(|()| namespace.to_owned())
+            .map_err(DeferredError::from);
+        config
+    }
+
     /// The agent session named by `SQLITE_GRAPHRAG_SESSION`, if any.
     ///
     /// # Failure

@@ -19,6 +19,7 @@ pub mod init;
 pub mod link;
 pub mod list;
 pub mod llm;
+pub mod mcp;
 pub mod namespaces;
 pub mod parse_failure;
 pub mod purge;
@@ -96,6 +97,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
         Command::Graph(args) => graph::run(config, &args, out).map(|()| ExitCode::SUCCESS),
         Command::Llm(args) => reply(out, llm::cmd_llm(config, &args)),
         Command::Enrich(args) => enrich::run(config, &args, out),
+        Command::Mcp(args) => mcp::cmd_mcp(config, &args),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {
