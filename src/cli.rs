@@ -203,6 +203,9 @@ pub enum Command {
     /// Extract queued memories with an LLM backend; count the queue.
     #[command(after_help = crate::examples::ENRICH)]
     Enrich(commands::enrich::EnrichArgs),
+    /// Serve the memory to an AI agent as MCP tools over stdin and stdout.
+    #[command(after_help = crate::examples::MCP)]
+    Mcp(commands::mcp::McpArgs),
     /// Cap concurrent subprocesses host-wide: run commands under a slot, show holders.
     #[command(after_help = crate::examples::SLOTS)]
     Slots(commands::slots::SlotsArgs),

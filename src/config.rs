@@ -405,7 +405,7 @@ impl Config {
             (None, None, Some(ns)) => Ok(ns.clone()),
             (None, None, None) => Ok(DEFAULT_NAMESPACE.to_owned()),
         }
-        .and_then(|ns| resolve_namespace(ns, env));
+        .and_then(|ns| resolve_namespace(ns, env.cwd.as_deref()));
         let namespace_origin = namespace
             .as_ref()
             .ok()
@@ -519,6 +519,17 @@ impl Config {
     /// The folder the command runs in, if it can be read.
     pub fn cwd(&self) -> Option<&Path> {
         self.cwd.as_deref()
+    }
+
+    /// This configuration working in `namespace` instead, resolved as the
+    /// `--namespace` flag's value is (`auto` included).
+    pub fn with_namespace(&self, namespace: &str) -> Config {
+        let mut config = self.clone();
+        let resolved = resolve_namespace(namespace.to_owned(), self.cwd.as_deref());
+        config.namespace_origin = resolved.as_ref().ok().and_then(|(_, origin)| origin.clone());
+        config.namespace = resolved.map(|(ns, _)| ns).map_err(DeferredError::from);
+        config.namespace_is_default = false;
+        config
     }
 
     /// The agent session named by `SQLITE_GRAPHRAG_SESSION`, if any.
@@ -673,15 +684,12 @@ impl DeferredError {
 
 /// Checks a configured namespace, or derives it from the git repository of
 /// the current folder when it is [`AUTO_NAMESPACE`].
-fn resolve_namespace(ns: String, env: &Env) -> Result<(String, Option<NamespaceOrigin>)> {
+fn resolve_namespace(ns: String, cwd: Option<&Path>) -> Result<(String, Option<NamespaceOrigin>)> {
     if ns != AUTO_NAMESPACE {
         validate_namespace(&ns)?;
         return Ok((ns, None));
     }
-    let cwd = env
-        .cwd
-        .as_deref()
-        .ok_or_else(|| Error::invalid("--namespace auto: the current folder cannot be read"))?;
+    let cwd = cwd.ok_or_else(|| Error::invalid("--namespace auto: the current folder cannot be read"))?;
     let derived = repo::derive(cwd)?;
     Ok((derived.namespace, Some(derived.origin)))
 }

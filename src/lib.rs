@@ -17,6 +17,7 @@ pub mod http;
 pub mod ingest;
 pub mod llm;
 pub mod logging;
+pub mod mcp;
 pub mod memory;
 pub mod output;
 pub mod process;

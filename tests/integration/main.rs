@@ -40,6 +40,7 @@ mod test_llm;
 mod test_llm_adversarial;
 #[cfg(unix)]
 mod test_llm_extract;
+mod test_mcp;
 mod test_memory_commands;
 mod test_namespaces;
 mod test_retrieval;
