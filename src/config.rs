@@ -526,7 +526,10 @@ impl Config {
     pub fn with_namespace(&self, namespace: &str) -> Config {
         let mut config = self.clone();
         let resolved = resolve_namespace(namespace.to_owned(), self.cwd.as_deref());
-        config.namespace_origin = resolved.as_ref().ok().and_then(|(_, origin)| origin.clone());
+        config.namespace_origin = resolved
+            .as_ref()
+            .ok()
+            .and_then(|(_, origin)| origin.clone());
         config.namespace = resolved.map(|(ns, _)| ns).map_err(DeferredError::from);
         config.namespace_is_default = false;
         config
@@ -689,7 +692,8 @@ fn resolve_namespace(ns: String, cwd: Option<&Path>) -> Result<(String, Option<N
         validate_namespace(&ns)?;
         return Ok((ns, None));
     }
-    let cwd = cwd.ok_or_else(|| Error::invalid("--namespace auto: the current folder cannot be read"))?;
+    let cwd =
+        cwd.ok_or_else(|| Error::invalid("--namespace auto: the current folder cannot be read"))?;
     let derived = repo::derive(cwd)?;
     Ok((derived.namespace, Some(derived.origin)))
 }

@@ -239,7 +239,9 @@ mod tests {
         }
         assert!(quote.is_none(), "unclosed quote in {line:?}");
         words.extend(word);
-        let end = words.iter().position(|w| [">", ">>", "<"].contains(&w.as_str()));
+        let end = words
+            .iter()
+            .position(|w| [">", ">>", "<"].contains(&w.as_str()));
         words.truncate(end.unwrap_or(words.len()));
         words
     }

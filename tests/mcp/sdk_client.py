@@ -23,7 +23,7 @@ BINARY, WORKDIR, SCENARIO = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 DB = WORKDIR / "memory.sqlite"
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 TIMEOUT = 60
-OTHER_NAMESPACE = "acme.harbor"
+OTHER_NAMESPACE = "github.com/acme/harbor"
 
 
 def params(*extra):
@@ -105,15 +105,25 @@ async def every_tool(s):
     other = await s.ok("recall", query="note", namespace=OTHER_NAMESPACE)
     assert [h["name"] for h in other["results"]] == ["elsewhere"], other
 
-    memory = await s.ok("read", name="billing-storage")
-    assert memory["body"] == body and memory["metadata"] == {"source": "test"}
-    listing = await s.ok("list", limit=10)
-    assert {m["name"] for m in listing["items"]} == {"billing-storage", "deploys"}
+    read = await s.ok("read", names=["billing-storage"])
+    memory = read["memories"][0]
+    assert memory["body"] == body and memory["metadata"] == {"source": "test"} and read["missing"] == []
+    read = await s.ok("read", names=["deploys", "no-such", "billing-storage"])
+    assert [m["name"] for m in read["memories"]] == ["deploys", "billing-storage"] and read["missing"] == ["no-such"]
+    listing = await s.ok("list", limit=1)
+    assert listing["total"] == 2 and listing["more"] is True and len(listing["items"]) == 1
+    with_body = await s.ok("recall", query="invoices", limit=1, with_body=True, snippet_chars=11, since="1d")
+    assert with_body["results"][0]["body"] == body and with_body["results"][0]["excerpt"] == body[:11]
+    nothing = await s.ok("recall", query="what is the capital of France", min_score=0.99)
+    assert nothing["results"] == [], nothing
+    empty = await s.ok("list", namespace="github.com/nobody/nothing")
+    assert empty["items"] == [] and empty["total"] == 0
 
     edited = await s.ok("edit", name="deploys", description="release day")
     assert edited["version"] == 2
     history = await s.ok("history", name="deploys")
     assert [v["version"] for v in history["versions"]] == [1, 2]
+    assert [v["version"] for v in (await s.ok("history", name="deploys", limit=1))["versions"]] == [2]
     assert (await s.ok("forget", name="deploys"))["action"] == "forgotten"
     assert (await s.ok("restore", name="deploys"))["action"] == "restored"
 
@@ -134,12 +144,14 @@ async def every_tool(s):
     assert (await s.ok("stats"))["memories"] == 3
 
     # Failures are tool results carrying the command line's error kind.
-    await s.error("read", "not_found", name="no-such-memory")
+    await s.error("read", "not_found", names=["no-such-memory"])
     await s.error("remember", "already_exists", name="billing-storage", body="again")
     await s.error("recall", "invalid_input", query="x", limit=0)
     await s.error("recall", "invalid_input", query="x", colour="red")
     await s.error("remember", "invalid_input", name="x")
-    await s.error("read", "invalid_input", name="x", namespace="bad namespace!")
+    await s.error("read", "invalid_input", names=["x"], namespace="bad namespace!")
+    await s.error("read", "invalid_input", names="x")
+    await s.error("recall", "invalid_input", query="x", since="yesterday-ish")
     try:
         await s.s.call_tool("no_such_tool", {})
         raise AssertionError("an unknown tool must be a protocol error")

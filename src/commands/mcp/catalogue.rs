@@ -24,6 +24,8 @@ pub enum Kind {
     Object,
     /// One of these strings.
     Choice(&'static [&'static str]),
+    /// A non-empty list of strings, each its own argument.
+    Texts,
 }
 
 /// Where a parameter goes on the command line.
@@ -78,6 +80,18 @@ pub struct Tool {
     pub output: fn() -> Value,
     /// The short text rendering of its results.
     pub render: Render,
+    /// Brings what the verb printed to the shape of the output schema, where
+    /// the two differ.
+    pub reshape: Option<fn(Value) -> Value>,
+}
+
+/// `read` prints one memory for one name and `{"memories","missing"}` for
+/// several; the tool always answers the second.
+fn as_many_read(printed: Value) -> Value {
+    match printed.get("memories") {
+        Some(_) => printed,
+        None => json!({"memories": [printed], "missing": []}),
+    }
 }
 
 const fn param(name: &'static str, kind: Kind, place: Place, doc: &'static str) -> Param {
@@ -141,8 +155,26 @@ pub static TOOLS: &[Tool] = &[
             param(
                 "limit",
                 LIMIT,
-                Place::Flag("--k"),
+                Place::Flag("--limit"),
                 "How many results at most (default 10)",
+            ),
+            param(
+                "min_score",
+                Kind::Number,
+                Place::Flag("--min-score"),
+                "Drop results scoring below this; an empty list then means nothing relevant is stored. Scores of hybrid and meaning are cosine similarities (0.85 is a reasonable floor with the built-in model); of words, BM25 (try 6)",
+            ),
+            param(
+                "with_body",
+                Kind::Boolean,
+                Place::Switch("--with-body"),
+                "Give each result its whole body, so no `read` is needed",
+            ),
+            param(
+                "snippet_chars",
+                Kind::Integer(1, 1_000_000),
+                Place::Flag("--snippet-chars"),
+                "Give each result the first N characters of its body as `excerpt`",
             ),
             param(
                 "type",
@@ -154,13 +186,13 @@ pub static TOOLS: &[Tool] = &[
                 "since",
                 Kind::Text,
                 Place::Flag("--since"),
-                "Only memories created at or after this time (RFC 3339 or YYYY-MM-DD)",
+                "Only memories created at or after this time: RFC 3339, YYYY-MM-DD, or a duration back from now such as 7d or 2h",
             ),
             param(
                 "until",
                 Kind::Text,
                 Place::Flag("--until"),
-                "Only memories created at or before this time",
+                "Only memories created at or before this time (same forms as since)",
             ),
         ],
         read_only: true,
@@ -168,6 +200,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::search_results,
         render: render::search_results,
+        reshape: None,
     },
     Tool {
         name: "remember",
@@ -227,18 +260,26 @@ pub static TOOLS: &[Tool] = &[
         idempotent: false,
         output: schemas::remembered,
         render: render::outcome,
+        reshape: None,
     },
     Tool {
         name: "read",
-        title: "Read a memory",
-        description: "Read one memory in full: body, fields, version and the entities it mentions.",
+        title: "Read memories",
+        description: "Read memories in full: body, fields, version and the entities each mentions. \
+            Pass every name you need at once; names not found are listed in `missing`.",
         verbs: &[("", &["read"])],
-        params: &[required("name", Kind::Text, Place::Positional, MEMORY_NAME)],
+        params: &[required(
+            "names",
+            Kind::Texts,
+            Place::Positional,
+            "The memories' names",
+        )],
         read_only: true,
         destructive: false,
         idempotent: true,
-        output: schemas::memory_read,
-        render: render::memory,
+        output: schemas::memories_read,
+        render: render::memories,
+        reshape: Some(as_many_read),
     },
     Tool {
         name: "list",
@@ -270,6 +311,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::memory_list,
         render: render::memory_list,
+        reshape: None,
     },
     Tool {
         name: "edit",
@@ -298,6 +340,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: false,
         output: schemas::outcome,
         render: render::outcome,
+        reshape: None,
     },
     Tool {
         name: "forget",
@@ -311,6 +354,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: false,
         output: schemas::outcome,
         render: render::outcome,
+        reshape: None,
     },
     Tool {
         name: "restore",
@@ -331,18 +375,28 @@ pub static TOOLS: &[Tool] = &[
         idempotent: false,
         output: schemas::outcome,
         render: render::outcome,
+        reshape: None,
     },
     Tool {
         name: "history",
         title: "History of a memory",
         description: "Every version of a memory, oldest first, with what changed each time.",
         verbs: &[("", &["history"])],
-        params: &[required("name", Kind::Text, Place::Positional, MEMORY_NAME)],
+        params: &[
+            required("name", Kind::Text, Place::Positional, MEMORY_NAME),
+            param(
+                "limit",
+                LIMIT,
+                Place::Flag("--limit"),
+                "Only the most recent versions, this many",
+            ),
+        ],
         read_only: true,
         destructive: false,
         idempotent: true,
         output: schemas::history,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "related",
@@ -382,6 +436,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::related,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "link",
@@ -421,6 +476,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::relationship,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "unlink",
@@ -447,6 +503,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::unlinked,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "entities",
@@ -479,6 +536,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::entities,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "entity",
@@ -496,6 +554,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::entity,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "graph_neighbourhood",
@@ -521,6 +580,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::graph,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "namespaces",
@@ -533,6 +593,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::namespaces,
         render: render::json,
+        reshape: None,
     },
     Tool {
         name: "stats",
@@ -545,6 +606,7 @@ pub static TOOLS: &[Tool] = &[
         idempotent: true,
         output: schemas::stats,
         render: render::json,
+        reshape: None,
     },
 ];
 
@@ -636,19 +698,16 @@ impl Tool {
                     )));
                 }
                 None | Some(Value::Null) => continue,
-                Some(value) => param.text(value)?,
+                Some(value) => param.words(value)?,
             };
             match param.place {
-                Place::Flag(flag) => options.push(format!("{flag}={value}")),
-                Place::Switch(flag) if value == "true" => options.push(flag.to_owned()),
+                Place::Flag(flag) => options.extend(value.iter().map(|v| format!("{flag}={v}"))),
+                Place::Switch(flag) if value == ["true"] => options.push(flag.to_owned()),
                 Place::Switch(_) => {}
-                Place::Positional => positionals.push(value),
+                Place::Positional => positionals.extend(value),
                 Place::Verb => {
-                    verb = self
-                        .verbs
-                        .iter()
-                        .find(|(v, _)| *v == value)
-                        .map_or(verb, |(_, argv)| argv);
+                    let chosen = self.verbs.iter().find(|(v, _)| [*v] == value.as_slice());
+                    verb = chosen.map_or(verb, |(_, argv)| argv);
                 }
             }
         }
@@ -678,12 +737,30 @@ impl Param {
             Kind::Boolean => json!({"type": "boolean"}),
             Kind::Object => json!({"type": "object"}),
             Kind::Choice(values) => json!({"type": "string", "enum": values}),
+            Kind::Texts => json!({"type": "array", "items": {"type": "string"}, "minItems": 1}),
         };
         schema["description"] = json!(self.doc);
         schema
     }
 
-    /// The value as command-line text, once checked against the kind.
+    /// The value as command-line words, once checked against the kind:
+    /// one word, or one per item of a list.
+    fn words(&self, value: &Value) -> Result<Vec<String>> {
+        let Kind::Texts = self.kind else {
+            return Ok(vec![self.text(value)?]);
+        };
+        let wrong = || Error::invalid(format!("{} must be a non-empty list of strings", self.name));
+        let items = value
+            .as_array()
+            .filter(|items| !items.is_empty())
+            .ok_or_else(wrong)?;
+        items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong))
+            .collect()
+    }
+
+    /// One value as command-line text, once checked against the kind.
     fn text(&self, value: &Value) -> Result<String> {
         let wrong = |what: &str| Error::invalid(format!("{} must be {what}", self.name));
         Ok(match self.kind {
@@ -716,6 +793,7 @@ impl Param {
                 text.ok_or_else(|| wrong(&format!("one of {}", values.join(", "))))?
                     .to_owned()
             }
+            Kind::Texts => return Err(wrong("a list of strings")),
         })
     }
 }
@@ -738,8 +816,19 @@ mod tests {
             .unwrap();
         assert_eq!(
             argv,
-            ["sqlite-graphrag", "search", "--k=3", "--", "-dash first"]
+            [
+                "sqlite-graphrag",
+                "search",
+                "--limit=3",
+                "--",
+                "-dash first"
+            ]
         );
+        let (argv, _) = find("read")
+            .unwrap()
+            .command_line(&args(json!({"names": ["a", "--b"]})))
+            .unwrap();
+        assert_eq!(argv, ["sqlite-graphrag", "read", "--", "a", "--b"]);
         assert_eq!(namespace.as_deref(), Some("a/b"));
         let (argv, _) = find("remember")
             .unwrap()
@@ -771,8 +860,17 @@ mod tests {
             json!({"query": "q", "mode": "fuzzy"}),
             json!({"query": "q", "colour": "red"}),
             json!({"query": "q", "namespace": 1}),
+            json!({"query": "q", "with_body": "yes"}),
         ] {
             assert!(recall.command_line(&args(bad.clone())).is_err(), "{bad}");
+        }
+        let read = find("read").unwrap();
+        for bad in [
+            json!({"names": []}),
+            json!({"names": "a"}),
+            json!({"names": ["a", 1]}),
+        ] {
+            assert!(read.command_line(&args(bad.clone())).is_err(), "{bad}");
         }
     }
 

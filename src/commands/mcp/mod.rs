@@ -86,8 +86,12 @@ impl Server<'_> {
         };
         let mut printed = Vec::new();
         commands::run(cli.command, &config, &mut printed)?;
-        serde_json::from_slice(&printed)
-            .map_err(|e| Error::io(format!("reading what {} printed", tool.name), e.into()))
+        let printed: Value = serde_json::from_slice(&printed)
+            .map_err(|e| Error::io(format!("reading what {} printed", tool.name), e.into()))?;
+        Ok(match tool.reshape {
+            Some(reshape) => reshape(printed),
+            None => printed,
+        })
     }
 }
 

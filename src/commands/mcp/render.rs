@@ -43,7 +43,7 @@ pub fn search_results(value: &Value) -> String {
         if !field(hit, "description").is_empty() {
             let _ = write!(text, ": {}", field(hit, "description"));
         }
-        for part in ["body", "snippet"] {
+        for part in ["body", "excerpt", "snippet"] {
             if !field(hit, part).is_empty() {
                 let _ = write!(text, "\n   {}", field(hit, part).replace('\n', "\n   "));
                 break;
@@ -66,7 +66,7 @@ pub fn outcome(value: &Value) -> String {
 }
 
 /// One memory: a header line, its description, then its body.
-pub fn memory(value: &Value) -> String {
+fn memory(value: &Value) -> String {
     let mut text = format!(
         "{} ({}, version {}, namespace {}, updated {})\n",
         field(value, "name"),
@@ -82,13 +82,34 @@ pub fn memory(value: &Value) -> String {
     text
 }
 
+/// Memories read: each as [`memory`] does, then the names not found.
+pub fn memories(value: &Value) -> String {
+    let found = value["memories"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut parts: Vec<String> = found.iter().map(memory).collect();
+    let missing = value["missing"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().filter_map(Value::as_str).collect();
+        parts.push(format!("Not found: {}", names.join(", ")));
+    }
+    parts.join("\n\n---\n\n")
+}
+
 /// A listing: one line per memory.
 pub fn memory_list(value: &Value) -> String {
     let items = value["items"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let mut text = format!("{} memories\n", items.len());
+    let mut text = match value["more"].as_bool() {
+        Some(true) => format!("{} of {} memories\n", items.len(), value["total"]),
+        _ => format!("{} memories\n", items.len()),
+    };
     for item in items {
         let _ = write!(text, "- {} ({})", field(item, "name"), field(item, "type"));
         if !field(item, "description").is_empty() {

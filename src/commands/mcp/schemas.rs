@@ -83,6 +83,8 @@ pub fn search_results() -> Value {
             "created_at": typed(STRING),
             "score": typed("number"),
             "snippet": typed(STRING),
+            "body": typed(STRING),
+            "excerpt": typed(STRING),
             "match": typed("object"),
         }),
     );
@@ -110,8 +112,16 @@ pub fn outcome() -> Value {
     )
 }
 
-/// `read`: one memory with its body and entities.
-pub fn memory_read() -> Value {
+/// `read`: the memories found, with bodies and entities, and the names not found.
+pub fn memories_read() -> Value {
+    object(
+        &["memories", "missing"],
+        json!({"memories": array_of(memory_read()), "missing": array_of(typed(STRING))}),
+    )
+}
+
+/// One memory as `read` prints it: with its body and entities.
+fn memory_read() -> Value {
     let mut properties = memory_fields();
     properties["body"] = typed(STRING);
     properties["entities"] = array_of(entity_row());
@@ -123,8 +133,12 @@ pub fn memory_read() -> Value {
 /// `list`.
 pub fn memory_list() -> Value {
     object(
-        &["items"],
-        json!({"items": array_of(object(MEMORY_REQUIRED, memory_fields()))}),
+        &["items", "total", "more"],
+        json!({
+            "items": array_of(object(MEMORY_REQUIRED, memory_fields())),
+            "total": typed("integer"),
+            "more": typed("boolean"),
+        }),
     )
 }
 
@@ -207,7 +221,11 @@ pub fn graph() -> Value {
 pub fn namespaces() -> Value {
     let namespace = object(
         &["namespace", "memories"],
-        json!({"namespace": typed(STRING), "memories": typed("integer")}),
+        json!({
+            "namespace": typed(STRING),
+            "memories": typed("integer"),
+            "origin": nullable("object"),
+        }),
     );
     object(&["namespaces"], json!({"namespaces": array_of(namespace)}))
 }
