@@ -116,7 +116,7 @@ pub fn run(command: Command, config: &Config, out: &mut dyn Write) -> Result<Exi
             completions::cmd_completions(&args, out).map(|()| ExitCode::SUCCESS)
         }
         Command::Man(args) => man::cmd_man(&args, out).map(|()| ExitCode::SUCCESS),
-        Command::Mcp(args) => mcp::cmd_mcp(config, &args),
+        Command::Mcp(args) => mcp::cmd_mcp(config, &args, out),
         Command::Slots(args) => match args.command {
             SlotsCommand::Exec(args) => slots::exec::cmd_slots_exec(config, &args),
             SlotsCommand::Status(args) => {

@@ -140,13 +140,9 @@ fn invalid(id: Value, code: i64, message: impl Into<String>) -> Incoming {
     }
 }
 
-/// What a line longer than `limit` bytes reads as.
-pub fn too_long(limit: u64) -> Incoming {
-    invalid(
-        Value::Null,
-        code::PARSE_ERROR,
-        format!("a message is longer than {limit} bytes"),
-    )
+/// What a line that cannot be read as text reads as: a parse error, `why`.
+pub fn unreadable(why: impl Into<String>) -> Incoming {
+    invalid(Value::Null, code::PARSE_ERROR, why)
 }
 
 /// The line answering request `id` with `result` (an object).

@@ -94,9 +94,9 @@ impl Server {
         Server { child, lines }
     }
 
-    fn send(&mut self, line: &str) {
+    fn send(&mut self, line: impl AsRef<[u8]>) {
         let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(line.as_ref()).unwrap();
         stdin.write_all(b"\n").unwrap();
         stdin.flush().unwrap();
     }
@@ -161,9 +161,12 @@ fn every_line_is_answered_in_order_and_the_end_of_input_ends_the_server() {
     server.send(&call(5, "remember", json!({"name": "a", "body": "again"})));
     server.send(&call(6, "nope", json!({})));
     server.send("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"ping\"}\r");
-    server.send(&call(7, "read", json!({"name": "a"})));
+    server.send(&call(7, "read", json!({"names": ["a"]})));
+    server.send(b"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\",\"params\":{\"x\":\"\xff\"}}");
     let (rest, code, stderr) = server.finish();
     assert_eq!(code, Some(0), "{stderr}");
+    let (pings, rest): (Vec<Value>, Vec<Value>) = rest.into_iter().partition(|m| m["id"] == "s");
+    assert_eq!(pings, [json!({"jsonrpc": "2.0", "id": "s", "result": {}})]);
     let ids: Vec<&Value> = rest.iter().map(|m| &m["id"]).collect();
     assert_eq!(
         ids,
@@ -172,18 +175,21 @@ fn every_line_is_answered_in_order_and_the_end_of_input_ends_the_server() {
             &json!(4),
             &json!(5),
             &json!(6),
-            &json!("s"),
-            &json!(7)
+            &json!(7),
+            &Value::Null
         ]
     );
     assert_eq!(rest[0]["error"]["code"], -32601);
     assert_eq!(rest[1]["result"]["structuredContent"]["action"], "created");
     assert_eq!(rest[2]["result"]["isError"], true);
     assert_eq!(rest[3]["error"]["code"], -32602);
-    assert_eq!(rest[4]["result"], json!({}));
     assert_eq!(
-        rest[5]["result"]["structuredContent"]["body"],
+        rest[4]["result"]["structuredContent"]["memories"][0]["body"],
         "kept\nacross lines"
+    );
+    assert_eq!(
+        rest[5]["error"]["code"], -32700,
+        "invalid UTF-8 is a parse error"
     );
     assert!(!stderr.is_empty(), "-vv logs to stderr");
 }
@@ -253,6 +259,27 @@ fn calls_cancelled_while_running_or_waiting_are_never_answered() {
     );
 }
 
+#[test]
+#[cfg(unix)]
+fn a_ping_is_answered_while_a_call_runs() {
+    let env = TestEnv::new();
+    let claude = slow_claude(&env, 3);
+    let mut server = Server::start(&env, &[], &[("SQLITE_GRAPHRAG_CLAUDE_BIN", &claude)]);
+    server.initialize();
+    server.send(&call(
+        5,
+        "remember",
+        json!({"name": "slow", "body": "Extracted slowly.", "extract": "claude"}),
+    ));
+    let record = env.dir.path().join(".claude/record.jsonl");
+    crate::common::wait_until(10, "the fake claude to start", || record.exists());
+    server.send(&request(6, "ping", json!({})));
+    assert_eq!(server.read()["id"], 6, "the ping waited for the call");
+    assert_eq!(server.read()["id"], 5);
+    let (_, code, stderr) = server.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
 #[cfg(unix)]
 fn terminate(child: &Child) {
     let status = std::process::Command::new("kill")
@@ -299,6 +326,11 @@ fn sigterm_during_a_call_answers_it_then_ends_with_status_zero() {
         "remember",
         json!({"name": "slow", "body": "Extracted slowly.", "extract": "claude"}),
     ));
+    server.send(&call(
+        6,
+        "remember",
+        json!({"name": "queued", "body": "Behind the slow one."}),
+    ));
     let record = env.dir.path().join(".claude/record.jsonl");
     crate::common::wait_until(10, "the fake claude to start", || record.exists());
     terminate(&server.child);
@@ -311,4 +343,35 @@ fn sigterm_during_a_call_answers_it_then_ends_with_status_zero() {
         exit_code_within(&mut server.child, Duration::from_secs(10)),
         Some(0)
     );
+    let names = env.ok(&["list"]);
+    assert_eq!(
+        names["total"], 1,
+        "the call queued behind ran after the signal: {names}"
+    );
+}
+
+#[test]
+#[cfg(unix)]
+fn sigterm_never_cuts_an_answer_a_slow_reader_has_not_taken_yet() {
+    let env = TestEnv::new();
+    let lines: String = (0..60)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"name": format!("m{i}"), "body": "x".repeat(2000)})
+            )
+        })
+        .collect();
+    env.ok_stdin(&["import", "-"], lines);
+    let mut server = Server::start(&env, &[], &[]);
+    server.initialize();
+    for id in 1..=20 {
+        server.send(&call(id, "list", json!({"limit": 1000})));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    terminate(&server.child);
+    std::thread::sleep(Duration::from_millis(500));
+    let (rest, code, stderr) = server.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!rest.is_empty(), "every answer was lost");
 }

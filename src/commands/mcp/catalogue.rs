@@ -301,7 +301,7 @@ pub static TOOLS: &[Tool] = &[
             ),
             param(
                 "offset",
-                Kind::Integer(0, i64::MAX),
+                Kind::Integer(0, u32::MAX as i64),
                 Place::Flag("--offset"),
                 "Skip this many first",
             ),

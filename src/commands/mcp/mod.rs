@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod render;
 pub mod schemas;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Parser};
@@ -31,18 +32,19 @@ const INSTRUCTIONS: &str = "A long-term memory shared by every session on this p
     kebab-case name, and `update: true` to revise a memory that exists instead of adding a \
     near-duplicate. `forget` what turned out wrong.";
 
-/// Serves the tools until the client closes stdin.
+/// Serves the tools on stdin and `out` (stdout) until the client closes stdin.
 ///
 /// # Failure
 /// I/O errors reading stdin.
-pub fn cmd_mcp(config: &Config, _args: &McpArgs) -> Result<ExitCode> {
+pub fn cmd_mcp(config: &Config, _args: &McpArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let server = Server { config };
     let info = ServerInfo {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
         instructions: INSTRUCTIONS,
     };
-    serve_stdio(&server, info).map_err(|e| Error::io("reading the MCP client's messages", e))?;
+    serve_stdio(&server, info, out)
+        .map_err(|e| Error::io("reading the MCP client's messages", e))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -79,7 +81,7 @@ impl Server<'_> {
     fn run(&self, tool: &catalogue::Tool, arguments: &Map<String, Value>) -> Result<Value> {
         let (argv, namespace) = tool.command_line(arguments)?;
         let cli =
-            Cli::try_parse_from(&argv).map_err(|e| Error::invalid(first_line(&e.to_string())))?;
+            Cli::try_parse_from(&argv).map_err(|e| Error::invalid(clap_message(&e.to_string())))?;
         let config = match namespace {
             Some(namespace) => self.config.with_namespace(&namespace),
             None => self.config.clone(),
@@ -95,10 +97,16 @@ impl Server<'_> {
     }
 }
 
-/// A clap message's first line, without its `error: ` prefix.
-fn first_line(message: &str) -> String {
-    let line = message.lines().next().unwrap_or_default();
-    line.strip_prefix("error: ").unwrap_or(line).to_owned()
+/// A clap message's first paragraph on one line, without its `error: `
+/// prefix (the usage lines that follow name command-line flags).
+fn clap_message(message: &str) -> String {
+    let paragraph: Vec<&str> = message
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    text.strip_prefix("error: ").unwrap_or(&text).to_owned()
 }
 
 /// The failure a tool reports for an error: its kind, and its message with
