@@ -7,7 +7,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Store;
-use super::graph_links::{RelationshipView, find_entity};
+use super::graph_links::{RelationshipView, find_entity_or_alias};
 use crate::error::Result;
 use crate::graph::{EntityId, EntityName};
 
@@ -53,7 +53,7 @@ impl Store {
         let kept: BTreeSet<EntityId> = match around {
             None => nodes.keys().copied().collect(),
             Some((name, hops)) => {
-                let start = find_entity(self.conn(), namespace, name)?;
+                let start = find_entity_or_alias(self.conn(), namespace, name)?;
                 neighbourhood(start, hops, &edges)
             }
         };

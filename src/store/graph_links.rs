@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::memories::require_namespace;
 use super::{Store, Tx};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::graph::explicit::check_description;
 use crate::graph::{EntityId, EntityName, EntityType, Extractor, Relation, RelationshipId, Weight};
 use crate::time::Timestamp;
@@ -183,6 +183,29 @@ pub(crate) fn find_entity(
             ))
             .with_hint("see the known ones with `sqlite-graphrag entities`")
         })
+}
+
+/// Returns the id of the entity named `name` in `namespace`, or whose
+/// alias it is (the reading commands accept a merged or renamed entity's
+/// old name, as `link` does).
+///
+/// # Failure
+/// Not-found if there is none.
+pub(crate) fn find_entity_or_alias(
+    conn: &rusqlite::Connection,
+    namespace: &str,
+    name: &EntityName,
+) -> Result<EntityId> {
+    match find_entity(conn, namespace, name) {
+        Err(missing) if missing.kind() == ErrorKind::NotFound => conn
+            .prepare_cached(
+                "SELECT entity_id FROM entity_aliases WHERE namespace = ?1 AND key = ?2",
+            )?
+            .query_row(params![namespace, name.key().as_str()], |row| row.get(0))
+            .optional()?
+            .ok_or(missing),
+        found => found,
+    }
 }
 
 /// Reads a relationship as the commands show it.

@@ -6,7 +6,9 @@ use rusqlite::{Row, params};
 use serde::Serialize;
 
 use super::Store;
-use super::graph_links::{RelationshipView, VISIBLE_RELATIONSHIP, find_entity, relationship_view};
+use super::graph_links::{
+    RelationshipView, VISIBLE_RELATIONSHIP, find_entity_or_alias, relationship_view,
+};
 use crate::error::Result;
 use crate::graph::{EntityKey, EntityName, RelationshipId};
 use crate::memory::MemoryId;
@@ -152,7 +154,7 @@ impl Store {
     /// # Failure
     /// Not-found for an unknown entity.
     pub fn entity(&self, namespace: &str, name: &EntityName) -> Result<EntityDetail> {
-        let id = find_entity(self.conn(), namespace, name)?;
+        let id = find_entity_or_alias(self.conn(), namespace, name)?;
         let sql =
             format!("SELECT {ENTITY_ROW_COLUMNS}, e.created_at FROM entities e WHERE e.id = ?1");
         let (entity, created_at) = self.conn().query_row(&sql, [id], |row| {

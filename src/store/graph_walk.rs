@@ -16,7 +16,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Store;
-use super::graph_links::find_entity;
+use super::graph_links::find_entity_or_alias;
 use super::memories::find_live;
 use crate::error::Result;
 use crate::graph::{EntityId, EntityName, Relation};
@@ -110,7 +110,7 @@ impl Store {
         name: &EntityName,
         options: &WalkOptions,
     ) -> Result<Vec<RelatedMemory>> {
-        let seed = find_entity(self.conn(), namespace, name)?;
+        let seed = find_entity_or_alias(self.conn(), namespace, name)?;
         self.walk(&[seed], options, None)
     }
 

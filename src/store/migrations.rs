@@ -82,6 +82,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0011_namespace_origin.sql"),
         then: None,
     },
+    Migration {
+        version: 12,
+        sql: include_str!("migrations/0012_assertions_by_relationship.sql"),
+        then: None,
+    },
 ];
 
 /// The schema version this program writes.

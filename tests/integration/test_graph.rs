@@ -416,3 +416,26 @@ fn a_graph_without_types_leaves_known_types_alone() {
     env.ok_stdin(&["edit", "m", "--graph-stdin"], typed.to_string());
     assert_eq!(type_of("Ada"), "project");
 }
+
+#[test]
+fn an_alias_reads_as_the_entity_it_names() {
+    let env = known_graph();
+    env.ok(&["merge-entities", "b", "--into", "bee"]);
+    let entity = env.ok(&["entity", "b"]);
+    assert_eq!(entity["name"], "bee");
+    assert_eq!(entity["aliases"], json!(["B"]));
+    let around = env.ok(&["graph", "export", "--entity", "b"]);
+    assert!(
+        around["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "bee"),
+        "{around}"
+    );
+    assert_eq!(
+        related(&env, &["--entity", "b"]),
+        related(&env, &["--entity", "bee"])
+    );
+    env.fails(&["entity", "never-named"], 3);
+}

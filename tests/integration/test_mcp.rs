@@ -111,7 +111,7 @@ impl Server {
     }
 
     fn initialize(&mut self) {
-        self.send(&request(0, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})));
+        self.send(request(0, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})));
         assert_eq!(self.read()["result"]["protocolVersion"], "2025-06-18");
         self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     }
@@ -148,20 +148,20 @@ fn call(id: i64, tool: &str, arguments: Value) -> String {
 fn every_line_is_answered_in_order_and_the_end_of_input_ends_the_server() {
     let env = TestEnv::new();
     let mut server = Server::start(&env, &["-vv"], &[]);
-    server.send(&request(1, "tools/list", json!({})));
+    server.send(request(1, "tools/list", json!({})));
     server.send("this is not json");
     server.send(r#"[{"jsonrpc":"2.0","id":2,"method":"ping"}]"#);
     server.initialize_after_errors();
-    server.send(&request(3, "server/discover", json!({})));
-    server.send(&call(
+    server.send(request(3, "server/discover", json!({})));
+    server.send(call(
         4,
         "remember",
         json!({"name": "a", "body": "kept\nacross lines"}),
     ));
-    server.send(&call(5, "remember", json!({"name": "a", "body": "again"})));
-    server.send(&call(6, "nope", json!({})));
+    server.send(call(5, "remember", json!({"name": "a", "body": "again"})));
+    server.send(call(6, "nope", json!({})));
     server.send("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"ping\"}\r");
-    server.send(&call(7, "read", json!({"names": ["a"]})));
+    server.send(call(7, "read", json!({"names": ["a"]})));
     server.send(b"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\",\"params\":{\"x\":\"\xff\"}}");
     let (rest, code, stderr) = server.finish();
     assert_eq!(code, Some(0), "{stderr}");
@@ -233,17 +233,17 @@ fn calls_cancelled_while_running_or_waiting_are_never_answered() {
     let claude = slow_claude(&env, 2);
     let mut server = Server::start(&env, &[], &[("SQLITE_GRAPHRAG_CLAUDE_BIN", &claude)]);
     server.initialize();
-    server.send(&call(
+    server.send(call(
         5,
         "remember",
         json!({"name": "slow", "body": "Extracted slowly.", "extract": "claude"}),
     ));
-    server.send(&call(6, "list", json!({})));
+    server.send(call(6, "list", json!({})));
     let record = env.dir.path().join(".claude/record.jsonl");
     crate::common::wait_until(10, "the fake claude to start", || record.exists());
     server.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"timed out"}}"#);
     server.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":6}}"#);
-    server.send(&request(7, "ping", json!({})));
+    server.send(request(7, "ping", json!({})));
     let answer = server.read();
     assert_eq!(
         answer["id"], 7,
@@ -266,14 +266,14 @@ fn a_ping_is_answered_while_a_call_runs() {
     let claude = slow_claude(&env, 3);
     let mut server = Server::start(&env, &[], &[("SQLITE_GRAPHRAG_CLAUDE_BIN", &claude)]);
     server.initialize();
-    server.send(&call(
+    server.send(call(
         5,
         "remember",
         json!({"name": "slow", "body": "Extracted slowly.", "extract": "claude"}),
     ));
     let record = env.dir.path().join(".claude/record.jsonl");
     crate::common::wait_until(10, "the fake claude to start", || record.exists());
-    server.send(&request(6, "ping", json!({})));
+    server.send(request(6, "ping", json!({})));
     assert_eq!(server.read()["id"], 6, "the ping waited for the call");
     assert_eq!(server.read()["id"], 5);
     let (_, code, stderr) = server.finish();
@@ -321,12 +321,12 @@ fn sigterm_during_a_call_answers_it_then_ends_with_status_zero() {
     let claude = slow_claude(&env, 30);
     let mut server = Server::start(&env, &[], &[("SQLITE_GRAPHRAG_CLAUDE_BIN", &claude)]);
     server.initialize();
-    server.send(&call(
+    server.send(call(
         5,
         "remember",
         json!({"name": "slow", "body": "Extracted slowly.", "extract": "claude"}),
     ));
-    server.send(&call(
+    server.send(call(
         6,
         "remember",
         json!({"name": "queued", "body": "Behind the slow one."}),
@@ -366,7 +366,7 @@ fn sigterm_never_cuts_an_answer_a_slow_reader_has_not_taken_yet() {
     let mut server = Server::start(&env, &[], &[]);
     server.initialize();
     for id in 1..=20 {
-        server.send(&call(id, "list", json!({"limit": 1000})));
+        server.send(call(id, "list", json!({"limit": 1000})));
     }
     std::thread::sleep(Duration::from_millis(500));
     terminate(&server.child);

@@ -94,7 +94,10 @@ fn reading_a_namespace_nothing_was_written_to_finds_nothing() {
             .collect()
     };
     for (args, empty) in [
-        (&["list"][..], json!({"items": []})),
+        (
+            &["list"][..],
+            json!({"items": [], "total": 0, "more": false}),
+        ),
         (&["search", "auth"], json!({"results": []})),
         (&["recall", "auth decision"], json!({"results": []})),
         (&["hybrid-search", "auth decision"], json!({"results": []})),
