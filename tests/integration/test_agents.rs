@@ -1,10 +1,11 @@
 //! `agents print`, `agents context`, and the setup documents of
 //! docs/agents: every command in them runs, every snippet parses.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{TestEnv, binary};
 
@@ -235,8 +236,6 @@ fn fenced_blocks(markdown: &str) -> Vec<(String, String)> {
 
 /// An MCP server configured in the documents: where, and how it starts.
 ///
-/// MCP CHECK HOOK: a test that starts each configured server and speaks MCP
-/// to it can take this list from [`documented_mcp_servers`].
 #[derive(Debug)]
 pub struct DocumentedServer {
     pub file: String,
@@ -332,7 +331,11 @@ fn check_mcp_add(line: &str) {
     );
     let dashes = words.iter().position(|w| *w == "--").expect("no --");
     assert_eq!(words[dashes - 1], "sqlite-graphrag", "{line}");
-    assert_eq!(words[dashes + 1..], ["sqlite-graphrag", "mcp"], "{line}");
+    assert_eq!(
+        words[dashes + 1..],
+        ["sqlite-graphrag", "--namespace", "auto", "mcp"],
+        "{line}"
+    );
 }
 
 #[test]
@@ -450,11 +453,51 @@ fn every_command_and_snippet_in_the_agent_docs_works() {
     let servers = documented_mcp_servers();
     assert!(servers.len() >= 4, "{servers:?}");
     for server in &servers {
+        assert_eq!(server.command, "sqlite-graphrag", "{}", server.file);
         assert_eq!(
-            (server.command.as_str(), server.args.as_slice()),
-            ("sqlite-graphrag", &["mcp".to_owned()][..]),
+            serve_one_call(&env, &repo, &server.args),
+            REPO,
             "{}: {server:?}",
             server.file
         );
     }
+}
+
+/// Starts the binary with a documented server's arguments in `cwd`, as a
+/// client would, and returns the namespace a `remember` call wrote to.
+fn serve_one_call(env: &TestEnv, cwd: &Path, args: &[String]) -> String {
+    let mut server = Command::new(binary())
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("HOME", env.dir.path())
+        .env("SQLITE_GRAPHRAG_DB", &env.db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "docs", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "remember", "arguments": {"name": "from-mcp", "body": "Written through the documented server.", "update": true}}}),
+    ];
+    let mut stdin = server.stdin.take().unwrap();
+    for request in requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = server.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    let answers: Vec<Value> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_slice(line).unwrap())
+        .collect();
+    let result = &answers.last().unwrap()["result"];
+    assert_eq!(result["isError"], false, "{args:?}: {result}");
+    result["structuredContent"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
