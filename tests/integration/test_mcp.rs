@@ -2,13 +2,18 @@
 //! `mcp`, installed by scripts/mcp-venv.sh) and by raw protocol lines.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Stdio};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, binary};
+use crate::common::TestEnv;
+#[cfg(unix)]
+use crate::common::binary;
 
 /// The Python of the virtual environment holding the SDK.
 #[cfg(unix)]
