@@ -86,7 +86,7 @@ pub struct GlobalArgs {
     /// hides the progress line of --progress auto
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
     pub quiet: u8,
-    /// A progress line on stderr for long commands (enrich, ingest): auto shows it
+    /// A progress line on stderr for long commands (enrich, import, ingest, reindex, backup): auto shows it
     /// when stderr is a terminal
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -101,7 +101,7 @@ pub enum Command {
     /// Store a new memory (or, with --update, a new version of one).
     #[command(after_help = crate::examples::REMEMBER)]
     Remember(commands::remember::RememberArgs),
-    /// Print one memory.
+    /// Print one memory, or several.
     #[command(after_help = crate::examples::READ)]
     Read(commands::read::ReadArgs),
     /// List memories of the namespace, most recently updated first.

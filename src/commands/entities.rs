@@ -23,7 +23,7 @@ pub struct EntitiesArgs {
     #[arg(long, value_enum, default_value = "degree")]
     pub sort: EntityOrder,
     /// At most this many
-    #[arg(short = 'k', long, value_name = "N", default_value_t = 100)]
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
 }
 

@@ -16,7 +16,7 @@ pub struct ListArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
     /// At most this many
-    #[arg(short = 'k', long, value_name = "N", default_value_t = 100)]
+    #[arg(short = 'k', long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
     /// Skip this many first
     #[arg(long, default_value_t = 0)]
@@ -57,8 +57,7 @@ pub fn cmd_list(config: &Config, args: &ListArgs) -> Result<MemoryList> {
         offset: args.offset,
         include_deleted: args.include_deleted,
     };
-    let items = store.list(namespace, &filter)?;
-    let total = store.count_listed(namespace, &filter)?;
+    let (items, total) = store.list_with_total(namespace, &filter)?;
     let more = u64::from(args.offset) + (items.len() as u64) < total;
     Ok(MemoryList { items, total, more })
 }

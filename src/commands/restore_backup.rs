@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::migrations::schema_version;
-use crate::store::{OpenMode, Store};
+use crate::store::{self, OpenMode, Store};
 
 /// Arguments of `restore-backup`.
 #[derive(Debug, Clone, Args)]
@@ -45,8 +45,14 @@ pub fn cmd_restore_backup(config: &Config, args: &RestoreBackupArgs) -> Result<R
     }
     let source = Store::check_backup(&args.file)?;
     let db = config.db_path()?;
-    let mut store = Store::open(db, OpenMode::Create)?;
-    store.restore_from(&source)?;
+    let store = match store::exists(db)? {
+        true => {
+            let mut store = Store::open(db, OpenMode::Existing)?;
+            store.restore_from(&source)?;
+            store
+        }
+        false => Store::restore_into_new(db, &source)?,
+    };
     Ok(RestoreReport {
         db: db.display().to_string(),
         from: args.file.display().to_string(),

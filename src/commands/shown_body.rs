@@ -40,7 +40,7 @@ impl ShownBodyArgs {
 }
 
 /// The first `n` characters of `text` (all of it if shorter).
-fn first_chars(text: &str, n: usize) -> &str {
+pub(crate) fn first_chars(text: &str, n: usize) -> &str {
     match text.char_indices().nth(n) {
         Some((cut, _)) => &text[..cut],
         None => text,

@@ -33,8 +33,11 @@ const SIGNAL_POLL: Duration = Duration::from_millis(50);
 /// The longest line read (a memory's body is at most 1 MiB); a longer one
 /// is answered with a parse error.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
-/// Messages read ahead of the one being handled.
+/// Messages read ahead of the one being handled. Past them the reader
+/// waits, and a `ping` behind them waits too.
 const READ_AHEAD: usize = 64;
+/// A read buffer grown past this by a long line is dropped after it.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
 /// How long a termination signal waits for the work under way.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -79,6 +82,16 @@ enum Output {
     Done,
 }
 
+/// Tells the writer the worker is done when dropped, so that a worker that
+/// panics does not leave the writer waiting.
+struct DoneOnDrop<'a>(&'a Sender<Output>);
+
+impl Drop for DoneOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.send(Output::Done);
+    }
+}
+
 fn key(id: &Value) -> String {
     id.to_string()
 }
@@ -119,9 +132,8 @@ pub fn serve_stdio(tools: &dyn Tools, info: ServerInfo, out: &mut dyn Write) -> 
     let lines = spawn_reader(Arc::clone(&shared), writer.clone());
     let result = thread::scope(|scope| {
         let worker = scope.spawn(|| {
-            let result = work(tools, info, lines, &shared, &watch, &writer);
-            let _ = writer.send(Output::Done);
-            result
+            let _done = DoneOnDrop(&writer);
+            work(tools, info, lines, &shared, &watch, &writer)
         });
         write_answers(out, written, &shared);
         worker
@@ -181,7 +193,7 @@ fn work(
         let line = match session.handle(incoming) {
             Step::Answer(line) => Some(line),
             Step::Call(call) => run(tools, &call, shared),
-            Step::Cancel(_) | Step::Nothing => None,
+            Step::Nothing => None,
         };
         if let Some(line) = line {
             shared.queue(writer, line);
@@ -224,7 +236,7 @@ fn spawn_reader(shared: Arc<Shared>, writer: Sender<Output>) -> Receiver<io::Res
         let mut input = io::stdin().lock();
         let mut bytes = Vec::new();
         loop {
-            if bytes.capacity() > READ_AHEAD * 1024 {
+            if bytes.capacity() > KEPT_BUFFER_BYTES {
                 bytes = Vec::new();
             }
             bytes.clear();
@@ -256,10 +268,8 @@ fn spawn_reader(shared: Arc<Shared>, writer: Sender<Output>) -> Receiver<io::Res
                 Incoming::Request { id, method, .. } if method == "tools/call" => {
                     shared.state().pending.insert(key(id));
                 }
-                Incoming::Notification { method, params }
-                    if method == "notifications/cancelled" =>
-                {
-                    if let Some(id) = params.get("requestId") {
+                Incoming::Notification { method, params } => {
+                    if let Some(id) = wire::cancelled_request(method, params) {
                         let mut state = shared.state();
                         if state.pending.contains(&key(id)) {
                             state.cancelled.insert(key(id));

@@ -62,9 +62,8 @@ pub enum Step {
     Answer(String),
     /// Run this tool call, then answer it.
     Call(ToolCall),
-    /// Do not answer the request of this id if it has not been answered yet.
-    Cancel(Value),
-    /// Nothing to do.
+    /// Nothing to do (notifications among them: cancellations are noted
+    /// as they are read, see [`crate::mcp::serve`]).
     Nothing,
 }
 
@@ -108,15 +107,8 @@ impl<'a> Session<'a> {
                 }),
                 Err(error) => Step::Answer(error_line(&id, &error)),
             },
-            Incoming::Notification { method, params } => match method.as_str() {
-                "notifications/cancelled" => params
-                    .get("requestId")
-                    .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
-                    .map_or(Step::Nothing, |id| Step::Cancel(id.clone())),
-                _ => Step::Nothing,
-            },
             Incoming::Invalid { id, error } => Step::Answer(error_line(&id, &error)),
-            Incoming::Response | Incoming::Blank => Step::Nothing,
+            Incoming::Notification { .. } | Incoming::Response | Incoming::Blank => Step::Nothing,
         }
     }
 
@@ -316,10 +308,6 @@ mod tests {
             (call.id, call.name, call.arguments["a"].clone()),
             (json!("c"), "echo".into(), json!(1))
         );
-        let cancel = session.handle(parse(
-            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c"}}"#,
-        ));
-        assert_eq!(cancel, Step::Cancel(json!("c")));
     }
 
     #[test]

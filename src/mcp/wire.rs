@@ -140,6 +140,15 @@ fn invalid(id: Value, code: i64, message: impl Into<String>) -> Incoming {
     }
 }
 
+/// The request a `notifications/cancelled` notification cancels, if
+/// `method` and `params` are one with a valid id.
+pub fn cancelled_request<'a>(method: &str, params: &'a Value) -> Option<&'a Value> {
+    (method == "notifications/cancelled")
+        .then(|| params.get("requestId"))
+        .flatten()
+        .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
+}
+
 /// What a line that cannot be read as text reads as: a parse error, `why`.
 pub fn unreadable(why: impl Into<String>) -> Incoming {
     invalid(Value::Null, code::PARSE_ERROR, why)

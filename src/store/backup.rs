@@ -47,12 +47,13 @@ impl Store {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
         if let Some(live) = self.path.as_deref()
-            && same_file(live, target)
+            && is_the_database(live, target)
         {
-            return Err(
-                Error::invalid(format!("{} is the database itself", target.display()))
-                    .with_hint("pass another --output"),
-            );
+            return Err(Error::invalid(format!(
+                "{} is the database itself or one of its side files",
+                target.display()
+            ))
+            .with_hint("pass another --output"));
         }
         if !replace && fs::symlink_metadata(target).is_ok() {
             return Err(Error::new(
@@ -65,11 +66,7 @@ impl Store {
         create_private_file(&temporary)?;
         let copied = self
             .copy_into(&temporary, PAGES_PER_STEP, progress)
-            .and_then(|()| {
-                fs::rename(&temporary, target).map_err(|e| {
-                    Error::io(format!("renaming the backup to {}", target.display()), e)
-                })
-            });
+            .and_then(|()| put_in_place(&temporary, target, replace));
         if copied.is_err() {
             let _ = fs::remove_file(&temporary);
         }
@@ -148,6 +145,27 @@ impl Store {
         })
     }
 
+    /// Makes a new database at `path` (mode 0600 on Unix) holding
+    /// `source`'s content, with its page size, and opens it, migrated.
+    /// The file is removed again if anything fails.
+    ///
+    /// # Failure
+    /// Already-exists if `path` exists; I/O and database errors.
+    pub fn restore_into_new(path: &Path, source: &BackupSource) -> Result<Store> {
+        create_private_file(path)?;
+        let copied = Connection::open(path)
+            .map_err(Error::from)
+            .and_then(|mut conn| {
+                let backup = Backup::new(&source.conn, &mut conn)?;
+                step_until_done(&backup, -1, &mut |_, _| {})
+            })
+            .and_then(|()| Store::open(path, super::OpenMode::Existing));
+        if copied.is_err() {
+            let _ = fs::remove_file(path);
+        }
+        copied
+    }
+
     /// Replaces the whole content of this database with `source`'s in one
     /// write transaction, then brings its schema up to date. Other
     /// processes may keep the database open: readers see the old content
@@ -222,6 +240,52 @@ fn step_until_done(
 
 /// Whether `a` and `b` name one existing file (through links or other
 /// spellings of the path).
+/// Whether `target` is the database at `live` or one of the files SQLite
+/// keeps beside it (`-wal`, `-shm`, `-journal`), which a backup written
+/// there would clobber.
+fn is_the_database(live: &Path, target: &Path) -> bool {
+    if same_file(live, target) {
+        return true;
+    }
+    let folder = |path: &Path| match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let (Some(name), Some(target_name)) = (live.file_name(), target.file_name()) else {
+        return false;
+    };
+    same_file(&folder(live), &folder(target))
+        && ["-wal", "-shm", "-journal"].iter().any(|suffix| {
+            let mut side = name.to_owned();
+            side.push(suffix);
+            side == target_name
+        })
+}
+
+/// Gives the finished backup at `temporary` its name `target`. Without
+/// `replace`, a file that appeared at `target` meanwhile is kept: the
+/// backup is linked there (which fails if the name is taken), and renamed
+/// only where the file system has no hard links.
+fn put_in_place(temporary: &Path, target: &Path, replace: bool) -> Result<()> {
+    let renaming = |e| Error::io(format!("renaming the backup to {}", target.display()), e);
+    if replace {
+        return fs::rename(temporary, target).map_err(renaming);
+    }
+    match fs::hard_link(temporary, target) {
+        Ok(()) => fs::remove_file(temporary)
+            .map_err(|e| Error::io(format!("removing {}", temporary.display()), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} already exists", target.display()),
+        )
+        .with_hint("pass --force to replace it, or another --output")),
+        Err(_) if fs::symlink_metadata(target).is_err() => {
+            fs::rename(temporary, target).map_err(renaming)
+        }
+        Err(e) => Err(renaming(e)),
+    }
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     match (fs::canonicalize(a), fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,

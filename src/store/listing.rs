@@ -25,15 +25,18 @@ pub struct ListFilter {
     pub include_deleted: bool,
 }
 
+/// The memories of a namespace a [`ListFilter`] matches: `?1` namespace,
+/// `?2` type, `?3` include forgotten, `?4` session.
+const LISTED: &str = "FROM memories
+     WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
+         AND (?4 IS NULL OR session = ?4)";
+
 impl Store {
     /// Returns memories of a namespace without their bodies, most recently
     /// updated first.
     pub fn list(&self, namespace: &str, filter: &ListFilter) -> Result<Vec<Memory>> {
         let sql = format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories
-             WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
-                 AND (?6 IS NULL OR session = ?6)
-             ORDER BY updated_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+            "SELECT {MEMORY_COLUMNS} {LISTED} ORDER BY updated_at DESC, id DESC LIMIT ?5 OFFSET ?6"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(
@@ -41,22 +44,26 @@ impl Store {
                 namespace,
                 filter.kind,
                 filter.include_deleted,
+                filter.session,
                 filter.limit,
-                filter.offset,
-                filter.session
+                filter.offset
             ],
             |row| memory_from_row(row, false),
         )?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Returns how many memories of a namespace `filter` matches, its
-    /// limit and offset aside.
-    pub fn count_listed(&self, namespace: &str, filter: &ListFilter) -> Result<u64> {
+    /// Returns [`Store::list`]'s page and how many memories the filter
+    /// matches, its limit and offset aside, both read from one snapshot.
+    pub fn list_with_total(
+        &self,
+        namespace: &str,
+        filter: &ListFilter,
+    ) -> Result<(Vec<Memory>, u64)> {
+        let _snapshot = self.conn().unchecked_transaction()?;
+        let items = self.list(namespace, filter)?;
         let count: i64 = self.conn().query_row(
-            "SELECT count(*) FROM memories
-             WHERE namespace = ?1 AND (?2 IS NULL OR type = ?2) AND (?3 OR deleted_at IS NULL)
-                 AND (?4 IS NULL OR session = ?4)",
+            &format!("SELECT count(*) {LISTED}"),
             params![
                 namespace,
                 filter.kind,
@@ -65,7 +72,7 @@ impl Store {
             ],
             |row| row.get(0),
         )?;
-        Ok(u64::try_from(count).unwrap_or_default())
+        Ok((items, u64::try_from(count).unwrap_or_default()))
     }
 
     /// Deletes forgotten memories of a namespace, and their versions, for

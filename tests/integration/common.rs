@@ -406,6 +406,7 @@ pub struct OptimizeReport {
 }
 
 /// What `man --output-dir` prints.
+#[cfg(unix)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManPages {

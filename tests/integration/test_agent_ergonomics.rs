@@ -226,3 +226,17 @@ fn fused_scores_are_absolute_and_thresholds_drop_hits() {
         "{off_topic:?} {on_topic:?}"
     );
 }
+
+#[test]
+fn a_count_of_zero_is_refused_by_every_verb() {
+    let env = TestEnv::new();
+    env.remember("one", "a memory");
+    for args in [
+        &["list", "--limit", "0"][..],
+        &["entities", "-k", "0"],
+        &["search", "memory", "-k", "0"],
+        &["related", "one", "--limit", "0"],
+    ] {
+        env.fails(args, 2);
+    }
+}

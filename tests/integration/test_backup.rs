@@ -210,6 +210,19 @@ fn a_backup_does_not_replace_a_file_unless_forced() {
     );
     assert_eq!(error.kind, "invalid_input");
     assert_eq!(env.export_all(), before);
+    // Nor the files SQLite keeps beside it.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = format!("{}{suffix}", env.db.display());
+        let held = std::fs::read(&side).ok();
+        let error = env.error(&["backup", "--output", &side, "--force"], 5);
+        assert_eq!(error.kind, "invalid_input", "{suffix}");
+        assert_eq!(std::fs::read(&side).ok(), held, "{suffix} changed");
+    }
+    env.remember("two", "written after the refused backups");
+    assert_eq!(
+        names(&env),
+        BTreeSet::from(["one".to_owned(), "two".to_owned()])
+    );
     // No database, no backup file.
     let none = env_at(&env.dir.path().join("none.sqlite"));
     let target = env.dir.path().join("none-backup.sqlite");
@@ -312,4 +325,46 @@ fn a_restore_during_writers_and_readers_leaves_a_healthy_database() {
     let health: Health = env.ok_as(&["health"]);
     assert!(health.ok, "{health:?}");
     assert!(names(&env).contains("from-the-backup"));
+}
+
+#[test]
+fn a_restore_to_a_new_path_makes_the_database_from_the_backup() {
+    let env = TestEnv::new();
+    env.remember("kept", "a memory worth a backup");
+    let backup = env.dir.path().join("backup.sqlite");
+    env.ok(&["backup", "--output", backup.to_str().unwrap()]);
+    let fresh = env_at(&env.dir.path().join("fresh.sqlite"));
+    fresh.ok(&["restore-backup", backup.to_str().unwrap(), "--yes"]);
+    assert_eq!(names(&fresh), BTreeSet::from(["kept".to_owned()]));
+    fresh.ok(&["health"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&fresh.db).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+}
+
+#[test]
+fn a_backup_of_other_sized_pages_restores_to_a_new_path_only() {
+    let env = TestEnv::new();
+    let small_pages = rusqlite::Connection::open(&env.db).unwrap();
+    small_pages
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE theirs (x);")
+        .unwrap();
+    drop(small_pages);
+    env.ok(&["init", "--force"]);
+    env.remember("small", "kept in 4 KiB pages");
+    let backup = env.dir.path().join("small-backup.sqlite");
+    env.ok(&["backup", "--output", backup.to_str().unwrap()]);
+
+    let other = TestEnv::new();
+    other.remember("big", "kept in 16 KiB pages");
+    let error = other.error(&["restore-backup", backup.to_str().unwrap(), "--yes"], 5);
+    assert!(error.message.contains("pages"), "{}", error.message);
+    assert_eq!(names(&other), BTreeSet::from(["big".to_owned()]));
+
+    let fresh = env_at(&env.dir.path().join("fresh.sqlite"));
+    fresh.ok(&["restore-backup", backup.to_str().unwrap(), "--yes"]);
+    assert_eq!(names(&fresh), BTreeSet::from(["small".to_owned()]));
 }

@@ -2,6 +2,7 @@
 //! completes a verb, and the manual pages render.
 
 use std::path::Path;
+#[cfg(unix)]
 use std::process::Command;
 
 use crate::common::*;

@@ -2,7 +2,8 @@
 //! as short plain text for a session-start hook (Claude Code's
 //! `SessionStart` adds what the hook prints to the model's context).
 //!
-//! It reads only, prints nothing when there is nothing to show, and never
+//! It writes nothing (but for migrating an older database on opening it, as
+//! every command does), prints nothing when there is nothing to show, and never
 //! fails: `main` turns any error into a one-line note on stderr and exit
 //! status 0 (see [`super::is_hook`]).
 
@@ -10,6 +11,7 @@ use std::io::Write;
 
 use clap::Args;
 
+use crate::commands::shown_body::first_chars;
 use crate::config::Config;
 use crate::embed::StaticModel;
 use crate::error::{Error, ErrorKind, Result};
@@ -135,9 +137,10 @@ fn excerpt(text: &str) -> String {
         .filter(|w| !w.is_empty())
         .collect();
     let joined = words.join(" ");
-    match joined.char_indices().nth(EXCERPT_CHARS) {
-        Some((cut, _)) => format!("{}…", &joined[..cut]),
-        None => joined,
+    let cut = first_chars(&joined, EXCERPT_CHARS);
+    match cut.len() < joined.len() {
+        true => format!("{cut}…"),
+        false => joined,
     }
 }
 
