@@ -102,10 +102,12 @@ impl Llm {
     }
 
     /// Every line the fake recorded, in order; none when it never started.
+    /// A last line still being written (no newline yet) is left out.
     pub(crate) fn record(&self, backend: &str) -> Vec<Value> {
         match std::fs::read_to_string(self.config_dir(backend).join("record.jsonl")) {
             Ok(text) => text
-                .lines()
+                .split_inclusive('\n')
+                .filter(|l| l.ends_with('\n'))
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect(),
             Err(_) => Vec::new(),
