@@ -203,29 +203,29 @@ impl Store {
         })
     }
 
-    /// Runs SQLite's quick check and FTS5's integrity check against the live
-    /// memories, compares the index's row count with theirs, and checks the
-    /// graph and the vector blocks.
+    /// From one read snapshot (so that other processes' commits cannot land
+    /// between two counts): SQLite's quick check, the index's row count
+    /// against the live memories', and the checks of the graph and the
+    /// vector blocks; then FTS5's integrity check of the index against the
+    /// memories, in its own transaction.
     pub fn health(&self) -> Result<Health> {
         let conn = self.conn();
+        let snapshot = conn.unchecked_transaction()?;
+        // FTS5 keeps the index layout it read in an earlier statement, and
+        // the quick check's pass over the index does not reread it; opening
+        // a cursor does, so that the check reads this snapshot's layout.
+        conn.query_row(
+            "SELECT count(*) FROM memories_fts WHERE rowid = 0",
+            [],
+            |_| Ok(()),
+        )?;
         let integrity = conn
             .prepare("PRAGMA quick_check")?
             .query_map([], |row| row.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let index_matches_content = match conn.execute(
-            "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
-            [],
-        ) {
-            Ok(_) => true,
-            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-                false
-            }
-            Err(err) => return Err(err.into()),
-        };
         let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0));
         let fts_rows = count("SELECT count(*) FROM memories_fts_docsize")?;
         let live_memories = count("SELECT count(*) FROM memories WHERE deleted_at IS NULL")?;
-        let fts_consistent = index_matches_content && fts_rows == live_memories;
         let schema_current = schema_version(conn)? == LATEST_VERSION;
         let mut graph_problems = Vec::new();
         for &(problem, sql) in GRAPH_CHECKS {
@@ -241,6 +241,18 @@ impl Store {
                 .collect(),
             None => Vec::new(),
         };
+        drop(snapshot);
+        let index_matches_content = match conn.execute(
+            "INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        ) {
+            Ok(_) => true,
+            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                false
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let fts_consistent = index_matches_content && fts_rows == live_memories;
         Ok(Health {
             ok: integrity == ["ok"]
                 && fts_consistent
@@ -255,5 +267,43 @@ impl Store {
             live_memories,
             schema_current,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::StaticModel;
+    use crate::memory::Content;
+    use crate::store::{Attached, OpenMode};
+
+    fn remember(store: &mut Store, model: &StaticModel, name: &str) {
+        let content = Content::new(None, None, format!("{name} holds words"), None).unwrap();
+        store
+            .remember(model, "global", name, &content, &Attached::default(), false)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_long_open_store_checks_the_index_another_connection_rewrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memory.sqlite");
+        let model = StaticModel::new();
+        let mut checker = Store::open(&path, OpenMode::Create).unwrap();
+        for i in 0..20 {
+            remember(&mut checker, &model, &format!("m{i}"));
+        }
+        assert!(checker.health().unwrap().ok);
+        // Another connection merges the index into one new segment and
+        // deletes every segment the checker last read.
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute(
+                "INSERT INTO memories_fts (memories_fts) VALUES ('optimize')",
+                [],
+            )
+            .unwrap();
+        let health = checker.health().unwrap();
+        assert!(health.ok, "{health:?}");
     }
 }
